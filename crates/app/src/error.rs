@@ -1,0 +1,135 @@
+use std::path::PathBuf;
+
+use skill_builder_migrations::MigrationError;
+use thiserror::Error;
+
+/// Why a database could not be opened, inspected or copied.
+///
+/// Every variant that refuses a file leaves it byte-for-byte untouched.
+#[derive(Debug, Error)]
+pub enum OpenError {
+    /// No default location: the platform has no per-user data directory and
+    /// `SKILL_BUILDER_DB` is not set.
+    #[error("no per-user data directory on this platform; set SKILL_BUILDER_DB")]
+    NoDataDir,
+    /// The folder for the file is missing and could not be created.
+    #[error("cannot create folder {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file (or, for a new file, its folder) is not writable.
+    #[error("{path} is read-only")]
+    ReadOnly {
+        /// The file or folder.
+        path: PathBuf,
+    },
+    /// There is no database at this path (for operations that never create one).
+    #[error("no database at {path}")]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file exists but is not an SQLite database.
+    #[error("{path} is not a Skill Builder database (not an SQLite file)")]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// SQLite reports the file as damaged.
+    #[error("{path} is corrupt: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's message.
+        detail: String,
+    },
+    /// Another process held the write lock past the busy timeout.
+    #[error("{path} is locked by another process (waited past the busy timeout)")]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The schema could not be brought up to date (includes newer-version and
+    /// edited-migration refusals).
+    #[error("{path}: {source}")]
+    Migration {
+        /// The file.
+        path: PathBuf,
+        /// What the migration runner reported.
+        #[source]
+        source: MigrationError,
+    },
+    /// A file-system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other database error.
+    #[error("{path}: {source}")]
+    Database {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl OpenError {
+    /// Classify a SQLite error raised while working on `path`.
+    pub(crate) fn from_sqlx(path: &std::path::Path, source: sqlx::Error) -> Self {
+        let path = path.to_path_buf();
+        let primary = source
+            .as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff);
+        match primary {
+            Some(26) => Self::NotADatabase { path },
+            Some(11) => Self::Corrupt {
+                detail: source
+                    .as_database_error()
+                    .map(|d| d.message().to_owned())
+                    .unwrap_or_default(),
+                path,
+            },
+            Some(5 | 6) => Self::Locked { path },
+            Some(8) => Self::ReadOnly { path },
+            _ => Self::Database { path, source },
+        }
+    }
+
+    /// Classify a migration error raised while working on `path`.
+    pub(crate) fn from_migration(path: &std::path::Path, source: MigrationError) -> Self {
+        match source {
+            MigrationError::Database(e) => Self::from_sqlx(path, e),
+            source => Self::Migration {
+                path: path.to_path_buf(),
+                source,
+            },
+        }
+    }
+
+    /// A process exit code for the command-line tool: 3 newer schema, 4 not a
+    /// database or corrupt, 5 read-only or cannot create, 6 locked, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Migration {
+                source: MigrationError::NewerSchema { .. },
+                ..
+            } => 3,
+            Self::NotADatabase { .. } | Self::Corrupt { .. } => 4,
+            Self::ReadOnly { .. } | Self::CreateDir { .. } => 5,
+            Self::Locked { .. } => 6,
+            _ => 1,
+        }
+    }
+}

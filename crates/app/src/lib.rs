@@ -1,0 +1,27 @@
+//! Opening the Skill Builder database, for the app and its tools.
+//!
+//! [`Database::open`] (or [`Database::open_default`]) is the one way in: it refuses a
+//! file this build must not touch (not SQLite, corrupt, read-only, newer schema,
+//! edited migration) before writing a byte, creates a missing file and folder (0600 on
+//! Unix: settings hold API keys), opens a pool of exactly one connection (WAL, busy
+//! timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`) and runs the startup
+//! migrations with the repair pass. [`status`], [`check`] and [`backup`] read a file
+//! without writing to it. The `skill-builder-db` binary is a thin CLI over these.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), skill_builder_app::OpenError> {
+//! let db = skill_builder_app::Database::open_default().await?;
+//! println!("{} is at version {}", db.path().display(), db.migration_report().to_version);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod open;
+mod paths;
+mod report;
+
+pub use error::OpenError;
+pub use open::{BUSY_TIMEOUT, Database, OpenOptions, connect_options};
+pub use paths::{APP_IDENTIFIER, DB_FILE_NAME, DB_PATH_ENV, default_path};
+pub use report::{CheckReport, DanglingReference, Status, backup, check, status};
+pub use skill_builder_migrations::{LATEST_VERSION, MigrationReport};

@@ -1,0 +1,300 @@
+//! Opening the database: checks that refuse a file untouched, then the production
+//! pool, then startup migrations and repair.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use skill_builder_migrations::{MigrationReport, SchemaState};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, SqliteConnection};
+use tracing::{Instrument, info, info_span};
+
+use crate::{OpenError, default_path};
+
+/// The busy timeout of every connection: how long a statement waits for another
+/// process's lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// How to open a database.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Apply steps only up to this version (default: all). Used by `migrate --to N`.
+    pub target: Option<i64>,
+}
+
+/// An open Skill Builder database: a pool of exactly one connection in WAL mode
+/// (busy timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`) on a file whose
+/// schema is up to date.
+///
+/// Cloning is cheap and shares the pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), skill_builder_app::OpenError> {
+/// let db = skill_builder_app::Database::open("/tmp/demo/skill-builder.db").await?;
+/// let version: i64 = sqlx::query_scalar("SELECT max(version) FROM schema_migrations")
+///     .fetch_one(db.pool())
+///     .await
+///     .unwrap_or_default();
+/// assert_eq!(version, skill_builder_migrations::LATEST_VERSION);
+/// db.close().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: SqlitePool,
+    path: PathBuf,
+    report: MigrationReport,
+}
+
+impl Database {
+    /// Open (creating if missing) the database at `path` and bring it up to date.
+    ///
+    /// # Errors
+    /// See [`OpenError`]; a refused file is left untouched.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::open_with(path, &OpenOptions::default()).await
+    }
+
+    /// Open the database at [`default_path`] (`$SKILL_BUILDER_DB` or the per-user
+    /// data directory).
+    ///
+    /// # Errors
+    /// See [`OpenError`].
+    pub async fn open_default() -> Result<Self, OpenError> {
+        Self::open(default_path()?).await
+    }
+
+    /// Open with explicit [`OpenOptions`].
+    ///
+    /// # Errors
+    /// See [`OpenError`].
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: &OpenOptions,
+    ) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        let span = info_span!("open_database", path = %path.display());
+        async move {
+            if preflight(&path).await?.is_none() {
+                create_file(&path)?;
+            }
+            restrict_permissions(&path)?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(connect_options(&path))
+                .await
+                .map_err(|e| OpenError::from_sqlx(&path, e))?;
+            let report = {
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .map_err(|e| OpenError::from_sqlx(&path, e))?;
+                skill_builder_migrations::migrate(&mut conn, options.target)
+                    .await
+                    .map_err(|e| OpenError::from_migration(&path, e))?
+            };
+            restrict_permissions(&path)?;
+            info!(
+                from = report.from_version,
+                to = report.to_version,
+                applied = report.applied.len(),
+                "database ready"
+            );
+            Ok(Self { pool, path, report })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The pool (one connection). Every `skill-builder-db` operation takes it as executor.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What startup did: steps applied, repairs.
+    pub fn migration_report(&self) -> &MigrationReport {
+        &self.report
+    }
+
+    /// Close the pool, waiting for the connection to finish (checkpoints the WAL).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+/// The production connection options for `path`: WAL, busy timeout 5 s, foreign
+/// keys on, synchronous NORMAL, file created if missing.
+pub fn connect_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .synchronous(SqliteSynchronous::Normal)
+}
+
+/// Options for a connection that never writes: the production pragmas that can be
+/// set read-only (busy timeout, foreign keys, synchronous), journal mode untouched.
+pub(crate) fn read_only_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .synchronous(SqliteSynchronous::Normal)
+}
+
+/// Open `path` read-only (it must exist).
+pub(crate) async fn connect_read_only(path: &Path) -> Result<SqliteConnection, OpenError> {
+    SqliteConnection::connect_with(&read_only_options(path))
+        .await
+        .map_err(|e| OpenError::from_sqlx(path, e))
+}
+
+/// Checks that must pass before anything may write to an existing file: it is a
+/// writable SQLite file, not newer than this build, with no edited step, and (when
+/// steps are pending) not corrupt. Reads only. `None` when there is no file yet (or
+/// it is empty).
+pub(crate) async fn preflight(path: &Path) -> Result<Option<SchemaState>, OpenError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(OpenError::Io {
+                path: path.into(),
+                source,
+            });
+        }
+    };
+    if meta.is_dir() {
+        return Err(OpenError::NotADatabase { path: path.into() });
+    }
+    if meta.len() == 0 {
+        // An empty file is an empty database; it still must be writable.
+        if meta.permissions().readonly() {
+            return Err(OpenError::ReadOnly { path: path.into() });
+        }
+        return Ok(None);
+    }
+    preflight_header(path)?;
+    if meta.permissions().readonly() {
+        return Err(OpenError::ReadOnly { path: path.into() });
+    }
+    let mut conn = connect_read_only(path).await?;
+    let result = async {
+        let state = skill_builder_migrations::inspect(&mut conn)
+            .await
+            .map_err(|e| OpenError::from_migration(path, e))?;
+        state
+            .validate()
+            .map_err(|e| OpenError::from_migration(path, e))?;
+        if !state.pending(None).is_empty() {
+            // The file is about to be rewritten: make sure it is whole first.
+            let verdict: String = sqlx::query_scalar("PRAGMA quick_check(1)")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| OpenError::from_sqlx(path, e))?;
+            if verdict != "ok" {
+                return Err(OpenError::Corrupt {
+                    path: path.into(),
+                    detail: verdict,
+                });
+            }
+        }
+        Ok(state)
+    }
+    .await;
+    // Closing a read-only connection never checkpoints: the file stays as it was.
+    let _ = conn.close().await;
+    result.map(Some)
+}
+
+/// Refuse a non-empty file that does not start with the SQLite header.
+pub(crate) fn preflight_header(path: &Path) -> Result<(), OpenError> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut header))
+        .map_err(|source| OpenError::Io {
+            path: path.into(),
+            source,
+        })?;
+    if read < header.len() || &header != SQLITE_HEADER {
+        return Err(OpenError::NotADatabase { path: path.into() });
+    }
+    Ok(())
+}
+
+/// Create the folder and an empty file, private to the user (0600 on Unix).
+fn create_file(path: &Path) -> Result<(), OpenError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+            path: dir.into(),
+            source,
+        })?;
+        let readonly = std::fs::metadata(dir)
+            .map(|m| m.permissions().readonly())
+            .unwrap_or(false);
+        if readonly {
+            return Err(OpenError::ReadOnly { path: dir.into() });
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+        .map(drop)
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                OpenError::ReadOnly { path: path.into() }
+            }
+            _ => OpenError::Io {
+                path: path.into(),
+                source,
+            },
+        })
+}
+
+/// Settings hold API keys: keep the file and its `-wal`/`-shm` companions 0600.
+fn restrict_permissions(path: &Path) -> Result<(), OpenError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = PathBuf::from(file);
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(
+                    |source| OpenError::Io {
+                        path: file.clone(),
+                        source,
+                    },
+                )?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}

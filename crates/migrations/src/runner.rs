@@ -1,0 +1,194 @@
+//! Applying pending steps, each with its record in one write transaction.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
+use tracing::{Instrument, info, info_span};
+
+use crate::{LATEST_VERSION, MigrationError, RepairReport, baseline, repair, state, step};
+
+/// One step applied by [`migrate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedStep {
+    /// The step's version.
+    pub version: i64,
+    /// The step's description (from its file name).
+    pub description: String,
+    /// How long the step took.
+    pub elapsed: Duration,
+}
+
+/// What [`migrate`] did to a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// The highest recorded version before.
+    pub from_version: i64,
+    /// The highest recorded version after.
+    pub to_version: i64,
+    /// Steps applied, in order.
+    pub applied: Vec<AppliedStep>,
+    /// What the repair pass before the steps changed.
+    pub repair_before: RepairReport,
+    /// What the repair pass after the steps changed.
+    pub repair_after: RepairReport,
+}
+
+const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    applied_at TEXT NOT NULL DEFAULT (datetime('now') || 'Z'),
+    checksum BLOB
+)";
+
+/// How long startup waits for the write lock while another instance migrates.
+const LOCK_PATIENCE: &str = "PRAGMA busy_timeout = 120000";
+
+/// Bring the database on `conn` to `target` (default: [`LATEST_VERSION`]).
+///
+/// Under one `BEGIN IMMEDIATE` transaction: create `schema_migrations` if missing
+/// (adding our nullable `checksum` column to a legacy table), refuse a newer or
+/// edited file, run the baseline and the repair pass. Then each pending step runs
+/// with its record in its own `BEGIN IMMEDIATE` transaction, so a crash leaves every
+/// step either applied and recorded or neither. Then repair again. Foreign-key
+/// enforcement is off during the steps (table rebuilds need it off, and
+/// `PRAGMA foreign_keys` is a no-op inside a transaction); each rebuild is checked
+/// not to add `foreign_key_check` violations. The connection's previous setting is
+/// restored afterwards.
+///
+/// # Errors
+/// [`MigrationError::NewerSchema`] / [`MigrationError::ChecksumMismatch`] before any
+/// write; [`MigrationError::Step`] when a step fails (it is rolled back, earlier steps
+/// stay applied and recorded); [`MigrationError::UnknownTarget`].
+pub async fn migrate(
+    conn: &mut SqliteConnection,
+    target: Option<i64>,
+) -> Result<MigrationReport, MigrationError> {
+    if let Some(t) = target
+        && !(0..=LATEST_VERSION).contains(&t)
+    {
+        return Err(MigrationError::UnknownTarget(t));
+    }
+    let span = info_span!("migrate", target = target.unwrap_or(LATEST_VERSION));
+    async move {
+        // unchecked-ok (whole module): the runner builds the schema the macros check against.
+        let fk_was_on: bool = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await?;
+        let busy_timeout_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await?;
+        sqlx::raw_sql("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        // A second instance starting while the first migrates a large file waits for it
+        // rather than failing after the usual 5 s.
+        sqlx::raw_sql(LOCK_PATIENCE).execute(&mut *conn).await?;
+        let result = run(conn, target).await;
+        let restore = format!(
+            "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA foreign_keys = {}",
+            if fk_was_on { "ON" } else { "OFF" }
+        );
+        // Both values are integers/keywords produced above, never input.
+        let restored = sqlx::raw_sql(sqlx::AssertSqlSafe(restore))
+            .execute(&mut *conn)
+            .await;
+        match (result, restored) {
+            (Ok(_), Err(e)) => Err(e.into()),
+            (result, _) => result,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run(
+    conn: &mut SqliteConnection,
+    target: Option<i64>,
+) -> Result<MigrationReport, MigrationError> {
+    let mut report = MigrationReport::default();
+
+    let mut tx = begin_immediate(conn).await?;
+    let state = state::inspect(&mut tx).await?;
+    state.validate()?;
+    report.from_version = state.version();
+    sqlx::raw_sql(TRACKING_TABLE).execute(&mut *tx).await?;
+    if state.has_tracking_table && !state.has_checksum_column {
+        sqlx::raw_sql("ALTER TABLE schema_migrations ADD COLUMN checksum BLOB")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::raw_sql(baseline()?.sql.clone())
+        .execute(&mut *tx)
+        .await?;
+    report.repair_before = repair::run(&mut tx).await?;
+    tx.commit().await?;
+
+    for version in state.pending(target) {
+        let Some(migration) = step(version) else {
+            continue;
+        };
+        let started = Instant::now();
+        let mut tx = begin_immediate(conn).await?;
+        let already: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)")
+                .bind(version)
+                .fetch_one(&mut *tx)
+                .await?;
+        if already {
+            // Another instance applied it while we waited for the lock.
+            continue;
+        }
+        let rebuild = migration.sql.as_str().contains("DROP TABLE");
+        let violations_before = if rebuild {
+            fk_violations(&mut tx).await?
+        } else {
+            0
+        };
+        sqlx::raw_sql(migration.sql.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(|source| MigrationError::Step {
+                version,
+                description: migration.description.to_string(),
+                source,
+            })?;
+        if rebuild {
+            let added = fk_violations(&mut tx).await? - violations_before;
+            if added > 0 {
+                return Err(MigrationError::ForeignKeyViolations { version, added });
+            }
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)")
+            .bind(version)
+            .bind(&*migration.checksum)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let elapsed = started.elapsed();
+        info!(version, description = %migration.description, ?elapsed, "applied migration");
+        report.applied.push(AppliedStep {
+            version,
+            description: migration.description.to_string(),
+            elapsed,
+        });
+    }
+
+    let mut tx = begin_immediate(conn).await?;
+    report.repair_after = repair::run(&mut tx).await?;
+    report.to_version = state::inspect(&mut tx).await?.version();
+    tx.commit().await?;
+    Ok(report)
+}
+
+async fn fk_violations(conn: &mut SqliteConnection) -> Result<i64, MigrationError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM pragma_foreign_key_check")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+async fn begin_immediate(
+    conn: &mut SqliteConnection,
+) -> Result<Transaction<'_, Sqlite>, MigrationError> {
+    Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
+}

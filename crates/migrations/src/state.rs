@@ -1,0 +1,116 @@
+//! What a file's tracking table says, read without writing anything.
+
+use std::collections::BTreeMap;
+
+use sqlx::{Row, SqliteConnection};
+
+use crate::{LATEST_VERSION, MigrationError, steps};
+
+/// One row of `schema_migrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedStep {
+    /// When the step was recorded (`YYYY-MM-DD HH:MM:SSZ`).
+    pub applied_at: Option<String>,
+    /// SHA-384 of the step's SQL when this layer recorded it; `None` for rows written
+    /// by the existing app (which kept no checksum).
+    pub checksum: Option<Vec<u8>>,
+}
+
+/// The migration state of one database file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaState {
+    /// Whether `schema_migrations` exists at all (false for a new, empty file).
+    pub has_tracking_table: bool,
+    /// Whether the tracking table has our `checksum` column.
+    pub has_checksum_column: bool,
+    /// Recorded steps by version.
+    pub recorded: BTreeMap<i64, RecordedStep>,
+}
+
+impl SchemaState {
+    /// The highest recorded version (0 when none).
+    pub fn version(&self) -> i64 {
+        self.recorded.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Known steps not yet recorded, up to `target` (default: all), in order.
+    pub fn pending(&self, target: Option<i64>) -> Vec<i64> {
+        let target = target.unwrap_or(LATEST_VERSION);
+        steps()
+            .map(|m| m.version)
+            .filter(|v| *v <= target && !self.recorded.contains_key(v))
+            .collect()
+    }
+
+    /// Refuse a file this build must not touch: one recorded above
+    /// [`LATEST_VERSION`], or one whose applied step was edited since.
+    ///
+    /// # Errors
+    /// [`MigrationError::NewerSchema`] or [`MigrationError::ChecksumMismatch`].
+    pub fn validate(&self) -> Result<(), MigrationError> {
+        let found = self.version();
+        if found > LATEST_VERSION {
+            return Err(MigrationError::NewerSchema {
+                found,
+                supported: LATEST_VERSION,
+            });
+        }
+        if let Some((version, description)) = self.checksum_mismatches().into_iter().next() {
+            return Err(MigrationError::ChecksumMismatch {
+                version,
+                description,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every recorded step whose stored checksum differs from the embedded file.
+    pub fn checksum_mismatches(&self) -> Vec<(i64, String)> {
+        steps()
+            .filter_map(|m| {
+                let stored = self.recorded.get(&m.version)?.checksum.as_deref()?;
+                (stored != &*m.checksum).then(|| (m.version, m.description.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// Read the tracking table. Works on a read-only connection and writes nothing.
+///
+/// # Errors
+/// The database error if the file cannot be read (not a database, corrupt, locked).
+pub async fn inspect(conn: &mut SqliteConnection) -> Result<SchemaState, MigrationError> {
+    // unchecked-ok: this crate builds the schema the macros are checked against.
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('schema_migrations')")
+            .fetch_all(&mut *conn)
+            .await?;
+    // Touch sqlite_master too: on an empty or foreign file this is what fails.
+    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut state = SchemaState {
+        has_tracking_table: !columns.is_empty(),
+        has_checksum_column: columns.iter().any(|c| c == "checksum"),
+        recorded: BTreeMap::new(),
+    };
+    if !state.has_tracking_table {
+        return Ok(state);
+    }
+    let sql = if state.has_checksum_column {
+        "SELECT version, applied_at, checksum FROM schema_migrations"
+    } else {
+        "SELECT version, applied_at, NULL AS checksum FROM schema_migrations"
+    };
+    for row in sqlx::query(sql).fetch_all(&mut *conn).await? {
+        let version: i64 = row.try_get(0)?;
+        state.recorded.insert(
+            version,
+            RecordedStep {
+                applied_at: row.try_get(1)?,
+                checksum: row.try_get(2)?,
+            },
+        );
+    }
+    Ok(state)
+}

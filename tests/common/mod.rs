@@ -1,0 +1,86 @@
+//! Helpers shared by the workspace integration tests.
+#![allow(dead_code, missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+
+/// `tests/fixtures/legacy`.
+pub fn legacy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/legacy")
+}
+
+/// Every legacy fixture name (`v00`, `v02`, …).
+pub fn legacy_versions() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(legacy_dir())
+        .expect("fixtures dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".db").map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Copy fixture `name` (with any `-wal`/`-shm`) into `dir` as `skill-builder.db`, writable.
+pub fn copy_fixture(name: &str, dir: &Path) -> PathBuf {
+    let dest = dir.join("skill-builder.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let src = legacy_dir().join(format!("{name}.db{suffix}"));
+        if src.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", dest.display()));
+            std::fs::copy(&src, &to).expect("copy fixture");
+            let mut perms = std::fs::metadata(&to).expect("meta").permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            std::fs::set_permissions(&to, perms).expect("chmod");
+        }
+    }
+    dest
+}
+
+/// The expected dump of fixture `name`, rows canonically sorted.
+pub fn expected_dump(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(legacy_dir().join(format!("{name}.expected.json")))
+        .expect("expected json");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("parse expected");
+    skill_builder_migrations::schema::canonicalize(&mut v);
+    v
+}
+
+/// A read-only connection (never writes, never checkpoints).
+pub async fn read_only(path: &Path) -> SqliteConnection {
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))
+        .await
+        .expect("open read-only")
+}
+
+/// The canonical dump of the database at `path`.
+pub async fn dump(path: &Path) -> serde_json::Value {
+    let mut conn = read_only(path).await;
+    let v = skill_builder_migrations::schema::dump(&mut conn)
+        .await
+        .expect("dump");
+    conn.close().await.expect("close");
+    v
+}
+
+/// Strip rows and versions: the schema-only view of a dump.
+pub fn schema_only(dump: &serde_json::Value) -> serde_json::Value {
+    let mut v = dump.clone();
+    if let serde_json::Value::Object(tables) = &mut v {
+        for entry in tables.values_mut() {
+            if let serde_json::Value::Object(e) = entry {
+                e.remove("rows");
+                e.remove("versions");
+            }
+        }
+    }
+    v
+}
+
+/// Bytes of a file (for "left untouched" assertions).
+pub fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).expect("read file")
+}
