@@ -1,0 +1,153 @@
+//! The one error type of the data layer.
+
+use thiserror::Error;
+
+/// A table or kind of row, for [`Error::NotFound`] and [`Conflict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// A `skills` master row.
+    Skill,
+    /// A `workflow_runs` row.
+    WorkflowRun,
+    /// An `imported_skills` row.
+    ImportedSkill,
+    /// A `workspace_skills` row.
+    WorkspaceSkill,
+    /// A `workflow_artifacts` row.
+    Artifact,
+    /// A `workflow_sessions` row.
+    WorkflowSession,
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Skill => "skill",
+            Self::WorkflowRun => "workflow run",
+            Self::ImportedSkill => "imported skill",
+            Self::WorkspaceSkill => "workspace skill",
+            Self::Artifact => "artifact",
+            Self::WorkflowSession => "workflow session",
+        })
+    }
+}
+
+/// A write refused because of what is already stored.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Conflict {
+    /// The skill is locked by another app instance whose process is alive.
+    #[error("Skill '{skill_name}' is being edited in another instance ({instance_id}, pid {pid})")]
+    LockHeld {
+        /// The locked skill.
+        skill_name: String,
+        /// The instance holding the lock.
+        instance_id: String,
+        /// That instance's process id.
+        pid: i64,
+    },
+    /// A row with this name (or id) exists already.
+    #[error("{entity} '{key}' already exists")]
+    AlreadyExists {
+        /// What kind of row.
+        entity: Entity,
+        /// Its name or id.
+        key: String,
+    },
+}
+
+/// Input refused before anything was written.
+#[derive(Debug, Error)]
+pub enum InvalidInput {
+    /// A skill name (or another required name) was empty or whitespace-only.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// Which input.
+        field: &'static str,
+    },
+    /// A text input contained a NUL character (SQLite text would be cut there).
+    #[error("{field} must not contain NUL characters")]
+    ContainsNul {
+        /// Which input.
+        field: &'static str,
+    },
+    /// A new skill name is not kebab-case.
+    #[error("Skill name must be kebab-case (lowercase letters, numbers, hyphens): '{0}'")]
+    NotKebabCase(String),
+    /// A workflow step id outside 0..=5 (or whatever range the operation documents).
+    #[error("step id {0} is out of range")]
+    StepOutOfRange(i64),
+    /// A value outside the range the operation accepts.
+    #[error("{field} is out of range: {value}")]
+    OutOfRange {
+        /// Which input.
+        field: &'static str,
+        /// The refused value.
+        value: i64,
+    },
+    /// The stored settings are not valid AppSettings JSON. The stored value is kept;
+    /// it is never overwritten by defaults.
+    #[error("stored settings cannot be read: {0}")]
+    Settings(#[source] serde_json::Error),
+}
+
+/// Everything a data operation can fail with.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The row an operation needs does not exist.
+    #[error("{entity} '{key}' not found")]
+    NotFound {
+        /// What kind of row.
+        entity: Entity,
+        /// The name or id looked up.
+        key: String,
+    },
+    /// What is stored forbids the write.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    /// The input was refused; nothing was written.
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
+    /// The database failed underneath.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl Error {
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(entity: Entity, key: impl Into<String>) -> Self {
+        Self::NotFound {
+            entity,
+            key: key.into(),
+        }
+    }
+
+    /// Whether this is SQLite's UNIQUE/PRIMARY KEY violation.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(e) if is_unique_violation(e))
+    }
+}
+
+/// Whether a database error is a UNIQUE or PRIMARY KEY constraint violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation))
+}
+
+/// The result type of every operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Refuse an empty/whitespace-only or NUL-containing name.
+pub(crate) fn require_name(field: &'static str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(InvalidInput::Empty { field }.into());
+    }
+    require_no_nul(field, value)
+}
+
+/// Refuse text containing NUL.
+pub(crate) fn require_no_nul(field: &'static str, value: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(InvalidInput::ContainsNul { field }.into());
+    }
+    Ok(())
+}

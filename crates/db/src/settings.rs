@@ -1,0 +1,63 @@
+//! The `settings` table: one row, key `app_settings`, holding the [`AppSettings`] JSON.
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::settings;
+//! let mut s = settings::read_settings(pool).await?;
+//! s.workspace_path = Some("/home/me/skills".into());
+//! settings::write_settings(pool, &s).await?;
+//! # Ok(()) }
+//! ```
+
+use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
+use sqlx::SqliteExecutor;
+use tracing::instrument;
+
+use crate::{InvalidInput, Result};
+
+/// Load the application settings.
+///
+/// No row → [`AppSettings::default`]. Missing keys take their defaults, unknown keys
+/// (e.g. the retired `verbose_logging`) are ignored.
+///
+/// # Errors
+/// [`InvalidInput::Settings`] when the stored JSON is malformed or has a wrong value
+/// type; the stored value is left as it is.
+#[instrument(skip_all, err)]
+pub async fn read_settings<'e>(db: impl SqliteExecutor<'e>) -> Result<AppSettings> {
+    let stored = sqlx::query_scalar!("SELECT value FROM settings WHERE key = ?", APP_SETTINGS_KEY)
+        .fetch_optional(db)
+        .await?;
+    match stored {
+        None => Ok(AppSettings::default()),
+        Some(json) => serde_json::from_str(&json).map_err(|e| InvalidInput::Settings(e).into()),
+    }
+}
+
+/// Same as [`read_settings`]; kept as a second name for existing callers.
+///
+/// # Errors
+/// As [`read_settings`].
+pub async fn read_settings_hydrated<'e>(db: impl SqliteExecutor<'e>) -> Result<AppSettings> {
+    read_settings(db).await
+}
+
+/// Persist the whole settings record (insert or replace the `app_settings` row).
+/// Absent optionals are written as JSON `null`. Idempotent.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, err)]
+pub async fn write_settings<'e>(db: impl SqliteExecutor<'e>, settings: &AppSettings) -> Result<()> {
+    // Serialising a struct of strings, bools and integers cannot fail.
+    let json = serde_json::to_string(settings).map_err(InvalidInput::Settings)?;
+    sqlx::query!(
+        "INSERT INTO settings (key, value) VALUES (?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        APP_SETTINGS_KEY,
+        json
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! Write transactions that take the write lock up front.
+//!
+//! A DEFERRED transaction that reads and then writes fails with `SQLITE_BUSY` at once
+//! (the busy timeout does not apply) when another connection wrote meanwhile. Every
+//! multi-statement write here therefore starts with `BEGIN IMMEDIATE`, which waits up
+//! to the busy timeout for the lock instead. Inside a caller's transaction it nests
+//! as a savepoint, so operations compose.
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! let mut conn = pool.acquire().await?;
+//! let mut tx = skill_builder_db::tx::begin_immediate(&mut conn).await?;
+//! let settings = skill_builder_db::settings::read_settings(&mut *tx).await?;
+//! skill_builder_db::settings::write_settings(&mut *tx, &settings).await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+
+use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
+
+/// Begin a write transaction: `BEGIN IMMEDIATE`, or a savepoint when `conn` is
+/// already inside a transaction.
+///
+/// # Errors
+/// The database error (`SQLITE_BUSY` after the busy timeout).
+pub async fn begin_immediate(
+    conn: &mut SqliteConnection,
+) -> Result<Transaction<'_, Sqlite>, sqlx::Error> {
+    if conn.is_in_transaction() {
+        conn.begin().await
+    } else {
+        conn.begin_with("BEGIN IMMEDIATE").await
+    }
+}

@@ -1,0 +1,40 @@
+# Skill Builder data layer — developer commands. `just --list` shows them all.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The database the query macros are checked against, built by the migrations.
+schema_db := "target/sqlx/schema.db"
+
+# Show the recipes.
+default:
+    @just --list
+
+# Run the skill-builder-db tool (default: `status` of the default database).
+run *ARGS="status":
+    cargo run -q -p skill-builder-app --bin skill-builder-db -- {{ ARGS }}
+
+# Every test of the workspace: unit, integration, doc tests and examples.
+test:
+    cargo test --workspace --all-features
+
+# Formatting check and clippy with warnings denied.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+# Build a fresh database from the migrations (no query macros involved).
+schema-db:
+    mkdir -p target/sqlx
+    rm -f {{ schema_db }} {{ schema_db }}-wal {{ schema_db }}-shm
+    cargo run -q -p skill-builder-migrations --bin skill-builder-schema -- {{ schema_db }}
+
+# Regenerate the offline query cache `.sqlx/` (commit it with the queries that changed).
+prepare: schema-db
+    DATABASE_URL=sqlite:{{ schema_db }} SQLX_OFFLINE=false cargo sqlx prepare --workspace -- --all-targets --all-features
+
+# Fail when `.sqlx/` is stale.
+check-sqlx: schema-db
+    DATABASE_URL=sqlite:{{ schema_db }} SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- --all-targets --all-features
+
+# What CI runs: lint, cache check, tests.
+ci: lint check-sqlx test
