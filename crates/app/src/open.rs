@@ -222,18 +222,55 @@ pub(crate) async fn preflight(path: &Path) -> Result<Option<SchemaState>, OpenEr
     result.map(Some)
 }
 
-/// Refuse a non-empty file that does not start with the SQLite header.
+/// Refuse a non-empty file that is not SQLite (header) or visibly truncated: the
+/// header's page count (when SQLite marks it valid) needs more bytes than the file
+/// has, and no `-wal` file could hold the rest. Reads 100 bytes; O(1).
 pub(crate) fn preflight_header(path: &Path) -> Result<(), OpenError> {
     use std::io::Read;
-    let mut header = [0u8; 16];
-    let read = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut header))
+    let mut header = [0u8; 100];
+    let mut file = std::fs::File::open(path).map_err(|source| OpenError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let len = file
+        .metadata()
         .map_err(|source| OpenError::Io {
             path: path.into(),
             source,
-        })?;
-    if read < header.len() || &header != SQLITE_HEADER {
+        })?
+        .len();
+    let read = file.read(&mut header).map_err(|source| OpenError::Io {
+        path: path.into(),
+        source,
+    })?;
+    if read < 16 || &header[..16] != SQLITE_HEADER {
         return Err(OpenError::NotADatabase { path: path.into() });
+    }
+    if read < header.len() {
+        return Err(OpenError::Corrupt {
+            path: path.into(),
+            detail: format!("file is truncated ({len} bytes)"),
+        });
+    }
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(be32(28));
+    let size_valid = be32(24) == be32(92) && pages > 0;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_has_frames = std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0);
+    if size_valid && !wal_has_frames && len < pages * page_size {
+        return Err(OpenError::Corrupt {
+            path: path.into(),
+            detail: format!(
+                "file is truncated: {len} bytes, header says {pages} pages of {page_size} bytes"
+            ),
+        });
     }
     Ok(())
 }

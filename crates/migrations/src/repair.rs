@@ -41,35 +41,47 @@ impl RepairReport {
     }
 }
 
-/// Run the repair pass on `conn`. The caller owns the transaction.
+/// The frontmatter columns (name, type) repair would add: empty on a healthy file, and whenever
+/// step 24 is not recorded. Reads only; `schema_migrations` must exist.
 ///
 /// # Errors
-/// The database error of any statement; the caller's transaction then rolls back.
-pub async fn run(conn: &mut SqliteConnection) -> Result<RepairReport, MigrationError> {
-    let mut report = RepairReport::default();
+/// The database error of either read.
+pub async fn missing_columns(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<(&'static str, &'static str)>, MigrationError> {
     // unchecked-ok: runs before the schema exists; see the crate docs.
     let step_24_recorded: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 24)")
             .fetch_one(&mut *conn)
             .await?;
     if !step_24_recorded {
-        return Ok(report);
+        return Ok(Vec::new());
     }
     let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('skills')")
         .fetch_all(&mut *conn)
         .await?;
     if present.is_empty() {
-        return Ok(report);
+        return Ok(Vec::new());
     }
-    for (column, ty) in SKILLS_FRONTMATTER {
-        if !present.iter().any(|c| c == column) {
-            // Column names and types are the constants above, never input.
-            let sql = format!("ALTER TABLE skills ADD COLUMN {column} {ty}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(&mut *conn)
-                .await?;
-            report.added_columns.push(column.to_owned());
-        }
+    Ok(SKILLS_FRONTMATTER
+        .into_iter()
+        .filter(|(column, _)| !present.iter().any(|c| c == column))
+        .collect())
+}
+
+/// Run the repair pass on `conn`. The caller owns the transaction.
+///
+/// # Errors
+/// The database error of any statement; the caller's transaction then rolls back.
+pub async fn run(conn: &mut SqliteConnection) -> Result<RepairReport, MigrationError> {
+    let mut report = RepairReport::default();
+    for (column, ty) in missing_columns(conn).await? {
+        // Column names and types are the constants above, never input.
+        let sql = format!("ALTER TABLE skills ADD COLUMN {column} {ty}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await?;
+        report.added_columns.push(column.to_owned());
     }
     if !report.added_columns.is_empty() {
         sqlx::raw_sql(STEP_24_FILL).execute(&mut *conn).await?;

@@ -39,9 +39,6 @@ const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     checksum BLOB
 )";
 
-/// How long startup waits for the write lock while another instance migrates.
-const LOCK_PATIENCE: &str = "PRAGMA busy_timeout = 120000";
-
 /// Bring the database on `conn` to `target` (default: [`LATEST_VERSION`]).
 ///
 /// Under one `BEGIN IMMEDIATE` transaction: create `schema_migrations` if missing
@@ -69,28 +66,33 @@ pub async fn migrate(
     }
     let span = info_span!("migrate", target = target.unwrap_or(LATEST_VERSION));
     async move {
+        // Fast path (every start of an up-to-date file): nothing to write, so no write
+        // lock and no pragma changes. Read-only checks still refuse a newer/edited file.
+        let state = state::inspect(conn).await?;
+        state.validate()?;
+        if state.is_current(target) && repair::missing_columns(conn).await?.is_empty() {
+            let version = state.version();
+            return Ok(MigrationReport {
+                from_version: version,
+                to_version: version,
+                ..MigrationReport::default()
+            });
+        }
         // unchecked-ok (whole module): the runner builds the schema the macros check against.
         let fk_was_on: bool = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await?;
-        let busy_timeout_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
             .fetch_one(&mut *conn)
             .await?;
         sqlx::raw_sql("PRAGMA foreign_keys = OFF")
             .execute(&mut *conn)
             .await?;
-        // A second instance starting while the first migrates a large file waits for it
-        // rather than failing after the usual 5 s.
-        sqlx::raw_sql(LOCK_PATIENCE).execute(&mut *conn).await?;
         let result = run(conn, target).await;
-        let restore = format!(
-            "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA foreign_keys = {}",
-            if fk_was_on { "ON" } else { "OFF" }
-        );
-        // Both values are integers/keywords produced above, never input.
-        let restored = sqlx::raw_sql(sqlx::AssertSqlSafe(restore))
-            .execute(&mut *conn)
-            .await;
+        let restored = sqlx::raw_sql(if fk_was_on {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        })
+        .execute(&mut *conn)
+        .await;
         match (result, restored) {
             (Ok(_), Err(e)) => Err(e.into()),
             (result, _) => result,

@@ -42,6 +42,12 @@ impl SchemaState {
             .collect()
     }
 
+    /// True when nothing is pending up to `target` and the tracking table already has
+    /// its `checksum` column: startup then writes nothing.
+    pub fn is_current(&self, target: Option<i64>) -> bool {
+        self.has_tracking_table && self.has_checksum_column && self.pending(target).is_empty()
+    }
+
     /// Refuse a file this build must not touch: one recorded above
     /// [`LATEST_VERSION`], or one whose applied step was edited since.
     ///
