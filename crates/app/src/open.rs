@@ -79,6 +79,14 @@ impl Database {
         let path = path.as_ref().to_path_buf();
         let span = info_span!("open_database", path = %path.display());
         async move {
+            if let Some(target) = options.target
+                && !(0..=skill_builder_migrations::LATEST_VERSION).contains(&target)
+            {
+                return Err(OpenError::Migration {
+                    path,
+                    source: skill_builder_migrations::MigrationError::UnknownTarget(target),
+                });
+            }
             if preflight(&path).await?.is_none() {
                 create_file(&path)?;
             }
@@ -171,7 +179,14 @@ pub(crate) async fn connect_read_only(path: &Path) -> Result<SqliteConnection, O
 pub(crate) async fn preflight(path: &Path) -> Result<Option<SchemaState>, OpenError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(source) => {
             return Err(OpenError::Io {
                 path: path.into(),
