@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `skill-builder-db` command-line tool, run as a real process.
 
 mod common;

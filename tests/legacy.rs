@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Every file the existing app wrote upgrades to exactly what the existing app's
 //! startup made of it (`tests/fixtures/legacy/vNN.expected.json`).
 

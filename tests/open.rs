@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Opening: production settings, file creation and permissions, and every refusal
 //! leaving the file byte-for-byte untouched.
 
