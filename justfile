@@ -38,3 +38,7 @@ check-sqlx: schema-db
 
 # What CI runs: lint, cache check, tests.
 ci: lint check-sqlx test
+
+# Long-running reliability variants (CI runs them too): 40 kill points, more load.
+stress:
+    STRESS_KILL_POINTS=40 cargo test -p skill-builder-app --test crash_migrate -- --nocapture

@@ -1,0 +1,190 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Crash safety of startup: `skill-builder-db migrate` is killed with SIGKILL at many
+//! moments while it upgrades a large legacy file; after every kill the file is at a
+//! consistent recorded version, and running it again gives exactly the result of an
+//! uninterrupted upgrade.
+//!
+//! `STRESS_KILL_POINTS` sets how many kill points are tried (default 4; `just stress`
+//! runs 40).
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use sqlx::Connection;
+
+/// Agent runs and artifacts added to the v00 fixture.
+const AGENT_RUNS: i64 = 100_000;
+const ARTIFACTS: i64 = 10_000;
+
+fn tool() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_skill-builder-db"));
+    c.env_remove("SKILL_BUILDER_DB").env_remove("RUST_LOG");
+    c
+}
+
+fn migrate(path: &Path, to: Option<i64>) {
+    let mut cmd = tool();
+    cmd.arg("--db").arg(path).arg("migrate");
+    if let Some(to) = to {
+        cmd.args(["--to", &to.to_string()]);
+    }
+    let out = cmd.output().expect("run migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_db(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let src = PathBuf::from(format!("{}{suffix}", from.display()));
+        let dst = PathBuf::from(format!("{}{suffix}", to.display()));
+        let _ = std::fs::remove_file(&dst);
+        if src.exists() {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+/// The v00 fixture grown to 100,000 agent runs (a tenth of them still `running`,
+/// which step 17 rewrites) and 10,000 artifacts of 1 KiB.
+async fn grown_fixture(dir: &Path) -> PathBuf {
+    let path = copy_fixture("v00", dir);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .expect("connect");
+    let sql = format!(
+        "BEGIN;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {AGENT_RUNS})
+         INSERT INTO agent_runs (agent_id, skill_name, step_id, model, status, input_tokens,
+                                 output_tokens, total_cost, session_id, started_at, completed_at)
+         SELECT 'g-' || i, CASE i % 3 WHEN 0 THEN 'alpha' WHEN 1 THEN 'beta' ELSE 'gamma' END,
+                i % 6, 'sonnet', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'completed' END,
+                i, 2 * i, i / 1000.0, 'sess-' || (i % 50),
+                '2025-02-01 10:00:00Z', CASE WHEN i % 10 = 0 THEN NULL ELSE '2025-02-01 10:05:00Z' END
+         FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ARTIFACTS})
+         INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes,
+                                         created_at, updated_at)
+         SELECT CASE i % 3 WHEN 0 THEN 'alpha' WHEN 1 THEN 'beta' ELSE 'gamma' END, i % 6,
+                'out/file-' || i || '.md', printf('%.1020c', 'x') || printf('%04d', i % 10000), 1024,
+                '2025-02-01 10:00:00Z', '2025-02-01 10:00:00Z'
+         FROM n;
+         COMMIT;"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .expect("grow");
+    conn.close().await.expect("close");
+    path
+}
+
+async fn recorded_version(path: &Path) -> i64 {
+    let mut conn = read_only(path).await;
+    let state = skill_builder_migrations::inspect(&mut conn)
+        .await
+        .expect("inspect");
+    conn.close().await.expect("close");
+    state.version()
+}
+
+async fn schema(path: &Path) -> serde_json::Value {
+    let mut conn = read_only(path).await;
+    let shape = skill_builder_migrations::schema::describe(&mut conn)
+        .await
+        .expect("describe");
+    conn.close().await.expect("close");
+    serde_json::to_value(shape).expect("json")
+}
+
+#[tokio::test]
+async fn killed_migrate_resumes_to_the_uninterrupted_result() {
+    let kill_points: u32 = std::env::var("STRESS_KILL_POINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let grown = grown_fixture(dir.path()).await;
+
+    // The oracle: one uninterrupted upgrade, timed.
+    let reference = dir.path().join("reference.db");
+    copy_db(&grown, &reference);
+    let started = Instant::now();
+    migrate(&reference, None);
+    let full = started.elapsed();
+    let status = skill_builder_app::status(&reference).await.expect("status");
+    assert_eq!(status.tables["agent_runs"], AGENT_RUNS + 2);
+    assert_eq!(status.tables["workflow_artifacts"], ARTIFACTS + 2);
+
+    // The comparison can tell files apart.
+    assert!(same_data(&grown, &reference).await.is_err());
+    let twin = dir.path().join("twin.db");
+    copy_db(&grown, &twin);
+    migrate(&twin, None);
+    same_data(&twin, &reference)
+        .await
+        .expect("two uninterrupted upgrades agree");
+
+    // Schema at each recorded version, from the small fixture.
+    let mut schema_at: HashMap<i64, serde_json::Value> = HashMap::new();
+
+    let mut killed_mid_upgrade = 0;
+    let mut versions_seen = Vec::new();
+    for k in 0..kill_points {
+        let work = dir.path().join(format!("kill-{k}.db"));
+        copy_db(&grown, &work);
+        // Spread the kill points over the whole upgrade, plus process start-up.
+        let delay = full.mul_f64((f64::from(k) + 0.5) / f64::from(kill_points));
+        let mut child = tool()
+            .arg("--db")
+            .arg(&work)
+            .arg("migrate")
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        let finished_before_kill = child.try_wait().expect("try_wait").is_some();
+        child.kill().ok();
+        child.wait().expect("reap");
+
+        let version = recorded_version(&work).await;
+        versions_seen.push(version);
+        if version < skill_builder_migrations::LATEST_VERSION && !finished_before_kill {
+            killed_mid_upgrade += 1;
+        }
+        // Recorded version v means exactly steps 1..=v applied: the schema is the one
+        // `migrate --to v` gives.
+        if !schema_at.contains_key(&version) {
+            let small_dir = dir.path().join(format!("small-{version}"));
+            std::fs::create_dir_all(&small_dir).expect("mkdir");
+            let small = copy_fixture("v00", &small_dir);
+            migrate(&small, Some(version));
+            schema_at.insert(version, schema(&small).await);
+        }
+        assert_eq!(
+            schema(&work).await,
+            schema_at[&version],
+            "kill point {k} ({delay:?}): schema at recorded version {version}"
+        );
+
+        migrate(&work, None);
+        if let Err(diff) = same_data(&work, &reference).await {
+            panic!(
+                "kill point {k} ({delay:?}, version {version}): differs from the uninterrupted upgrade: {diff}"
+            );
+        }
+    }
+    eprintln!(
+        "kill points: {kill_points}, killed mid-upgrade: {killed_mid_upgrade}, recorded versions at kill: {versions_seen:?}, full upgrade {full:?}"
+    );
+    assert!(
+        killed_mid_upgrade * 2 >= kill_points,
+        "most kills must land mid-upgrade: {versions_seen:?}"
+    );
+}
