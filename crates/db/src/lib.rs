@@ -19,10 +19,18 @@
 //! # Ok(()) }
 //! ```
 
+pub mod agent_runs;
 mod error;
+pub mod hydrate;
+pub mod imported_skills;
+pub mod installed;
+pub mod locks;
 pub mod pid;
+pub mod sessions;
 pub mod settings;
 pub mod tx;
+pub mod usage;
+pub mod workspace_skills;
 
 pub use error::{Conflict, Entity, Error, InvalidInput, Result};
 pub use skill_builder_model as model;

@@ -1,0 +1,261 @@
+//! Agent invocations recorded for usage analytics (`agent_runs`), one row per agent id
+//! and model.
+//!
+//! Reads return 0 for NULL token counts, cost, duration, turns, tool-use and compaction
+//! counts. The analytics over these rows are in [`crate::usage`].
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::agent_runs;
+//! use skill_builder_db::model::{AgentId, AgentRunStatus, NewAgentRun, WorkflowSessionId};
+//!
+//! let run = NewAgentRun {
+//!     agent_id: AgentId::new_v4(),
+//!     skill_name: "sales-pipeline".into(),
+//!     step_id: 0,
+//!     model: "sonnet".into(),
+//!     status: AgentRunStatus::Completed,
+//!     input_tokens: 1200,
+//!     output_tokens: 300,
+//!     cache_read_tokens: 0,
+//!     cache_write_tokens: 0,
+//!     total_cost: 0.05,
+//!     duration_ms: 4000,
+//!     num_turns: 3,
+//!     stop_reason: Some("end_turn".into()),
+//!     duration_api_ms: None,
+//!     tool_use_count: 2,
+//!     compaction_count: 0,
+//!     session_id: None,
+//!     workflow_session_id: Some(WorkflowSessionId::from("ws-1")),
+//!     workflow_run_id: None, // resolved from the skill name
+//! };
+//! agent_runs::persist_agent_run(pool, &run).await?;
+//! let recent = agent_runs::get_recent_runs(pool, 10).await?;
+//! assert!(!recent.is_empty());
+//! # Ok(()) }
+//! ```
+
+use skill_builder_model::{
+    AgentId, AgentRun, AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId,
+};
+use sqlx::SqliteExecutor;
+use tracing::instrument;
+
+use crate::Result;
+use crate::error::{require_name, require_no_nul};
+
+/// Record (insert or update) the row of an agent invocation, keyed by agent id and
+/// model, in one atomic statement.
+///
+/// Every supplied value is written. `started_at` is the first persist time (kept on
+/// update); `completed_at` is now, or NULL while the status is `running`. A row whose
+/// stored status is `completed` or `error` is not overwritten by a `running` or
+/// `shutdown` snapshot: the call succeeds and leaves it as it is (completed data beats
+/// a partial snapshot). No validation of status, skill or session existence.
+///
+/// # Differences from the existing layer
+/// - `workflow_run_id`: when the caller leaves it `None` it is resolved from the skill
+///   name (the existing layer never filled it, so step-level reads and the delete
+///   cascade missed the rows, §14.1); when that finds no run, an updated row keeps the
+///   link it had.
+/// - An update keeps the row's `reset_marker` (a reset run persisted again stays out of
+///   analytics) and `started_at` (§14.2).
+/// - `completed_at` stays NULL while the status is `running` (§14.2).
+/// - A `running` snapshot no longer overwrites a `completed`/`error` row; the existing
+///   layer guarded only `shutdown` (§14.2).
+///
+/// # Errors
+/// [`crate::InvalidInput`] for an empty skill name or NUL in a key; otherwise the
+/// database error (e.g. a foreign-key failure for a `workflow_run_id` that does not
+/// exist).
+#[instrument(
+    skip_all,
+    fields(agent_id = %run.agent_id, skill_name = %run.skill_name, step_id = run.step_id,
+           model = %run.model, status = %run.status),
+    err
+)]
+pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRun) -> Result<()> {
+    require_name("skill_name", &run.skill_name)?;
+    require_no_nul("agent_id", run.agent_id.as_str())?;
+    require_no_nul("model", &run.model)?;
+    sqlx::query!(
+        "INSERT INTO agent_runs (
+             agent_id, skill_name, step_id, model, status, input_tokens, output_tokens,
+             cache_read_tokens, cache_write_tokens, total_cost, duration_ms, num_turns,
+             stop_reason, duration_api_ms, tool_use_count, compaction_count, session_id,
+             workflow_session_id, workflow_run_id, started_at, completed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 COALESCE(?19, (SELECT id FROM workflow_runs WHERE skill_name = ?2)),
+                 datetime('now') || 'Z',
+                 CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END)
+         ON CONFLICT (agent_id, model) DO UPDATE SET
+             skill_name = excluded.skill_name,
+             step_id = excluded.step_id,
+             status = excluded.status,
+             input_tokens = excluded.input_tokens,
+             output_tokens = excluded.output_tokens,
+             cache_read_tokens = excluded.cache_read_tokens,
+             cache_write_tokens = excluded.cache_write_tokens,
+             total_cost = excluded.total_cost,
+             duration_ms = excluded.duration_ms,
+             num_turns = excluded.num_turns,
+             stop_reason = excluded.stop_reason,
+             duration_api_ms = excluded.duration_api_ms,
+             tool_use_count = excluded.tool_use_count,
+             compaction_count = excluded.compaction_count,
+             session_id = excluded.session_id,
+             workflow_session_id = excluded.workflow_session_id,
+             workflow_run_id = COALESCE(excluded.workflow_run_id, agent_runs.workflow_run_id),
+             completed_at = excluded.completed_at
+         WHERE NOT (agent_runs.status IN ('completed', 'error')
+                    AND excluded.status IN ('running', 'shutdown'))",
+        run.agent_id,
+        run.skill_name,
+        run.step_id,
+        run.model,
+        run.status,
+        run.input_tokens,
+        run.output_tokens,
+        run.cache_read_tokens,
+        run.cache_write_tokens,
+        run.total_cost,
+        run.duration_ms,
+        run.num_turns,
+        run.stop_reason,
+        run.duration_api_ms,
+        run.tool_use_count,
+        run.compaction_count,
+        run.session_id,
+        run.workflow_session_id,
+        run.workflow_run_id,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The most recent agent runs not cleared by a usage reset (with or without a workflow
+/// session), latest `completed_at` first (rows without one, i.e. still running, last),
+/// at most `limit`.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(limit = limit, count), err)]
+pub async fn get_recent_runs<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<AgentRun>> {
+    let rows = sqlx::query_as!(
+        AgentRun,
+        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+                  status AS "status: AgentRunStatus",
+                  COALESCE(input_tokens, 0) AS "input_tokens!: i64",
+                  COALESCE(output_tokens, 0) AS "output_tokens!: i64",
+                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: i64",
+                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: i64",
+                  COALESCE(total_cost, 0.0) AS "total_cost!: f64",
+                  COALESCE(duration_ms, 0) AS "duration_ms!: i64",
+                  COALESCE(num_turns, 0) AS "num_turns!: i64",
+                  stop_reason, duration_api_ms,
+                  COALESCE(tool_use_count, 0) AS "tool_use_count!: i64",
+                  COALESCE(compaction_count, 0) AS "compaction_count!: i64",
+                  session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
+                  started_at, completed_at, reset_marker,
+                  workflow_run_id AS "workflow_run_id: WorkflowRunId"
+           FROM agent_runs
+           WHERE reset_marker IS NULL
+           ORDER BY completed_at IS NULL, completed_at DESC, started_at DESC
+           LIMIT ?"#,
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows)
+}
+
+/// Every agent run of a workflow session, in start order.
+///
+/// Rows cleared by a usage reset are included: this is the session's full record, not
+/// an analytics read (§14.4).
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(session_id = %session_id, count), err)]
+pub async fn get_session_agent_runs<'e>(
+    db: impl SqliteExecutor<'e>,
+    session_id: &WorkflowSessionId,
+) -> Result<Vec<AgentRun>> {
+    let rows = sqlx::query_as!(
+        AgentRun,
+        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+                  status AS "status: AgentRunStatus",
+                  COALESCE(input_tokens, 0) AS "input_tokens!: i64",
+                  COALESCE(output_tokens, 0) AS "output_tokens!: i64",
+                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: i64",
+                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: i64",
+                  COALESCE(total_cost, 0.0) AS "total_cost!: f64",
+                  COALESCE(duration_ms, 0) AS "duration_ms!: i64",
+                  COALESCE(num_turns, 0) AS "num_turns!: i64",
+                  stop_reason, duration_api_ms,
+                  COALESCE(tool_use_count, 0) AS "tool_use_count!: i64",
+                  COALESCE(compaction_count, 0) AS "compaction_count!: i64",
+                  session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
+                  started_at, completed_at, reset_marker,
+                  workflow_run_id AS "workflow_run_id: WorkflowRunId"
+           FROM agent_runs
+           WHERE workflow_session_id = ?
+           ORDER BY started_at, agent_id, model"#,
+        session_id
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows)
+}
+
+/// The finished (`completed` or `error`) agent runs of one step of a skill's workflow
+/// run, not cleared by a usage reset, latest `completed_at` first. No workflow run →
+/// empty.
+///
+/// Rows are matched by `workflow_run_id`. Rows persisted by this layer carry it
+/// (see [`persist_agent_run`]); rows the existing layer persisted after the link
+/// columns were introduced have none and are not listed.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = %skill_name, step_id = step_id, count), err)]
+pub async fn get_step_agent_runs<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+    step_id: i64,
+) -> Result<Vec<AgentRun>> {
+    let rows = sqlx::query_as!(
+        AgentRun,
+        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+                  status AS "status: AgentRunStatus",
+                  COALESCE(input_tokens, 0) AS "input_tokens!: i64",
+                  COALESCE(output_tokens, 0) AS "output_tokens!: i64",
+                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: i64",
+                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: i64",
+                  COALESCE(total_cost, 0.0) AS "total_cost!: f64",
+                  COALESCE(duration_ms, 0) AS "duration_ms!: i64",
+                  COALESCE(num_turns, 0) AS "num_turns!: i64",
+                  stop_reason, duration_api_ms,
+                  COALESCE(tool_use_count, 0) AS "tool_use_count!: i64",
+                  COALESCE(compaction_count, 0) AS "compaction_count!: i64",
+                  session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
+                  started_at, completed_at, reset_marker,
+                  workflow_run_id AS "workflow_run_id: WorkflowRunId"
+           FROM agent_runs
+           WHERE workflow_run_id = (SELECT id FROM workflow_runs WHERE skill_name = ?)
+             AND step_id = ?
+             AND status IN ('completed', 'error')
+             AND reset_marker IS NULL
+           ORDER BY completed_at DESC, started_at DESC"#,
+        skill_name,
+        step_id
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows)
+}

@@ -1,0 +1,273 @@
+//! Per-skill editor locks between app instances (`skill_locks`).
+//!
+//! A lock names the app instance and its process id. A lock whose process has died is
+//! taken over silently; a lock of a live process of another instance is a
+//! [`Conflict::LockHeld`]. `skill_name` is the table's primary key, so lookups match
+//! the row by name as well as by the master id: a leftover row whose `skill_id` is
+//! NULL is a lock like any other.
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::{Conflict, Error, locks};
+//! use skill_builder_db::model::InstanceId;
+//!
+//! let me = InstanceId::new_v4();
+//! let pid = i64::from(std::process::id());
+//! let mut conn = pool.acquire().await?;
+//! match locks::acquire_skill_lock(&mut conn, "sales-pipeline", &me, pid).await {
+//!     Ok(()) => println!("editing"),
+//!     Err(Error::Conflict(Conflict::LockHeld { instance_id, pid, .. })) => {
+//!         println!("being edited by {instance_id} (pid {pid})");
+//!     }
+//!     Err(e) => return Err(e),
+//! }
+//! locks::release_all_instance_locks(&mut *conn, &me).await?;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+
+use skill_builder_model::{InstanceId, SkillId, SkillLock};
+use sqlx::{SqliteConnection, SqliteExecutor};
+use tracing::instrument;
+
+use crate::error::require_name;
+use crate::{Conflict, Entity, Error, InvalidInput, Result, pid};
+
+/// Whether a process is running; the existing layer's name for [`pid::is_alive`].
+pub use crate::pid::is_alive as check_pid_alive;
+
+/// Refuse a process id no OS hands out (such a lock would be dead at once).
+pub(crate) fn require_pid(value: i64) -> Result<()> {
+    if value < 1 || value > i64::from(u32::MAX) {
+        return Err(InvalidInput::OutOfRange {
+            field: "pid",
+            value,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Take the editor lock on a skill for this app instance.
+///
+/// Inside one `BEGIN IMMEDIATE` transaction (so two instances cannot both see a dead
+/// lock and both take it over):
+/// 1. the skill must be in the master catalogue;
+/// 2. a lock already held by `instance_id` → success, nothing changed (its pid and
+///    `acquired_at` are not refreshed);
+/// 3. a lock of another instance whose pid is alive → [`Conflict::LockHeld`] naming
+///    that holder; one whose pid is dead is deleted;
+/// 4. the new lock is inserted with the master id.
+///
+/// # Differences from the existing layer
+/// A leftover lock row for the name with a NULL `skill_id` is handled like any other
+/// lock (live holder → conflict naming it, dead holder → taken over) instead of
+/// surfacing as a uniqueness error. Every error rolls the transaction back, including
+/// a database error while looking up the master row (§14.10). The conflict names the
+/// holder's instance and pid.
+///
+/// # Errors
+/// [`Error::NotFound`] (`Skill`) when the skill is not in the master;
+/// [`Conflict::LockHeld`]; [`crate::InvalidInput`] for an empty name or instance id,
+/// or a pid outside `1..=u32::MAX`; otherwise the database error (`SQLITE_BUSY` after
+/// the 5 s busy timeout).
+#[instrument(skip_all, fields(skill_name = %skill_name, instance_id = %instance_id, pid = pid), err)]
+pub async fn acquire_skill_lock(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    instance_id: &InstanceId,
+    pid: i64,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    require_name("instance_id", instance_id.as_str())?;
+    require_pid(pid)?;
+    let mut tx = crate::tx::begin_immediate(conn).await?;
+    let skill_id = sqlx::query_scalar!(
+        r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
+        skill_name
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
+    let held = sqlx::query_as!(
+        SkillLock,
+        r#"SELECT skill_name AS "skill_name!", instance_id AS "instance_id: InstanceId", pid,
+                  acquired_at, skill_id AS "skill_id: SkillId"
+           FROM skill_locks WHERE skill_name = ?1 OR skill_id = ?2"#,
+        skill_name,
+        skill_id,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if held.iter().any(|lock| lock.instance_id == *instance_id) {
+        return Ok(());
+    }
+    if let Some(live) = held.iter().find(|lock| pid::is_alive(lock.pid)) {
+        return Err(Conflict::LockHeld {
+            skill_name: skill_name.to_owned(),
+            instance_id: live.instance_id.to_string(),
+            pid: live.pid,
+        }
+        .into());
+    }
+    if !held.is_empty() {
+        tracing::info!(
+            reclaimed = held.len(),
+            "taking over a lock of a dead process"
+        );
+        let dead = serde_json::Value::from(
+            held.iter()
+                .map(|l| l.skill_name.clone())
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        sqlx::query!(
+            "DELETE FROM skill_locks WHERE skill_name IN (SELECT value FROM json_each(?))",
+            dead
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid) VALUES (?, ?, ?, ?)",
+        skill_name,
+        skill_id,
+        instance_id,
+        pid,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Release the lock on a skill if `instance_id` holds it. No lock, no master row, or a
+/// lock held by another instance → success, nothing changed.
+///
+/// # Differences from the existing layer
+/// Matches the lock by name as well as by master id, so a NULL-`skill_id` row held by
+/// this instance is released too.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = %skill_name, instance_id = %instance_id), err)]
+pub async fn release_skill_lock<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+    instance_id: &InstanceId,
+) -> Result<()> {
+    sqlx::query!(
+        "DELETE FROM skill_locks
+         WHERE instance_id = ?2
+           AND (skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1))",
+        skill_name,
+        instance_id,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Release every lock held by an instance (any skill, including NULL-`skill_id`
+/// rows); returns how many were released. Called on app exit.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(instance_id = %instance_id, released), err)]
+pub async fn release_all_instance_locks<'e>(
+    db: impl SqliteExecutor<'e>,
+    instance_id: &InstanceId,
+) -> Result<u64> {
+    let done = sqlx::query!("DELETE FROM skill_locks WHERE instance_id = ?", instance_id)
+        .execute(db)
+        .await?;
+    tracing::Span::current().record("released", done.rows_affected());
+    Ok(done.rows_affected())
+}
+
+/// The lock on a skill, if any.
+///
+/// # Differences from the existing layer
+/// Found by name as well as by master id: a NULL-`skill_id` lock row (or one for a
+/// name without a master row) is reported instead of hidden.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = %skill_name), err)]
+pub async fn get_skill_lock<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+) -> Result<Option<SkillLock>> {
+    Ok(sqlx::query_as!(
+        SkillLock,
+        r#"SELECT skill_name AS "skill_name!", instance_id AS "instance_id: InstanceId", pid,
+                  acquired_at, skill_id AS "skill_id: SkillId"
+           FROM skill_locks
+           WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
+           ORDER BY skill_name = ?1 DESC
+           LIMIT 1"#,
+        skill_name,
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Every lock, ordered by skill name.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(count), err)]
+pub async fn get_all_skill_locks<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<SkillLock>> {
+    let locks = sqlx::query_as!(
+        SkillLock,
+        r#"SELECT skill_name AS "skill_name!", instance_id AS "instance_id: InstanceId", pid,
+                  acquired_at, skill_id AS "skill_id: SkillId"
+           FROM skill_locks ORDER BY skill_name"#
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", locks.len());
+    Ok(locks)
+}
+
+/// Delete every lock whose process is dead; returns how many were removed. Locks of
+/// live processes are untouched.
+///
+/// # Differences from the existing layer
+/// One transaction: one read, then one delete of all dead locks by their (primary key)
+/// names; a failure removes none. Each distinct pid is checked once.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(reclaimed), err)]
+pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
+    let mut tx = crate::tx::begin_immediate(conn).await?;
+    let locks = sqlx::query!(r#"SELECT skill_name AS "skill_name!", pid FROM skill_locks"#)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut alive: HashMap<i64, bool> = HashMap::new();
+    let dead: Vec<String> = locks
+        .into_iter()
+        .filter(|lock| {
+            !*alive
+                .entry(lock.pid)
+                .or_insert_with(|| pid::is_alive(lock.pid))
+        })
+        .map(|lock| lock.skill_name)
+        .collect();
+    if dead.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let dead = serde_json::Value::from(dead).to_string();
+    let done = sqlx::query!(
+        "DELETE FROM skill_locks WHERE skill_name IN (SELECT value FROM json_each(?))",
+        dead
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::Span::current().record("reclaimed", done.rows_affected());
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,203 @@
+//! User workflow sessions (`workflow_sessions`): their lifetimes, with the owning
+//! process id for crash detection. A session is the unit counted as a "run" in usage
+//! analytics.
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::sessions;
+//! use skill_builder_db::model::WorkflowSessionId;
+//!
+//! let pid = i64::from(std::process::id());
+//! let id = WorkflowSessionId::new_v4();
+//! sessions::create_workflow_session(pool, &id, "sales-pipeline", pid).await?;
+//! sessions::end_workflow_session(pool, &id).await?;
+//! // At start-up: close what crashed processes left open.
+//! let mut conn = pool.acquire().await?;
+//! let closed = sessions::reconcile_orphaned_sessions(&mut conn).await?;
+//! println!("closed {closed} orphaned sessions");
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+
+use skill_builder_model::{SkillId, WorkflowSession, WorkflowSessionId};
+use sqlx::{SqliteConnection, SqliteExecutor};
+use tracing::instrument;
+
+use crate::error::require_name;
+use crate::locks::require_pid;
+use crate::{Result, pid};
+
+/// Record the start of a workflow session (`ended_at` NULL, `skill_id` resolved from
+/// the name, NULL when the skill is not in the master). An id that exists already is
+/// ignored entirely: the stored row is not modified, even if skill or pid differ.
+///
+/// # Errors
+/// [`crate::InvalidInput`] for an empty session id or skill name, or a pid outside
+/// `1..=u32::MAX`; otherwise the database error.
+#[instrument(skip_all, fields(session_id = %session_id, skill_name = %skill_name, pid = pid), err)]
+pub async fn create_workflow_session<'e>(
+    db: impl SqliteExecutor<'e>,
+    session_id: &WorkflowSessionId,
+    skill_name: &str,
+    pid: i64,
+) -> Result<()> {
+    require_name("session_id", session_id.as_str())?;
+    require_name("skill_name", skill_name)?;
+    require_pid(pid)?;
+    sqlx::query!(
+        "INSERT INTO workflow_sessions (session_id, skill_name, pid, skill_id)
+         VALUES (?1, ?2, ?3, (SELECT id FROM skills WHERE name = ?2))
+         ON CONFLICT (session_id) DO NOTHING",
+        session_id,
+        skill_name,
+        pid,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Mark a session ended now. Only an open session is changed: a second call keeps the
+/// first `ended_at`; an unknown id → success.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(session_id = %session_id), err)]
+pub async fn end_workflow_session<'e>(
+    db: impl SqliteExecutor<'e>,
+    session_id: &WorkflowSessionId,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
+         WHERE session_id = ? AND ended_at IS NULL",
+        session_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// End every open session of a process; returns how many were ended. Called on app
+/// exit.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(pid = pid, ended), err)]
+pub async fn end_all_sessions_for_pid<'e>(db: impl SqliteExecutor<'e>, pid: i64) -> Result<u64> {
+    let done = sqlx::query!(
+        "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
+         WHERE pid = ? AND ended_at IS NULL",
+        pid
+    )
+    .execute(db)
+    .await?;
+    tracing::Span::current().record("ended", done.rows_affected());
+    Ok(done.rows_affected())
+}
+
+/// The session with this id (implied by the table: lets callers inspect a session).
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(session_id = %session_id), err)]
+pub async fn get_workflow_session<'e>(
+    db: impl SqliteExecutor<'e>,
+    session_id: &WorkflowSessionId,
+) -> Result<Option<WorkflowSession>> {
+    Ok(sqlx::query_as!(
+        WorkflowSession,
+        r#"SELECT session_id AS "session_id!: WorkflowSessionId", skill_name, pid, started_at,
+                  ended_at, reset_marker, skill_id AS "skill_id: SkillId"
+           FROM workflow_sessions WHERE session_id = ?"#,
+        session_id
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Whether another running process may own the skill: true iff the skill is in the
+/// master and one of its sessions is open with a live pid. Never an error: a database
+/// failure is logged (`warn`) and reported as `false`.
+///
+/// # Differences from the existing layer
+/// Besides the sessions linked by `skill_id`, an open session that carries the skill's
+/// name with a NULL `skill_id` (created before the master row existed) counts too.
+#[instrument(skip_all, fields(skill_name = %skill_name))]
+pub async fn has_active_session_with_live_pid<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+) -> bool {
+    let pids = sqlx::query_scalar!(
+        "SELECT ws.pid FROM workflow_sessions ws JOIN skills s ON s.name = ?
+         WHERE ws.ended_at IS NULL
+           AND (ws.skill_id = s.id OR (ws.skill_id IS NULL AND ws.skill_name = s.name))",
+        skill_name
+    )
+    .fetch_all(db)
+    .await;
+    match pids {
+        Ok(pids) => pids.into_iter().any(pid::is_alive),
+        Err(error) => {
+            tracing::warn!(%error, "cannot check the skill's sessions; assuming none is active");
+            false
+        }
+    }
+}
+
+/// Close the sessions left open by processes that are no longer running; returns how
+/// many were closed. Sessions of live processes stay open.
+///
+/// A closed session's `ended_at` is the latest `completed_at` of the agent runs
+/// recorded for it (`agent_runs.workflow_session_id`), else its own `started_at`,
+/// else now.
+///
+/// # Differences from the existing layer
+/// Agent runs are matched on `workflow_session_id`; the existing layer compared the
+/// workflow session id with `agent_runs.session_id` (the SDK conversation id), which
+/// never matches, so it always fell back to `started_at` (§14.3). All updates are one
+/// statement in one transaction (one read of the open sessions, one update), each
+/// distinct pid is checked once.
+///
+/// # Errors
+/// The database error; nothing is closed then.
+#[instrument(skip_all, fields(closed), err)]
+pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<u64> {
+    let mut tx = crate::tx::begin_immediate(conn).await?;
+    let open = sqlx::query!(
+        r#"SELECT session_id AS "session_id!", pid FROM workflow_sessions WHERE ended_at IS NULL"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut alive: HashMap<i64, bool> = HashMap::new();
+    let dead: Vec<String> = open
+        .into_iter()
+        .filter(|s| !*alive.entry(s.pid).or_insert_with(|| pid::is_alive(s.pid)))
+        .map(|s| s.session_id)
+        .collect();
+    if dead.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let dead = serde_json::Value::from(dead).to_string();
+    let done = sqlx::query!(
+        "WITH last_run AS MATERIALIZED (
+             SELECT workflow_session_id AS sid, MAX(completed_at) AS last_completed
+             FROM agent_runs
+             WHERE workflow_session_id IN (SELECT value FROM json_each(?1))
+             GROUP BY workflow_session_id
+         )
+         UPDATE workflow_sessions
+         SET ended_at = COALESCE(
+             (SELECT last_completed FROM last_run WHERE sid = workflow_sessions.session_id),
+             started_at,
+             datetime('now') || 'Z')
+         WHERE ended_at IS NULL AND session_id IN (SELECT value FROM json_each(?1))",
+        dead
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::Span::current().record("closed", done.rows_affected());
+    Ok(done.rows_affected())
+}

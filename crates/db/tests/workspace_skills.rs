@@ -1,0 +1,667 @@
+//! Workspace skills (`workspace_skills`): operations.md §8 and the §15 "Workspace
+//! skills" lines.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use skill_builder_db::model::{HashInfo, WorkspaceSkill, WorkspaceSkillId};
+use skill_builder_db::{Conflict, Entity, Error, InvalidInput, workspace_skills as ws};
+use sqlx::SqlitePool;
+
+fn skill(id: &str, name: &str) -> WorkspaceSkill {
+    WorkspaceSkill::new(
+        id.into(),
+        name,
+        format!("/ws/{name}"),
+        "2026-01-31 12:00:00Z",
+    )
+}
+
+fn with_purpose(id: &str, name: &str, purpose: &str, active: bool) -> WorkspaceSkill {
+    let mut s = skill(id, name);
+    s.purpose = Some(purpose.into());
+    s.is_active = active;
+    s
+}
+
+async fn insert(pool: &SqlitePool, s: &WorkspaceSkill) {
+    ws::insert_workspace_skill(pool, s).await.unwrap();
+}
+
+async fn get(pool: &SqlitePool, id: &str) -> WorkspaceSkill {
+    ws::get_workspace_skill(pool, &id.into())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn insert_list_deactivate_and_delete_work_by_skill_id() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &skill("ws-1", "research")).await;
+    let list = ws::list_workspace_skills(t.pool()).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].skill_name, "research");
+    assert!(list[0].is_active);
+    let id = WorkspaceSkillId::from("ws-1");
+    ws::update_workspace_skill_active(t.pool(), &id, false, "/ws/.inactive/research")
+        .await
+        .unwrap();
+    let list = ws::list_workspace_skills(t.pool()).await.unwrap();
+    assert!(!list[0].is_active);
+    assert_eq!(list[0].disk_path, "/ws/.inactive/research");
+    ws::delete_workspace_skill(t.pool(), &id).await.unwrap();
+    assert!(
+        ws::list_workspace_skills(t.pool())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    ws::delete_workspace_skill(t.pool(), &id).await.unwrap();
+}
+
+#[tokio::test]
+async fn purpose_lookup_finds_an_active_skill_with_that_purpose() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &with_purpose("ws-1", "other", "validate", true)).await;
+    insert(
+        t.pool(),
+        &with_purpose("ws-2", "research", "research", true),
+    )
+    .await;
+    let found = ws::get_workspace_skill_by_purpose(t.pool(), "research")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.skill_name, "research");
+}
+
+#[tokio::test]
+async fn purpose_lookup_with_no_match_returns_none() {
+    let t = common::open_temp().await;
+    insert(
+        t.pool(),
+        &with_purpose("ws-1", "research", "research", true),
+    )
+    .await;
+    assert_eq!(
+        ws::get_workspace_skill_by_purpose(t.pool(), "test-context")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn purpose_lookup_ignores_an_inactive_skill_with_that_purpose() {
+    let t = common::open_temp().await;
+    insert(
+        t.pool(),
+        &with_purpose("ws-1", "research", "research", false),
+    )
+    .await;
+    assert_eq!(
+        ws::get_workspace_skill_by_purpose(t.pool(), "research")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn purpose_lookup_returns_the_first_inserted_of_several_active_rows() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &with_purpose("ws-z", "zeta", "research", true)).await;
+    insert(t.pool(), &with_purpose("ws-a", "alpha", "research", true)).await;
+    let found = ws::get_workspace_skill_by_purpose(t.pool(), "research")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.skill_name, "zeta");
+}
+
+#[tokio::test]
+async fn every_field_round_trips() {
+    let t = common::open_temp().await;
+    let s = WorkspaceSkill {
+        skill_id: "ws-1".into(),
+        skill_name: "research".into(),
+        description: Some("Finds things".into()),
+        is_active: false,
+        is_bundled: true,
+        disk_path: "/ws/research".into(),
+        imported_at: "2026-01-31T12:00:00.123+00:00".into(),
+        purpose: Some("research".into()),
+        version: Some("1.2.3".into()),
+        model: Some("haiku".into()),
+        argument_hint: Some("<topic>".into()),
+        user_invocable: Some(false),
+        disable_model_invocation: Some(true),
+        content_hash: Some("ignored on insert".into()),
+    };
+    insert(t.pool(), &s).await;
+    let expected = WorkspaceSkill {
+        content_hash: None,
+        ..s
+    };
+    assert_eq!(get(t.pool(), "ws-1").await, expected);
+    assert_eq!(
+        ws::get_workspace_skill_by_name(t.pool(), "research")
+            .await
+            .unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        ws::get_workspace_skill_by_name(t.pool(), "nope")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        ws::get_workspace_skill(t.pool(), &"nope".into())
+            .await
+            .unwrap(),
+        None
+    );
+    // Optional booleans: NULL reads back as None.
+    insert(t.pool(), &skill("ws-2", "bare")).await;
+    let bare = get(t.pool(), "ws-2").await;
+    assert_eq!(
+        (
+            bare.user_invocable,
+            bare.disable_model_invocation,
+            bare.description
+        ),
+        (None, None, None)
+    );
+}
+
+#[tokio::test]
+async fn insert_of_a_taken_name_or_id_is_already_exists() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &skill("ws-1", "research")).await;
+    for dup in [skill("ws-2", "research"), skill("ws-1", "other")] {
+        let err = ws::insert_workspace_skill(t.pool(), &dup)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Conflict(Conflict::AlreadyExists { entity: Entity::WorkspaceSkill, key }) if *key == dup.skill_name),
+            "{err:?}"
+        );
+    }
+    assert_eq!(ws::list_workspace_skills(t.pool()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn invalid_workspace_skill_inputs_are_refused() {
+    let t = common::open_temp().await;
+    let err = ws::insert_workspace_skill(t.pool(), &skill("ws-1", ""))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput(InvalidInput::Empty {
+                field: "skill_name"
+            })
+        ),
+        "{err:?}"
+    );
+    let err = ws::upsert_workspace_skill(t.pool(), &skill(" ", "research"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput(InvalidInput::Empty { field: "skill_id" })
+        ),
+        "{err:?}"
+    );
+    let err = ws::upsert_bundled_workspace_skill(t.pool(), &skill("ws-1", "re\0search"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput(InvalidInput::ContainsNul {
+                field: "skill_name"
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        ws::list_workspace_skills(t.pool())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn upsert_overwrites_content_fields_and_keeps_id_activity_install_time_and_hash() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &skill("ws-1", "research")).await;
+    ws::update_workspace_skill_active(t.pool(), &"ws-1".into(), false, "/ws/.inactive/research")
+        .await
+        .unwrap();
+    ws::set_workspace_skill_content_hash(t.pool(), "research", "h1")
+        .await
+        .unwrap();
+    let mut next = with_purpose("ws-new", "research", "research", true);
+    next.description = Some("new".into());
+    next.is_bundled = true;
+    next.disk_path = "/ws/research-2".into();
+    next.imported_at = "2030-01-01 00:00:00Z".into();
+    next.version = Some("2.0.0".into());
+    next.model = Some("opus".into());
+    next.argument_hint = Some("h".into());
+    next.user_invocable = Some(true);
+    next.disable_model_invocation = Some(false);
+    ws::upsert_workspace_skill(t.pool(), &next).await.unwrap();
+    let got = get(t.pool(), "ws-1").await;
+    assert_eq!(got.description.as_deref(), Some("new"));
+    assert!(got.is_bundled);
+    assert_eq!(got.disk_path, "/ws/research-2");
+    assert_eq!(got.purpose.as_deref(), Some("research"));
+    assert_eq!(
+        (
+            got.version.as_deref(),
+            got.model.as_deref(),
+            got.argument_hint.as_deref()
+        ),
+        (Some("2.0.0"), Some("opus"), Some("h"))
+    );
+    assert_eq!(
+        (got.user_invocable, got.disable_model_invocation),
+        (Some(true), Some(false))
+    );
+    assert!(!got.is_active);
+    assert_eq!(got.imported_at, "2026-01-31 12:00:00Z");
+    assert_eq!(got.content_hash.as_deref(), Some("h1"));
+    assert_eq!(
+        ws::get_workspace_skill(t.pool(), &"ws-new".into())
+            .await
+            .unwrap(),
+        None
+    );
+    // A fresh name inserts.
+    ws::upsert_workspace_skill(t.pool(), &skill("ws-2", "validate"))
+        .await
+        .unwrap();
+    assert_eq!(ws::list_workspace_skills(t.pool()).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn upsert_with_an_id_of_another_name_is_already_exists_with_the_id() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &skill("ws-1", "research")).await;
+    for bundled in [false, true] {
+        let dup = skill("ws-1", "other");
+        let err = if bundled {
+            ws::upsert_bundled_workspace_skill(t.pool(), &dup).await
+        } else {
+            ws::upsert_workspace_skill(t.pool(), &dup).await
+        }
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Conflict(Conflict::AlreadyExists { entity: Entity::WorkspaceSkill, key }) if key == "ws-1"),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn upsert_bundled_forces_the_bundled_flag_and_keeps_a_users_deactivation() {
+    let t = common::open_temp().await;
+    // Fresh insert: the values as given.
+    let mut fresh = skill("ws-1", "bundled-research");
+    fresh.is_bundled = false;
+    fresh.is_active = false;
+    ws::upsert_bundled_workspace_skill(t.pool(), &fresh)
+        .await
+        .unwrap();
+    let got = get(t.pool(), "ws-1").await;
+    assert!(!got.is_bundled && !got.is_active);
+    // Re-seed: bundled forced, activity kept.
+    let mut reseed = skill("ws-other", "bundled-research");
+    reseed.is_active = true;
+    reseed.version = Some("9.9.9".into());
+    ws::upsert_bundled_workspace_skill(t.pool(), &reseed)
+        .await
+        .unwrap();
+    let got = get(t.pool(), "ws-1").await;
+    assert!(got.is_bundled);
+    assert!(!got.is_active);
+    assert_eq!(got.version.as_deref(), Some("9.9.9"));
+}
+
+#[tokio::test]
+async fn lists_are_ordered_newest_first_and_active_by_name() {
+    let t = common::open_temp().await;
+    for (id, name, at, active) in [
+        ("1", "beta", "2026-01-02 00:00:00Z", true),
+        ("2", "alpha", "2026-01-01 00:00:00Z", true),
+        ("3", "gamma", "2026-01-03 00:00:00Z", false),
+    ] {
+        let mut s = skill(id, name);
+        s.imported_at = at.into();
+        s.is_active = active;
+        insert(t.pool(), &s).await;
+    }
+    let all: Vec<_> = ws::list_workspace_skills(t.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.skill_name)
+        .collect();
+    assert_eq!(all, ["gamma", "beta", "alpha"]);
+    let active: Vec<_> = ws::list_active_workspace_skills(t.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.skill_name)
+        .collect();
+    assert_eq!(active, ["alpha", "beta"]);
+}
+
+#[tokio::test]
+async fn updating_or_setting_the_purpose_of_an_unknown_id_is_not_found() {
+    let t = common::open_temp().await;
+    let id = WorkspaceSkillId::from("ghost");
+    let err = ws::update_workspace_skill_active(t.pool(), &id, true, "/p")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { entity: Entity::WorkspaceSkill, key } if key == "ghost"),
+        "{err:?}"
+    );
+    let err = ws::set_workspace_skill_purpose(t.pool(), &id, Some("research"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::NotFound {
+                entity: Entity::WorkspaceSkill,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut conn = t.pool().acquire().await.unwrap();
+    let err = ws::activate_workspace_skill_exclusive(&mut conn, &id, "/p", |_| unreachable!())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::NotFound {
+                entity: Entity::WorkspaceSkill,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn purpose_is_set_and_cleared_by_skill_id() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &skill("ws-1", "research")).await;
+    ws::set_workspace_skill_purpose(t.pool(), &"ws-1".into(), Some("research"))
+        .await
+        .unwrap();
+    assert_eq!(
+        get(t.pool(), "ws-1").await.purpose.as_deref(),
+        Some("research")
+    );
+    ws::set_workspace_skill_purpose(t.pool(), &"ws-1".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(get(t.pool(), "ws-1").await.purpose, None);
+}
+
+#[tokio::test]
+async fn activating_a_skill_deactivates_the_other_active_skills_with_its_purpose() {
+    let t = common::open_temp().await;
+    insert(
+        t.pool(),
+        &with_purpose("new", "research-v2", "research", false),
+    )
+    .await;
+    insert(
+        t.pool(),
+        &with_purpose("old-1", "research-v1", "research", true),
+    )
+    .await;
+    insert(
+        t.pool(),
+        &with_purpose("old-2", "research-v0", "research", true),
+    )
+    .await;
+    insert(
+        t.pool(),
+        &with_purpose("asleep", "research-old", "research", false),
+    )
+    .await;
+    insert(
+        t.pool(),
+        &with_purpose("validator", "validate", "validate", true),
+    )
+    .await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let moved = ws::activate_workspace_skill_exclusive(
+        &mut conn,
+        &"new".into(),
+        "/ws/research-v2",
+        |other| format!("/ws/.inactive/{}", other.skill_name),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let moved_names: Vec<_> = moved
+        .iter()
+        .map(|s| (s.skill_name.as_str(), s.disk_path.as_str(), s.is_active))
+        .collect();
+    assert_eq!(
+        moved_names,
+        [
+            ("research-v0", "/ws/.inactive/research-v0", false),
+            ("research-v1", "/ws/.inactive/research-v1", false)
+        ]
+    );
+    let new = get(t.pool(), "new").await;
+    assert!(new.is_active);
+    assert_eq!(new.disk_path, "/ws/research-v2");
+    for id in ["old-1", "old-2"] {
+        assert_eq!(
+            get(t.pool(), id).await,
+            moved
+                .iter()
+                .find(|s| s.skill_id.as_str() == id)
+                .unwrap()
+                .clone()
+        );
+    }
+    assert_eq!(get(t.pool(), "asleep").await.disk_path, "/ws/research-old");
+    assert!(get(t.pool(), "validator").await.is_active);
+    assert_eq!(
+        ws::get_workspace_skill_by_purpose(t.pool(), "research")
+            .await
+            .unwrap()
+            .unwrap()
+            .skill_name,
+        "research-v2"
+    );
+}
+
+#[tokio::test]
+async fn activating_a_skill_without_a_purpose_touches_no_other_row() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &skill("a", "alpha")).await;
+    insert(t.pool(), &skill("b", "beta")).await;
+    ws::update_workspace_skill_active(t.pool(), &"a".into(), false, "/ws/.inactive/alpha")
+        .await
+        .unwrap();
+    let mut conn = t.pool().acquire().await.unwrap();
+    let moved = ws::activate_workspace_skill_exclusive(
+        &mut conn,
+        &"a".into(),
+        "/ws/alpha",
+        |_| unreachable!(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    assert!(moved.is_empty());
+    assert!(get(t.pool(), "a").await.is_active);
+    assert!(get(t.pool(), "b").await.is_active);
+}
+
+#[tokio::test]
+async fn a_failed_exclusive_activation_writes_nothing() {
+    let t = common::open_temp().await;
+    insert(
+        t.pool(),
+        &with_purpose("new", "research-v2", "research", false),
+    )
+    .await;
+    insert(
+        t.pool(),
+        &with_purpose("old", "research-v1", "research", true),
+    )
+    .await;
+    sqlx::query!(
+        "CREATE TEMP TRIGGER fail_deactivation BEFORE UPDATE OF is_active ON workspace_skills
+         WHEN NEW.is_active = 0
+         BEGIN SELECT RAISE(ABORT, 'deactivation refused'); END"
+    )
+    .execute(t.pool())
+    .await
+    .unwrap();
+    let mut conn = t.pool().acquire().await.unwrap();
+    let err =
+        ws::activate_workspace_skill_exclusive(&mut conn, &"new".into(), "/ws/research-v2", |o| {
+            format!("/ws/.inactive/{}", o.skill_name)
+        })
+        .await
+        .unwrap_err();
+    drop(conn);
+    assert!(matches!(err, Error::Database(_)), "{err:?}");
+    let new = get(t.pool(), "new").await;
+    assert!(!new.is_active);
+    assert_eq!(new.disk_path, "/ws/research-v2"); // the original path of the fixture row
+    let old = get(t.pool(), "old").await;
+    assert!(old.is_active);
+    assert_eq!(old.disk_path, "/ws/research-v1");
+}
+
+#[tokio::test]
+async fn a_nul_in_a_computed_path_refuses_the_activation() {
+    let t = common::open_temp().await;
+    insert(
+        t.pool(),
+        &with_purpose("new", "research-v2", "research", false),
+    )
+    .await;
+    insert(
+        t.pool(),
+        &with_purpose("old", "research-v1", "research", true),
+    )
+    .await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let err = ws::activate_workspace_skill_exclusive(&mut conn, &"new".into(), "/ws/x", |_| {
+        "bad\0".into()
+    })
+    .await
+    .unwrap_err();
+    drop(conn);
+    assert!(
+        matches!(err, Error::InvalidInput(InvalidInput::ContainsNul { .. })),
+        "{err:?}"
+    );
+    assert!(!get(t.pool(), "new").await.is_active);
+    assert!(get(t.pool(), "old").await.is_active);
+}
+
+#[tokio::test]
+async fn exclusive_activation_handles_many_rows_in_one_update() {
+    let t = common::open_temp().await;
+    for i in 0..1200 {
+        insert(
+            t.pool(),
+            &with_purpose(&format!("id-{i}"), &format!("s-{i}"), "research", true),
+        )
+        .await;
+    }
+    let mut conn = t.pool().acquire().await.unwrap();
+    let moved = ws::activate_workspace_skill_exclusive(&mut conn, &"id-0".into(), "/ws/s-0", |o| {
+        format!("/off/{}", o.skill_name)
+    })
+    .await
+    .unwrap();
+    drop(conn);
+    assert_eq!(moved.len(), 1199);
+    let active = ws::list_active_workspace_skills(t.pool()).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(get(t.pool(), "id-777").await.disk_path, "/off/s-777");
+}
+
+#[tokio::test]
+async fn content_hash_is_set_and_read_by_name() {
+    let t = common::open_temp().await;
+    insert(t.pool(), &skill("ws-1", "research")).await;
+    assert_eq!(
+        ws::get_workspace_skill_hash_info(t.pool(), "research")
+            .await
+            .unwrap(),
+        Some(HashInfo {
+            disk_path: "/ws/research".into(),
+            content_hash: None
+        })
+    );
+    ws::set_workspace_skill_content_hash(t.pool(), "research", "abc")
+        .await
+        .unwrap();
+    let info = ws::get_workspace_skill_hash_info(t.pool(), "research")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.content_hash.as_deref(), Some("abc"));
+    ws::set_workspace_skill_content_hash(t.pool(), "unknown", "abc")
+        .await
+        .unwrap();
+    assert_eq!(
+        ws::get_workspace_skill_hash_info(t.pool(), "unknown")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn legacy_workspace_skills_read_back() {
+    for fixture in ["v17", "v21", "v28"] {
+        let t = common::open_legacy(fixture).await;
+        let all = ws::list_workspace_skills(t.pool()).await.unwrap();
+        let active = ws::list_active_workspace_skills(t.pool()).await.unwrap();
+        assert!(active.len() <= all.len());
+        for s in &all {
+            assert_eq!(
+                ws::get_workspace_skill(t.pool(), &s.skill_id)
+                    .await
+                    .unwrap()
+                    .as_ref(),
+                Some(s)
+            );
+        }
+        if fixture == "v28" {
+            let b = ws::get_workspace_skill_by_name(t.pool(), "bundled-research")
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(b.is_bundled && b.is_active);
+            assert_eq!(b.version.as_deref(), Some("1.0.0"));
+        }
+    }
+}
