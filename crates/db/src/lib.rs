@@ -19,10 +19,16 @@
 //! # Ok(()) }
 //! ```
 
+pub mod artifacts;
 mod error;
 pub mod pid;
+pub mod rename;
 pub mod settings;
+pub mod skills;
+pub mod tags;
 pub mod tx;
+pub mod workflow_runs;
+pub mod workflow_steps;
 
 pub use error::{Conflict, Entity, Error, InvalidInput, Result};
 pub use skill_builder_model as model;
