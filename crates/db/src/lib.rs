@@ -20,16 +20,22 @@
 //! ```
 
 pub mod agent_runs;
+pub mod artifacts;
 mod error;
 pub mod hydrate;
 pub mod imported_skills;
 pub mod installed;
 pub mod locks;
 pub mod pid;
+pub mod rename;
 pub mod sessions;
 pub mod settings;
+pub mod skills;
+pub mod tags;
 pub mod tx;
 pub mod usage;
+pub mod workflow_runs;
+pub mod workflow_steps;
 pub mod workspace_skills;
 
 pub use error::{Conflict, Entity, Error, InvalidInput, Result};

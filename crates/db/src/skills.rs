@@ -1,0 +1,376 @@
+//! The `skills` master catalogue: one row per skill regardless of origin, and the
+//! canonical store of SKILL.md frontmatter (operations.md §2).
+//!
+//! Creating a master row also links the rows that were written under the same name
+//! while it was missing (tags, locks, sessions, imported row, workflow run), so no
+//! row keeps a NULL foreign key for a skill that exists. Deleting a skill removes
+//! everything that belongs to it in one transaction.
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::{model::SkillSource, skills};
+//!
+//! let mut conn = pool.acquire().await?;
+//! let id = skills::upsert_skill(&mut conn, "sales-pipeline", &SkillSource::Marketplace, Some("domain")).await?;
+//! assert_eq!(skills::get_skill_master_id(pool, "sales-pipeline").await?, Some(id));
+//! for skill in skills::list_all_skills(pool).await? {
+//!     println!("{} ({})", skill.name, skill.skill_source);
+//! }
+//! skills::delete_skill(&mut conn, "sales-pipeline").await?;
+//! # Ok(()) }
+//! ```
+
+use skill_builder_model::{Skill, SkillId, SkillSource, WorkflowRunId};
+use sqlx::{SqliteConnection, SqliteExecutor};
+use tracing::instrument;
+
+use crate::error::{require_name, require_no_nul};
+use crate::{Result, tx};
+
+/// Ensure a master row exists for `name` and return its id.
+///
+/// A new name is inserted with `skill_source` and `purpose` (`created_at` and
+/// `updated_at` = now, plain `YYYY-MM-DD HH:MM:SS`). An existing name gets only its
+/// `purpose` (a `None` purpose clears it) and `updated_at` updated: its
+/// `skill_source`, frontmatter and `created_at` stay as they are (use
+/// [`upsert_skill_with_source`] to reclassify). The id is stable across upserts.
+///
+/// # Differences from the existing layer
+/// When the row is created, rows already carrying this name with a NULL link
+/// (`skill_tags`, `skill_locks`, `workflow_sessions`, `workflow_runs`
+/// `.skill_id`, `imported_skills.skill_master_id`) are linked to it, in the same
+/// transaction (operations.md §14.6). The whole call is one transaction.
+///
+/// # Errors
+/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name or
+/// purpose; the database's CHECK constraint error for a `skill_source` outside the
+/// three allowed values (also when the name already exists); other database errors.
+#[instrument(skip_all, fields(skill_name = name, skill_source = %skill_source), err)]
+pub async fn upsert_skill(
+    conn: &mut SqliteConnection,
+    name: &str,
+    skill_source: &SkillSource,
+    purpose: Option<&str>,
+) -> Result<SkillId> {
+    validate(name, purpose)?;
+    let mut tx = tx::begin_immediate(conn).await?;
+    let id = upsert_in_tx(&mut tx, name, skill_source, purpose, false).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Like [`upsert_skill`], but an existing row also gets its `skill_source`
+/// overwritten — for callers that deliberately reclassify a skill (e.g. a skill
+/// discovered on disk resolved "as imported").
+///
+/// # Differences from the existing layer
+/// As [`upsert_skill`]: one transaction, and a created row adopts NULL links.
+///
+/// # Errors
+/// As [`upsert_skill`].
+#[instrument(skip_all, fields(skill_name = name, skill_source = %skill_source), err)]
+pub async fn upsert_skill_with_source(
+    conn: &mut SqliteConnection,
+    name: &str,
+    skill_source: &SkillSource,
+    purpose: Option<&str>,
+) -> Result<SkillId> {
+    validate(name, purpose)?;
+    let mut tx = tx::begin_immediate(conn).await?;
+    let id = upsert_in_tx(&mut tx, name, skill_source, purpose, true).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn validate(name: &str, purpose: Option<&str>) -> Result<()> {
+    require_name("skill_name", name)?;
+    if let Some(purpose) = purpose {
+        require_no_nul("purpose", purpose)?;
+    }
+    Ok(())
+}
+
+/// The body of the upserts, for a caller that already holds the write transaction.
+/// Inputs are already validated.
+pub(crate) async fn upsert_in_tx(
+    conn: &mut SqliteConnection,
+    name: &str,
+    skill_source: &SkillSource,
+    purpose: Option<&str>,
+    overwrite_source: bool,
+) -> Result<SkillId> {
+    // DO NOTHING still evaluates the CHECK on skill_source, so an invalid source
+    // fails whether or not the name exists; RETURNING yields a row only on insert.
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO skills (name, skill_source, purpose) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO NOTHING
+           RETURNING id AS "id: SkillId""#,
+        name,
+        skill_source,
+        purpose
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = inserted {
+        adopt_orphans(conn, id, name).await?;
+        return Ok(id);
+    }
+    let id = if overwrite_source {
+        sqlx::query_scalar!(
+            r#"UPDATE skills SET purpose = ?, skill_source = ?, updated_at = datetime('now')
+               WHERE name = ? RETURNING id AS "id: SkillId""#,
+            purpose,
+            skill_source,
+            name
+        )
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            r#"UPDATE skills SET purpose = ?, updated_at = datetime('now')
+               WHERE name = ? RETURNING id AS "id: SkillId""#,
+            purpose,
+            name
+        )
+        .fetch_one(&mut *conn)
+        .await?
+    };
+    Ok(id)
+}
+
+/// Link rows that carry `name` but a NULL master link to the new master row `id`.
+async fn adopt_orphans(conn: &mut SqliteConnection, id: SkillId, name: &str) -> Result<()> {
+    let mut linked = 0;
+    linked += sqlx::query!(
+        "UPDATE skill_tags SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+        id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    linked += sqlx::query!(
+        "UPDATE skill_locks SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+        id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    linked += sqlx::query!(
+        "UPDATE workflow_sessions SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+        id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    linked += sqlx::query!(
+        "UPDATE imported_skills SET skill_master_id = ?1
+         WHERE skill_name = ?2 AND skill_master_id IS NULL",
+        id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    linked += sqlx::query!(
+        "UPDATE workflow_runs SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+        id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if linked > 0 {
+        tracing::debug!(linked, "linked rows written before the master row existed");
+    }
+    Ok(())
+}
+
+/// Every master row, ordered by `name` ascending. Empty store → empty list.
+///
+/// Booleans read any non-zero integer as `true`; NULL frontmatter reads as `None`.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
+pub async fn list_all_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<Skill>> {
+    let rows = sqlx::query_as!(
+        Skill,
+        r#"SELECT id AS "id: SkillId", name, skill_source AS "skill_source: SkillSource",
+                  purpose, created_at, updated_at, description, version, model, argument_hint,
+                  user_invocable AS "user_invocable: bool",
+                  disable_model_invocation AS "disable_model_invocation: bool"
+           FROM skills ORDER BY name"#
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows)
+}
+
+/// Delete a skill and everything that belongs to it, in one transaction.
+///
+/// Removed, in child-first order: the artifacts, steps and agent runs of its
+/// workflow run(s), its locks, workflow sessions, tags and imported row, its workflow
+/// run, and the master row. Rows are matched by their link to the skill (or its run)
+/// **or** by carrying its name, so rows with a NULL link go too. `workspace_skills`
+/// is never touched. An unknown name succeeds (rows carrying the name without a
+/// master row are still removed).
+///
+/// # Differences from the existing layer
+/// The existing layer deleted only the master row and failed with
+/// `FOREIGN KEY constraint failed` when any tag, lock, session, imported row or run
+/// still referenced it (operations.md §14.7).
+///
+/// # Errors
+/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name;
+/// the database error (nothing is deleted then).
+#[instrument(skip_all, fields(skill_name = name, deleted = tracing::field::Empty), err)]
+pub async fn delete_skill(conn: &mut SqliteConnection, name: &str) -> Result<()> {
+    require_name("skill_name", name)?;
+    let mut tx = tx::begin_immediate(conn).await?;
+    let deleted = delete_cascade_in_tx(&mut tx, name).await?;
+    tx.commit().await?;
+    tracing::Span::current().record("deleted", deleted);
+    Ok(())
+}
+
+/// The cascade shared by [`delete_skill`] and
+/// [`delete_workflow_run`](crate::workflow_runs::delete_workflow_run), for a caller
+/// holding the write transaction. Returns the number of rows deleted.
+///
+/// A row belongs to the skill when it carries the name, or links to the master row
+/// of that name, or links to a run that does (by name or by master link).
+pub(crate) async fn delete_cascade_in_tx(conn: &mut SqliteConnection, name: &str) -> Result<u64> {
+    let mut n = 0;
+    n += sqlx::query!(
+        "DELETE FROM workflow_artifacts WHERE skill_name = ?1 OR workflow_run_id IN (
+             SELECT id FROM workflow_runs WHERE skill_name = ?1
+                 OR skill_id IN (SELECT id FROM skills WHERE name = ?1))",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM workflow_steps WHERE skill_name = ?1 OR workflow_run_id IN (
+             SELECT id FROM workflow_runs WHERE skill_name = ?1
+                 OR skill_id IN (SELECT id FROM skills WHERE name = ?1))",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM agent_runs WHERE skill_name = ?1 OR workflow_run_id IN (
+             SELECT id FROM workflow_runs WHERE skill_name = ?1
+                 OR skill_id IN (SELECT id FROM skills WHERE name = ?1))",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM skill_locks
+         WHERE skill_name = ?1 OR skill_id IN (SELECT id FROM skills WHERE name = ?1)",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM workflow_sessions
+         WHERE skill_name = ?1 OR skill_id IN (SELECT id FROM skills WHERE name = ?1)",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM skill_tags
+         WHERE skill_name = ?1 OR skill_id IN (SELECT id FROM skills WHERE name = ?1)",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM imported_skills
+         WHERE skill_name = ?1 OR skill_master_id IN (SELECT id FROM skills WHERE name = ?1)",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM workflow_runs
+         WHERE skill_name = ?1 OR skill_id IN (SELECT id FROM skills WHERE name = ?1)",
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    n += sqlx::query!("DELETE FROM skills WHERE name = ?", name)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(n)
+}
+
+/// The master id of a skill, or `None` when no master row has this name.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = name), err)]
+pub async fn get_skill_master_id<'e>(
+    db: impl SqliteExecutor<'e>,
+    name: &str,
+) -> Result<Option<SkillId>> {
+    let id = sqlx::query_scalar!(
+        r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
+        name
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(id)
+}
+
+/// The workflow run id of a skill, or `None` when it has no run row.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = name), err)]
+pub async fn get_workflow_run_id<'e>(
+    db: impl SqliteExecutor<'e>,
+    name: &str,
+) -> Result<Option<WorkflowRunId>> {
+    let id = sqlx::query_scalar!(
+        r#"SELECT id AS "id: WorkflowRunId" FROM workflow_runs WHERE skill_name = ?"#,
+        name
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(id)
+}
+
+/// Every skill name in the master catalogue (used to mark catalogue entries that are
+/// already installed).
+///
+/// # Differences from the existing layer
+/// Names come back sorted ascending (the existing layer had no defined order); no
+/// row is skipped, since `name` is a NOT NULL text column.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
+pub async fn get_dashboard_skill_names<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<String>> {
+    let names = sqlx::query_scalar!("SELECT name FROM skills ORDER BY name")
+        .fetch_all(db)
+        .await?;
+    tracing::Span::current().record("count", names.len());
+    Ok(names)
+}

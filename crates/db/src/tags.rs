@@ -1,0 +1,138 @@
+//! The `skill_tags` table: lower-case tags on skills of the master catalogue
+//! (operations.md §6).
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::tags;
+//!
+//! let mut conn = pool.acquire().await?;
+//! tags::set_skill_tags(&mut conn, "sales-pipeline", &[" Salesforce ", "analytics"]).await?;
+//! let by_skill = tags::get_tags_for_skills(&mut *conn, &["sales-pipeline", "other"]).await?;
+//! assert_eq!(by_skill["sales-pipeline"], ["analytics", "salesforce"]);
+//! assert!(!by_skill.contains_key("other"));
+//! println!("{:?}", tags::get_all_tags(&mut *conn).await?);
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+
+use skill_builder_model::{SkillId, normalize_tags};
+use sqlx::{SqliteConnection, SqliteExecutor};
+use tracing::instrument;
+
+use crate::error::{require_name, require_no_nul};
+use crate::{Entity, Error, Result, tx};
+
+/// Replace a skill's tag set, in one transaction.
+///
+/// Tags are normalised with [`normalize_tags`] (trimmed, full Unicode lower-case,
+/// blanks dropped, duplicates collapsed). An empty list clears every tag. The skill
+/// must be in the master catalogue.
+///
+/// # Differences from the existing layer
+/// One transaction with one insert for all tags (the existing layer ran a delete and
+/// one autocommit insert per tag). Old tag rows carrying the name with a NULL
+/// `skill_id` are replaced too, so they cannot shadow a new tag.
+///
+/// # Errors
+/// [`Error::NotFound`] with [`Entity::Skill`] when no master row has this name;
+/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name or
+/// a tag containing NUL; the database error (the old tags are kept then).
+#[instrument(skip_all, fields(skill_name = skill_name, count = tags.len()), err)]
+pub async fn set_skill_tags<S: AsRef<str>>(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    tags: &[S],
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    for tag in tags {
+        require_no_nul("tag", tag.as_ref())?;
+    }
+    let tags = json_array(normalize_tags(tags));
+    let mut tx = tx::begin_immediate(conn).await?;
+    let skill_id = sqlx::query_scalar!(
+        r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
+        skill_name
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
+    sqlx::query!(
+        "DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2",
+        skill_id,
+        skill_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id)
+         SELECT ?1, value, ?2 FROM json_each(?3)",
+        skill_name,
+        skill_id,
+        tags
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The tags of many skills in one query: skill name → its tags, sorted ascending.
+///
+/// Any number of names is passed as one JSON array parameter. Skills without tags, or
+/// not in the master catalogue, are absent from the map. Empty input → empty map
+/// without a query.
+///
+/// # Differences from the existing layer
+/// One query whatever the number of names (the existing layer chunked by 900 bound
+/// parameters). A tag row counts when it carries the skill's name and links to its
+/// master row or has a NULL link (rows written before the master row existed).
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(names = names.len(), count = tracing::field::Empty), err)]
+pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
+    db: impl SqliteExecutor<'e>,
+    names: &[S],
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if names.is_empty() {
+        return Ok(map);
+    }
+    let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
+    let rows = sqlx::query!(
+        r#"SELECT t.skill_name AS "skill_name!", t.tag AS "tag!"
+           FROM skills s JOIN skill_tags t ON t.skill_name = s.name
+           WHERE s.name IN (SELECT value FROM json_each(?1))
+             AND (t.skill_id = s.id OR t.skill_id IS NULL)
+           ORDER BY t.skill_name, t.tag"#,
+        names
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", rows.len());
+    for row in rows {
+        map.entry(row.skill_name).or_default().push(row.tag);
+    }
+    Ok(map)
+}
+
+/// Every distinct tag across all skills, ascending (including tags of rows whose
+/// skill no longer exists).
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
+pub async fn get_all_tags<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<String>> {
+    let tags = sqlx::query_scalar!("SELECT DISTINCT tag FROM skill_tags ORDER BY tag")
+        .fetch_all(db)
+        .await?;
+    tracing::Span::current().record("count", tags.len());
+    Ok(tags)
+}
+
+/// A JSON array of strings, for one `json_each(?)` parameter.
+fn json_array(items: impl IntoIterator<Item = String>) -> String {
+    serde_json::Value::Array(items.into_iter().map(serde_json::Value::String).collect()).to_string()
+}

@@ -1,0 +1,477 @@
+//! The `workflow_runs` table: builder state of skills made with the in-app workflow
+//! (operations.md §3), plus the frontmatter and purpose updates that also reach the
+//! master row.
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::{model::WorkflowRunStatus, workflow_runs};
+//!
+//! let mut conn = pool.acquire().await?;
+//! workflow_runs::save_workflow_run(&mut conn, "sales-pipeline", 3, &WorkflowRunStatus::InProgress, "domain").await?;
+//! workflow_runs::set_skill_author(&mut *conn, "sales-pipeline", "octocat", None).await?;
+//! let run = workflow_runs::get_workflow_run(&mut *conn, "sales-pipeline").await?;
+//! assert_eq!(run.map(|r| r.current_step), Some(3));
+//! workflow_runs::delete_workflow_run(&mut conn, "sales-pipeline").await?;
+//! # Ok(()) }
+//! ```
+
+use skill_builder_model::{
+    DEFAULT_PURPOSE, SkillBehaviour, SkillId, SkillSource, WorkflowRun, WorkflowRunId,
+    WorkflowRunStatus,
+};
+use sqlx::{SqliteConnection, SqliteExecutor};
+use tracing::instrument;
+
+use crate::error::{require_name, require_no_nul};
+use crate::{Entity, Error, Result, skills, tx};
+
+/// Create or update a skill's workflow position, in one transaction.
+///
+/// 1. The master row is upserted with source `skill-builder` (an existing row keeps
+///    its source and gets `purpose` updated; see [`skills::upsert_skill`]).
+/// 2. The run row is inserted (column defaults: source `created`, version `1.0.0`,
+///    `user_invocable` true, `disable_model_invocation` false, others NULL) or, when
+///    the name exists, `current_step`, `status`, `purpose`, `skill_id` and
+///    `updated_at` (now, `YYYY-MM-DD HH:MM:SSZ`) are overwritten; `created_at`,
+///    author, display name, intake and frontmatter are kept.
+///
+/// `current_step` is not range-checked and `status` is free text.
+///
+/// # Differences from the existing layer
+/// One transaction instead of two autocommit statements. When the run row is created,
+/// steps, artifacts and agent runs already carrying the name with a NULL
+/// `workflow_run_id` are linked to it (operations.md §14.6); likewise a created master
+/// row adopts NULL-linked rows.
+///
+/// # Errors
+/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name,
+/// status or purpose; the database error (nothing is written then).
+#[instrument(skip_all, fields(skill_name = skill_name, current_step = current_step, status = %status), err)]
+pub async fn save_workflow_run(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    current_step: i64,
+    status: &WorkflowRunStatus,
+    purpose: &str,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    require_no_nul("status", status.as_str())?;
+    require_no_nul("purpose", purpose)?;
+    let mut tx = tx::begin_immediate(conn).await?;
+    let skill_id = skills::upsert_in_tx(
+        &mut tx,
+        skill_name,
+        &SkillSource::SkillBuilder,
+        Some(purpose),
+        false,
+    )
+    .await?;
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id)
+           VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (skill_name) DO NOTHING
+           RETURNING id AS "id: WorkflowRunId""#,
+        skill_name,
+        current_step,
+        status,
+        purpose,
+        skill_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    match inserted {
+        Some(run_id) => adopt_orphans(&mut tx, run_id, skill_name).await?,
+        None => {
+            sqlx::query!(
+                "UPDATE workflow_runs
+                 SET current_step = ?, status = ?, purpose = ?, skill_id = ?,
+                     updated_at = datetime('now') || 'Z'
+                 WHERE skill_name = ?",
+                current_step,
+                status,
+                purpose,
+                skill_id,
+                skill_name
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Link steps, artifacts and agent runs that carry `name` but no run to `run_id`.
+async fn adopt_orphans(
+    conn: &mut SqliteConnection,
+    run_id: WorkflowRunId,
+    name: &str,
+) -> Result<()> {
+    let mut linked = 0;
+    linked += sqlx::query!(
+        "UPDATE workflow_steps SET workflow_run_id = ?1
+         WHERE skill_name = ?2 AND workflow_run_id IS NULL",
+        run_id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    linked += sqlx::query!(
+        "UPDATE workflow_artifacts SET workflow_run_id = ?1
+         WHERE skill_name = ?2 AND workflow_run_id IS NULL",
+        run_id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    linked += sqlx::query!(
+        "UPDATE agent_runs SET workflow_run_id = ?1
+         WHERE skill_name = ?2 AND workflow_run_id IS NULL",
+        run_id,
+        name
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if linked > 0 {
+        tracing::debug!(linked, "linked rows written before the run existed");
+    }
+    Ok(())
+}
+
+/// Register a marketplace skill in the catalogue: the master row is upserted with
+/// source `marketplace` (an existing row keeps its source); no run row is created.
+///
+/// # Differences from the existing layer
+/// A created master row adopts NULL-linked rows of the same name (see
+/// [`skills::upsert_skill`]).
+///
+/// # Errors
+/// As [`skills::upsert_skill`].
+#[instrument(skip_all, fields(skill_name = skill_name), err)]
+pub async fn save_marketplace_skill(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    purpose: &str,
+) -> Result<()> {
+    skills::upsert_skill(conn, skill_name, &SkillSource::Marketplace, Some(purpose)).await?;
+    Ok(())
+}
+
+/// Overwrite the run row's author (`author_avatar` `None` → NULL). `updated_at` is
+/// not touched. No run row → no-op.
+///
+/// # Errors
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a NUL in any
+/// input; the database error.
+#[instrument(skip_all, fields(skill_name = skill_name), err)]
+pub async fn set_skill_author<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+    author_login: &str,
+    author_avatar: Option<&str>,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    require_no_nul("author_login", author_login)?;
+    require_no_nul("author_avatar", author_avatar.unwrap_or_default())?;
+    sqlx::query!(
+        "UPDATE workflow_runs SET author_login = ?, author_avatar = ? WHERE skill_name = ?",
+        author_login,
+        author_avatar,
+        skill_name
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Set (or with `None` clear) the run row's `display_name` and bump `updated_at`.
+/// No run row → no-op.
+///
+/// # Errors
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a NUL in any
+/// input; the database error.
+#[instrument(skip_all, fields(skill_name = skill_name), err)]
+pub async fn set_skill_display_name<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+    display_name: Option<&str>,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    require_no_nul("display_name", display_name.unwrap_or_default())?;
+    sqlx::query!(
+        "UPDATE workflow_runs SET display_name = ?, updated_at = datetime('now') || 'Z'
+         WHERE skill_name = ?",
+        display_name,
+        skill_name
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Set (or with `None` clear) the run row's intake answers (`intake_json`, opaque
+/// JSON text) and bump `updated_at`. No run row → no-op.
+///
+/// # Errors
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a NUL in any
+/// input; the database error.
+#[instrument(skip_all, fields(skill_name = skill_name), err)]
+pub async fn set_skill_intake<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+    intake_json: Option<&str>,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    require_no_nul("intake_json", intake_json.unwrap_or_default())?;
+    sqlx::query!(
+        "UPDATE workflow_runs SET intake_json = ?, updated_at = datetime('now') || 'Z'
+         WHERE skill_name = ?",
+        intake_json,
+        skill_name
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Update SKILL.md frontmatter for a skill of any source.
+///
+/// Each `Some` field overwrites, each `None` field keeps the stored value (a field
+/// cannot be cleared through this call). Applied to the master row (`updated_at`
+/// plain time) and, when one exists, to the run row (`updated_at` `Z`-stamped);
+/// both `updated_at` are bumped even when every field is `None`. Missing rows →
+/// no-op.
+///
+/// # Differences from the existing layer
+/// Both updates run in one transaction (the existing layer used two autocommit
+/// statements).
+///
+/// # Errors
+/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad input;
+/// the database error (nothing is written then).
+#[instrument(skip_all, fields(skill_name = skill_name), err)]
+pub async fn set_skill_behaviour(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    behaviour: &SkillBehaviour,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    for (field, value) in [
+        ("description", &behaviour.description),
+        ("version", &behaviour.version),
+        ("model", &behaviour.model),
+        ("argument_hint", &behaviour.argument_hint),
+    ] {
+        require_no_nul(field, value.as_deref().unwrap_or_default())?;
+    }
+    let SkillBehaviour {
+        description,
+        version,
+        model,
+        argument_hint,
+        user_invocable,
+        disable_model_invocation,
+    } = behaviour;
+    let mut tx = tx::begin_immediate(conn).await?;
+    sqlx::query!(
+        "UPDATE skills SET
+             description = COALESCE(?1, description),
+             version = COALESCE(?2, version),
+             model = COALESCE(?3, model),
+             argument_hint = COALESCE(?4, argument_hint),
+             user_invocable = COALESCE(?5, user_invocable),
+             disable_model_invocation = COALESCE(?6, disable_model_invocation),
+             updated_at = datetime('now')
+         WHERE name = ?7",
+        description,
+        version,
+        model,
+        argument_hint,
+        user_invocable,
+        disable_model_invocation,
+        skill_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE workflow_runs SET
+             description = COALESCE(?1, description),
+             version = COALESCE(?2, version),
+             model = COALESCE(?3, model),
+             argument_hint = COALESCE(?4, argument_hint),
+             user_invocable = COALESCE(?5, user_invocable),
+             disable_model_invocation = COALESCE(?6, disable_model_invocation),
+             updated_at = datetime('now') || 'Z'
+         WHERE skill_name = ?7",
+        description,
+        version,
+        model,
+        argument_hint,
+        user_invocable,
+        disable_model_invocation,
+        skill_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Set a skill's purpose on its run row and its master row (each with its
+/// `updated_at`), in one transaction. Missing rows → no-op.
+///
+/// # Differences from the existing layer
+/// The existing layer had no such function (the application updated both tables
+/// itself); this is the "Set purpose" operation of operations.md §3.
+///
+/// # Errors
+/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
+/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad input;
+/// the database error (nothing is written then).
+#[instrument(skip_all, fields(skill_name = skill_name, purpose = purpose), err)]
+pub async fn set_skill_purpose(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    purpose: &str,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    require_no_nul("purpose", purpose)?;
+    let mut tx = tx::begin_immediate(conn).await?;
+    sqlx::query!(
+        "UPDATE workflow_runs SET purpose = ?, updated_at = datetime('now') || 'Z'
+         WHERE skill_name = ?",
+        purpose,
+        skill_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE skills SET purpose = ?, updated_at = datetime('now') WHERE name = ?",
+        purpose,
+        skill_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The run row of a skill, or `None` when it has none.
+///
+/// # Differences from the existing layer
+/// A NULL `purpose` reads as `None` instead of failing the read (operations.md §14.9).
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = skill_name), err)]
+pub async fn get_workflow_run<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+) -> Result<Option<WorkflowRun>> {
+    let run = sqlx::query_as!(
+        WorkflowRun,
+        r#"SELECT id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
+                  current_step, status AS "status: WorkflowRunStatus", purpose,
+                  created_at, updated_at, author_login, author_avatar, display_name,
+                  intake_json, COALESCE(source, 'created') AS "source!: String",
+                  description, version, model, argument_hint,
+                  user_invocable AS "user_invocable: bool",
+                  disable_model_invocation AS "disable_model_invocation: bool"
+           FROM workflow_runs WHERE skill_name = ?"#,
+        skill_name
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(run)
+}
+
+/// The purpose of a skill's run; `"domain"` when it has no run row.
+///
+/// # Differences from the existing layer
+/// A run row whose `purpose` is NULL also reads as `"domain"` (the column default)
+/// instead of failing.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = skill_name), err)]
+pub async fn get_purpose<'e>(db: impl SqliteExecutor<'e>, skill_name: &str) -> Result<String> {
+    let purpose = sqlx::query_scalar!(
+        "SELECT purpose FROM workflow_runs WHERE skill_name = ?",
+        skill_name
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(purpose
+        .flatten()
+        .unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()))
+}
+
+/// Every run row, ordered by `skill_name` ascending; empty store → empty list.
+///
+/// # Differences from the existing layer
+/// A NULL `purpose` reads as `None` instead of failing the whole list.
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
+pub async fn list_all_workflow_runs<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<WorkflowRun>> {
+    let runs = sqlx::query_as!(
+        WorkflowRun,
+        r#"SELECT id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
+                  current_step, status AS "status: WorkflowRunStatus", purpose,
+                  created_at, updated_at, author_login, author_avatar, display_name,
+                  intake_json, COALESCE(source, 'created') AS "source!: String",
+                  description, version, model, argument_hint,
+                  user_invocable AS "user_invocable: bool",
+                  disable_model_invocation AS "disable_model_invocation: bool"
+           FROM workflow_runs ORDER BY skill_name"#
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", runs.len());
+    Ok(runs)
+}
+
+/// Remove a workflow-built skill and everything attached to it, in one transaction.
+///
+/// The run and the master row must both exist. Then, child-first: the run's
+/// artifacts, steps and agent runs; the skill's locks, workflow sessions, tags and
+/// imported row; the run row; the master row. `workspace_skills` is never touched.
+/// Not idempotent: a second call fails with `NotFound`.
+///
+/// # Differences from the existing layer
+/// One transaction instead of nine autocommit statements, and children are matched
+/// by their link **or** by carrying the skill's name, so rows with a NULL link (steps
+/// saved before the run, sessions created before the master row, agent runs) no
+/// longer survive the delete (operations.md §14.1, §14.6).
+///
+/// # Errors
+/// [`Error::NotFound`] with [`Entity::WorkflowRun`] when the skill has no run row,
+/// else with [`Entity::Skill`] when it has no master row; input and database errors
+/// (nothing is deleted then).
+#[instrument(skip_all, fields(skill_name = skill_name, deleted = tracing::field::Empty), err)]
+pub async fn delete_workflow_run(conn: &mut SqliteConnection, skill_name: &str) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    let mut tx = tx::begin_immediate(conn).await?;
+    if skills::get_workflow_run_id(&mut *tx, skill_name)
+        .await?
+        .is_none()
+    {
+        return Err(Error::not_found(Entity::WorkflowRun, skill_name));
+    }
+    if skills::get_skill_master_id(&mut *tx, skill_name)
+        .await?
+        .is_none()
+    {
+        return Err(Error::not_found(Entity::Skill, skill_name));
+    }
+    let deleted = skills::delete_cascade_in_tx(&mut tx, skill_name).await?;
+    tx.commit().await?;
+    tracing::Span::current().record("deleted", deleted);
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! The `workflow_steps` table: status and timing of each step of a skill's workflow
+//! (operations.md §4).
+//!
+//! Step ids are [`STEP_IDS`] (0 Research … 5 Generate Skill). Writes refuse any other
+//! id with [`InvalidInput::StepOutOfRange`]; reads never fail on one (older files may
+//! hold other ids). `started_at`/`completed_at` are RFC 3339 UTC with sub-second
+//! digits and a `+00:00` offset (`2026-01-31T12:00:00.123+00:00`), computed by SQLite.
+//!
+//! A step belongs to a run when it carries the run's skill name and links to the run
+//! (or has a NULL link, left by a step saved before the run existed).
+//!
+//! ```no_run
+//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! use skill_builder_db::{model::StepStatus, workflow_steps};
+//!
+//! workflow_steps::save_workflow_step(pool, "sales-pipeline", 0, &StepStatus::InProgress).await?;
+//! workflow_steps::save_workflow_step(pool, "sales-pipeline", 0, &StepStatus::Completed).await?;
+//! for step in workflow_steps::get_workflow_steps(pool, "sales-pipeline").await? {
+//!     println!("{} {} {:?}", step.step_id, step.status, step.completed_at);
+//! }
+//! workflow_steps::reset_workflow_steps_from(pool, "sales-pipeline", 0).await?;
+//! # Ok(()) }
+//! ```
+
+use std::ops::RangeInclusive;
+
+use skill_builder_model::{StepStatus, WorkflowRunId, WorkflowStep};
+use sqlx::SqliteExecutor;
+use tracing::instrument;
+
+use crate::error::{require_name, require_no_nul};
+use crate::{InvalidInput, Result};
+
+/// The step ids a write accepts: 0 Research, 1 Review, 2 Detailed Research,
+/// 3 Review, 4 Confirm Decisions, 5 Generate Skill.
+pub const STEP_IDS: RangeInclusive<i64> = 0..=5;
+
+/// Refuse a step id outside [`STEP_IDS`].
+pub(crate) fn require_step(step_id: i64) -> Result<()> {
+    if STEP_IDS.contains(&step_id) {
+        Ok(())
+    } else {
+        Err(InvalidInput::StepOutOfRange(step_id).into())
+    }
+}
+
+/// Record a step's status (insert or update keyed on skill name and step id).
+///
+/// "Now" is taken once for the statement:
+/// - `in_progress`: `started_at` = now (re-entering restarts the clock),
+///   `completed_at` = NULL;
+/// - `completed`: `started_at` kept (NULL on a fresh row), `completed_at` = now;
+/// - any other status: `started_at` kept, `completed_at` = NULL.
+///
+/// `status` is always overwritten. `workflow_run_id` is resolved from the name; when
+/// the skill has no run yet it stays NULL (or keeps its value) and is linked later by
+/// [`save_workflow_run`](crate::workflow_runs::save_workflow_run).
+///
+/// # Differences from the existing layer
+/// Step ids outside [`STEP_IDS`] are refused (the existing layer accepted any).
+/// Timestamps have millisecond digits (`.123`) instead of the application clock's
+/// variable-length fraction; both are RFC 3339 with `+00:00`.
+///
+/// # Errors
+/// [`InvalidInput::StepOutOfRange`], [`InvalidInput::Empty`],
+/// [`InvalidInput::ContainsNul`]; the database error.
+#[instrument(skip_all, fields(skill_name = skill_name, step_id = step_id, status = %status), err)]
+pub async fn save_workflow_step<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+    step_id: i64,
+    status: &StepStatus,
+) -> Result<()> {
+    require_name("skill_name", skill_name)?;
+    require_step(step_id)?;
+    require_no_nul("status", status.as_str())?;
+    sqlx::query!(
+        "INSERT INTO workflow_steps
+             (skill_name, step_id, status, started_at, completed_at, workflow_run_id)
+         SELECT ?1, ?2, ?3,
+                CASE WHEN ?3 = 'in_progress' THEN n.now END,
+                CASE WHEN ?3 = 'completed' THEN n.now END,
+                (SELECT id FROM workflow_runs WHERE skill_name = ?1)
+         FROM (SELECT strftime('%Y-%m-%dT%H:%M:%f', 'now') || '+00:00' AS now) AS n
+         WHERE true
+         ON CONFLICT (skill_name, step_id) DO UPDATE SET
+             status = excluded.status,
+             started_at = CASE WHEN excluded.status = 'in_progress'
+                               THEN excluded.started_at ELSE started_at END,
+             completed_at = excluded.completed_at,
+             workflow_run_id = COALESCE(excluded.workflow_run_id, workflow_run_id)",
+        skill_name,
+        step_id,
+        status
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The steps of a skill's run, ordered by `step_id`; no run row → empty list.
+///
+/// # Differences from the existing layer
+/// Steps carrying the skill's name with a NULL `workflow_run_id` (saved before the run
+/// existed, in files written by the existing app) are included; the existing layer
+/// matched by link only and never showed them (operations.md §14.6).
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = skill_name, count = tracing::field::Empty), err)]
+pub async fn get_workflow_steps<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+) -> Result<Vec<WorkflowStep>> {
+    let steps = sqlx::query_as!(
+        WorkflowStep,
+        r#"SELECT s.skill_name, s.step_id, s.status AS "status: StepStatus",
+                  s.started_at, s.completed_at,
+                  s.workflow_run_id AS "workflow_run_id: WorkflowRunId"
+           FROM workflow_steps s JOIN workflow_runs r ON r.skill_name = s.skill_name
+           WHERE s.skill_name = ?1
+             AND (s.workflow_run_id = r.id OR s.workflow_run_id IS NULL)
+           ORDER BY s.step_id"#,
+        skill_name
+    )
+    .fetch_all(db)
+    .await?;
+    tracing::Span::current().record("count", steps.len());
+    Ok(steps)
+}
+
+/// Rewind a workflow: every step of the skill's run with `step_id >= from_step` gets
+/// status `pending` and NULL `started_at`/`completed_at`. Rows are kept; earlier
+/// steps, the run's `current_step`/`status`, artifacts and agent runs are untouched.
+/// No run row → nothing changes. Idempotent. Any `from_step` is accepted (a negative
+/// one rewinds every step). Returns the number of step rows rewound.
+///
+/// # Differences from the existing layer
+/// Also rewinds the run's steps that have a NULL `workflow_run_id` (see
+/// [`get_workflow_steps`]), and reports the count.
+///
+/// # Errors
+/// [`InvalidInput::Empty`] / [`InvalidInput::ContainsNul`] for a bad name; the
+/// database error.
+#[instrument(skip_all, fields(skill_name = skill_name, from_step = from_step, count = tracing::field::Empty), err)]
+pub async fn reset_workflow_steps_from<'e>(
+    db: impl SqliteExecutor<'e>,
+    skill_name: &str,
+    from_step: i64,
+) -> Result<u64> {
+    require_name("skill_name", skill_name)?;
+    let count = sqlx::query!(
+        "UPDATE workflow_steps
+         SET status = 'pending', started_at = NULL, completed_at = NULL
+         WHERE skill_name = ?1 AND step_id >= ?2
+           AND EXISTS (SELECT 1 FROM workflow_runs r
+                       WHERE r.skill_name = ?1
+                         AND (workflow_steps.workflow_run_id = r.id
+                              OR workflow_steps.workflow_run_id IS NULL))",
+        skill_name,
+        from_step
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    tracing::Span::current().record("count", count);
+    Ok(count)
+}

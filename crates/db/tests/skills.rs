@@ -1,0 +1,736 @@
+//! The skills master catalogue: upserts, listing, the delete cascade, NULL-link adoption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use skill_builder_db::model::{
+    SkillBehaviour, SkillId, SkillSource, StepStatus, WorkflowRunStatus,
+};
+use skill_builder_db::{
+    Error, InvalidInput, artifacts, skills, tags, workflow_runs, workflow_steps,
+};
+use sqlx::SqlitePool;
+
+async fn count_rows(pool: &SqlitePool, name: &str) -> [i64; 9] {
+    let r = sqlx::query!(
+        r#"SELECT
+            (SELECT COUNT(*) FROM skills WHERE name = ?1) AS "skills!: i64",
+            (SELECT COUNT(*) FROM workflow_runs WHERE skill_name = ?1) AS "runs!: i64",
+            (SELECT COUNT(*) FROM workflow_steps WHERE skill_name = ?1) AS "steps!: i64",
+            (SELECT COUNT(*) FROM workflow_artifacts WHERE skill_name = ?1) AS "artifacts!: i64",
+            (SELECT COUNT(*) FROM agent_runs WHERE skill_name = ?1) AS "agent_runs!: i64",
+            (SELECT COUNT(*) FROM skill_tags WHERE skill_name = ?1) AS "tags!: i64",
+            (SELECT COUNT(*) FROM skill_locks WHERE skill_name = ?1) AS "locks!: i64",
+            (SELECT COUNT(*) FROM workflow_sessions WHERE skill_name = ?1) AS "sessions!: i64",
+            (SELECT COUNT(*) FROM imported_skills WHERE skill_name = ?1) AS "imported!: i64""#,
+        name
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    [
+        r.skills,
+        r.runs,
+        r.steps,
+        r.artifacts,
+        r.agent_runs,
+        r.tags,
+        r.locks,
+        r.sessions,
+        r.imported,
+    ]
+}
+
+/// Rows in the tables of the other modules, written by hand (lock, session, imported
+/// row, agent run), with their links resolved from the name as those modules do.
+async fn add_foreign_rows(pool: &SqlitePool, name: &str) {
+    sqlx::query!(
+        "INSERT INTO skill_locks (skill_name, instance_id, pid, skill_id)
+         VALUES (?1, 'inst', 1, (SELECT id FROM skills WHERE name = ?1))",
+        name
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query!(
+        "INSERT INTO workflow_sessions (session_id, skill_name, pid, skill_id)
+         VALUES ('sess-' || ?1, ?1, 1, (SELECT id FROM skills WHERE name = ?1))",
+        name
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query!(
+        "INSERT INTO imported_skills (skill_id, skill_name, disk_path, skill_master_id)
+         VALUES ('imp-' || ?1, ?1, '/p', (SELECT id FROM skills WHERE name = ?1))",
+        name
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query!(
+        "INSERT INTO agent_runs (agent_id, skill_name, step_id, model, workflow_run_id)
+         VALUES ('agent-' || ?1, ?1, 0, 'sonnet',
+                 (SELECT id FROM workflow_runs WHERE skill_name = ?1))",
+        name
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+async fn upsert(pool: &SqlitePool, name: &str, source: SkillSource) -> SkillId {
+    let mut conn = pool.acquire().await.unwrap();
+    skills::upsert_skill(&mut conn, name, &source, Some("domain"))
+        .await
+        .unwrap()
+}
+
+// ---- operations.md §15 "Skills master" ----
+
+#[tokio::test]
+async fn upsert_skill_on_a_new_name_returns_a_positive_id_and_the_row_lists_with_source_skill_builder()
+ {
+    let t = common::open_temp().await;
+    let id = upsert(t.pool(), "new-skill", SkillSource::SkillBuilder).await;
+    assert!(id.get() > 0);
+    let all = skills::list_all_skills(t.pool()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, id);
+    assert_eq!(all[0].name, "new-skill");
+    assert_eq!(all[0].skill_source, SkillSource::SkillBuilder);
+}
+
+#[tokio::test]
+async fn upserting_the_same_name_twice_returns_the_same_id() {
+    let t = common::open_temp().await;
+    let a = upsert(t.pool(), "twice", SkillSource::SkillBuilder).await;
+    let b = upsert(t.pool(), "twice", SkillSource::SkillBuilder).await;
+    assert_eq!(a, b);
+    assert_eq!(skills::list_all_skills(t.pool()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn list_all_skills_on_an_empty_store_is_empty() {
+    let t = common::open_temp().await;
+    assert!(skills::list_all_skills(t.pool()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn list_all_skills_is_ordered_by_name_and_reports_each_rows_own_source() {
+    let t = common::open_temp().await;
+    upsert(t.pool(), "zeta", SkillSource::Marketplace).await;
+    upsert(t.pool(), "alpha", SkillSource::SkillBuilder).await;
+    upsert(t.pool(), "mid", SkillSource::Imported).await;
+    let all = skills::list_all_skills(t.pool()).await.unwrap();
+    let got: Vec<_> = all
+        .iter()
+        .map(|s| (s.name.as_str(), s.skill_source.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("alpha", SkillSource::SkillBuilder),
+            ("mid", SkillSource::Imported),
+            ("zeta", SkillSource::Marketplace),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn delete_skill_removes_the_row() {
+    let t = common::open_temp().await;
+    upsert(t.pool(), "doomed", SkillSource::SkillBuilder).await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    skills::delete_skill(&mut conn, "doomed").await.unwrap();
+    assert_eq!(
+        skills::get_skill_master_id(&mut *conn, "doomed")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn delete_skill_of_an_unknown_name_succeeds() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    skills::delete_skill(&mut conn, "never-existed")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn save_marketplace_skill_creates_a_master_row_with_source_marketplace_and_no_workflow_run() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    workflow_runs::save_marketplace_skill(&mut conn, "from-market", "domain")
+        .await
+        .unwrap();
+    let all = skills::list_all_skills(&mut *conn).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].skill_source, SkillSource::Marketplace);
+    assert_eq!(all[0].purpose.as_deref(), Some("domain"));
+    assert_eq!(
+        workflow_runs::get_workflow_run(&mut *conn, "from-market")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        skills::get_workflow_run_id(&mut *conn, "from-market")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn save_workflow_run_creates_a_master_row_with_source_skill_builder() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    workflow_runs::save_workflow_run(&mut conn, "built", 0, &WorkflowRunStatus::Pending, "domain")
+        .await
+        .unwrap();
+    let all = skills::list_all_skills(&mut *conn).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name, "built");
+    assert_eq!(all[0].skill_source, SkillSource::SkillBuilder);
+}
+
+// ---- upsert semantics ----
+
+#[tokio::test]
+async fn skill_round_trips_every_field_through_list_all_skills() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let id = skills::upsert_skill(&mut conn, "full", &SkillSource::Imported, Some("research"))
+        .await
+        .unwrap();
+    let behaviour = SkillBehaviour {
+        description: Some("Does things".into()),
+        version: Some("2.0.0".into()),
+        model: Some("opus".into()),
+        argument_hint: Some("[file]".into()),
+        user_invocable: Some(false),
+        disable_model_invocation: Some(true),
+    };
+    workflow_runs::set_skill_behaviour(&mut conn, "full", &behaviour)
+        .await
+        .unwrap();
+    let s = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
+    assert_eq!(s.id, id);
+    assert_eq!(s.name, "full");
+    assert_eq!(s.skill_source, SkillSource::Imported);
+    assert_eq!(s.purpose.as_deref(), Some("research"));
+    assert_eq!(s.description.as_deref(), Some("Does things"));
+    assert_eq!(s.version.as_deref(), Some("2.0.0"));
+    assert_eq!(s.model.as_deref(), Some("opus"));
+    assert_eq!(s.argument_hint.as_deref(), Some("[file]"));
+    assert_eq!(s.user_invocable, Some(false));
+    assert_eq!(s.disable_model_invocation, Some(true));
+    // Plain SQLite time, no `Z`: `YYYY-MM-DD HH:MM:SS`.
+    for stamp in [&s.created_at, &s.updated_at] {
+        assert_eq!(stamp.len(), 19, "{stamp}");
+        assert_eq!(&stamp[10..11], " ", "{stamp}");
+        assert!(!stamp.ends_with('Z'), "{stamp}");
+    }
+}
+
+#[tokio::test]
+async fn null_and_non_zero_booleans_read_through_the_bool_overrides() {
+    let t = common::open_temp().await;
+    let id = upsert(t.pool(), "flags", SkillSource::SkillBuilder).await;
+    let s = skills::list_all_skills(t.pool()).await.unwrap().remove(0);
+    assert_eq!((s.user_invocable, s.disable_model_invocation), (None, None));
+    assert_eq!(s.description, None);
+    sqlx::query!(
+        "UPDATE skills SET user_invocable = 2, disable_model_invocation = 0 WHERE id = ?",
+        id
+    )
+    .execute(t.pool())
+    .await
+    .unwrap();
+    let s = skills::list_all_skills(t.pool()).await.unwrap().remove(0);
+    assert_eq!(s.user_invocable, Some(true));
+    assert_eq!(s.disable_model_invocation, Some(false));
+}
+
+#[tokio::test]
+async fn upsert_skill_keeps_source_frontmatter_and_created_at_but_updates_purpose() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let id = skills::upsert_skill(&mut conn, "kept", &SkillSource::Marketplace, Some("domain"))
+        .await
+        .unwrap();
+    sqlx::query!(
+        "UPDATE skills SET created_at = '2020-01-01 00:00:00', updated_at = '2020-01-01 00:00:00',
+                           version = '9.9.9' WHERE id = ?",
+        id
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let again = skills::upsert_skill(
+        &mut conn,
+        "kept",
+        &SkillSource::SkillBuilder,
+        Some("platform"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, id);
+    let s = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
+    assert_eq!(s.skill_source, SkillSource::Marketplace);
+    assert_eq!(s.purpose.as_deref(), Some("platform"));
+    assert_eq!(s.version.as_deref(), Some("9.9.9"));
+    assert_eq!(s.created_at, "2020-01-01 00:00:00");
+    assert_ne!(s.updated_at, "2020-01-01 00:00:00");
+    // A `None` purpose clears it.
+    skills::upsert_skill(&mut conn, "kept", &SkillSource::Marketplace, None)
+        .await
+        .unwrap();
+    let s = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
+    assert_eq!(s.purpose, None);
+}
+
+#[tokio::test]
+async fn upsert_skill_with_source_overwrites_the_source() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let id = skills::upsert_skill(&mut conn, "reclass", &SkillSource::Marketplace, None)
+        .await
+        .unwrap();
+    let again =
+        skills::upsert_skill_with_source(&mut conn, "reclass", &SkillSource::Imported, Some("x"))
+            .await
+            .unwrap();
+    assert_eq!(again, id);
+    let s = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
+    assert_eq!(s.skill_source, SkillSource::Imported);
+    assert_eq!(s.purpose.as_deref(), Some("x"));
+    // And it creates like the plain upsert.
+    let new = skills::upsert_skill_with_source(&mut conn, "fresh", &SkillSource::Imported, None)
+        .await
+        .unwrap();
+    assert_ne!(new, id);
+}
+
+#[tokio::test]
+async fn a_source_outside_the_allowed_values_fails_with_the_check_constraint_even_for_an_existing_name()
+ {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let bogus = SkillSource::from("bogus");
+    let err = skills::upsert_skill(&mut conn, "new-one", &bogus, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Database(_)), "{err:?}");
+    assert!(err.to_string().contains("CHECK"), "{err}");
+    assert!(
+        skills::list_all_skills(&mut *conn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    skills::upsert_skill(&mut conn, "existing", &SkillSource::Marketplace, Some("a"))
+        .await
+        .unwrap();
+    for result in [
+        skills::upsert_skill(&mut conn, "existing", &bogus, Some("b")).await,
+        skills::upsert_skill_with_source(&mut conn, "existing", &bogus, Some("b")).await,
+    ] {
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("CHECK"), "{err}");
+    }
+    let s = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
+    assert_eq!(s.purpose.as_deref(), Some("a"));
+    assert_eq!(s.skill_source, SkillSource::Marketplace);
+}
+
+#[tokio::test]
+async fn invalid_names_are_refused_before_anything_is_written() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let src = SkillSource::SkillBuilder;
+    for name in ["", "   \t"] {
+        let err = skills::upsert_skill(&mut conn, name, &src, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput(InvalidInput::Empty {
+                    field: "skill_name"
+                })
+            ),
+            "{err:?}"
+        );
+        let err = skills::delete_skill(&mut conn, name).await.unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidInput(InvalidInput::Empty { .. })
+        ));
+    }
+    let err = skills::upsert_skill_with_source(&mut conn, "a\0b", &src, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput(InvalidInput::ContainsNul {
+                field: "skill_name"
+            })
+        ),
+        "{err:?}"
+    );
+    let err = skills::upsert_skill(&mut conn, "ok", &src, Some("p\0"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidInput(InvalidInput::ContainsNul { field: "purpose" })
+    ));
+    assert!(
+        skills::list_all_skills(&mut *conn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn id_lookups_return_none_for_unknown_names_and_the_ids_otherwise() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    assert_eq!(skills::get_skill_master_id(pool, "x").await.unwrap(), None);
+    assert_eq!(skills::get_workflow_run_id(pool, "x").await.unwrap(), None);
+    let mut conn = pool.acquire().await.unwrap();
+    workflow_runs::save_workflow_run(&mut conn, "x", 1, &WorkflowRunStatus::Pending, "domain")
+        .await
+        .unwrap();
+    drop(conn);
+    let master = skills::get_skill_master_id(pool, "x")
+        .await
+        .unwrap()
+        .unwrap();
+    let run = skills::get_workflow_run_id(pool, "x")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = workflow_runs::get_workflow_run(pool, "x")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, run);
+    assert_eq!(stored.skill_id, Some(master));
+}
+
+#[tokio::test]
+async fn get_dashboard_skill_names_lists_every_master_name() {
+    let t = common::open_temp().await;
+    assert!(
+        skills::get_dashboard_skill_names(t.pool())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    upsert(t.pool(), "b", SkillSource::Marketplace).await;
+    upsert(t.pool(), "a", SkillSource::Imported).await;
+    assert_eq!(
+        skills::get_dashboard_skill_names(t.pool()).await.unwrap(),
+        ["a", "b"]
+    );
+}
+
+#[tokio::test]
+async fn upsert_skill_composes_inside_a_callers_transaction() {
+    let t = common::open_temp().await;
+    let mut conn = t.pool().acquire().await.unwrap();
+    let mut tx = skill_builder_db::tx::begin_immediate(&mut conn)
+        .await
+        .unwrap();
+    skills::upsert_skill(&mut tx, "inside", &SkillSource::SkillBuilder, None)
+        .await
+        .unwrap();
+    assert!(
+        skills::get_skill_master_id(&mut *tx, "inside")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        skills::get_skill_master_id(&mut *conn, "inside")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+// ---- §14.6: a created master row adopts rows written while it was missing ----
+
+#[tokio::test]
+async fn creating_a_master_row_links_rows_that_carried_its_name_with_a_null_link() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    // Written while "late" has no master row: every link resolves to NULL.
+    add_foreign_rows(pool, "late").await;
+    add_foreign_rows(pool, "other").await;
+    sqlx::query!("INSERT INTO skill_tags (skill_name, tag) VALUES ('late', 'x'), ('other', 'y')")
+        .execute(pool)
+        .await
+        .unwrap();
+    let id = upsert(pool, "late", SkillSource::Imported).await;
+    let links = sqlx::query!(
+        r#"SELECT
+            (SELECT skill_id FROM skill_tags WHERE skill_name = ?1) AS "tag: SkillId",
+            (SELECT skill_id FROM skill_locks WHERE skill_name = ?1) AS "lock: SkillId",
+            (SELECT skill_id FROM workflow_sessions WHERE skill_name = ?1) AS "session: SkillId",
+            (SELECT skill_master_id FROM imported_skills WHERE skill_name = ?1) AS "imported: SkillId""#,
+        "late"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(links.tag, Some(id));
+    assert_eq!(links.lock, Some(id));
+    assert_eq!(links.session, Some(id));
+    assert_eq!(links.imported, Some(id));
+    // Rows of other names stay unlinked.
+    let other = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM skill_tags WHERE skill_name = 'other' AND skill_id IS NULL"#
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(other, 1);
+    // Tags written before the master row are now visible to the FK-keyed lookup.
+    let map = tags::get_tags_for_skills(pool, &["late"]).await.unwrap();
+    assert_eq!(map["late"], ["x"]);
+}
+
+#[tokio::test]
+async fn a_run_row_without_master_link_is_linked_when_the_master_row_is_created() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    sqlx::query!("INSERT INTO workflow_runs (skill_name) VALUES ('orphan-run')")
+        .execute(pool)
+        .await
+        .unwrap();
+    let id = upsert(pool, "orphan-run", SkillSource::SkillBuilder).await;
+    let run = workflow_runs::get_workflow_run(pool, "orphan-run")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.skill_id, Some(id));
+}
+
+#[tokio::test]
+async fn master_creation_and_link_adoption_are_one_transaction() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    add_foreign_rows(pool, "atomic").await;
+    sqlx::query!(
+        "CREATE TRIGGER fail_adopt BEFORE UPDATE ON imported_skills
+         BEGIN SELECT RAISE(ABORT, 'adoption refused'); END"
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let err = skills::upsert_skill(&mut conn, "atomic", &SkillSource::Imported, None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("adoption refused"), "{err}");
+    drop(conn);
+    assert_eq!(
+        skills::get_skill_master_id(pool, "atomic").await.unwrap(),
+        None
+    );
+    let linked = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM skill_locks WHERE skill_id IS NOT NULL"#
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        linked, 0,
+        "the lock link written before the failure was rolled back"
+    );
+}
+
+// ---- §14.7: delete_skill is a full cascade ----
+
+#[tokio::test]
+async fn delete_skill_removes_a_catalogue_skill_with_tags_lock_session_and_imported_row() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    let mut conn = pool.acquire().await.unwrap();
+    workflow_runs::save_marketplace_skill(&mut conn, "market", "domain")
+        .await
+        .unwrap();
+    tags::set_skill_tags(&mut conn, "market", &["a", "b"])
+        .await
+        .unwrap();
+    drop(conn);
+    add_foreign_rows(pool, "market").await;
+    assert_eq!(
+        count_rows(pool, "market").await,
+        [1, 0, 0, 0, 1, 2, 1, 1, 1]
+    );
+    let mut conn = pool.acquire().await.unwrap();
+    skills::delete_skill(&mut conn, "market").await.unwrap();
+    drop(conn);
+    assert_eq!(count_rows(pool, "market").await, [0; 9]);
+}
+
+#[tokio::test]
+async fn delete_skill_removes_the_workflow_run_with_its_steps_artifacts_and_agent_runs() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    sqlx::query!(
+        "INSERT INTO workspace_skills (skill_id, skill_name, disk_path) VALUES ('ws-1', 'built', '/w')"
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    for name in ["built", "neighbour"] {
+        let mut conn = pool.acquire().await.unwrap();
+        workflow_runs::save_workflow_run(
+            &mut conn,
+            name,
+            2,
+            &WorkflowRunStatus::InProgress,
+            "domain",
+        )
+        .await
+        .unwrap();
+        tags::set_skill_tags(&mut conn, name, &["t"]).await.unwrap();
+        drop(conn);
+        workflow_steps::save_workflow_step(pool, name, 0, &StepStatus::Completed)
+            .await
+            .unwrap();
+        artifacts::upsert_artifact(pool, name, 0, "a.md", "body")
+            .await
+            .unwrap();
+        add_foreign_rows(pool, name).await;
+    }
+    // A stray step carrying the name with a NULL link goes too.
+    sqlx::query!("INSERT INTO workflow_steps (skill_name, step_id) VALUES ('built', 4)")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(count_rows(pool, "built").await, [1, 1, 2, 1, 1, 1, 1, 1, 1]);
+    let mut conn = pool.acquire().await.unwrap();
+    skills::delete_skill(&mut conn, "built").await.unwrap();
+    drop(conn);
+    assert_eq!(count_rows(pool, "built").await, [0; 9]);
+    assert_eq!(
+        count_rows(pool, "neighbour").await,
+        [1, 1, 1, 1, 1, 1, 1, 1, 1]
+    );
+    let ws = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM workspace_skills"#)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(ws, 1, "workspace_skills is never touched");
+}
+
+#[tokio::test]
+async fn delete_skill_of_an_unknown_name_removes_stray_rows_carrying_it() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    add_foreign_rows(pool, "ghost").await;
+    let mut conn = pool.acquire().await.unwrap();
+    skills::delete_skill(&mut conn, "ghost").await.unwrap();
+    drop(conn);
+    assert_eq!(count_rows(pool, "ghost").await, [0; 9]);
+}
+
+#[tokio::test]
+async fn delete_skill_is_one_transaction() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    let mut conn = pool.acquire().await.unwrap();
+    workflow_runs::save_workflow_run(&mut conn, "keep", 1, &WorkflowRunStatus::Pending, "domain")
+        .await
+        .unwrap();
+    tags::set_skill_tags(&mut conn, "keep", &["t"])
+        .await
+        .unwrap();
+    drop(conn);
+    workflow_steps::save_workflow_step(pool, "keep", 0, &StepStatus::Pending)
+        .await
+        .unwrap();
+    add_foreign_rows(pool, "keep").await;
+    let before = count_rows(pool, "keep").await;
+    sqlx::query!(
+        "CREATE TRIGGER fail_master_delete BEFORE DELETE ON skills
+         BEGIN SELECT RAISE(ABORT, 'master delete refused'); END"
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let err = skills::delete_skill(&mut conn, "keep").await.unwrap_err();
+    assert!(err.to_string().contains("master delete refused"), "{err}");
+    drop(conn);
+    assert_eq!(count_rows(pool, "keep").await, before);
+}
+
+// ---- legacy files ----
+
+#[tokio::test]
+async fn legacy_skills_read_back_as_stored() {
+    for fixture in common_fixtures() {
+        let t = common::open_legacy(fixture).await;
+        let expected = expected_rows(fixture, "skills");
+        let got = skills::list_all_skills(t.pool()).await.unwrap();
+        assert_eq!(got.len(), expected.len(), "{fixture}");
+        let mut expected = expected;
+        expected.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        for (s, e) in got.iter().zip(&expected) {
+            assert_eq!(s.id.get(), e["id"].as_i64().unwrap(), "{fixture}");
+            assert_eq!(Some(s.name.as_str()), e["name"].as_str(), "{fixture}");
+            assert_eq!(Some(s.skill_source.as_str()), e["skill_source"].as_str());
+            assert_eq!(s.purpose.as_deref(), e["purpose"].as_str(), "{fixture}");
+            assert_eq!(s.version.as_deref(), e["version"].as_str(), "{fixture}");
+            assert_eq!(s.description.as_deref(), e["description"].as_str());
+            assert_eq!(
+                s.user_invocable,
+                e["user_invocable"].as_i64().map(|v| v != 0),
+                "{fixture}"
+            );
+            if e["created_at"] != "<now>" {
+                assert_eq!(Some(s.created_at.as_str()), e["created_at"].as_str());
+            }
+        }
+        let names = skills::get_dashboard_skill_names(t.pool()).await.unwrap();
+        assert_eq!(names.len(), got.len(), "{fixture}");
+        for s in &got {
+            assert_eq!(
+                skills::get_skill_master_id(t.pool(), &s.name)
+                    .await
+                    .unwrap(),
+                Some(s.id)
+            );
+        }
+    }
+}
+
+fn common_fixtures() -> [&'static str; 12] {
+    [
+        "v00", "v02", "v06", "v10", "v13", "v17", "v19", "v21", "v22", "v23", "v27", "v28",
+    ]
+}
+
+fn expected_rows(fixture: &str, table: &str) -> Vec<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../../tests/fixtures/legacy/{fixture}.expected.json"
+    ));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    json[table]["rows"].as_array().unwrap().clone()
+}
