@@ -12,7 +12,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::*;
 use sqlx::Connection;
@@ -160,12 +160,12 @@ async fn killed_migrate_resumes_to_the_uninterrupted_result() {
         }
         // Recorded version v means exactly steps 1..=v applied: the schema is the one
         // `migrate --to v` gives.
-        if !schema_at.contains_key(&version) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = schema_at.entry(version) {
             let small_dir = dir.path().join(format!("small-{version}"));
             std::fs::create_dir_all(&small_dir).expect("mkdir");
             let small = copy_fixture("v00", &small_dir);
             migrate(&small, Some(version));
-            schema_at.insert(version, schema(&small).await);
+            slot.insert(schema(&small).await);
         }
         assert_eq!(
             schema(&work).await,

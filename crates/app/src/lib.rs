@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bench;
 mod error;
 mod open;
 mod paths;

@@ -42,6 +42,18 @@ enum Command {
         /// Destination file.
         path: PathBuf,
     },
+    /// Run the standard workload (fresh files in a temporary folder; --db is not used).
+    Bench {
+        /// Print one JSON object `{ phase: { value, unit } }`.
+        #[arg(long)]
+        json: bool,
+        /// Run only this phase (open_cold, open_warm, agent_runs, catalog, analytics, workflow).
+        #[arg(long, value_name = "NAME")]
+        phase: Option<String>,
+        /// Multiply the workload's sizes (for scaling figures).
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        scale: u32,
+    },
 }
 
 /// Why a command failed: a database error, or output that could not be written.
@@ -51,6 +63,8 @@ enum CliError {
     Open(#[from] OpenError),
     #[error("cannot encode output: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Bench(#[from] skill_builder_app::bench::BenchError),
 }
 
 fn main() -> ExitCode {
@@ -78,13 +92,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(match &e {
                 CliError::Open(e) => e.exit_code(),
-                CliError::Json(_) => 1,
+                CliError::Bench(skill_builder_app::bench::BenchError::Open(e)) => e.exit_code(),
+                CliError::Bench(skill_builder_app::bench::BenchError::UnknownPhase(_)) => 2,
+                CliError::Json(_) | CliError::Bench(_) => 1,
             })
         }
     }
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    if let Command::Bench { json, phase, scale } = &cli.command {
+        bench(*json, phase.as_deref(), *scale).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let path = match cli.db {
         Some(p) => p,
         None => default_path()?,
@@ -163,6 +183,29 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             skill_builder_app::backup(&path, &dest).await?;
             println!("{} -> {}", path.display(), dest.display());
         }
+        Command::Bench { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bench`: one line per phase, or one JSON object.
+async fn bench(json: bool, phase: Option<&str>, scale: u32) -> Result<(), CliError> {
+    use skill_builder_app::bench::{Phase, run_phase};
+    let phases = match phase {
+        Some(name) => vec![name.parse::<Phase>()?],
+        None => Phase::ALL.to_vec(),
+    };
+    let mut results = serde_json::Map::new();
+    for phase in phases {
+        let m = run_phase(phase, scale).await?;
+        if json {
+            results.insert(phase.name().to_owned(), serde_json::to_value(m)?);
+        } else {
+            println!("{:<12} {:>12.3} {}", phase.name(), m.value, m.unit);
+        }
+    }
+    if json {
+        println!("{}", serde_json::Value::Object(results));
+    }
+    Ok(())
 }
