@@ -87,8 +87,11 @@ impl Database {
                     source: skill_builder_migrations::MigrationError::UnknownTarget(target),
                 });
             }
-            if preflight(&path).await?.is_none() {
-                create_file(&path)?;
+            let state = classify(&path)?;
+            match state {
+                FileState::New => create_file(&path)?,
+                FileState::NeedsReadOnlyCheck => drop(verify_read_only(&path).await?),
+                FileState::QuietWal => {}
             }
             restrict_permissions(&path)?;
             let pool = SqlitePoolOptions::new()
@@ -96,6 +99,7 @@ impl Database {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
+                .test_before_acquire(false)
                 .connect_with(connect_options(&path))
                 .await
                 .map_err(|e| OpenError::from_sqlx(&path, e))?;
@@ -104,6 +108,14 @@ impl Database {
                     .acquire()
                     .await
                     .map_err(|e| OpenError::from_sqlx(&path, e))?;
+                if state == FileState::QuietWal {
+                    // Nothing has been written yet; refuse here and the file is untouched.
+                    if let Err(e) = verify(&mut conn, &path).await {
+                        drop(conn);
+                        pool.close().await;
+                        return Err(e);
+                    }
+                }
                 skill_builder_migrations::migrate(&mut conn, options.target)
                     .await
                     .map_err(|e| OpenError::from_migration(&path, e))?
@@ -152,7 +164,13 @@ pub fn connect_options(path: &Path) -> SqliteConnectOptions {
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
+        .row_buffer_size(ROW_BUFFER)
 }
+
+/// Rows the connection's worker thread may buffer ahead of the caller. sqlx's default
+/// (50) makes the worker and the caller take turns every 50 rows; list screens read
+/// thousands, and a larger buffer lets the worker stream them without waiting.
+const ROW_BUFFER: usize = 1024;
 
 /// Options for a connection that never writes: the production pragmas that can be
 /// set read-only (busy timeout, foreign keys, synchronous), journal mode untouched.
@@ -172,11 +190,24 @@ pub(crate) async fn connect_read_only(path: &Path) -> Result<SqliteConnection, O
         .map_err(|e| OpenError::from_sqlx(path, e))
 }
 
-/// Checks that must pass before anything may write to an existing file: it is a
-/// writable SQLite file, not newer than this build, with no edited step, and (when
-/// steps are pending) not corrupt. Reads only. `None` when there is no file yet (or
-/// it is empty).
-pub(crate) async fn preflight(path: &Path) -> Result<Option<SchemaState>, OpenError> {
+/// What is at the database path, from metadata and the first 100 bytes only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileState {
+    /// No file (or an empty one): a new database will be created.
+    New,
+    /// An SQLite file in WAL mode with no pending WAL frames: connecting with the
+    /// production options writes nothing, so the checks can run on the pool's own
+    /// connection.
+    QuietWal,
+    /// Any other SQLite file (rollback journal, or a WAL with frames): the checks run
+    /// on a separate read-only connection first, because switching it to WAL or
+    /// checkpointing on close would change its bytes.
+    NeedsReadOnlyCheck,
+}
+
+/// The synchronous part of the checks: folder vs file, permissions, header,
+/// truncation.
+pub(crate) fn classify(path: &Path) -> Result<FileState, OpenError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e)
@@ -185,7 +216,7 @@ pub(crate) async fn preflight(path: &Path) -> Result<Option<SchemaState>, OpenEr
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
             ) =>
         {
-            return Ok(None);
+            return Ok(FileState::New);
         }
         Err(source) => {
             return Err(OpenError::Io {
@@ -197,50 +228,69 @@ pub(crate) async fn preflight(path: &Path) -> Result<Option<SchemaState>, OpenEr
     if meta.is_dir() {
         return Err(OpenError::NotADatabase { path: path.into() });
     }
-    if meta.len() == 0 {
-        // An empty file is an empty database; it still must be writable.
-        if meta.permissions().readonly() {
-            return Err(OpenError::ReadOnly { path: path.into() });
-        }
-        return Ok(None);
-    }
-    preflight_header(path)?;
+    let wal = if meta.len() == 0 {
+        None
+    } else {
+        Some(preflight_header(path)?)
+    };
     if meta.permissions().readonly() {
         return Err(OpenError::ReadOnly { path: path.into() });
     }
-    let mut conn = connect_read_only(path).await?;
-    let result = async {
-        let state = skill_builder_migrations::inspect(&mut conn)
+    Ok(match wal {
+        None => FileState::New,
+        Some(true) if !wal_has_frames(path) => FileState::QuietWal,
+        Some(_) => FileState::NeedsReadOnlyCheck,
+    })
+}
+
+fn wal_has_frames(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
+}
+
+/// Checks that must pass before anything may write to an existing file: not newer
+/// than this build, no edited step, and (when steps are pending) not corrupt. Reads
+/// only.
+pub(crate) async fn verify(
+    conn: &mut SqliteConnection,
+    path: &Path,
+) -> Result<SchemaState, OpenError> {
+    let state = skill_builder_migrations::inspect(conn)
+        .await
+        .map_err(|e| OpenError::from_migration(path, e))?;
+    state
+        .validate()
+        .map_err(|e| OpenError::from_migration(path, e))?;
+    if !state.pending(None).is_empty() {
+        // The file is about to be rewritten: make sure it is whole first.
+        let verdict: String = sqlx::query_scalar("PRAGMA quick_check(1)")
+            .fetch_one(&mut *conn)
             .await
-            .map_err(|e| OpenError::from_migration(path, e))?;
-        state
-            .validate()
-            .map_err(|e| OpenError::from_migration(path, e))?;
-        if !state.pending(None).is_empty() {
-            // The file is about to be rewritten: make sure it is whole first.
-            let verdict: String = sqlx::query_scalar("PRAGMA quick_check(1)")
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| OpenError::from_sqlx(path, e))?;
-            if verdict != "ok" {
-                return Err(OpenError::Corrupt {
-                    path: path.into(),
-                    detail: verdict,
-                });
-            }
+            .map_err(|e| OpenError::from_sqlx(path, e))?;
+        if verdict != "ok" {
+            return Err(OpenError::Corrupt {
+                path: path.into(),
+                detail: verdict,
+            });
         }
-        Ok(state)
     }
-    .await;
+    Ok(state)
+}
+
+/// [`verify`] on a separate read-only connection.
+async fn verify_read_only(path: &Path) -> Result<SchemaState, OpenError> {
+    let mut conn = connect_read_only(path).await?;
+    let result = verify(&mut conn, path).await;
     // Closing a read-only connection never checkpoints: the file stays as it was.
     let _ = conn.close().await;
-    result.map(Some)
+    result
 }
 
 /// Refuse a non-empty file that is not SQLite (header) or visibly truncated: the
 /// header's page count (when SQLite marks it valid) needs more bytes than the file
 /// has, and no `-wal` file could hold the rest. Reads 100 bytes; O(1).
-pub(crate) fn preflight_header(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn preflight_header(path: &Path) -> Result<bool, OpenError> {
     use std::io::Read;
     let mut header = [0u8; 100];
     let mut file = std::fs::File::open(path).map_err(|source| OpenError::Io {
@@ -276,10 +326,7 @@ pub(crate) fn preflight_header(path: &Path) -> Result<(), OpenError> {
     };
     let pages = u64::from(be32(28));
     let size_valid = be32(24) == be32(92) && pages > 0;
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal_has_frames = std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0);
-    if size_valid && !wal_has_frames && len < pages * page_size {
+    if size_valid && !wal_has_frames(path) && len < pages * page_size {
         return Err(OpenError::Corrupt {
             path: path.into(),
             detail: format!(
@@ -287,7 +334,8 @@ pub(crate) fn preflight_header(path: &Path) -> Result<(), OpenError> {
             ),
         });
     }
-    Ok(())
+    // Bytes 18 and 19 (file format write/read versions) are 2 in WAL mode.
+    Ok(header[18] == 2 && header[19] == 2)
 }
 
 /// Create the folder and an empty file, private to the user (0600 on Unix).

@@ -1,0 +1,411 @@
+//! The raw-SQLite baseline: rusqlite with cached prepared statements, running the SAME
+//! SQL as the data layer on the same schema.
+//!
+//! The SQL is not copied: it is read from the committed offline cache `.sqlx/`, which
+//! holds the exact text of every query macro, so the baseline can never drift from the
+//! layer it is compared with. Each lookup must match exactly one cached query.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use skill_builder_app::bench::{agent_run, artifact_content};
+
+/// Every query text of `.sqlx/`, whitespace-normalised.
+pub struct QueryCache(Vec<String>);
+
+fn normalise(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl QueryCache {
+    pub fn load() -> Self {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.sqlx");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("read .sqlx") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read query file");
+            let json: serde_json::Value = serde_json::from_str(&text).expect("parse query file");
+            if let Some(q) = json["query"].as_str() {
+                out.push(q.to_owned());
+            }
+        }
+        Self(out)
+    }
+
+    /// The one cached query whose normalised text starts with `prefix` and contains
+    /// every string of `also`.
+    pub fn find(&self, prefix: &str, also: &[&str]) -> String {
+        let prefix = normalise(prefix);
+        let hits: Vec<&String> = self
+            .0
+            .iter()
+            .filter(|q| {
+                let n = normalise(q);
+                n.starts_with(&prefix) && also.iter().all(|a| n.contains(&normalise(a)))
+            })
+            .collect();
+        assert_eq!(
+            hits.len(),
+            1,
+            "query starting {prefix:?} {also:?}: {hits:#?}"
+        );
+        hits[0].clone()
+    }
+}
+
+/// The statements of the hot operations.
+pub struct Sql {
+    pub persist: String,
+    pub save_step: String,
+    pub upsert_artifact: String,
+    pub skill_id: String,
+    pub tags_delete: String,
+    pub tags_insert: String,
+    pub skill_insert: String,
+    pub skill_update: String,
+    pub adopt_skill: Vec<String>,
+    pub run_insert: String,
+    pub run_update: String,
+    pub adopt_run: Vec<String>,
+    pub list_skills: String,
+    pub tags_batch: String,
+    pub summary: String,
+    pub by_model: String,
+    pub by_step: String,
+    pub recent: String,
+}
+
+impl Sql {
+    pub fn load() -> Self {
+        let c = QueryCache::load();
+        Self {
+            persist: c.find("INSERT INTO agent_runs ( agent_id, skill_name, step_id, model, status, input_tokens,", &["ON CONFLICT"]),
+            save_step: c.find("INSERT INTO workflow_steps (skill_name, step_id, status, started_at, completed_at, workflow_run_id) SELECT", &[]),
+            upsert_artifact: c.find("INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes, workflow_run_id)", &[]),
+            skill_id: c.find(r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#, &[]),
+            tags_delete: c.find("DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2", &[]),
+            tags_insert: c.find("INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id) SELECT ?1, value, ?2 FROM json_each(?3)", &[]),
+            skill_insert: c.find("INSERT INTO skills (name, skill_source, purpose) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", &[]),
+            skill_update: c.find("UPDATE skills SET purpose = ?, updated_at = datetime('now') WHERE name = ? RETURNING", &[]),
+            adopt_skill: [
+                "UPDATE skill_tags SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+                "UPDATE skill_locks SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+                "UPDATE workflow_sessions SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+                "UPDATE imported_skills SET skill_master_id = ?1 WHERE skill_name = ?2 AND skill_master_id IS NULL",
+                "UPDATE workflow_runs SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
+            ]
+            .iter()
+            .map(|p| c.find(p, &[]))
+            .collect(),
+            run_insert: c.find("INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id) VALUES (?, ?, ?, ?, ?) ON CONF", &[]),
+            run_update: c.find("UPDATE workflow_runs SET current_step = ?, status = ?, purpose = ?, skill_id = ?", &[]),
+            adopt_run: [
+                "UPDATE workflow_steps SET workflow_run_id = ?1 WHERE skill_name = ?2 AND workflow_run_id IS NULL",
+                "UPDATE workflow_artifacts SET workflow_run_id = ?1 WHERE skill_name = ?2 AND workflow_run_id IS NULL",
+                "UPDATE agent_runs SET workflow_run_id = ?1 WHERE skill_name = ?2 AND workflow_run_id IS NULL",
+            ]
+            .iter()
+            .map(|p| c.find(p, &[]))
+            .collect(),
+            list_skills: c.find(r#"SELECT id AS "id: SkillId", name, skill_source AS "skill_source: SkillSource", purpose,"#, &["FROM skills ORDER BY name"]),
+            tags_batch: c.find(r#"SELECT t.skill_name AS "skill_name!", t.tag AS "tag!" FROM skills s JOIN skill_tags t"#, &[]),
+            summary: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, SUM(total_cost) AS cost", &[]),
+            by_model: c.find(r#"SELECT model, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
+            by_step: c.find(r#"SELECT step_id, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
+            recent: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, MIN(step_id)", &[]),
+        }
+    }
+}
+
+/// A connection with the production pragmas and a statement cache.
+pub fn open(path: &Path) -> Connection {
+    let conn = Connection::open(path).expect("open");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;
+         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+    )
+    .expect("pragmas");
+    conn.set_prepared_statement_cache_capacity(128);
+    conn
+}
+
+/// Warm open: the connection plus the reads our startup does on an up-to-date file.
+pub fn open_warm(path: &Path) -> Connection {
+    let conn = open(path);
+    {
+        let mut cols = conn
+            .prepare_cached("SELECT name FROM pragma_table_info('schema_migrations')")
+            .expect("prepare");
+        let _: Vec<String> = cols
+            .query_map([], |r| r.get(0))
+            .expect("q")
+            .map(|r| r.expect("row"))
+            .collect();
+        let _: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .expect("q");
+        let mut rec = conn
+            .prepare_cached("SELECT version, applied_at, checksum FROM schema_migrations")
+            .expect("prepare");
+        let _: Vec<i64> = rec
+            .query_map([], |r| r.get(0))
+            .expect("q")
+            .map(|r| r.expect("row"))
+            .collect();
+        let _: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 24)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("q");
+        let mut skills = conn
+            .prepare_cached("SELECT name FROM pragma_table_info('skills')")
+            .expect("prepare");
+        let _: Vec<String> = skills
+            .query_map([], |r| r.get(0))
+            .expect("q")
+            .map(|r| r.expect("row"))
+            .collect();
+    }
+    conn
+}
+
+/// Cold open: a new file, then the same baseline and steps, each step with its record in
+/// one `BEGIN IMMEDIATE` transaction, foreign keys off during the steps.
+pub fn open_cold(path: &Path) -> Connection {
+    let conn = open(path);
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .expect("fk off");
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             applied_at TEXT NOT NULL DEFAULT (datetime('now') || 'Z'),
+             checksum BLOB);",
+    )
+    .expect("tracking");
+    let baseline = skill_builder_migrations::baseline().expect("baseline");
+    conn.execute_batch(baseline.sql.as_str()).expect("baseline");
+    conn.execute_batch("COMMIT").expect("commit");
+    for step in skill_builder_migrations::steps() {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        conn.execute_batch(step.sql.as_str()).expect("step");
+        conn.execute(
+            "INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)",
+            params![step.version, &*step.checksum],
+        )
+        .expect("record");
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .expect("fk on");
+    conn
+}
+
+pub fn persist_agent_run(conn: &Connection, sql: &Sql, i: u64) {
+    let r = agent_run(i);
+    conn.prepare_cached(&sql.persist)
+        .expect("prepare")
+        .execute(params![
+            r.agent_id.as_str(),
+            r.skill_name,
+            r.step_id,
+            r.model,
+            r.status.as_str(),
+            r.input_tokens,
+            r.output_tokens,
+            r.cache_read_tokens,
+            r.cache_write_tokens,
+            r.total_cost,
+            r.duration_ms,
+            r.num_turns,
+            r.stop_reason,
+            r.duration_api_ms,
+            r.tool_use_count,
+            r.compaction_count,
+            r.session_id,
+            r.workflow_session_id
+                .as_ref()
+                .map(|w| w.as_str().to_owned()),
+            r.workflow_run_id.map(|w| w.get()),
+        ])
+        .expect("persist");
+}
+
+pub fn save_step(conn: &Connection, sql: &Sql, name: &str, step: i64, status: &str) {
+    conn.prepare_cached(&sql.save_step)
+        .expect("prepare")
+        .execute(params![name, step, status])
+        .expect("save step");
+}
+
+fn set_tags(conn: &Connection, sql: &Sql, name: &str, tags: &[&str]) {
+    let json = serde_json::to_string(&skill_builder_model::normalize_tags(tags)).expect("json");
+    let tx = conn.unchecked_transaction().expect("begin");
+    let id: i64 = tx
+        .prepare_cached(&sql.skill_id)
+        .expect("prepare")
+        .query_row(params![name], |r| r.get(0))
+        .expect("skill id");
+    tx.prepare_cached(&sql.tags_delete)
+        .expect("prepare")
+        .execute(params![id, name])
+        .expect("delete");
+    tx.prepare_cached(&sql.tags_insert)
+        .expect("prepare")
+        .execute(params![name, id, json])
+        .expect("insert");
+    tx.commit().expect("commit");
+}
+
+fn save_workflow_run(conn: &Connection, sql: &Sql, name: &str) {
+    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+    let inserted: Option<i64> = conn
+        .prepare_cached(&sql.skill_insert)
+        .expect("prepare")
+        .query_row(params![name, "skill-builder", "domain"], |r| r.get(0))
+        .optional()
+        .expect("insert skill");
+    let skill_id = match inserted {
+        Some(id) => {
+            for q in &sql.adopt_skill {
+                conn.prepare_cached(q)
+                    .expect("prepare")
+                    .execute(params![id, name])
+                    .expect("adopt");
+            }
+            id
+        }
+        None => conn
+            .prepare_cached(&sql.skill_update)
+            .expect("prepare")
+            .query_row(params!["domain", name], |r| r.get(0))
+            .expect("update skill"),
+    };
+    let run: Option<i64> = conn
+        .prepare_cached(&sql.run_insert)
+        .expect("prepare")
+        .query_row(params![name, 0, "in_progress", "domain", skill_id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .expect("insert run");
+    match run {
+        Some(run_id) => {
+            for q in &sql.adopt_run {
+                conn.prepare_cached(q)
+                    .expect("prepare")
+                    .execute(params![run_id, name])
+                    .expect("adopt");
+            }
+        }
+        None => {
+            conn.prepare_cached(&sql.run_update)
+                .expect("prepare")
+                .execute(params![0, "in_progress", "domain", skill_id, name])
+                .expect("update run");
+        }
+    }
+    conn.execute_batch("COMMIT").expect("commit");
+}
+
+/// The workflow phase's unit: one skill built end to end.
+pub fn workflow_skill(conn: &Connection, sql: &Sql, i: u64) {
+    let name = format!("wf-{i:05}");
+    save_workflow_run(conn, sql, &name);
+    for step in 0..6 {
+        save_step(conn, sql, &name, step, "in_progress");
+        save_step(conn, sql, &name, step, "completed");
+    }
+    for step in 0..6 {
+        let content = artifact_content(i, step);
+        let path = format!("step-{step}/output.md");
+        conn.prepare_cached(&sql.upsert_artifact)
+            .expect("prepare")
+            .execute(params![name, step, path, content, content.len() as i64])
+            .expect("artifact");
+    }
+    let tags = [
+        "workflow",
+        "generated",
+        if i.is_multiple_of(2) { "even" } else { "odd" },
+    ];
+    set_tags(conn, sql, &name, &tags);
+}
+
+/// The catalogue screen: every skill (decoded like the layer's `Skill`), then tags.
+pub fn catalog_once(conn: &Connection, sql: &Sql) -> usize {
+    let mut list = conn.prepare_cached(&sql.list_skills).expect("prepare");
+    let skills: Vec<(
+        i64,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<bool>,
+        Option<bool>,
+    )> = list
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+            ))
+        })
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    let names = serde_json::to_string(&skills.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
+        .expect("json");
+    let mut tags = conn.prepare_cached(&sql.tags_batch).expect("prepare");
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let rows = tags
+        .query_map(params![names], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .expect("query");
+    for row in rows {
+        let (skill, tag) = row.expect("row");
+        map.entry(skill).or_default().push(tag);
+    }
+    map.len()
+}
+
+fn count_rows(conn: &Connection, q: &str, args: impl rusqlite::Params) -> usize {
+    let mut stmt = conn.prepare_cached(q).expect("prepare");
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map(args, |r| {
+            // Decode every column, as the layer does.
+            for i in 0..n {
+                let _: rusqlite::types::Value = r.get(i)?;
+            }
+            Ok(())
+        })
+        .expect("query");
+    rows.count()
+}
+
+/// The usage screen: the same four queries.
+pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
+    count_rows(conn, &sql.summary, params![true])
+        + count_rows(conn, &sql.by_model, params![true])
+        + count_rows(conn, &sql.by_step, params![true])
+        + count_rows(conn, &sql.recent, params![true, 50])
+}
