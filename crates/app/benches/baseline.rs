@@ -108,8 +108,8 @@ impl Sql {
             .iter()
             .map(|p| c.find(p, &[]))
             .collect(),
-            list_skills: c.find(r#"SELECT id AS "id: SkillId", name, skill_source AS "skill_source: SkillSource", purpose,"#, &["FROM skills ORDER BY name"]),
-            tags_batch: c.find(r#"SELECT t.skill_name AS "skill_name!", t.tag AS "tag!" FROM skills s JOIN skill_tags t"#, &[]),
+            list_skills: c.find("SELECT json_group_array(json_object( 'id', id, 'name', name,", &["FROM skills"]),
+            tags_batch: c.find("SELECT json_group_object(skill_name, json(tags))", &[]),
             summary: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, SUM(total_cost) AS cost", &[]),
             by_model: c.find(r#"SELECT model, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
             by_step: c.find(r#"SELECT step_id, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
@@ -335,55 +335,23 @@ pub fn workflow_skill(conn: &Connection, sql: &Sql, i: u64) {
     set_tags(conn, sql, &name, &tags);
 }
 
-/// The catalogue screen: every skill (decoded like the layer's `Skill`), then tags.
+/// The catalogue screen: every skill, then the tags of all of them, decoded into the
+/// same types as the layer.
 pub fn catalog_once(conn: &Connection, sql: &Sql) -> usize {
-    let mut list = conn.prepare_cached(&sql.list_skills).expect("prepare");
-    let skills: Vec<(
-        i64,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<bool>,
-        Option<bool>,
-    )> = list
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(11)?,
-            ))
-        })
-        .expect("query")
-        .map(|r| r.expect("row"))
-        .collect();
-    let names = serde_json::to_string(&skills.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
+    let json: String = conn
+        .prepare_cached(&sql.list_skills)
+        .expect("prepare")
+        .query_row([], |r| r.get(0))
+        .expect("list");
+    let skills: Vec<skill_builder_model::Skill> = serde_json::from_str(&json).expect("decode");
+    let names = serde_json::to_string(&skills.iter().map(|s| s.name.as_str()).collect::<Vec<_>>())
         .expect("json");
-    let mut tags = conn.prepare_cached(&sql.tags_batch).expect("prepare");
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let rows = tags
-        .query_map(params![names], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .expect("query");
-    for row in rows {
-        let (skill, tag) = row.expect("row");
-        map.entry(skill).or_default().push(tag);
-    }
+    let json: String = conn
+        .prepare_cached(&sql.tags_batch)
+        .expect("prepare")
+        .query_row(params![names], |r| r.get(0))
+        .expect("tags");
+    let map: BTreeMap<String, Vec<String>> = serde_json::from_str(&json).expect("decode");
     map.len()
 }
 

@@ -136,6 +136,12 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// The result type of every operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Decode a JSON document built by SQLite (list screens read as one row); a mismatch
+/// is a decode error of the database layer, like a column of the wrong type.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
+}
+
 /// Refuse an empty/whitespace-only or NUL-containing name.
 pub(crate) fn require_name(field: &'static str, value: &str) -> Result<()> {
     if value.trim().is_empty() {

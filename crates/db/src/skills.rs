@@ -193,20 +193,37 @@ async fn adopt_orphans(conn: &mut SqliteConnection, id: SkillId, name: &str) -> 
 ///
 /// Booleans read any non-zero integer as `true`; NULL frontmatter reads as `None`.
 ///
+/// The catalogue is read as ONE row: SQLite builds a JSON array of the rows and serde
+/// decodes it into [`Skill`]s. Returned row by row, every row would cross from the
+/// connection's worker thread to the caller on its own, which cost several times
+/// SQLite's own work for a catalogue of thousands (see BENCHMARKS.md). The columns are
+/// still checked at compile time; the JSON keys are the [`Skill`] field names, and the
+/// tests read NULLs, booleans and unknown sources through them.
+///
 /// # Errors
-/// The database error.
+/// The database error; a row that does not decode (e.g. a legacy non-text name) is
+/// `sqlx::Error::Decode` underneath [`crate::Error::Database`].
 #[instrument(skip_all, fields(count = tracing::field::Empty), err)]
 pub async fn list_all_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<Skill>> {
-    let rows = sqlx::query_as!(
-        Skill,
-        r#"SELECT id AS "id: SkillId", name, skill_source AS "skill_source: SkillSource",
-                  purpose, created_at, updated_at, description, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool"
-           FROM skills ORDER BY name"#
+    let json = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_object(
+                      'id', id, 'name', name, 'skill_source', skill_source,
+                      'purpose', purpose, 'created_at', created_at, 'updated_at', updated_at,
+                      'description', description, 'version', version, 'model', model,
+                      'argument_hint', argument_hint,
+                      'user_invocable', CASE WHEN user_invocable IS NULL THEN NULL
+                                             WHEN user_invocable THEN json('true')
+                                             ELSE json('false') END,
+                      'disable_model_invocation',
+                          CASE WHEN disable_model_invocation IS NULL THEN NULL
+                               WHEN disable_model_invocation THEN json('true')
+                               ELSE json('false') END
+                  ) ORDER BY name) AS "skills!: String"
+           FROM skills"#
     )
-    .fetch_all(db)
+    .fetch_one(db)
     .await?;
+    let rows: Vec<Skill> = crate::error::decode_json(&json)?;
     tracing::Span::current().record("count", rows.len());
     Ok(rows)
 }

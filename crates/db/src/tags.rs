@@ -88,6 +88,8 @@ pub async fn set_skill_tags<S: AsRef<str>>(
 /// One query whatever the number of names (the existing layer chunked by 900 bound
 /// parameters). A tag row counts when it carries the skill's name and links to its
 /// master row or has a NULL link (rows written before the master row existed).
+/// The whole map is read as ONE row (SQLite builds it as a JSON object), so thousands
+/// of tags do not cross from the connection's worker thread one row at a time.
 ///
 /// # Errors
 /// The database error.
@@ -96,25 +98,24 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
     db: impl SqliteExecutor<'e>,
     names: &[S],
 ) -> Result<BTreeMap<String, Vec<String>>> {
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if names.is_empty() {
-        return Ok(map);
+        return Ok(BTreeMap::new());
     }
     let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
-    let rows = sqlx::query!(
-        r#"SELECT t.skill_name AS "skill_name!", t.tag AS "tag!"
-           FROM skills s JOIN skill_tags t ON t.skill_name = s.name
-           WHERE s.name IN (SELECT value FROM json_each(?1))
-             AND (t.skill_id = s.id OR t.skill_id IS NULL)
-           ORDER BY t.skill_name, t.tag"#,
+    let json = sqlx::query_scalar!(
+        r#"SELECT json_group_object(skill_name, json(tags)) AS "tags!: String"
+           FROM (SELECT t.skill_name AS skill_name,
+                        json_group_array(t.tag ORDER BY t.tag) AS tags
+                 FROM skills s JOIN skill_tags t ON t.skill_name = s.name
+                 WHERE s.name IN (SELECT value FROM json_each(?1))
+                   AND (t.skill_id = s.id OR t.skill_id IS NULL)
+                 GROUP BY t.skill_name)"#,
         names
     )
-    .fetch_all(db)
+    .fetch_one(db)
     .await?;
-    tracing::Span::current().record("count", rows.len());
-    for row in rows {
-        map.entry(row.skill_name).or_default().push(row.tag);
-    }
+    let map: BTreeMap<String, Vec<String>> = crate::error::decode_json(&json)?;
+    tracing::Span::current().record("count", map.len());
     Ok(map)
 }
 
