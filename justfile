@@ -42,3 +42,4 @@ ci: lint check-sqlx test
 # Long-running reliability variants (CI runs them too): 40 kill points, more load.
 stress:
     STRESS_KILL_POINTS=40 cargo test -p skill-builder-app --test crash_migrate -- --nocapture
+    STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 cargo test -p skill-builder-app --test processes -- --nocapture
