@@ -83,7 +83,7 @@ async fn refuses_a_newer_schema_and_leaves_it_untouched() {
     let path = dir.path().join("new.db");
     Database::open(&path).await.expect("create").close().await;
     let mut conn = raw(&path).await;
-    sqlx::query("INSERT INTO schema_migrations (version) VALUES (29)")
+    sqlx::query("INSERT INTO schema_migrations (version) VALUES (99)")
         .execute(&mut conn)
         .await
         .expect("record 29");
@@ -95,8 +95,8 @@ async fn refuses_a_newer_schema_and_leaves_it_untouched() {
             err,
             OpenError::Migration {
                 source: MigrationError::NewerSchema {
-                    found: 29,
-                    supported: 28
+                    found: 99,
+                    supported: skill_builder_migrations::LATEST_VERSION
                 },
                 ..
             }
@@ -146,7 +146,7 @@ async fn records_checksums_beside_legacy_rows() {
             .fetch_all(&mut conn)
             .await
             .expect("rows");
-    assert_eq!(rows.len(), 28);
+    assert_eq!(rows.len() as i64, skill_builder_migrations::LATEST_VERSION);
     for (version, checksum) in rows {
         if version <= 13 {
             assert!(
@@ -260,7 +260,8 @@ async fn an_up_to_date_file_opens_without_applying_anything() {
     let db = Database::open(&path).await.expect("reopen");
     let report = db.migration_report();
     assert!(report.applied.is_empty());
-    assert_eq!((report.from_version, report.to_version), (28, 28));
+    let latest = skill_builder_migrations::LATEST_VERSION;
+    assert_eq!((report.from_version, report.to_version), (latest, latest));
     db.close().await;
 }
 
@@ -270,6 +271,9 @@ async fn an_empty_file_is_created_as_a_new_database() {
     let path = dir.path().join("empty.db");
     std::fs::write(&path, b"").expect("touch");
     let db = Database::open(&path).await.expect("open");
-    assert_eq!(db.migration_report().applied.len(), 28);
+    assert_eq!(
+        db.migration_report().applied.len() as i64,
+        skill_builder_migrations::LATEST_VERSION
+    );
     db.close().await;
 }

@@ -1642,13 +1642,10 @@ async fn processes_upgrading_one_legacy_file_together_all_succeed_and_migrate_it
     );
 }
 
-/// Known bug (see the ignore reason): several app instances creating the same new
-/// file at once. Fails intermittently (about one run in four with
-/// `STRESS_OPEN_ROUNDS=40 STRESS_OPENERS=4`): one of them gets `OpenError::Locked`.
+/// Several app instances creating the same new file at once all succeed (regression
+/// test: this failed about one run in four while the switch to WAL did not wait for
+/// the other process's lock; see the next test).
 #[tokio::test]
-#[ignore = "BUG: Database::open fails with Locked at once (busy timeout ignored) when another \
-            process touches a file not yet in WAL mode; see \
-            opening_a_rollback_mode_file_waits_for_a_writer_instead_of_failing_locked"]
 async fn processes_creating_one_new_file_together_all_succeed() {
     let rounds = env_u64("STRESS_OPEN_ROUNDS", 40);
     let openers = env_u64("STRESS_OPENERS", 4);
@@ -1675,19 +1672,19 @@ async fn processes_creating_one_new_file_together_all_succeed() {
     );
 }
 
-/// Known bug, deterministic. A file in rollback-journal mode (a new file, or a backup
+/// Regression test (found by this file, fixed in `Database::open`). A file in rollback-journal mode (a new file, or a backup
 /// written by `skill-builder-db backup` and put back in place) is switched to WAL by
-/// the `PRAGMA journal_mode = WAL` that `connect_options` runs on every connect.
+/// the `PRAGMA journal_mode = WAL` that `connect_options` used to run on every connect.
 /// SQLite performs that switch as a read transaction upgraded to a write one, and an
 /// upgrade never calls the busy handler (deadlock avoidance; sqlx warns about this in
 /// `SqliteConnectOptions::new`). So while another process holds the write lock of
-/// such a file, `Database::open` fails at once with `OpenError::Locked` (CLI exit 6,
-/// "locked past the busy timeout") instead of waiting up to the 5 s busy timeout.
+/// such a file, `Database::open` failed at once with `OpenError::Locked` (CLI exit 6,
+/// "locked past the busy timeout") instead of waiting up to the 5 s busy timeout; it
+/// now switches the journal mode itself and waits for the lock.
 /// Two instances starting on a new file hit it when their WAL switches overlap
 /// (`processes_creating_one_new_file_together_all_succeed`). Here another process
 /// holds a write transaction for 1 s.
 #[tokio::test]
-#[ignore = "BUG: Database::open does not wait for another writer when it must switch the file to WAL"]
 async fn opening_a_rollback_mode_file_waits_for_a_writer_instead_of_failing_locked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let live = dir.path().join("live.db");

@@ -53,6 +53,14 @@ pub enum OpenError {
         /// The file.
         path: PathBuf,
     },
+    /// The file cannot be put in WAL mode (e.g. a file system without shared memory).
+    #[error("{path} cannot use WAL journaling (journal mode stays '{mode}')")]
+    JournalMode {
+        /// The file.
+        path: PathBuf,
+        /// The mode SQLite kept.
+        mode: String,
+    },
     /// The schema could not be brought up to date (includes newer-version and
     /// edited-migration refusals).
     #[error("{path}: {source}")]
@@ -84,6 +92,14 @@ pub enum OpenError {
 }
 
 impl OpenError {
+    /// Whether a database error is SQLITE_BUSY or SQLITE_LOCKED.
+    pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+        e.as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    }
+
     /// Classify a SQLite error raised while working on `path`.
     pub(crate) fn from_sqlx(path: &std::path::Path, source: sqlx::Error) -> Self {
         let path = path.to_path_buf();

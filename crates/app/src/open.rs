@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use skill_builder_migrations::{MigrationReport, SchemaState};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
 use tracing::{Instrument, info, info_span};
 
@@ -108,6 +106,7 @@ impl Database {
                     .acquire()
                     .await
                     .map_err(|e| OpenError::from_sqlx(&path, e))?;
+                enable_wal(&mut conn, &path).await?;
                 if state == FileState::QuietWal {
                     // Nothing has been written yet; refuse here and the file is untouched.
                     if let Err(e) = verify(&mut conn, &path).await {
@@ -154,17 +153,47 @@ impl Database {
     }
 }
 
-/// The production connection options for `path`: WAL, busy timeout 5 s, foreign
-/// keys on, synchronous NORMAL, file created if missing.
+/// The production connection options for `path`: busy timeout 5 s, foreign keys on,
+/// synchronous NORMAL, file created if missing.
+///
+/// The journal mode is not among them: switching a file to WAL takes its write lock
+/// without SQLite's busy handler, so a connect-time `PRAGMA journal_mode = WAL` fails
+/// at once when another process is writing. [`Database::open`] switches the file
+/// itself and waits for the lock like any other write (WAL is then a property of the
+/// file, kept by every later connection).
 pub fn connect_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
         .row_buffer_size(ROW_BUFFER)
+}
+
+/// Switch the file to WAL (a no-op, writing nothing, when it already is), retrying
+/// while another process holds the write lock, for up to [`BUSY_TIMEOUT`].
+async fn enable_wal(conn: &mut SqliteConnection, path: &Path) -> Result<(), OpenError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        // unchecked-ok: a pragma, not a query of the schema.
+        match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(OpenError::JournalMode {
+                    path: path.into(),
+                    mode,
+                });
+            }
+            Err(e) if OpenError::is_busy(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err(e) => return Err(OpenError::from_sqlx(path, e)),
+        }
+    }
 }
 
 /// Rows the connection's worker thread may buffer ahead of the caller. sqlx's default
