@@ -297,7 +297,6 @@ fn hex_char(chars: &mut std::str::Chars<'_>, digits: usize) -> Option<char> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -429,21 +428,21 @@ mod tests {
     }
 
     #[test]
-    fn read_from_disk() {
+    fn read_from_disk() -> Result<(), Box<dyn std::error::Error>> {
         let dir = std::env::temp_dir().join(format!("hydrate-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir)?;
         std::fs::write(
             dir.join(SKILL_FILE),
             "---\ndescription: 'On disk'\n---\n".to_owned() + &"x".repeat(100_000),
-        )
-        .unwrap();
+        )?;
         assert_eq!(read_description(&dir).as_deref(), Some("On disk"));
-        std::fs::write(dir.join(SKILL_FILE), "no frontmatter").unwrap();
+        std::fs::write(dir.join(SKILL_FILE), "no frontmatter")?;
         assert_eq!(read_description(&dir), None);
-        std::fs::write(dir.join(SKILL_FILE), [0xff, 0xfe, 0x00]).unwrap();
+        std::fs::write(dir.join(SKILL_FILE), [0xff, 0xfe, 0x00])?;
         assert_eq!(read_description(&dir), None);
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir)?;
         assert_eq!(read_description(&dir), None);
         assert_eq!(read_description("/definitely/not/here"), None);
+        Ok(())
     }
 }

@@ -131,7 +131,6 @@ pub struct NewAgentRun {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -160,25 +159,30 @@ mod tests {
     }
 
     #[test]
-    fn new_run_serde_round_trip() {
+    fn new_run_serde_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let run = new_run();
-        let value = serde_json::to_value(&run).unwrap();
+        let value = serde_json::to_value(&run)?;
         assert_eq!(value["status"], "shutdown");
         assert_eq!(value["workflow_session_id"], "sess-1");
-        let back: NewAgentRun = serde_json::from_value(value).unwrap();
+        let back: NewAgentRun = serde_json::from_value(value)?;
         assert_eq!(back, run);
+        Ok(())
     }
 
     #[test]
-    fn new_run_without_workflow_run_id_key_decodes() {
-        let mut value = serde_json::to_value(new_run()).unwrap();
-        value.as_object_mut().unwrap().remove("workflow_run_id");
-        let back: NewAgentRun = serde_json::from_value(value).unwrap();
+    fn new_run_without_workflow_run_id_key_decodes() -> Result<(), Box<dyn std::error::Error>> {
+        let mut value = serde_json::to_value(new_run())?;
+        value
+            .as_object_mut()
+            .ok_or("serialised NewAgentRun is not a JSON object")?
+            .remove("workflow_run_id");
+        let back: NewAgentRun = serde_json::from_value(value)?;
         assert_eq!(back.workflow_run_id, None);
+        Ok(())
     }
 
     #[test]
-    fn agent_run_serde_round_trip() {
+    fn agent_run_serde_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let run = AgentRun {
             agent_id: "agent-1".into(),
             skill_name: "s".into(),
@@ -204,7 +208,8 @@ mod tests {
             workflow_run_id: Some(WorkflowRunId::new(3)),
         };
         assert_eq!(run.status, AgentRunStatus::Running);
-        let back: AgentRun = serde_json::from_str(&serde_json::to_string(&run).unwrap()).unwrap();
+        let back: AgentRun = serde_json::from_str(&serde_json::to_string(&run)?)?;
         assert_eq!(back, run);
+        Ok(())
     }
 }

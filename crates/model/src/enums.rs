@@ -235,7 +235,6 @@ impl Default for AgentRunStatus {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -302,15 +301,16 @@ mod tests {
     }
 
     #[test]
-    fn serde_uses_the_plain_string() {
-        let json = serde_json::to_string(&StepStatus::InProgress).unwrap();
+    fn serde_uses_the_plain_string() -> Result<(), Box<dyn std::error::Error>> {
+        let json = serde_json::to_string(&StepStatus::InProgress)?;
         assert_eq!(json, "\"in_progress\"");
-        let other = serde_json::to_string(&AgentRunStatus::from("paused")).unwrap();
+        let other = serde_json::to_string(&AgentRunStatus::from("paused"))?;
         assert_eq!(other, "\"paused\"");
-        let back: SkillSource = serde_json::from_str("\"skill-builder\"").unwrap();
+        let back: SkillSource = serde_json::from_str("\"skill-builder\"")?;
         assert_eq!(back, SkillSource::SkillBuilder);
-        let legacy: WorkflowRunStatus = serde_json::from_str("\"archived\"").unwrap();
+        let legacy: WorkflowRunStatus = serde_json::from_str("\"archived\"")?;
         assert_eq!(legacy, WorkflowRunStatus::Other("archived".to_owned()));
         assert!(serde_json::from_str::<StepStatus>("3").is_err());
+        Ok(())
     }
 }

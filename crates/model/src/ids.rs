@@ -182,7 +182,6 @@ text_id!(
 );
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::collections::HashSet;
 
@@ -201,13 +200,14 @@ mod tests {
     }
 
     #[test]
-    fn integer_ids_serialise_as_bare_numbers() {
-        let json = serde_json::to_string(&WorkflowRunId::new(42)).unwrap();
+    fn integer_ids_serialise_as_bare_numbers() -> Result<(), Box<dyn std::error::Error>> {
+        let json = serde_json::to_string(&WorkflowRunId::new(42))?;
         assert_eq!(json, "42");
-        let back: WorkflowRunId = serde_json::from_str(&json).unwrap();
+        let back: WorkflowRunId = serde_json::from_str(&json)?;
         assert_eq!(back, WorkflowRunId::new(42));
-        let opt: Option<SkillId> = serde_json::from_str("null").unwrap();
+        let opt: Option<SkillId> = serde_json::from_str("null")?;
         assert_eq!(opt, None);
+        Ok(())
     }
 
     #[test]
@@ -222,25 +222,27 @@ mod tests {
     }
 
     #[test]
-    fn new_v4_generates_distinct_uuids() {
+    fn new_v4_generates_distinct_uuids() -> Result<(), Box<dyn std::error::Error>> {
         let a = WorkflowSessionId::new_v4();
         let b = WorkflowSessionId::new_v4();
         assert_ne!(a, b);
-        let parsed = uuid::Uuid::parse_str(a.as_str()).unwrap();
+        let parsed = uuid::Uuid::parse_str(a.as_str())?;
         assert_eq!(parsed.get_version_num(), 4);
         assert_eq!(a.as_str(), parsed.hyphenated().to_string());
         let set: HashSet<_> = [a.clone(), a, b].into_iter().collect();
         assert_eq!(set.len(), 2);
+        Ok(())
     }
 
     #[test]
-    fn text_ids_serialise_as_bare_strings() {
+    fn text_ids_serialise_as_bare_strings() -> Result<(), Box<dyn std::error::Error>> {
         let id = InstanceId::from("inst-a");
-        let json = serde_json::to_string(&id).unwrap();
+        let json = serde_json::to_string(&id)?;
         assert_eq!(json, "\"inst-a\"");
-        let back: InstanceId = serde_json::from_str(&json).unwrap();
+        let back: InstanceId = serde_json::from_str(&json)?;
         assert_eq!(back, id);
-        let ws: WorkspaceSkillId = serde_json::from_str("\"ws-9\"").unwrap();
+        let ws: WorkspaceSkillId = serde_json::from_str("\"ws-9\"")?;
         assert_eq!(ws.as_ref(), "ws-9");
+        Ok(())
     }
 }

@@ -94,7 +94,6 @@ pub struct HashInfo {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -112,24 +111,26 @@ mod tests {
     }
 
     #[test]
-    fn serde_round_trip() {
+    fn serde_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let mut s = ImportedSkill::new("imp-1".into(), "n", "/p", "t");
         s.skill_master_id = Some(SkillId::new(2));
         s.user_invocable = Some(false);
-        let value = serde_json::to_value(&s).unwrap();
+        let value = serde_json::to_value(&s)?;
         assert_eq!(value["skill_id"], "imp-1");
         assert_eq!(value["skill_master_id"], 2);
-        let back: ImportedSkill = serde_json::from_value(value).unwrap();
+        let back: ImportedSkill = serde_json::from_value(value)?;
         assert_eq!(back, s);
+        Ok(())
     }
 
     #[test]
-    fn hash_info_round_trip() {
+    fn hash_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let info = HashInfo {
             disk_path: "/p".into(),
             content_hash: Some("abc".into()),
         };
-        let back: HashInfo = serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
+        let back: HashInfo = serde_json::from_str(&serde_json::to_string(&info)?)?;
         assert_eq!(back, info);
+        Ok(())
     }
 }

@@ -33,12 +33,11 @@ pub struct SkillLock {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn serde_round_trip() {
+    fn serde_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let lock = SkillLock {
             skill_name: "s".into(),
             instance_id: InstanceId::new_v4(),
@@ -46,10 +45,11 @@ mod tests {
             acquired_at: "t".into(),
             skill_id: Some(SkillId::new(1)),
         };
-        let value = serde_json::to_value(&lock).unwrap();
+        let value = serde_json::to_value(&lock)?;
         assert_eq!(value["pid"], 99_999_999);
         assert_eq!(value["instance_id"], lock.instance_id.as_str());
-        let back: SkillLock = serde_json::from_value(value).unwrap();
+        let back: SkillLock = serde_json::from_value(value)?;
         assert_eq!(back, lock);
+        Ok(())
     }
 }

@@ -169,7 +169,6 @@ impl fmt::Display for SkillName {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -232,21 +231,19 @@ mod tests {
     }
 
     #[test]
-    fn skill_name_parse() {
+    fn skill_name_parse() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(SkillName::parse(""), Err(ModelError::EmptyName));
         assert_eq!(SkillName::parse(" \t\n"), Err(ModelError::EmptyName));
         assert_eq!(SkillName::parse("a\0b"), Err(ModelError::NameContainsNul));
-        let legacy = SkillName::parse("My Old Skill").unwrap();
+        let legacy = SkillName::parse("My Old Skill")?;
         assert_eq!(legacy.as_str(), "My Old Skill");
         assert_eq!(legacy.to_string(), "My Old Skill");
-        assert_eq!(
-            SkillName::try_from(" padded ").unwrap().into_inner(),
-            " padded "
-        );
+        assert_eq!(SkillName::try_from(" padded ")?.into_inner(), " padded ");
+        Ok(())
     }
 
     #[test]
-    fn skill_name_parse_kebab() {
+    fn skill_name_parse_kebab() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(SkillName::parse_kebab(""), Err(ModelError::EmptyName));
         assert_eq!(
             SkillName::parse_kebab("My Skill"),
@@ -256,16 +253,15 @@ mod tests {
             ModelError::NotKebabCase.to_string(),
             "Skill name must be kebab-case (lowercase letters, numbers, hyphens)"
         );
-        assert_eq!(
-            SkillName::parse_kebab("ok-name").unwrap().as_ref(),
-            "ok-name"
-        );
+        assert_eq!(SkillName::parse_kebab("ok-name")?.as_ref(), "ok-name");
+        Ok(())
     }
 
     #[test]
-    fn skill_name_serde_validates() {
-        let name: SkillName = serde_json::from_str("\"x\"").unwrap();
-        assert_eq!(serde_json::to_string(&name).unwrap(), "\"x\"");
+    fn skill_name_serde_validates() -> Result<(), Box<dyn std::error::Error>> {
+        let name: SkillName = serde_json::from_str("\"x\"")?;
+        assert_eq!(serde_json::to_string(&name)?, "\"x\"");
         assert!(serde_json::from_str::<SkillName>("\"  \"").is_err());
+        Ok(())
     }
 }

@@ -47,12 +47,11 @@ impl WorkflowSession {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn open_and_serde() {
+    fn open_and_serde() -> Result<(), Box<dyn std::error::Error>> {
         let mut s = WorkflowSession {
             session_id: "sess-1".into(),
             skill_name: "s".into(),
@@ -65,9 +64,10 @@ mod tests {
         assert!(s.is_open());
         s.ended_at = Some("t2".into());
         assert!(!s.is_open());
-        let value = serde_json::to_value(&s).unwrap();
+        let value = serde_json::to_value(&s)?;
         assert_eq!(value["session_id"], "sess-1");
-        let back: WorkflowSession = serde_json::from_value(value).unwrap();
+        let back: WorkflowSession = serde_json::from_value(value)?;
         assert_eq!(back, s);
+        Ok(())
     }
 }

@@ -141,7 +141,6 @@ impl fmt::Debug for AppSettings {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -194,40 +193,46 @@ mod tests {
     }
 
     #[test]
-    fn empty_object_decodes_to_defaults() {
-        let s: AppSettings = serde_json::from_str("{}").unwrap();
+    fn empty_object_decodes_to_defaults() -> Result<(), Box<dyn std::error::Error>> {
+        let s: AppSettings = serde_json::from_str("{}")?;
         assert_eq!(s, AppSettings::default());
+        Ok(())
     }
 
     #[test]
-    fn full_round_trip() {
+    fn full_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let s = full();
-        let json = serde_json::to_string(&s).unwrap();
-        let back: AppSettings = serde_json::from_str(&json).unwrap();
+        let json = serde_json::to_string(&s)?;
+        let back: AppSettings = serde_json::from_str(&json)?;
         assert_eq!(back, s);
+        Ok(())
     }
 
     #[test]
-    fn serialises_every_key_with_nulls_for_absent_optionals() {
-        let value = serde_json::to_value(AppSettings::default()).unwrap();
-        let object = value.as_object().unwrap();
+    fn serialises_every_key_with_nulls_for_absent_optionals()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let value = serde_json::to_value(AppSettings::default())?;
+        let object = value
+            .as_object()
+            .ok_or("serialised AppSettings is not a JSON object")?;
         assert_eq!(object.len(), 19);
         assert_eq!(object["anthropic_api_key"], serde_json::Value::Null);
         assert_eq!(object["dashboard_view_mode"], serde_json::Value::Null);
         assert_eq!(object["log_level"], "info");
         assert_eq!(object["max_dimensions"], 5);
         assert_eq!(object["auto_update"], false);
+        Ok(())
     }
 
     #[test]
-    fn json_lacking_newer_keys_decodes_with_defaults() {
+    fn json_lacking_newer_keys_decodes_with_defaults() -> Result<(), Box<dyn std::error::Error>> {
         let json = r#"{
             "anthropic_api_key": "sk-old",
             "workspace_path": "/old/ws",
             "preferred_model": null,
             "debug_mode": true
         }"#;
-        let s: AppSettings = serde_json::from_str(json).unwrap();
+        let s: AppSettings = serde_json::from_str(json)?;
         assert_eq!(s.anthropic_api_key.as_deref(), Some("sk-old"));
         assert_eq!(s.workspace_path.as_deref(), Some("/old/ws"));
         assert!(s.debug_mode);
@@ -241,14 +246,16 @@ mod tests {
         assert_eq!(s.marketplace_url, None);
         assert_eq!(s.max_dimensions, 5);
         assert!(!s.auto_update);
+        Ok(())
     }
 
     #[test]
-    fn legacy_verbose_logging_is_ignored() {
+    fn legacy_verbose_logging_is_ignored() -> Result<(), Box<dyn std::error::Error>> {
         let s: AppSettings =
-            serde_json::from_str(r#"{"verbose_logging": true, "some_future_key": [1]}"#).unwrap();
+            serde_json::from_str(r#"{"verbose_logging": true, "some_future_key": [1]}"#)?;
         assert_eq!(s.log_level, "info");
         assert_eq!(s, AppSettings::default());
+        Ok(())
     }
 
     #[test]

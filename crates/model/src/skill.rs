@@ -100,7 +100,6 @@ pub struct SkillTag {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -122,17 +121,18 @@ mod tests {
     }
 
     #[test]
-    fn skill_serde_round_trip_uses_plain_values() {
-        let value = serde_json::to_value(skill()).unwrap();
+    fn skill_serde_round_trip_uses_plain_values() -> Result<(), Box<dyn std::error::Error>> {
+        let value = serde_json::to_value(skill())?;
         assert_eq!(value["id"], 3);
         assert_eq!(value["skill_source"], "marketplace");
         assert_eq!(value["purpose"], serde_json::Value::Null);
-        let back: Skill = serde_json::from_value(value).unwrap();
+        let back: Skill = serde_json::from_value(value)?;
         assert_eq!(back, skill());
+        Ok(())
     }
 
     #[test]
-    fn behaviour_default_is_empty() {
+    fn behaviour_default_is_empty() -> Result<(), Box<dyn std::error::Error>> {
         let empty = SkillBehaviour::default();
         assert!(empty.is_empty());
         assert_eq!(empty.description, None);
@@ -142,18 +142,19 @@ mod tests {
             ..SkillBehaviour::default()
         };
         assert!(!set.is_empty());
-        let partial: SkillBehaviour = serde_json::from_str(r#"{"model":"opus"}"#).unwrap();
+        let partial: SkillBehaviour = serde_json::from_str(r#"{"model":"opus"}"#)?;
         assert_eq!(partial.model.as_deref(), Some("opus"));
         assert_eq!(partial.version, None);
+        Ok(())
     }
 
     #[test]
-    fn tag_with_null_fk() {
+    fn tag_with_null_fk() -> Result<(), Box<dyn std::error::Error>> {
         let tag: SkillTag = serde_json::from_str(
             r#"{"skill_name":"s","tag":"analytics","created_at":"2026-01-01 00:00:00Z","skill_id":null}"#,
-        )
-        .unwrap();
+        )?;
         assert_eq!(tag.skill_id, None);
         assert_eq!(tag.tag, "analytics");
+        Ok(())
     }
 }

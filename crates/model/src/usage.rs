@@ -112,7 +112,6 @@ pub struct UsageByModel {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -131,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn session_usage_serde() {
+    fn session_usage_serde() -> Result<(), Box<dyn std::error::Error>> {
         let s = SessionUsage {
             session_id: "sess-1".into(),
             skill_name: "s".into(),
@@ -148,15 +147,16 @@ mod tests {
             started_at: "t".into(),
             completed_at: None,
         };
-        let value = serde_json::to_value(&s).unwrap();
+        let value = serde_json::to_value(&s)?;
         assert_eq!(value["steps_csv"], "0,2");
         assert_eq!(value["completed_at"], serde_json::Value::Null);
-        let back: SessionUsage = serde_json::from_value(value).unwrap();
+        let back: SessionUsage = serde_json::from_value(value)?;
         assert_eq!(back, s);
+        Ok(())
     }
 
     #[test]
-    fn by_step_and_model_serde() {
+    fn by_step_and_model_serde() -> Result<(), Box<dyn std::error::Error>> {
         let step = UsageByStep {
             step_id: 5,
             step_name: crate::step_name(5),
@@ -164,16 +164,15 @@ mod tests {
             run_count: 1,
         };
         assert_eq!(step.step_name, "Generate Skill");
-        let back: UsageByStep =
-            serde_json::from_str(&serde_json::to_string(&step).unwrap()).unwrap();
+        let back: UsageByStep = serde_json::from_str(&serde_json::to_string(&step)?)?;
         assert_eq!(back, step);
         let model = UsageByModel {
             model: "opus".into(),
             total_cost: 0.5,
             run_count: 1,
         };
-        let back: UsageByModel =
-            serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+        let back: UsageByModel = serde_json::from_str(&serde_json::to_string(&model)?)?;
         assert_eq!(back, model);
+        Ok(())
     }
 }

@@ -162,7 +162,6 @@ impl From<WorkflowArtifact> for ArtifactMeta {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -191,13 +190,14 @@ mod tests {
     }
 
     #[test]
-    fn run_round_trips_with_null_purpose() {
-        let value = serde_json::to_value(run()).unwrap();
+    fn run_round_trips_with_null_purpose() -> Result<(), Box<dyn std::error::Error>> {
+        let value = serde_json::to_value(run())?;
         assert_eq!(value["purpose"], serde_json::Value::Null);
         assert_eq!(value["status"], "in_progress");
         assert_eq!(value["skill_id"], 4);
-        let back: WorkflowRun = serde_json::from_value(value).unwrap();
+        let back: WorkflowRun = serde_json::from_value(value)?;
         assert_eq!(back, run());
+        Ok(())
     }
 
     #[test]
@@ -207,18 +207,18 @@ mod tests {
     }
 
     #[test]
-    fn step_keeps_unknown_status() {
+    fn step_keeps_unknown_status() -> Result<(), Box<dyn std::error::Error>> {
         let step: WorkflowStep = serde_json::from_str(
             r#"{"skill_name":"s","step_id":2,"status":"skipped","started_at":null,
                 "completed_at":null,"workflow_run_id":null}"#,
-        )
-        .unwrap();
+        )?;
         assert_eq!(step.status, StepStatus::Other("skipped".into()));
         assert_eq!(step.workflow_run_id, None);
+        Ok(())
     }
 
     #[test]
-    fn artifact_meta_drops_only_content() {
+    fn artifact_meta_drops_only_content() -> Result<(), Box<dyn std::error::Error>> {
         let artifact = WorkflowArtifact {
             skill_name: "s".into(),
             step_id: 1,
@@ -235,7 +235,8 @@ mod tests {
         assert_eq!(by_ref.size_bytes, 6);
         assert_eq!(by_ref.created_at, "c");
         assert_eq!(by_ref.updated_at, "u");
-        let json = serde_json::to_value(&by_ref).unwrap();
+        let json = serde_json::to_value(&by_ref)?;
         assert!(json.get("content").is_none());
+        Ok(())
     }
 }

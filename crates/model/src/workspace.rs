@@ -76,7 +76,6 @@ impl WorkspaceSkill {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -91,14 +90,15 @@ mod tests {
     }
 
     #[test]
-    fn serde_round_trip() {
+    fn serde_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let mut s = WorkspaceSkill::new("ws-1".into(), "n", "/p", "t");
         s.description = Some("does things".into());
         s.is_bundled = true;
-        let value = serde_json::to_value(&s).unwrap();
+        let value = serde_json::to_value(&s)?;
         assert_eq!(value["skill_id"], "ws-1");
         assert_eq!(value["is_bundled"], true);
-        let back: WorkspaceSkill = serde_json::from_value(value).unwrap();
+        let back: WorkspaceSkill = serde_json::from_value(value)?;
         assert_eq!(back, s);
+        Ok(())
     }
 }
