@@ -108,8 +108,8 @@ impl Sql {
             .iter()
             .map(|p| c.find(p, &[]))
             .collect(),
-            list_skills: c.find("SELECT json_group_array(json_object( 'id', id, 'name', name,", &["FROM skills"]),
-            tags_batch: c.find("SELECT json_group_object(skill_name, json(tags))", &[]),
+            list_skills: c.find("SELECT json_group_array(json_array( id, name, skill_source,", &["FROM skills"]),
+            tags_batch: c.find("SELECT json_group_array(json_array(t.skill_name, t.tag))", &[]),
             summary: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, SUM(total_cost) AS cost", &[]),
             by_model: c.find(r#"SELECT model, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
             by_step: c.find(r#"SELECT step_id, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
@@ -335,23 +335,47 @@ pub fn workflow_skill(conn: &Connection, sql: &Sql, i: u64) {
     set_tags(conn, sql, &name, &tags);
 }
 
-/// The catalogue screen: every skill, then the tags of all of them, decoded into the
-/// same types as the layer.
+type SkillRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    Option<bool>,
+);
+
+/// The catalogue screen: every skill, then the tags of all of them, decoded and
+/// ordered as the layer does.
 pub fn catalog_once(conn: &Connection, sql: &Sql) -> usize {
     let json: String = conn
         .prepare_cached(&sql.list_skills)
         .expect("prepare")
         .query_row([], |r| r.get(0))
         .expect("list");
-    let skills: Vec<skill_builder_model::Skill> = serde_json::from_str(&json).expect("decode");
-    let names = serde_json::to_string(&skills.iter().map(|s| s.name.as_str()).collect::<Vec<_>>())
+    let mut skills: Vec<SkillRow> = serde_json::from_str(&json).expect("decode");
+    skills.sort_by(|a, b| a.1.cmp(&b.1));
+    let names = serde_json::to_string(&skills.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
         .expect("json");
     let json: String = conn
         .prepare_cached(&sql.tags_batch)
         .expect("prepare")
         .query_row(params![names], |r| r.get(0))
         .expect("tags");
-    let map: BTreeMap<String, Vec<String>> = serde_json::from_str(&json).expect("decode");
+    let pairs: Vec<(String, String)> = serde_json::from_str(&json).expect("decode");
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (skill, tag) in pairs {
+        map.entry(skill).or_default().push(tag);
+    }
+    for tags in map.values_mut() {
+        tags.sort();
+        tags.dedup();
+    }
     map.len()
 }
 

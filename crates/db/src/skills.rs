@@ -193,12 +193,12 @@ async fn adopt_orphans(conn: &mut SqliteConnection, id: SkillId, name: &str) -> 
 ///
 /// Booleans read any non-zero integer as `true`; NULL frontmatter reads as `None`.
 ///
-/// The catalogue is read as ONE row: SQLite builds a JSON array of the rows and serde
-/// decodes it into [`Skill`]s. Returned row by row, every row would cross from the
-/// connection's worker thread to the caller on its own, which cost several times
-/// SQLite's own work for a catalogue of thousands (see BENCHMARKS.md). The columns are
-/// still checked at compile time; the JSON keys are the [`Skill`] field names, and the
-/// tests read NULLs, booleans and unknown sources through them.
+/// The catalogue is read as ONE row: SQLite builds a JSON array with one positional
+/// array per skill, decoded into an explicit tuple right below the query (so the
+/// column order is checked in one place) and then into [`Skill`]. Returned row by
+/// row, every row would cross from the connection's worker thread to the caller on
+/// its own, which cost several times SQLite's own work for a catalogue of thousands
+/// (see BENCHMARKS.md). Sorting by name happens here, not in SQLite.
 ///
 /// # Errors
 /// The database error; a row that does not decode (e.g. a legacy non-text name) is
@@ -206,26 +206,53 @@ async fn adopt_orphans(conn: &mut SqliteConnection, id: SkillId, name: &str) -> 
 #[instrument(skip_all, fields(count = tracing::field::Empty), err)]
 pub async fn list_all_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<Skill>> {
     let json = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_object(
-                      'id', id, 'name', name, 'skill_source', skill_source,
-                      'purpose', purpose, 'created_at', created_at, 'updated_at', updated_at,
-                      'description', description, 'version', version, 'model', model,
-                      'argument_hint', argument_hint,
-                      'user_invocable', CASE WHEN user_invocable IS NULL THEN NULL
-                                             WHEN user_invocable THEN json('true')
-                                             ELSE json('false') END,
-                      'disable_model_invocation',
-                          CASE WHEN disable_model_invocation IS NULL THEN NULL
-                               WHEN disable_model_invocation THEN json('true')
-                               ELSE json('false') END
-                  ) ORDER BY name) AS "skills!: String"
+        r#"SELECT json_group_array(json_array(
+                      id, name, skill_source, purpose, created_at, updated_at,
+                      description, version, model, argument_hint,
+                      CASE WHEN user_invocable IS NULL THEN NULL
+                           WHEN user_invocable THEN json('true') ELSE json('false') END,
+                      CASE WHEN disable_model_invocation IS NULL THEN NULL
+                           WHEN disable_model_invocation THEN json('true') ELSE json('false') END
+                  )) AS "skills!: String"
            FROM skills"#
     )
     .fetch_one(db)
     .await?;
-    let rows: Vec<Skill> = crate::error::decode_json(&json)?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<bool>,
+        Option<bool>,
+    );
+    let rows: Vec<Row> = crate::error::decode_json(&json)?;
+    let mut skills: Vec<Skill> = rows
+        .into_iter()
+        .map(|r| Skill {
+            id: SkillId::new(r.0),
+            name: r.1,
+            skill_source: SkillSource::from(r.2),
+            purpose: r.3,
+            created_at: r.4,
+            updated_at: r.5,
+            description: r.6,
+            version: r.7,
+            model: r.8,
+            argument_hint: r.9,
+            user_invocable: r.10,
+            disable_model_invocation: r.11,
+        })
+        .collect();
+    skills.sort_by(|a, b| a.name.cmp(&b.name));
+    tracing::Span::current().record("count", skills.len());
+    Ok(skills)
 }
 
 /// Delete a skill and everything that belongs to it, in one transaction.

@@ -88,8 +88,9 @@ pub async fn set_skill_tags<S: AsRef<str>>(
 /// One query whatever the number of names (the existing layer chunked by 900 bound
 /// parameters). A tag row counts when it carries the skill's name and links to its
 /// master row or has a NULL link (rows written before the master row existed).
-/// The whole map is read as ONE row (SQLite builds it as a JSON object), so thousands
-/// of tags do not cross from the connection's worker thread one row at a time.
+/// The whole result is read as ONE row (SQLite builds a JSON array of name/tag
+/// pairs), so thousands of tags do not cross from the connection's worker thread one
+/// row at a time; grouping and sorting happen here.
 ///
 /// # Errors
 /// The database error.
@@ -98,23 +99,30 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
     db: impl SqliteExecutor<'e>,
     names: &[S],
 ) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if names.is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok(map);
     }
     let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
     let json = sqlx::query_scalar!(
-        r#"SELECT json_group_object(skill_name, json(tags)) AS "tags!: String"
-           FROM (SELECT t.skill_name AS skill_name,
-                        json_group_array(t.tag ORDER BY t.tag) AS tags
-                 FROM skills s JOIN skill_tags t ON t.skill_name = s.name
-                 WHERE s.name IN (SELECT value FROM json_each(?1))
-                   AND (t.skill_id = s.id OR t.skill_id IS NULL)
-                 GROUP BY t.skill_name)"#,
+        r#"SELECT json_group_array(json_array(t.skill_name, t.tag)) AS "pairs!: String"
+           FROM json_each(?1) AS n
+           JOIN skills s ON s.name = n.value
+           JOIN skill_tags t ON t.skill_name = s.name
+                            AND (t.skill_id = s.id OR t.skill_id IS NULL)"#,
         names
     )
     .fetch_one(db)
     .await?;
-    let map: BTreeMap<String, Vec<String>> = crate::error::decode_json(&json)?;
+    let pairs: Vec<(String, String)> = crate::error::decode_json(&json)?;
+    for (skill, tag) in pairs {
+        map.entry(skill).or_default().push(tag);
+    }
+    for tags in map.values_mut() {
+        // A name given twice yields its tags twice.
+        tags.sort();
+        tags.dedup();
+    }
     tracing::Span::current().record("count", map.len());
     Ok(map)
 }
