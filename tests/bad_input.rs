@@ -25,7 +25,7 @@
 //! [`DEFAULT_CASES`]); `just stress` runs more. Run with `--nocapture` to see, per
 //! property, how many cases were tried and how each operation ended.
 //!
-//! Known bugs are pinned by `#[ignore = "bug: …"]` tests at the end of the file.
+//! Bugs this file found are pinned by regression tests at the end of the file.
 
 mod common;
 
@@ -237,7 +237,7 @@ fn pid_value() -> impl Strategy<Value = i64> {
     ]
 }
 
-/// Costs without NaN (NaN is pinned by an ignored test): infinities, subnormals,
+/// Costs without NaN (NaN is refused: see the regression test at the end): infinities, subnormals,
 /// signed zeros, the largest finite values, and arbitrary doubles.
 fn cost() -> impl Strategy<Value = f64> {
     use proptest::num::f64 as f;
@@ -353,6 +353,7 @@ fn label(e: &Error) -> String {
             InvalidInput::NotKebabCase(_) => "NotKebabCase".to_owned(),
             InvalidInput::StepOutOfRange(_) => "StepOutOfRange".to_owned(),
             InvalidInput::OutOfRange { field, .. } => format!("OutOfRange({field})"),
+            InvalidInput::NotANumber { field } => format!("NotANumber({field})"),
             InvalidInput::Settings(_) => "Settings".to_owned(),
         },
         Error::NotFound { entity, .. } => format!("NotFound({entity})"),
@@ -1539,8 +1540,8 @@ fn imported_expected(s: &ImportedSkill, master: Option<SkillId>) -> ImportedSkil
     }
 }
 
-/// NUL in the frontmatter fields of an imported skill: its docs promise a refusal,
-/// the code stores it verbatim (see the ignored test); either is accepted here.
+/// NUL in the frontmatter fields of an imported skill: like every other text it
+/// is refused (pinned by the regression test at the end); accepted here as a refusal.
 fn imported_frontmatter_nul(s: &ImportedSkill) -> Vec<Expect> {
     all([
         opt_nul_err("purpose", s.purpose.as_deref()),
@@ -3258,13 +3259,12 @@ fn hostile_skill_folders_hydrate_their_description() {
 }
 
 // ------------------------------------------------------------------------------------
-// Known bugs (ignored until fixed)
+// Regression tests of bugs this file found (fixed)
 // ------------------------------------------------------------------------------------
 
 /// A NaN `total_cost` is accepted, stored as NULL by SQLite and read back as `0.0`:
 /// neither a round-trip nor a refusal.
 #[test]
-#[ignore = "bug: persist_agent_run silently turns a NaN total_cost into 0.0 (SQLite binds NaN as NULL)"]
 fn agent_run_nan_total_cost_round_trips_or_is_refused() {
     check(block_on(async {
         let ctx = Ctx::open("NaN cost").await;
@@ -3317,7 +3317,6 @@ fn agent_run_nan_total_cost_round_trips_or_is_refused() {
 /// session make `get_recent_workflow_sessions` fail with SQLite's "integer overflow"
 /// — for every caller, until a usage reset.
 #[test]
-#[ignore = "bug: accepted i64::MAX token counts make get_recent_workflow_sessions fail with 'integer overflow'"]
 fn recent_sessions_report_survives_extreme_token_counts() {
     check(block_on(async {
         let ctx = Ctx::open("token overflow").await;
@@ -3363,7 +3362,6 @@ fn recent_sessions_report_survives_extreme_token_counts() {
 /// in any text", but a NUL in `purpose`, `version`, `model` or `argument_hint` is
 /// stored (it round-trips; the promised refusal does not happen).
 #[test]
-#[ignore = "bug: imported skills store NUL in purpose/version/model/argument_hint although their docs promise ContainsNul"]
 fn imported_skill_nul_in_frontmatter_is_refused_as_documented() {
     check(block_on(async {
         let ctx = Ctx::open("imported NUL").await;
@@ -3412,7 +3410,6 @@ fn imported_skill_nul_in_frontmatter_is_refused_as_documented() {
 /// through a FIFO: how much a writer can push before the reader hangs up.
 #[cfg(unix)]
 #[test]
-#[ignore = "bug: hydrate::read_description reads a whole line before checking its 256 KiB cap (a SKILL.md without newlines is read entirely into memory)"]
 fn hydration_stops_reading_at_the_frontmatter_cap() {
     use std::io::Write;
     const LIMIT: usize = 64 * MIB;

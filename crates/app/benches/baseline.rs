@@ -64,10 +64,8 @@ pub struct Sql {
     pub tags_insert: String,
     pub skill_insert: String,
     pub skill_update: String,
-    pub adopt_skill: Vec<String>,
     pub run_insert: String,
     pub run_update: String,
-    pub adopt_run: Vec<String>,
     pub list_skills: String,
     pub tags_batch: String,
     pub summary: String,
@@ -88,26 +86,8 @@ impl Sql {
             tags_insert: c.find("INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id) SELECT ?1, value, ?2 FROM json_each(?3)", &[]),
             skill_insert: c.find("INSERT INTO skills (name, skill_source, purpose) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", &[]),
             skill_update: c.find("UPDATE skills SET purpose = ?, updated_at = datetime('now') WHERE name = ? RETURNING", &[]),
-            adopt_skill: [
-                "UPDATE skill_tags SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-                "UPDATE skill_locks SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-                "UPDATE workflow_sessions SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-                "UPDATE imported_skills SET skill_master_id = ?1 WHERE skill_name = ?2 AND skill_master_id IS NULL",
-                "UPDATE workflow_runs SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-            ]
-            .iter()
-            .map(|p| c.find(p, &[]))
-            .collect(),
             run_insert: c.find("INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id) VALUES (?, ?, ?, ?, ?) ON CONF", &[]),
             run_update: c.find("UPDATE workflow_runs SET current_step = ?, status = ?, purpose = ?, skill_id = ?", &[]),
-            adopt_run: [
-                "UPDATE workflow_steps SET workflow_run_id = ?1 WHERE skill_name = ?2 AND workflow_run_id IS NULL",
-                "UPDATE workflow_artifacts SET workflow_run_id = ?1 WHERE skill_name = ?2 AND workflow_run_id IS NULL",
-                "UPDATE agent_runs SET workflow_run_id = ?1 WHERE skill_name = ?2 AND workflow_run_id IS NULL",
-            ]
-            .iter()
-            .map(|p| c.find(p, &[]))
-            .collect(),
             list_skills: c.find("SELECT json_group_array(json_array( id, name, skill_source,", &["FROM skills"]),
             tags_batch: c.find("SELECT json_group_array(json_array(t.skill_name, t.tag))", &[]),
             summary: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, SUM(total_cost) AS cost", &[]),
@@ -268,16 +248,9 @@ fn save_workflow_run(conn: &Connection, sql: &Sql, name: &str) {
         .query_row(params![name, "skill-builder", "domain"], |r| r.get(0))
         .optional()
         .expect("insert skill");
+    // Orphans are linked by the schema's triggers (migration 30), as for the layer.
     let skill_id = match inserted {
-        Some(id) => {
-            for q in &sql.adopt_skill {
-                conn.prepare_cached(q)
-                    .expect("prepare")
-                    .execute(params![id, name])
-                    .expect("adopt");
-            }
-            id
-        }
+        Some(id) => id,
         None => conn
             .prepare_cached(&sql.skill_update)
             .expect("prepare")
@@ -292,21 +265,11 @@ fn save_workflow_run(conn: &Connection, sql: &Sql, name: &str) {
         })
         .optional()
         .expect("insert run");
-    match run {
-        Some(run_id) => {
-            for q in &sql.adopt_run {
-                conn.prepare_cached(q)
-                    .expect("prepare")
-                    .execute(params![run_id, name])
-                    .expect("adopt");
-            }
-        }
-        None => {
-            conn.prepare_cached(&sql.run_update)
-                .expect("prepare")
-                .execute(params![0, "in_progress", "domain", skill_id, name])
-                .expect("update run");
-        }
+    if run.is_none() {
+        conn.prepare_cached(&sql.run_update)
+            .expect("prepare")
+            .execute(params![0, "in_progress", "domain", skill_id, name])
+            .expect("update run");
     }
     conn.execute_batch("COMMIT").expect("commit");
 }

@@ -79,6 +79,13 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
     require_name("skill_name", &run.skill_name)?;
     require_no_nul("agent_id", run.agent_id.as_str())?;
     require_no_nul("model", &run.model)?;
+    if run.total_cost.is_nan() {
+        // SQLite would store NaN as NULL, read back as 0.0: neither kept nor refused.
+        return Err(crate::InvalidInput::NotANumber {
+            field: "total_cost",
+        }
+        .into());
+    }
     sqlx::query!(
         "INSERT INTO agent_runs (
              agent_id, skill_name, step_id, model, status, input_tokens, output_tokens,

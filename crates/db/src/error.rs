@@ -76,6 +76,12 @@ pub enum InvalidInput {
     /// A workflow step id outside 0..=5 (or whatever range the operation documents).
     #[error("step id {0} is out of range")]
     StepOutOfRange(i64),
+    /// A floating-point input that is NaN (SQLite cannot store it).
+    #[error("{field} is not a number")]
+    NotANumber {
+        /// Which input.
+        field: &'static str,
+    },
     /// A value outside the range the operation accepts.
     #[error("{field} is out of range: {value}")]
     OutOfRange {

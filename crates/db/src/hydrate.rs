@@ -18,7 +18,7 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// The file read inside a skill's folder.
@@ -36,7 +36,9 @@ const MAX_FRONTMATTER_BYTES: usize = 256 * 1024;
 #[must_use]
 pub fn read_description(skill_dir: impl AsRef<Path>) -> Option<String> {
     let file = File::open(skill_dir.as_ref().join(SKILL_FILE)).ok()?;
-    let mut reader = BufReader::new(file);
+    // `take` bounds every read, also of a line that never ends (or a pipe).
+    let limit = u64::try_from(MAX_FRONTMATTER_BYTES + 1).unwrap_or(u64::MAX);
+    let mut reader = BufReader::new(file.take(limit));
     let mut text = String::new();
     let mut first = true;
     loop {

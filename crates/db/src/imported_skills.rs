@@ -40,7 +40,18 @@ fn validate(skill: &ImportedSkill) -> Result<()> {
     require_name("skill_name", &skill.skill_name)?;
     require_name("skill_id", skill.skill_id.as_str())?;
     require_no_nul("disk_path", &skill.disk_path)?;
-    require_no_nul("imported_at", &skill.imported_at)
+    require_no_nul("imported_at", &skill.imported_at)?;
+    for (field, value) in [
+        ("purpose", &skill.purpose),
+        ("version", &skill.version),
+        ("model", &skill.model),
+        ("argument_hint", &skill.argument_hint),
+    ] {
+        if let Some(value) = value {
+            require_no_nul(field, value)?;
+        }
+    }
+    Ok(())
 }
 
 /// Insert an imported skill.

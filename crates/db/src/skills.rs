@@ -113,7 +113,8 @@ pub(crate) async fn upsert_in_tx(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = inserted {
-        adopt_orphans(conn, id, name).await?;
+        // Rows of this name written before the master row existed were linked by
+        // the `skills_link_orphans` trigger (migration 30) within this insert.
         return Ok(id);
     }
     let id = if overwrite_source {
@@ -137,56 +138,6 @@ pub(crate) async fn upsert_in_tx(
         .await?
     };
     Ok(id)
-}
-
-/// Link rows that carry `name` but a NULL master link to the new master row `id`.
-async fn adopt_orphans(conn: &mut SqliteConnection, id: SkillId, name: &str) -> Result<()> {
-    let mut linked = 0;
-    linked += sqlx::query!(
-        "UPDATE skill_tags SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-        id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    linked += sqlx::query!(
-        "UPDATE skill_locks SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-        id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    linked += sqlx::query!(
-        "UPDATE workflow_sessions SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-        id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    linked += sqlx::query!(
-        "UPDATE imported_skills SET skill_master_id = ?1
-         WHERE skill_name = ?2 AND skill_master_id IS NULL",
-        id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    linked += sqlx::query!(
-        "UPDATE workflow_runs SET skill_id = ?1 WHERE skill_name = ?2 AND skill_id IS NULL",
-        id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if linked > 0 {
-        tracing::debug!(linked, "linked rows written before the master row existed");
-    }
-    Ok(())
 }
 
 /// Every master row, ordered by `name` ascending. Empty store → empty list.

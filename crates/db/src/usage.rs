@@ -98,11 +98,11 @@ pub async fn get_recent_workflow_sessions<'e>(
                       GROUP_CONCAT(DISTINCT step_id ORDER BY step_id) AS steps_csv,
                       COUNT(DISTINCT agent_id) AS agent_count,
                       SUM(total_cost) AS total_cost,
-                      SUM(input_tokens) AS input_tokens,
-                      SUM(output_tokens) AS output_tokens,
-                      SUM(cache_read_tokens) AS cache_read,
-                      SUM(cache_write_tokens) AS cache_write,
-                      SUM(duration_ms) AS duration_ms,
+                      CAST(TOTAL(input_tokens) AS INTEGER) AS input_tokens,
+                      CAST(TOTAL(output_tokens) AS INTEGER) AS output_tokens,
+                      CAST(TOTAL(cache_read_tokens) AS INTEGER) AS cache_read,
+                      CAST(TOTAL(cache_write_tokens) AS INTEGER) AS cache_write,
+                      CAST(TOTAL(duration_ms) AS INTEGER) AS duration_ms,
                       COUNT(*) AS n
                FROM agent_runs
                WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL

@@ -80,65 +80,24 @@ pub async fn save_workflow_run(
     )
     .fetch_optional(&mut *tx)
     .await?;
-    match inserted {
-        Some(run_id) => adopt_orphans(&mut tx, run_id, skill_name).await?,
-        None => {
-            sqlx::query!(
-                "UPDATE workflow_runs
-                 SET current_step = ?, status = ?, purpose = ?, skill_id = ?,
-                     updated_at = datetime('now') || 'Z'
-                 WHERE skill_name = ?",
-                current_step,
-                status,
-                purpose,
-                skill_id,
-                skill_name
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+    // Steps, artifacts and agent runs written before the run existed were linked by
+    // the `workflow_runs_link_orphans` trigger (migration 30) within the insert.
+    if inserted.is_none() {
+        sqlx::query!(
+            "UPDATE workflow_runs
+             SET current_step = ?, status = ?, purpose = ?, skill_id = ?,
+                 updated_at = datetime('now') || 'Z'
+             WHERE skill_name = ?",
+            current_step,
+            status,
+            purpose,
+            skill_id,
+            skill_name
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
-    Ok(())
-}
-
-/// Link steps, artifacts and agent runs that carry `name` but no run to `run_id`.
-async fn adopt_orphans(
-    conn: &mut SqliteConnection,
-    run_id: WorkflowRunId,
-    name: &str,
-) -> Result<()> {
-    let mut linked = 0;
-    linked += sqlx::query!(
-        "UPDATE workflow_steps SET workflow_run_id = ?1
-         WHERE skill_name = ?2 AND workflow_run_id IS NULL",
-        run_id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    linked += sqlx::query!(
-        "UPDATE workflow_artifacts SET workflow_run_id = ?1
-         WHERE skill_name = ?2 AND workflow_run_id IS NULL",
-        run_id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    linked += sqlx::query!(
-        "UPDATE agent_runs SET workflow_run_id = ?1
-         WHERE skill_name = ?2 AND workflow_run_id IS NULL",
-        run_id,
-        name
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if linked > 0 {
-        tracing::debug!(linked, "linked rows written before the run existed");
-    }
     Ok(())
 }
 
