@@ -357,6 +357,11 @@ fn count_rows(conn: &Connection, q: &str, args: impl rusqlite::Params) -> usize 
     rows.count()
 }
 
+/// One analytics query, every column of every row decoded.
+pub fn one_query(conn: &Connection, q: &str, args: &[&dyn rusqlite::ToSql]) -> usize {
+    count_rows(conn, q, args)
+}
+
 /// The usage screen: the same four queries.
 pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
     count_rows(conn, &sql.summary, params![true])

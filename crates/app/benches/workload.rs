@@ -19,7 +19,7 @@ use skill_builder_app::bench::{
     Sizes, agent_run, analytics_once, catalog_once, seed_agent_runs, seed_catalog, seed_sessions,
     workflow_skill,
 };
-use skill_builder_db::{agent_runs, workflow_steps};
+use skill_builder_db::{agent_runs, usage, workflow_steps};
 use skill_builder_model::StepStatus;
 use tokio::runtime::Runtime;
 
@@ -201,6 +201,55 @@ fn read_ops(c: &mut Criterion) {
         b.iter(|| baseline::analytics_once(&theirs, &sql))
     });
     g.finish();
+
+    // Each analytics query on its own (standard sizes only).
+    if scale == 1 {
+        let pool = db.pool();
+        let mut g = c.benchmark_group("usage_summary");
+        g.bench_function("sqlx", |b| {
+            b.iter(|| {
+                rt.block_on(usage::get_usage_summary(pool, true))
+                    .expect("summary")
+            })
+        });
+        g.bench_function("rusqlite", |b| {
+            b.iter(|| baseline::one_query(&theirs, &sql.summary, &[&true]))
+        });
+        g.finish();
+        let mut g = c.benchmark_group("usage_by_model");
+        g.bench_function("sqlx", |b| {
+            b.iter(|| {
+                rt.block_on(usage::get_usage_by_model(pool, true))
+                    .expect("by model")
+            })
+        });
+        g.bench_function("rusqlite", |b| {
+            b.iter(|| baseline::one_query(&theirs, &sql.by_model, &[&true]))
+        });
+        g.finish();
+        let mut g = c.benchmark_group("usage_by_step");
+        g.bench_function("sqlx", |b| {
+            b.iter(|| {
+                rt.block_on(usage::get_usage_by_step(pool, true))
+                    .expect("by step")
+            })
+        });
+        g.bench_function("rusqlite", |b| {
+            b.iter(|| baseline::one_query(&theirs, &sql.by_step, &[&true]))
+        });
+        g.finish();
+        let mut g = c.benchmark_group("recent_sessions");
+        g.bench_function("sqlx", |b| {
+            b.iter(|| {
+                rt.block_on(usage::get_recent_workflow_sessions(pool, 50, true))
+                    .expect("recent")
+            })
+        });
+        g.bench_function("rusqlite", |b| {
+            b.iter(|| baseline::one_query(&theirs, &sql.recent, &[&true, &50]))
+        });
+        g.finish();
+    }
 }
 
 trait CloseBlocking {
