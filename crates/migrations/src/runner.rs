@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use sqlx::migrate::Migration;
 use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 use tracing::{Instrument, info, info_span};
 
@@ -45,7 +46,8 @@ const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// (adding our nullable `checksum` column to a legacy table), refuse a newer or
 /// edited file, run the baseline and the repair pass. Then each pending step runs
 /// with its record in its own `BEGIN IMMEDIATE` transaction, so a crash leaves every
-/// step either applied and recorded or neither. Then repair again. Foreign-key
+/// step either applied and recorded or neither (a brand-new, empty file gets every
+/// step in that first transaction: it has nothing to lose, and one commit is faster). Then repair again. Foreign-key
 /// enforcement is off during the steps (table rebuilds need it off, and
 /// `PRAGMA foreign_keys` is a no-op inside a transaction); each rebuild is checked
 /// not to add `foreign_key_check` violations. The connection's previous setting is
@@ -112,6 +114,9 @@ async fn run(
     let state = state::inspect(&mut tx).await?;
     state.validate()?;
     report.from_version = state.version();
+    let new_file: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM sqlite_master)")
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::raw_sql(TRACKING_TABLE).execute(&mut *tx).await?;
     if state.has_tracking_table && !state.has_checksum_column {
         sqlx::raw_sql("ALTER TABLE schema_migrations ADD COLUMN checksum BLOB")
@@ -122,63 +127,74 @@ async fn run(
         .execute(&mut *tx)
         .await?;
     report.repair_before = repair::run(&mut tx).await?;
-    tx.commit().await?;
-
-    for version in state.pending(target) {
-        let Some(migration) = step(version) else {
-            continue;
-        };
-        let started = Instant::now();
-        let mut tx = begin_immediate(conn).await?;
-        let already: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)")
-                .bind(version)
-                .fetch_one(&mut *tx)
-                .await?;
-        if already {
-            // Another instance applied it while we waited for the lock.
-            continue;
+    if new_file {
+        // A new file has nothing to lose: every step goes into this one transaction
+        // (one commit instead of one per step); a crash leaves the file empty.
+        for migration in state.pending(target).into_iter().filter_map(step) {
+            report.applied.extend(apply_step(&mut tx, migration).await?);
         }
-        let rebuild = migration.sql.as_str().contains("DROP TABLE");
-        let violations_before = if rebuild {
-            fk_violations(&mut tx).await?
-        } else {
-            0
-        };
-        sqlx::raw_sql(migration.sql.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(|source| MigrationError::Step {
-                version,
-                description: migration.description.to_string(),
-                source,
-            })?;
-        if rebuild {
-            let added = fk_violations(&mut tx).await? - violations_before;
-            if added > 0 {
-                return Err(MigrationError::ForeignKeyViolations { version, added });
+    } else {
+        tx.commit().await?;
+        for migration in state.pending(target).into_iter().filter_map(step) {
+            let mut tx = begin_immediate(conn).await?;
+            if let Some(applied) = apply_step(&mut tx, migration).await? {
+                tx.commit().await?;
+                report.applied.push(applied);
             }
         }
-        sqlx::query("INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)")
-            .bind(version)
-            .bind(&*migration.checksum)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let elapsed = started.elapsed();
-        info!(version, description = %migration.description, ?elapsed, "applied migration");
-        report.applied.push(AppliedStep {
-            version,
-            description: migration.description.to_string(),
-            elapsed,
-        });
+        tx = begin_immediate(conn).await?;
     }
-
-    let mut tx = begin_immediate(conn).await?;
     report.repair_after = repair::run(&mut tx).await?;
     report.to_version = state::inspect(&mut tx).await?.version();
     tx.commit().await?;
     Ok(report)
+}
+
+/// Apply one step and record it, inside the caller's transaction. `None` when the
+/// step is already recorded (another instance applied it while we waited for the
+/// lock).
+async fn apply_step(
+    tx: &mut SqliteConnection,
+    migration: &'static Migration,
+) -> Result<Option<AppliedStep>, MigrationError> {
+    let version = migration.version;
+    let started = Instant::now();
+    let already: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)")
+            .bind(version)
+            .fetch_one(&mut *tx)
+            .await?;
+    if already {
+        return Ok(None);
+    }
+    let rebuild = migration.sql.as_str().contains("DROP TABLE");
+    let violations_before = if rebuild { fk_violations(tx).await? } else { 0 };
+    sqlx::raw_sql(migration.sql.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(|source| MigrationError::Step {
+            version,
+            description: migration.description.to_string(),
+            source,
+        })?;
+    if rebuild {
+        let added = fk_violations(tx).await? - violations_before;
+        if added > 0 {
+            return Err(MigrationError::ForeignKeyViolations { version, added });
+        }
+    }
+    sqlx::query("INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)")
+        .bind(version)
+        .bind(&*migration.checksum)
+        .execute(&mut *tx)
+        .await?;
+    let elapsed = started.elapsed();
+    info!(version, description = %migration.description, ?elapsed, "applied migration");
+    Ok(Some(AppliedStep {
+        version,
+        description: migration.description.to_string(),
+        elapsed,
+    }))
 }
 
 async fn fk_violations(conn: &mut SqliteConnection) -> Result<i64, MigrationError> {
