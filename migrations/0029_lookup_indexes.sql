@@ -7,6 +7,7 @@
 --   agent_runs, workflow_steps, workflow_artifacts by workflow run: the step's agent
 --     runs, and the foreign-key check when a workflow run is deleted.
 --   workflow_sessions by skill name: linking orphans, delete cascade, rename.
+--   every link to the skills master (below).
 
 CREATE INDEX agent_runs_skill_name ON agent_runs (skill_name);
 CREATE INDEX agent_runs_workflow_session ON agent_runs (workflow_session_id);
@@ -14,3 +15,12 @@ CREATE INDEX agent_runs_workflow_run ON agent_runs (workflow_run_id, step_id);
 CREATE INDEX workflow_steps_workflow_run ON workflow_steps (workflow_run_id);
 CREATE INDEX workflow_artifacts_workflow_run ON workflow_artifacts (workflow_run_id);
 CREATE INDEX workflow_sessions_skill_name ON workflow_sessions (skill_name);
+
+-- Links to the skills master, for the delete cascades and the foreign-key checks a
+-- delete of a skills row makes (each was a full scan of its table; skill_tags also
+-- on every tag replacement).
+CREATE INDEX skill_tags_skill_id ON skill_tags (skill_id);
+CREATE INDEX skill_locks_skill_id ON skill_locks (skill_id);
+CREATE INDEX workflow_sessions_skill_id ON workflow_sessions (skill_id);
+CREATE INDEX workflow_runs_skill_id ON workflow_runs (skill_id);
+CREATE INDEX imported_skills_skill_master_id ON imported_skills (skill_master_id);
