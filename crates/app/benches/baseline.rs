@@ -103,7 +103,8 @@ pub fn open(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("open");
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;
-         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;",
     )
     .expect("pragmas");
     conn.set_prepared_statement_cache_capacity(128);

@@ -169,6 +169,12 @@ pub fn connect_options(path: &Path) -> SqliteConnectOptions {
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
         .row_buffer_size(ROW_BUFFER)
+        // Sorts and groupings of the usage reports stay in memory instead of temp
+        // files (at a million agent runs the default spilled to disk and the reports
+        // grew far faster than the data), and a 16 MiB page cache keeps the hot
+        // tables' pages between calls.
+        .pragma("temp_store", "MEMORY")
+        .pragma("cache_size", "-16384")
 }
 
 /// Switch the file to WAL (a no-op, writing nothing, when it already is), retrying

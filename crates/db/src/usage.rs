@@ -89,27 +89,44 @@ pub async fn get_recent_workflow_sessions<'e>(
     limit: u32,
     hide_cancelled: bool,
 ) -> Result<Vec<SessionUsage>> {
+    // Pick the sessions first (the cost test is an index lookup per session), then
+    // aggregate only the picked ones: the work grows with `limit`, not with the
+    // number of agent rows (the index on agent_runs.workflow_session_id, step 29).
     let rows = sqlx::query_as!(
         SessionUsage,
-        r#"WITH per_session AS (
-               SELECT workflow_session_id AS sid,
-                      MIN(step_id) AS min_step,
-                      MAX(step_id) AS max_step,
-                      GROUP_CONCAT(DISTINCT step_id ORDER BY step_id) AS steps_csv,
-                      COUNT(DISTINCT agent_id) AS agent_count,
-                      SUM(total_cost) AS total_cost,
-                      CAST(TOTAL(input_tokens) AS INTEGER) AS input_tokens,
-                      CAST(TOTAL(output_tokens) AS INTEGER) AS output_tokens,
-                      CAST(TOTAL(cache_read_tokens) AS INTEGER) AS cache_read,
-                      CAST(TOTAL(cache_write_tokens) AS INTEGER) AS cache_write,
-                      CAST(TOTAL(duration_ms) AS INTEGER) AS duration_ms,
-                      COUNT(*) AS n
-               FROM agent_runs
-               WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
-               GROUP BY workflow_session_id
+        r#"WITH picked AS MATERIALIZED (
+               SELECT ws.session_id, ws.skill_name, ws.started_at, ws.ended_at
+               FROM workflow_sessions ws
+               WHERE ws.reset_marker IS NULL
+                 AND (NOT ?1
+                      OR (SELECT TOTAL(a.total_cost) FROM agent_runs a
+                          WHERE a.workflow_session_id = ws.session_id
+                            AND a.reset_marker IS NULL) > 0
+                      OR NOT EXISTS (SELECT 1 FROM agent_runs a
+                                     WHERE a.workflow_session_id = ws.session_id
+                                       AND a.reset_marker IS NULL))
+               ORDER BY ws.started_at DESC, ws.session_id
+               LIMIT ?2
+           ),
+           per_session AS (
+               SELECT a.workflow_session_id AS sid,
+                      MIN(a.step_id) AS min_step,
+                      MAX(a.step_id) AS max_step,
+                      GROUP_CONCAT(DISTINCT a.step_id ORDER BY a.step_id) AS steps_csv,
+                      COUNT(DISTINCT a.agent_id) AS agent_count,
+                      SUM(a.total_cost) AS total_cost,
+                      CAST(TOTAL(a.input_tokens) AS INTEGER) AS input_tokens,
+                      CAST(TOTAL(a.output_tokens) AS INTEGER) AS output_tokens,
+                      CAST(TOTAL(a.cache_read_tokens) AS INTEGER) AS cache_read,
+                      CAST(TOTAL(a.cache_write_tokens) AS INTEGER) AS cache_write,
+                      CAST(TOTAL(a.duration_ms) AS INTEGER) AS duration_ms
+               FROM picked p
+               JOIN agent_runs a ON a.workflow_session_id = p.session_id
+               WHERE a.reset_marker IS NULL
+               GROUP BY a.workflow_session_id
            )
-           SELECT ws.session_id AS "session_id!: WorkflowSessionId",
-                  ws.skill_name AS "skill_name!",
+           SELECT p.session_id AS "session_id!: WorkflowSessionId",
+                  p.skill_name AS "skill_name!",
                   COALESCE(a.min_step, 0) AS "min_step!: i64",
                   COALESCE(a.max_step, 0) AS "max_step!: i64",
                   COALESCE(a.steps_csv, '') AS "steps_csv!: String",
@@ -120,13 +137,10 @@ pub async fn get_recent_workflow_sessions<'e>(
                   COALESCE(a.cache_read, 0) AS "total_cache_read!: i64",
                   COALESCE(a.cache_write, 0) AS "total_cache_write!: i64",
                   COALESCE(a.duration_ms, 0) AS "total_duration_ms!: i64",
-                  ws.started_at AS "started_at!",
-                  ws.ended_at AS "completed_at?"
-           FROM workflow_sessions ws LEFT JOIN per_session a ON a.sid = ws.session_id
-           WHERE ws.reset_marker IS NULL
-             AND (NOT ?1 OR COALESCE(a.total_cost, 0.0) > 0 OR a.n IS NULL)
-           ORDER BY ws.started_at DESC, ws.session_id
-           LIMIT ?2"#,
+                  p.started_at AS "started_at!",
+                  p.ended_at AS "completed_at?"
+           FROM picked p LEFT JOIN per_session a ON a.sid = p.session_id
+           ORDER BY p.started_at DESC, p.session_id"#,
         hide_cancelled,
         limit
     )
