@@ -93,7 +93,7 @@ impl Sql {
             summary: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, SUM(total_cost) AS cost", &[]),
             by_model: c.find(r#"SELECT model, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
             by_step: c.find(r#"SELECT step_id, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
-            recent: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, MIN(step_id)", &[]),
+            recent: c.find("WITH picked AS MATERIALIZED (", &[]),
         }
     }
 }
