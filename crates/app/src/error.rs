@@ -92,23 +92,23 @@ pub enum OpenError {
 }
 
 impl OpenError {
-    /// Whether a database error is SQLITE_BUSY or SQLITE_LOCKED.
-    pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+    /// SQLite's primary result code of a database error (the extended code's low byte).
+    fn primary_code(e: &sqlx::Error) -> Option<i32> {
         e.as_database_error()
             .and_then(|d| d.code())
             .and_then(|c| c.parse::<i32>().ok())
-            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+            .map(|c| c & 0xff)
+    }
+
+    /// Whether a database error is SQLITE_BUSY or SQLITE_LOCKED.
+    pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+        matches!(Self::primary_code(e), Some(5 | 6))
     }
 
     /// Classify a SQLite error raised while working on `path`.
     pub(crate) fn from_sqlx(path: &std::path::Path, source: sqlx::Error) -> Self {
         let path = path.to_path_buf();
-        let primary = source
-            .as_database_error()
-            .and_then(|d| d.code())
-            .and_then(|c| c.parse::<i32>().ok())
-            .map(|c| c & 0xff);
-        match primary {
+        match Self::primary_code(&source) {
             Some(26) => Self::NotADatabase { path },
             Some(11) => Self::Corrupt {
                 detail: source

@@ -7,6 +7,8 @@ use serde::Serialize;
 use sqlx::{Connection, Row, SqliteConnection};
 use tracing::{Instrument, info_span};
 
+use skill_builder_migrations::MigrationError;
+
 use crate::OpenError;
 use crate::open::{connect_read_only, preflight_header};
 
@@ -88,13 +90,7 @@ pub async fn status(path: &Path) -> Result<Status, OpenError> {
         let mut conn = connect_read_only(path).await?;
         let result = fill_status(&mut conn, &mut status)
             .await
-            .map_err(|e| match e {
-                Fill::Db(e) => OpenError::from_sqlx(path, e),
-                Fill::Migration(e) => OpenError::Migration {
-                    path: path.into(),
-                    source: e,
-                },
-            });
+            .map_err(|e| OpenError::from_migration(path, e));
         let _ = conn.close().await;
         result.map(|()| status)
     }
@@ -102,28 +98,11 @@ pub async fn status(path: &Path) -> Result<Status, OpenError> {
     .await
 }
 
-enum Fill {
-    Db(sqlx::Error),
-    Migration(skill_builder_migrations::MigrationError),
-}
-
-impl From<sqlx::Error> for Fill {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(e)
-    }
-}
-
-impl From<skill_builder_migrations::MigrationError> for Fill {
-    fn from(e: skill_builder_migrations::MigrationError) -> Self {
-        match e {
-            skill_builder_migrations::MigrationError::Database(e) => Self::Db(e),
-            e => Self::Migration(e),
-        }
-    }
-}
-
 // unchecked-ok (whole module): pragmas and per-table counts over whatever tables the file has.
-async fn fill_status(conn: &mut SqliteConnection, status: &mut Status) -> Result<(), Fill> {
+async fn fill_status(
+    conn: &mut SqliteConnection,
+    status: &mut Status,
+) -> Result<(), MigrationError> {
     let state = skill_builder_migrations::inspect(conn).await?;
     status.schema_version = Some(state.version());
     status.pending = state.pending(None);
@@ -252,13 +231,9 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
             .await
             .map_err(|e| OpenError::from_migration(path, e))?;
         let mut conn = connect_read_only(path).await?;
-        let result = fill_check(&mut conn, &expected).await.map_err(|e| match e {
-            Fill::Db(e) => OpenError::from_sqlx(path, e),
-            Fill::Migration(e) => OpenError::Migration {
-                path: path.into(),
-                source: e,
-            },
-        });
+        let result = fill_check(&mut conn, &expected)
+            .await
+            .map_err(|e| OpenError::from_migration(path, e));
         let _ = conn.close().await;
         result
     }
@@ -269,7 +244,7 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
 async fn fill_check(
     conn: &mut SqliteConnection,
     expected: &skill_builder_migrations::schema::SchemaShape,
-) -> Result<CheckReport, Fill> {
+) -> Result<CheckReport, MigrationError> {
     let mut report = CheckReport::default();
     let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_all(&mut *conn)
