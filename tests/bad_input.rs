@@ -509,7 +509,7 @@ impl Ctx {
         for (i, &name) in BYSTANDERS.iter().enumerate() {
             let step = i64::try_from(i).expect("small");
             workflow_runs::save_workflow_run(
-                &mut conn,
+                &mut *conn,
                 name,
                 step,
                 &WorkflowRunStatus::InProgress,
@@ -517,7 +517,7 @@ impl Ctx {
             )
             .await
             .expect("bystander run");
-            tags::set_skill_tags(&mut conn, name, &["keep", name])
+            tags::set_skill_tags(&mut *conn, name, &["keep", name])
                 .await
                 .expect("bystander tags");
             workflow_steps::save_workflow_step(&mut *conn, name, 0, &StepStatus::Completed)
@@ -1001,7 +1001,7 @@ async fn runs_case(ctx: &Ctx, input: RunInput) -> TestCaseResult {
             &must,
             &[],
             workflow_runs::save_workflow_run(
-                &mut conn,
+                &mut *conn,
                 &name,
                 input.current_step,
                 &input.status,
@@ -1252,7 +1252,7 @@ async fn artifacts_case(ctx: &Ctx, input: ArtifactInput) -> TestCaseResult {
     let valid = name_err("skill_name", &name).is_none();
     let run_id: Option<WorkflowRunId> = if input.with_run && valid {
         workflow_runs::save_workflow_run(
-            &mut conn,
+            &mut *conn,
             &name,
             0,
             &WorkflowRunStatus::Pending,
@@ -1419,7 +1419,7 @@ async fn set_and_check_tags(
             "set_skill_tags",
             &must,
             &[],
-            tags::set_skill_tags(conn, name, tags),
+            tags::set_skill_tags(&mut **conn, name, tags),
         )
         .await?
         .is_none()
@@ -2472,7 +2472,7 @@ async fn agent_case(ctx: &Ctx, input: AgentInput) -> TestCaseResult {
     let valid = name_err("skill_name", &name).is_none();
     let run_id = if input.with_run && valid {
         workflow_runs::save_workflow_run(
-            &mut conn,
+            &mut *conn,
             &name,
             0,
             &WorkflowRunStatus::InProgress,
@@ -2639,7 +2639,7 @@ async fn rename_case(ctx: &Ctx, input: RenameInput) -> TestCaseResult {
     let mut old_id = None;
     if exists {
         workflow_runs::save_workflow_run(
-            &mut conn,
+            &mut *conn,
             &old,
             1,
             &WorkflowRunStatus::InProgress,
@@ -2647,7 +2647,7 @@ async fn rename_case(ctx: &Ctx, input: RenameInput) -> TestCaseResult {
         )
         .await?;
         old_id = skills::get_skill_master_id(&mut *conn, &old).await?;
-        tags::set_skill_tags(&mut conn, &old, &["renamed"]).await?;
+        tags::set_skill_tags(&mut *conn, &old, &["renamed"]).await?;
         workflow_steps::save_workflow_step(&mut *conn, &old, 0, &StepStatus::Completed).await?;
         artifacts::upsert_artifact(&mut *conn, &old, 0, "a.md", "x").await?;
         sessions::create_workflow_session(&mut *conn, &sid, &old, DEAD_PID).await?;
@@ -2911,8 +2911,14 @@ fn ten_mib_artifact_contents_round_trip_or_are_refused() {
         let ctx = Ctx::open("10 MiB artifacts").await;
         let mut conn = ctx.conn().await?;
         let name = "big-artifacts";
-        workflow_runs::save_workflow_run(&mut conn, name, 0, &WorkflowRunStatus::Pending, "domain")
-            .await?;
+        workflow_runs::save_workflow_run(
+            &mut *conn,
+            name,
+            0,
+            &WorkflowRunStatus::Pending,
+            "domain",
+        )
+        .await?;
         let contents = [
             ("ascii.md", ten_mib("# Research 'quoted' \"double\" %_\\\n")),
             ("emoji.md", ten_mib("🦀e\u{301}שלום\u{202E}")),
@@ -3015,7 +3021,7 @@ fn megabyte_names_tags_and_settings_round_trip() {
             "set_skill_tags (1 MiB tag)",
             &[],
             &[],
-            tags::set_skill_tags(&mut conn, &name, &[&tag]),
+            tags::set_skill_tags(&mut *conn, &name, &[&tag]),
         )
         .await?;
         let map = tags::get_tags_for_skills(&mut *conn, &[&name]).await?;
@@ -3072,14 +3078,14 @@ fn wildcard_and_injection_names_touch_only_their_own_rows() {
         ];
         for name in names {
             workflow_runs::save_workflow_run(
-                &mut conn,
+                &mut *conn,
                 name,
                 2,
                 &WorkflowRunStatus::InProgress,
                 name,
             )
             .await?;
-            tags::set_skill_tags(&mut conn, name, &[name]).await?;
+            tags::set_skill_tags(&mut *conn, name, &[name]).await?;
             workflow_steps::save_workflow_step(&mut *conn, name, 1, &StepStatus::Completed).await?;
             artifacts::upsert_artifact(&mut *conn, name, 1, name, name).await?;
         }

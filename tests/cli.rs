@@ -247,7 +247,8 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
         let mut c = sqlx::SqliteConnection::connect(&conn_sql).await.expect("c");
-        sqlx::query("INSERT INTO schema_migrations (version) VALUES (31)")
+        sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
+            .bind(LATEST + 1)
             .execute(&mut c)
             .await
             .expect("newer");

@@ -660,7 +660,7 @@ async fn work_pairs(db: &Database) {
         )
         .await
         .expect("artifact");
-        tags::set_skill_tags(&mut tx, "bk", &[format!("pair-{i}")])
+        tags::set_skill_tags(&mut *tx, "bk", &[format!("pair-{i}")])
             .await
             .expect("tags");
         tx.commit().await.expect("commit");
@@ -790,7 +790,7 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
         let mut c = conn(db.pool()).await;
         for skill in shared.iter().chain(&private("w0")).chain(&private("w1")) {
             workflow_runs::save_workflow_run(
-                &mut c,
+                &mut *c,
                 skill,
                 0,
                 &WorkflowRunStatus::Pending,
@@ -1003,7 +1003,7 @@ async fn skill_locks_hold_across_processes_and_dead_holders_are_reclaimed_by_one
         for skill in
             std::iter::once("alpha".to_owned()).chain((0..rounds).map(|r| format!("race-{r}")))
         {
-            workflow_runs::save_workflow_run(&mut c, &skill, 0, &WorkflowRunStatus::Pending, "p")
+            workflow_runs::save_workflow_run(&mut *c, &skill, 0, &WorkflowRunStatus::Pending, "p")
                 .await
                 .expect("create skill");
         }
@@ -1261,7 +1261,7 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
             let (t, r) = (format!("tag-{k}"), format!("run-{k}"));
             for skill in [&t, &r] {
                 workflow_runs::save_workflow_run(
-                    &mut c,
+                    &mut *c,
                     skill,
                     0,
                     &WorkflowRunStatus::InProgress,
@@ -1270,7 +1270,7 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
                 .await
                 .expect("create");
             }
-            tags::set_skill_tags(&mut c, &t, &gen_tags(0))
+            tags::set_skill_tags(&mut *c, &t, &gen_tags(0))
                 .await
                 .expect("tags");
             model.tags.insert(t, gen_tags(0));
@@ -1278,10 +1278,10 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
         }
         // The skill that gets renamed, with rows in every table that carries its name.
         let m = "mover-0";
-        workflow_runs::save_workflow_run(&mut c, m, 1, &WorkflowRunStatus::InProgress, "move")
+        workflow_runs::save_workflow_run(&mut *c, m, 1, &WorkflowRunStatus::InProgress, "move")
             .await
             .expect("mover");
-        tags::set_skill_tags(&mut c, m, &["x", "y"])
+        tags::set_skill_tags(&mut *c, m, &["x", "y"])
             .await
             .expect("tags");
         workflow_steps::save_workflow_step(&mut *c, m, 0, &StepStatus::Completed)

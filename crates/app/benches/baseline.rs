@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use skill_builder_app::bench::{agent_run, artifact_content};
 
 /// Every query text of `.sqlx/`, whitespace-normalised.
@@ -59,13 +59,8 @@ pub struct Sql {
     pub persist: String,
     pub save_step: String,
     pub upsert_artifact: String,
-    pub skill_id: String,
-    pub tags_delete: String,
-    pub tags_insert: String,
-    pub skill_insert: String,
-    pub skill_update: String,
-    pub run_insert: String,
-    pub run_update: String,
+    pub run_save: String,
+    pub tags_set: String,
     pub list_skills: String,
     pub tags_batch: String,
     pub summary: String,
@@ -81,13 +76,8 @@ impl Sql {
             persist: c.find("INSERT INTO agent_runs ( agent_id, skill_name, step_id, model, status, input_tokens,", &["ON CONFLICT"]),
             save_step: c.find("INSERT INTO workflow_steps (skill_name, step_id, status, started_at, completed_at, workflow_run_id) SELECT", &[]),
             upsert_artifact: c.find("INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes, workflow_run_id)", &[]),
-            skill_id: c.find(r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#, &[]),
-            tags_delete: c.find("DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2", &[]),
-            tags_insert: c.find("INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id) SELECT ?1, value, ?2 FROM json_each(?3)", &[]),
-            skill_insert: c.find("INSERT INTO skills (name, skill_source, purpose) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", &[]),
-            skill_update: c.find("UPDATE skills SET purpose = ?, updated_at = datetime('now') WHERE name = ? RETURNING", &[]),
-            run_insert: c.find("INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id) VALUES (?, ?, ?, ?, ?) ON CONF", &[]),
-            run_update: c.find("UPDATE workflow_runs SET current_step = ?, status = ?, purpose = ?, skill_id = ?", &[]),
+            run_save: c.find("INSERT INTO workflow_run_saves (skill_name, current_step, status, purpose)", &[]),
+            tags_set: c.find("INSERT INTO skill_tag_sets (skill_name, tags_json)", &[]),
             list_skills: c.find("SELECT json_group_array(json_array( id, name, skill_source,", &["FROM skills"]),
             tags_batch: c.find("SELECT json_group_array(json_array(t.skill_name, t.tag))", &[]),
             summary: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, SUM(total_cost) AS cost", &[]),
@@ -222,57 +212,19 @@ pub fn save_step(conn: &Connection, sql: &Sql, name: &str, step: i64, status: &s
         .expect("save step");
 }
 
-fn set_tags(conn: &Connection, sql: &Sql, name: &str, tags: &[&str]) {
+pub fn set_tags(conn: &Connection, sql: &Sql, name: &str, tags: &[&str]) {
     let json = serde_json::to_string(&skill_builder_model::normalize_tags(tags)).expect("json");
-    let tx = conn.unchecked_transaction().expect("begin");
-    let id: i64 = tx
-        .prepare_cached(&sql.skill_id)
+    conn.prepare_cached(&sql.tags_set)
         .expect("prepare")
-        .query_row(params![name], |r| r.get(0))
-        .expect("skill id");
-    tx.prepare_cached(&sql.tags_delete)
-        .expect("prepare")
-        .execute(params![id, name])
-        .expect("delete");
-    tx.prepare_cached(&sql.tags_insert)
-        .expect("prepare")
-        .execute(params![name, id, json])
-        .expect("insert");
-    tx.commit().expect("commit");
+        .execute(params![name, json])
+        .expect("set tags");
 }
 
-fn save_workflow_run(conn: &Connection, sql: &Sql, name: &str) {
-    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
-    let inserted: Option<i64> = conn
-        .prepare_cached(&sql.skill_insert)
+pub fn save_workflow_run(conn: &Connection, sql: &Sql, name: &str) {
+    conn.prepare_cached(&sql.run_save)
         .expect("prepare")
-        .query_row(params![name, "skill-builder", "domain"], |r| r.get(0))
-        .optional()
-        .expect("insert skill");
-    // Orphans are linked by the schema's triggers (migration 30), as for the layer.
-    let skill_id = match inserted {
-        Some(id) => id,
-        None => conn
-            .prepare_cached(&sql.skill_update)
-            .expect("prepare")
-            .query_row(params!["domain", name], |r| r.get(0))
-            .expect("update skill"),
-    };
-    let run: Option<i64> = conn
-        .prepare_cached(&sql.run_insert)
-        .expect("prepare")
-        .query_row(params![name, 0, "in_progress", "domain", skill_id], |r| {
-            r.get(0)
-        })
-        .optional()
-        .expect("insert run");
-    if run.is_none() {
-        conn.prepare_cached(&sql.run_update)
-            .expect("prepare")
-            .execute(params![0, "in_progress", "domain", skill_id, name])
-            .expect("update run");
-    }
-    conn.execute_batch("COMMIT").expect("commit");
+        .execute(params![name, 0, "in_progress", "domain"])
+        .expect("save run");
 }
 
 /// The workflow phase's unit: one skill built end to end.

@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Create the skill: a master row and its workflow run, in one transaction.
     workflow_runs::save_workflow_run(
-        &mut conn,
+        &mut *conn,
         skill,
         0,
         &WorkflowRunStatus::InProgress,
@@ -89,8 +89,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         agent_runs::persist_agent_run(&mut *conn, &run).await?;
         workflow_steps::save_workflow_step(&mut *conn, skill, step, &StepStatus::Completed).await?;
     }
-    workflow_runs::save_workflow_run(&mut conn, skill, 5, &WorkflowRunStatus::Completed, "domain")
-        .await?;
+    workflow_runs::save_workflow_run(
+        &mut *conn,
+        skill,
+        5,
+        &WorkflowRunStatus::Completed,
+        "domain",
+    )
+    .await?;
     sessions::end_workflow_session(&mut *conn, &session).await?;
 
     let steps = workflow_steps::get_workflow_steps(&mut *conn, skill).await?;
@@ -102,7 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Tags are trimmed, lower-cased and de-duplicated.
-    tags::set_skill_tags(&mut conn, skill, &["  Sales ", "CRM", "sales"]).await?;
+    tags::set_skill_tags(&mut *conn, skill, &["  Sales ", "CRM", "sales"]).await?;
     let tagged = tags::get_tags_for_skills(&mut *conn, &[skill]).await?;
     println!("tags: {:?}", tagged.get(skill));
 

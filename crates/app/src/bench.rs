@@ -240,7 +240,7 @@ pub async fn seed_catalog(pool: &SqlitePool, n: u64) -> Result<(), BenchError> {
             format!("tier-{}", i % 3),
             "catalog".to_owned(),
         ];
-        tags::set_skill_tags(&mut tx, &name, &tag_set).await?;
+        tags::set_skill_tags(&mut *tx, &name, &tag_set).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -290,7 +290,7 @@ pub async fn workflow_skill(pool: &SqlitePool, i: u64) -> Result<(), BenchError>
     let name = format!("wf-{i:05}");
     let mut conn = pool.acquire().await?;
     workflow_runs::save_workflow_run(
-        &mut conn,
+        &mut *conn,
         &name,
         0,
         &WorkflowRunStatus::InProgress,
@@ -312,7 +312,7 @@ pub async fn workflow_skill(pool: &SqlitePool, i: u64) -> Result<(), BenchError>
         "generated",
         if i.is_multiple_of(2) { "even" } else { "odd" },
     ];
-    tags::set_skill_tags(&mut conn, &name, &tag_set).await?;
+    tags::set_skill_tags(&mut *conn, &name, &tag_set).await?;
     Ok(())
 }
 

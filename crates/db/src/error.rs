@@ -139,6 +139,20 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation))
 }
 
+/// The message of the `RAISE(ABORT, …)` by which the `skill_tag_sets` trigger
+/// (migration 31) refuses a name without a master row.
+pub(crate) const NO_SUCH_SKILL: &str = "skill-builder: no skill with this name";
+
+/// SQLite's extended result code for a `RAISE(ABORT, …)` in a trigger.
+const SQLITE_CONSTRAINT_TRIGGER: &str = "1811";
+
+/// Whether a database error is a trigger's `RAISE(ABORT, message)`.
+pub(crate) fn is_trigger_abort(e: &sqlx::Error, message: &str) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        d.code().as_deref() == Some(SQLITE_CONSTRAINT_TRIGGER) && d.message() == message
+    })
+}
+
 /// The result type of every operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

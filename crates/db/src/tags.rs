@@ -6,7 +6,7 @@
 //! use skill_builder_db::tags;
 //!
 //! let mut conn = pool.acquire().await?;
-//! tags::set_skill_tags(&mut conn, "sales-pipeline", &[" Salesforce ", "analytics"]).await?;
+//! tags::set_skill_tags(&mut *conn, "sales-pipeline", &[" Salesforce ", "analytics"]).await?;
 //! let by_skill = tags::get_tags_for_skills(&mut *conn, &["sales-pipeline", "other"]).await?;
 //! assert_eq!(by_skill["sales-pipeline"], ["analytics", "salesforce"]);
 //! assert!(!by_skill.contains_key("other"));
@@ -16,22 +16,27 @@
 
 use std::collections::BTreeMap;
 
-use skill_builder_model::{SkillId, normalize_tags};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use skill_builder_model::normalize_tags;
+use sqlx::SqliteExecutor;
 use tracing::instrument;
 
-use crate::error::{require_name, require_no_nul};
-use crate::{Entity, Error, Result, tx};
+use crate::error::{NO_SUCH_SKILL, is_trigger_abort, require_name, require_no_nul};
+use crate::{Entity, Error, Result};
 
-/// Replace a skill's tag set, in one transaction.
+/// Replace a skill's tag set, in one statement.
 ///
 /// Tags are normalised with [`normalize_tags`] (trimmed, full Unicode lower-case,
 /// blanks dropped, duplicates collapsed). An empty list clears every tag. The skill
 /// must be in the master catalogue.
 ///
+/// The replacement is ONE statement, an insert into the `skill_tag_sets` view whose
+/// trigger deletes the old rows and inserts the new ones (migration 31): atomic
+/// without an explicit transaction, and one round trip to the connection instead
+/// of five.
+///
 /// # Differences from the existing layer
-/// One transaction with one insert for all tags (the existing layer ran a delete and
-/// one autocommit insert per tag). Old tag rows carrying the name with a NULL
+/// Atomic, with one insert for all tags (the existing layer ran a delete and one
+/// autocommit insert per tag). Old tag rows carrying the name with a NULL
 /// `skill_id` are replaced too, so they cannot shadow a new tag.
 ///
 /// # Errors
@@ -40,8 +45,8 @@ use crate::{Entity, Error, Result, tx};
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name or
 /// a tag containing NUL; the database error (the old tags are kept then).
 #[instrument(skip_all, fields(skill_name = skill_name, count = tags.len()), err)]
-pub async fn set_skill_tags<S: AsRef<str>>(
-    conn: &mut SqliteConnection,
+pub async fn set_skill_tags<'e, S: AsRef<str>>(
+    db: impl SqliteExecutor<'e>,
     skill_name: &str,
     tags: &[S],
 ) -> Result<()> {
@@ -50,31 +55,20 @@ pub async fn set_skill_tags<S: AsRef<str>>(
         require_no_nul("tag", tag.as_ref())?;
     }
     let tags = json_array(normalize_tags(tags));
-    let mut tx = tx::begin_immediate(conn).await?;
-    let skill_id = sqlx::query_scalar!(
-        r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
-        skill_name
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
     sqlx::query!(
-        "DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2",
-        skill_id,
-        skill_name
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id)
-         SELECT ?1, value, ?2 FROM json_each(?3)",
+        "INSERT INTO skill_tag_sets (skill_name, tags_json) VALUES (?, ?)",
         skill_name,
-        skill_id,
         tags
     )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    .execute(db)
+    .await
+    .map_err(|e| {
+        if is_trigger_abort(&e, NO_SUCH_SKILL) {
+            Error::not_found(Entity::Skill, skill_name)
+        } else {
+            e.into()
+        }
+    })?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! use skill_builder_db::{model::WorkflowRunStatus, workflow_runs};
 //!
 //! let mut conn = pool.acquire().await?;
-//! workflow_runs::save_workflow_run(&mut conn, "sales-pipeline", 3, &WorkflowRunStatus::InProgress, "domain").await?;
+//! workflow_runs::save_workflow_run(&mut *conn, "sales-pipeline", 3, &WorkflowRunStatus::InProgress, "domain").await?;
 //! workflow_runs::set_skill_author(&mut *conn, "sales-pipeline", "octocat", None).await?;
 //! let run = workflow_runs::get_workflow_run(&mut *conn, "sales-pipeline").await?;
 //! assert_eq!(run.map(|r| r.current_step), Some(3));
@@ -25,7 +25,7 @@ use tracing::instrument;
 use crate::error::{require_name, require_no_nul};
 use crate::{Entity, Error, Result, skills, tx};
 
-/// Create or update a skill's workflow position, in one transaction.
+/// Create or update a skill's workflow position, in one statement.
 ///
 /// 1. The master row is upserted with source `skill-builder` (an existing row keeps
 ///    its source and gets `purpose` updated; see [`skills::upsert_skill`]).
@@ -35,10 +35,14 @@ use crate::{Entity, Error, Result, skills, tx};
 ///    `updated_at` (now, `YYYY-MM-DD HH:MM:SSZ`) are overwritten; `created_at`,
 ///    author, display name, intake and frontmatter are kept.
 ///
+/// Both happen in ONE statement, an insert into the `workflow_run_saves` view whose
+/// trigger does the two upserts (migration 31): atomic without an explicit
+/// transaction, and one round trip to the connection instead of four.
+///
 /// `current_step` is not range-checked and `status` is free text.
 ///
 /// # Differences from the existing layer
-/// One transaction instead of two autocommit statements. When the run row is created,
+/// Atomic instead of two autocommit statements. When the run row is created,
 /// steps, artifacts and agent runs already carrying the name with a NULL
 /// `workflow_run_id` are linked to it (operations.md §14.6); likewise a created master
 /// row adopts NULL-linked rows.
@@ -48,8 +52,8 @@ use crate::{Entity, Error, Result, skills, tx};
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name,
 /// status or purpose; the database error (nothing is written then).
 #[instrument(skip_all, fields(skill_name = skill_name, current_step = current_step, status = %status), err)]
-pub async fn save_workflow_run(
-    conn: &mut SqliteConnection,
+pub async fn save_workflow_run<'e>(
+    db: impl SqliteExecutor<'e>,
     skill_name: &str,
     current_step: i64,
     status: &WorkflowRunStatus,
@@ -58,46 +62,18 @@ pub async fn save_workflow_run(
     require_name("skill_name", skill_name)?;
     require_no_nul("status", status.as_str())?;
     require_no_nul("purpose", purpose)?;
-    let mut tx = tx::begin_immediate(conn).await?;
-    let skill_id = skills::upsert_in_tx(
-        &mut tx,
-        skill_name,
-        &SkillSource::SkillBuilder,
-        Some(purpose),
-        false,
-    )
-    .await?;
-    let inserted = sqlx::query_scalar!(
-        r#"INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id)
-           VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (skill_name) DO NOTHING
-           RETURNING id AS "id: WorkflowRunId""#,
+    // Steps, artifacts and agent runs written before the run existed are linked by
+    // the `workflow_runs_link_orphans` trigger (migration 30) within the insert.
+    sqlx::query!(
+        "INSERT INTO workflow_run_saves (skill_name, current_step, status, purpose)
+         VALUES (?, ?, ?, ?)",
         skill_name,
         current_step,
         status,
-        purpose,
-        skill_id
+        purpose
     )
-    .fetch_optional(&mut *tx)
+    .execute(db)
     .await?;
-    // Steps, artifacts and agent runs written before the run existed were linked by
-    // the `workflow_runs_link_orphans` trigger (migration 30) within the insert.
-    if inserted.is_none() {
-        sqlx::query!(
-            "UPDATE workflow_runs
-             SET current_step = ?, status = ?, purpose = ?, skill_id = ?,
-                 updated_at = datetime('now') || 'Z'
-             WHERE skill_name = ?",
-            current_step,
-            status,
-            purpose,
-            skill_id,
-            skill_name
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use sqlx::SqlitePool;
 
 async fn save_run(pool: &SqlitePool, name: &str) {
     let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, name, 0, &WorkflowRunStatus::Pending, "domain")
+    workflow_runs::save_workflow_run(&mut *conn, name, 0, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
 }

@@ -36,10 +36,16 @@ async fn counts(pool: &SqlitePool, name: &str) -> [i64; 10] {
 /// A workflow skill with a row in every table.
 async fn populate(pool: &SqlitePool, name: &str) {
     let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, name, 2, &WorkflowRunStatus::InProgress, "domain")
-        .await
-        .unwrap();
-    tags::set_skill_tags(&mut conn, name, &["a", "b"])
+    workflow_runs::save_workflow_run(
+        &mut *conn,
+        name,
+        2,
+        &WorkflowRunStatus::InProgress,
+        "domain",
+    )
+    .await
+    .unwrap();
+    tags::set_skill_tags(&mut *conn, name, &["a", "b"])
         .await
         .unwrap();
     drop(conn);

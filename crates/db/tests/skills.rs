@@ -189,9 +189,15 @@ async fn save_marketplace_skill_creates_a_master_row_with_source_marketplace_and
 async fn save_workflow_run_creates_a_master_row_with_source_skill_builder() {
     let t = common::open_temp().await;
     let mut conn = t.pool().acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, "built", 0, &WorkflowRunStatus::Pending, "domain")
-        .await
-        .unwrap();
+    workflow_runs::save_workflow_run(
+        &mut *conn,
+        "built",
+        0,
+        &WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await
+    .unwrap();
     let all = skills::list_all_skills(&mut *conn).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].name, "built");
@@ -407,7 +413,7 @@ async fn id_lookups_return_none_for_unknown_names_and_the_ids_otherwise() {
     assert_eq!(skills::get_skill_master_id(pool, "x").await.unwrap(), None);
     assert_eq!(skills::get_workflow_run_id(pool, "x").await.unwrap(), None);
     let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, "x", 1, &WorkflowRunStatus::Pending, "domain")
+    workflow_runs::save_workflow_run(&mut *conn, "x", 1, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
     drop(conn);
@@ -571,7 +577,7 @@ async fn delete_skill_removes_a_catalogue_skill_with_tags_lock_session_and_impor
     workflow_runs::save_marketplace_skill(&mut conn, "market", "domain")
         .await
         .unwrap();
-    tags::set_skill_tags(&mut conn, "market", &["a", "b"])
+    tags::set_skill_tags(&mut *conn, "market", &["a", "b"])
         .await
         .unwrap();
     drop(conn);
@@ -599,7 +605,7 @@ async fn delete_skill_removes_the_workflow_run_with_its_steps_artifacts_and_agen
     for name in ["built", "neighbour"] {
         let mut conn = pool.acquire().await.unwrap();
         workflow_runs::save_workflow_run(
-            &mut conn,
+            &mut *conn,
             name,
             2,
             &WorkflowRunStatus::InProgress,
@@ -607,7 +613,9 @@ async fn delete_skill_removes_the_workflow_run_with_its_steps_artifacts_and_agen
         )
         .await
         .unwrap();
-        tags::set_skill_tags(&mut conn, name, &["t"]).await.unwrap();
+        tags::set_skill_tags(&mut *conn, name, &["t"])
+            .await
+            .unwrap();
         drop(conn);
         workflow_steps::save_workflow_step(pool, name, 0, &StepStatus::Completed)
             .await
@@ -654,10 +662,10 @@ async fn delete_skill_is_one_transaction() {
     let t = common::open_temp().await;
     let pool = t.pool();
     let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, "keep", 1, &WorkflowRunStatus::Pending, "domain")
+    workflow_runs::save_workflow_run(&mut *conn, "keep", 1, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
-    tags::set_skill_tags(&mut conn, "keep", &["t"])
+    tags::set_skill_tags(&mut *conn, "keep", &["t"])
         .await
         .unwrap();
     drop(conn);

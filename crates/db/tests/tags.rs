@@ -18,7 +18,7 @@ async fn master(pool: &SqlitePool, name: &str) -> SkillId {
 
 async fn set(pool: &SqlitePool, name: &str, list: &[&str]) {
     let mut conn = pool.acquire().await.unwrap();
-    tags::set_skill_tags(&mut conn, name, list).await.unwrap();
+    tags::set_skill_tags(&mut *conn, name, list).await.unwrap();
 }
 
 async fn tags_of(pool: &SqlitePool, name: &str) -> Vec<String> {
@@ -150,7 +150,7 @@ async fn an_empty_list_clears_every_tag() {
 async fn setting_tags_of_a_skill_not_in_the_master_is_not_found() {
     let t = common::open_temp().await;
     let mut conn = t.pool().acquire().await.unwrap();
-    let err = tags::set_skill_tags(&mut conn, "ghost", &["a"])
+    let err = tags::set_skill_tags(&mut *conn, "ghost", &["a"])
         .await
         .unwrap_err();
     assert!(
@@ -166,14 +166,14 @@ async fn bad_names_and_tags_are_refused_before_anything_changes() {
     master(t.pool(), "s").await;
     set(t.pool(), "s", &["keep"]).await;
     let mut conn = t.pool().acquire().await.unwrap();
-    let err = tags::set_skill_tags(&mut conn, "s", &["ok", "bad\0"])
+    let err = tags::set_skill_tags(&mut *conn, "s", &["ok", "bad\0"])
         .await
         .unwrap_err();
     assert!(matches!(
         err,
         Error::InvalidInput(InvalidInput::ContainsNul { field: "tag" })
     ));
-    let err = tags::set_skill_tags(&mut conn, " ", &["x"])
+    let err = tags::set_skill_tags(&mut *conn, " ", &["x"])
         .await
         .unwrap_err();
     assert!(matches!(
@@ -291,7 +291,7 @@ async fn set_skill_tags_is_one_transaction() {
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let err = tags::set_skill_tags(&mut conn, "s", &["after"])
+    let err = tags::set_skill_tags(&mut *conn, "s", &["after"])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("tag insert refused"), "{err}");
@@ -335,4 +335,21 @@ async fn legacy_tags_read_back_as_stored() {
         let map = tags::get_tags_for_skills(t.pool(), &names).await.unwrap();
         assert_eq!(map, expected, "{fixture}");
     }
+}
+
+#[tokio::test]
+async fn set_skill_tags_takes_part_in_the_callers_transaction() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    master(pool, "s").await;
+    // One statement: any executor will do, the pool included.
+    tags::set_skill_tags(pool, "s", &["before"]).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    tags::set_skill_tags(&mut *tx, "s", &["inside"])
+        .await
+        .unwrap();
+    let seen = tags::get_tags_for_skills(&mut *tx, &["s"]).await.unwrap();
+    assert_eq!(seen["s"], ["inside"]);
+    tx.rollback().await.unwrap();
+    assert_eq!(tags_of(pool, "s").await, ["before"]);
 }

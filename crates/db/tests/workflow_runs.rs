@@ -14,7 +14,7 @@ use sqlx::SqlitePool;
 
 async fn save(pool: &SqlitePool, name: &str, step: i64, status: WorkflowRunStatus, purpose: &str) {
     let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, name, step, &status, purpose)
+    workflow_runs::save_workflow_run(&mut *conn, name, step, &status, purpose)
         .await
         .unwrap();
 }
@@ -308,10 +308,10 @@ async fn delete_workflow_run_removes_the_skills_tags() {
     save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
     save(t.pool(), "other", 0, WorkflowRunStatus::Pending, "domain").await;
     let mut conn = t.pool().acquire().await.unwrap();
-    tags::set_skill_tags(&mut conn, "s", &["a", "b"])
+    tags::set_skill_tags(&mut *conn, "s", &["a", "b"])
         .await
         .unwrap();
-    tags::set_skill_tags(&mut conn, "other", &["c"])
+    tags::set_skill_tags(&mut *conn, "other", &["c"])
         .await
         .unwrap();
     drop(conn);
@@ -481,7 +481,7 @@ async fn save_workflow_run_keeps_the_source_of_an_existing_marketplace_skill() {
     workflow_runs::save_marketplace_skill(&mut conn, "m", "domain")
         .await
         .unwrap();
-    workflow_runs::save_workflow_run(&mut conn, "m", 0, &WorkflowRunStatus::Pending, "platform")
+    workflow_runs::save_workflow_run(&mut *conn, "m", 0, &WorkflowRunStatus::Pending, "platform")
         .await
         .unwrap();
     let s = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
@@ -731,7 +731,7 @@ async fn invalid_inputs_are_refused_before_anything_is_written() {
     let pool = t.pool();
     let mut conn = pool.acquire().await.unwrap();
     let pending = WorkflowRunStatus::Pending;
-    let err = workflow_runs::save_workflow_run(&mut conn, " ", 0, &pending, "domain")
+    let err = workflow_runs::save_workflow_run(&mut *conn, " ", 0, &pending, "domain")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -740,14 +740,14 @@ async fn invalid_inputs_are_refused_before_anything_is_written() {
             field: "skill_name"
         })
     ));
-    let err = workflow_runs::save_workflow_run(&mut conn, "s", 0, &pending, "do\0main")
+    let err = workflow_runs::save_workflow_run(&mut *conn, "s", 0, &pending, "do\0main")
         .await
         .unwrap_err();
     assert!(matches!(
         err,
         Error::InvalidInput(InvalidInput::ContainsNul { field: "purpose" })
     ));
-    let err = workflow_runs::save_workflow_run(&mut conn, "s", 0, &"a\0".into(), "domain")
+    let err = workflow_runs::save_workflow_run(&mut *conn, "s", 0, &"a\0".into(), "domain")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -894,7 +894,7 @@ async fn delete_workflow_run_is_one_transaction() {
         .await
         .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    tags::set_skill_tags(&mut conn, "s", &["t"]).await.unwrap();
+    tags::set_skill_tags(&mut *conn, "s", &["t"]).await.unwrap();
     drop(conn);
     add_session(pool, "sess", "s").await;
     let before = count(pool, "s").await;
@@ -931,12 +931,47 @@ async fn save_workflow_run_is_one_transaction() {
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let err = workflow_runs::save_workflow_run(&mut conn, "s", 0, &WorkflowRunStatus::Pending, "d")
-        .await
-        .unwrap_err();
+    let err =
+        workflow_runs::save_workflow_run(&mut *conn, "s", 0, &WorkflowRunStatus::Pending, "d")
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("run insert refused"), "{err}");
     drop(conn);
     assert_eq!(skills::get_skill_master_id(pool, "s").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn save_workflow_run_takes_part_in_the_callers_transaction() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    // One statement: any executor will do, the pool included.
+    workflow_runs::save_workflow_run(pool, "kept", 1, &WorkflowRunStatus::Pending, "d")
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    workflow_runs::save_workflow_run(&mut *tx, "s", 2, &WorkflowRunStatus::InProgress, "d")
+        .await
+        .unwrap();
+    workflow_runs::save_workflow_run(&mut *tx, "kept", 4, &WorkflowRunStatus::InProgress, "e")
+        .await
+        .unwrap();
+    let inside = workflow_runs::get_workflow_run(&mut *tx, "s")
+        .await
+        .unwrap();
+    assert_eq!(inside.map(|r| r.current_step), Some(2));
+    tx.rollback().await.unwrap();
+    assert_eq!(skills::get_skill_master_id(pool, "s").await.unwrap(), None);
+    assert!(
+        workflow_runs::get_workflow_run(pool, "s")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let kept = workflow_runs::get_workflow_run(pool, "kept")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((kept.current_step, kept.purpose.as_deref()), (1, Some("d")));
 }
 
 #[tokio::test]

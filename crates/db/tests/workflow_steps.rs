@@ -9,9 +9,15 @@ use sqlx::SqlitePool;
 
 async fn save_run(pool: &SqlitePool, name: &str) {
     let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, name, 0, &WorkflowRunStatus::InProgress, "domain")
-        .await
-        .unwrap();
+    workflow_runs::save_workflow_run(
+        &mut *conn,
+        name,
+        0,
+        &WorkflowRunStatus::InProgress,
+        "domain",
+    )
+    .await
+    .unwrap();
 }
 
 async fn step(pool: &SqlitePool, name: &str, id: i64, status: StepStatus) {
@@ -259,7 +265,7 @@ async fn reset_is_idempotent_and_leaves_the_run_and_other_skills_alone() {
         step(pool, name, 1, StepStatus::Completed).await;
     }
     let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut conn, "s", 2, &WorkflowRunStatus::InProgress, "domain")
+    workflow_runs::save_workflow_run(&mut *conn, "s", 2, &WorkflowRunStatus::InProgress, "domain")
         .await
         .unwrap();
     drop(conn);

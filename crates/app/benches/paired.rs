@@ -1,0 +1,218 @@
+//! Paired ratios: each budgeted phase of the standard workload, this layer and the
+//! rusqlite baseline (`baseline.rs`, the same SQL read from `.sqlx/`) timed in
+//! alternating rounds, and the ratio taken round by round.
+//!
+//! Criterion (`benches/workload.rs`) measures one function for seconds and then the
+//! other, so on a shared VM whose speed drifts from minute to minute a slow spell
+//! lands on one side only and the ratio of the two medians moves by ±20%. Here both
+//! sides run within the same few milliseconds, in alternating order, so drift hits
+//! both and the median of the per-round ratios is what the budget is judged on.
+//!
+//! `cargo bench -p skill-builder-app --bench paired` (`BENCH_ROUNDS`, default 41;
+//! `BENCH_SCALE`, default 1, multiplies the catalog and analytics sizes).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)] // shared with benches/workload.rs, which uses all of it
+mod baseline;
+
+use std::time::{Duration, Instant};
+
+use skill_builder_app::Database;
+use skill_builder_app::bench::{
+    Sizes, agent_run, analytics_once, catalog_once, seed_agent_runs, seed_catalog, seed_sessions,
+    workflow_skill,
+};
+use skill_builder_db::agent_runs;
+use tokio::runtime::Runtime;
+
+/// The per-round figures of one phase.
+struct Paired {
+    name: String,
+    unit: &'static str,
+    per_round: u64,
+    ours: Vec<Duration>,
+    theirs: Vec<Duration>,
+    ratios: Vec<f64>,
+}
+
+impl Paired {
+    /// Run `rounds` rounds of `per_round` operations on each side, alternating which
+    /// side goes first.
+    fn run(
+        name: String,
+        unit: &'static str,
+        rounds: usize,
+        per_round: u64,
+        mut ours: impl FnMut(u64),
+        mut theirs: impl FnMut(u64),
+    ) -> Self {
+        let mut next = 0u64;
+        // One untimed round each: statement caches and page caches warm.
+        ours(next);
+        theirs(next);
+        next += 1;
+        let time = |f: &mut dyn FnMut(u64), start: u64| {
+            let started = Instant::now();
+            for k in 0..per_round {
+                f(start + k);
+            }
+            started.elapsed()
+        };
+        let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (x, y) = if round % 2 == 0 {
+                let x = time(&mut ours, next);
+                (x, time(&mut theirs, next))
+            } else {
+                let y = time(&mut theirs, next);
+                (time(&mut ours, next), y)
+            };
+            next += per_round;
+            ratios.push(x.as_secs_f64() / y.as_secs_f64());
+            a.push(x);
+            b.push(y);
+        }
+        Self {
+            name,
+            unit,
+            per_round,
+            ours: a,
+            theirs: b,
+            ratios,
+        }
+    }
+
+    fn row(&self) -> String {
+        let per_op = |v: &[Duration]| {
+            let mut s: Vec<f64> = v
+                .iter()
+                .map(|d| d.as_secs_f64() * 1e3 / self.per_round as f64)
+                .collect();
+            quantile(&mut s, 0.5)
+        };
+        let mut r = self.ratios.clone();
+        format!(
+            "| {} | {:.3} ms | {:.3} ms | {:.2}x | {:.2}x-{:.2}x | {} |",
+            self.name,
+            per_op(&self.ours),
+            per_op(&self.theirs),
+            quantile(&mut r, 0.5),
+            quantile(&mut r, 0.25),
+            quantile(&mut r, 0.75),
+            self.unit,
+        )
+    }
+}
+
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+fn env_or(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let rounds = env_or("BENCH_ROUNDS", 41) as usize;
+    let scale = env_or("BENCH_SCALE", 1);
+    let sizes = Sizes::scaled(scale);
+    let rt: Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sql = baseline::Sql::load();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fresh_pair = |stem: &str| {
+        let ours = rt
+            .block_on(Database::open(&dir.path().join(format!("{stem}-ours.db"))))
+            .expect("open");
+        let path = dir.path().join(format!("{stem}-theirs.db"));
+        rt.block_on(async { Database::open(&path).await.expect("open").close().await });
+        (ours, baseline::open(&path))
+    };
+    let mut rows = Vec::new();
+
+    let (ours, theirs) = fresh_pair("agent_runs");
+    rows.push(Paired::run(
+        "agent_runs".into(),
+        "per call",
+        rounds,
+        200,
+        |i| {
+            rt.block_on(agent_runs::persist_agent_run(ours.pool(), &agent_run(i)))
+                .expect("persist");
+        },
+        |i| baseline::persist_agent_run(&theirs, &sql, i),
+    ));
+
+    let (ours, theirs) = fresh_pair("workflow");
+    rows.push(Paired::run(
+        "workflow".into(),
+        "per skill",
+        rounds,
+        10,
+        |i| {
+            rt.block_on(workflow_skill(ours.pool(), i))
+                .expect("workflow")
+        },
+        |i| baseline::workflow_skill(&theirs, &sql, i),
+    ));
+
+    let path = dir.path().join("catalog.db");
+    let db = rt.block_on(Database::open(&path)).expect("open");
+    rt.block_on(seed_catalog(db.pool(), sizes.catalog_skills))
+        .expect("seed");
+    let theirs = baseline::open(&path);
+    rows.push(Paired::run(
+        format!("catalog_x{scale}"),
+        "per screen",
+        rounds,
+        1,
+        |_| {
+            rt.block_on(catalog_once(db.pool())).expect("catalog");
+        },
+        |_| {
+            baseline::catalog_once(&theirs, &sql);
+        },
+    ));
+
+    let path = dir.path().join("analytics.db");
+    let db = rt.block_on(Database::open(&path)).expect("open");
+    rt.block_on(async {
+        seed_agent_runs(db.pool(), sizes.agent_runs).await?;
+        seed_sessions(db.pool(), sizes.sessions).await
+    })
+    .expect("seed");
+    let theirs = baseline::open(&path);
+    rows.push(Paired::run(
+        format!("analytics_x{scale}"),
+        "per screen",
+        rounds,
+        1,
+        |_| {
+            rt.block_on(analytics_once(db.pool())).expect("analytics");
+        },
+        |_| {
+            baseline::analytics_once(&theirs, &sql);
+        },
+    ));
+
+    println!(
+        "{rounds} alternating rounds per phase (median per operation; ratio = sqlx / rusqlite)"
+    );
+    println!();
+    println!("| phase | sqlx | rusqlite | median ratio | ratio p25-p75 | operation |");
+    println!("|---|---|---|---|---|---|");
+    for r in &rows {
+        println!("{}", r.row());
+    }
+}
