@@ -210,6 +210,37 @@ async fn check_reports_schema_drift() {
 }
 
 #[tokio::test]
+async fn check_reports_missing_changed_and_unexpected_indexes_triggers_and_views() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("objects.db");
+    assert!(tool(&db, &["migrate"]).status.success());
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=rw", db.display()))
+        .await
+        .expect("connect");
+    sqlx::raw_sql(
+        "DROP TRIGGER skill_tag_sets_insert;
+         DROP VIEW workflow_run_saves;
+         CREATE VIEW workflow_run_saves AS SELECT 1 AS skill_name;
+         CREATE INDEX idx_surprise ON skills (purpose);",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("drift");
+    conn.close().await.expect("close");
+    let out = tool(&db, &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    for line in [
+        "schema drift: trigger skill_tag_sets_insert: missing",
+        "schema drift: view workflow_run_saves: defined as `CREATE VIEW workflow_run_saves AS SELECT 1 AS skill_name`",
+        "schema drift: trigger workflow_run_saves_insert: missing",
+        "schema drift: index idx_surprise: unexpected",
+    ] {
+        assert!(text.contains(line), "{line} not in {text}");
+    }
+}
+
+#[tokio::test]
 async fn backup_writes_a_consistent_copy_that_checks_clean() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = copy_fixture("v28", dir.path());

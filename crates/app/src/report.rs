@@ -157,7 +157,8 @@ pub struct CheckReport {
     pub integrity: Vec<String>,
     /// Dangling foreign-key references (reported, never deleted).
     pub foreign_keys: Vec<DanglingReference>,
-    /// Differences from the schema the migrations produce.
+    /// Differences from the schema the migrations produce: tables, columns,
+    /// constraints, indexes, triggers and views.
     pub schema_drift: Vec<String>,
     /// Steps not yet applied.
     pub pending: Vec<i64>,
@@ -227,7 +228,7 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
             return Err(OpenError::Missing { path: path.into() });
         }
         preflight_header(path)?;
-        let expected = skill_builder_migrations::schema::expected()
+        let expected = skill_builder_migrations::schema::expected_with_objects()
             .await
             .map_err(|e| OpenError::from_migration(path, e))?;
         let mut conn = connect_read_only(path).await?;
@@ -243,7 +244,10 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
 
 async fn fill_check(
     conn: &mut SqliteConnection,
-    expected: &skill_builder_migrations::schema::SchemaShape,
+    expected: &(
+        skill_builder_migrations::schema::SchemaShape,
+        skill_builder_migrations::schema::SchemaObjects,
+    ),
 ) -> Result<CheckReport, MigrationError> {
     let mut report = CheckReport::default();
     let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
@@ -271,7 +275,14 @@ async fn fill_check(
         report.newer_version = Some(state.version());
     }
     let actual = skill_builder_migrations::schema::describe(conn).await?;
-    report.schema_drift = skill_builder_migrations::schema::diff(expected, &actual);
+    report.schema_drift = skill_builder_migrations::schema::diff(&expected.0, &actual);
+    let objects = skill_builder_migrations::schema::objects(conn).await?;
+    report
+        .schema_drift
+        .extend(skill_builder_migrations::schema::diff_objects(
+            &expected.1,
+            &objects,
+        ));
     Ok(report)
 }
 

@@ -277,6 +277,66 @@ pub fn canonicalize(dump: &mut Value) {
     }
 }
 
+/// The indexes, triggers and views of a database, keyed by `(kind, name)`, each with
+/// its `CREATE` statement whitespace-normalised. Indexes SQLite makes for UNIQUE and
+/// PRIMARY KEY constraints have no SQL and are left out (they are compared as part of
+/// [`TableShape::unique`]), as are objects of the skipped tables.
+pub type SchemaObjects = BTreeMap<(String, String), String>;
+
+/// The indexes, triggers and views of the database on `conn` (see [`SchemaObjects`]).
+///
+/// # Errors
+/// The database error of the `sqlite_master` query.
+pub async fn objects(conn: &mut SqliteConnection) -> Result<SchemaObjects, sqlx::Error> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master
+         WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, table, _)| !skipped(table))
+        .map(|(kind, name, _, sql)| {
+            let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            ((kind, name), sql)
+        })
+        .collect())
+}
+
+/// Human-readable differences between expected and actual indexes, triggers and
+/// views (empty when they agree): missing, unexpected, or defined differently.
+pub fn diff_objects(expected: &SchemaObjects, actual: &SchemaObjects) -> Vec<String> {
+    let mut out = Vec::new();
+    for ((kind, name), want) in expected {
+        match actual.get(&(kind.clone(), name.clone())) {
+            None => out.push(format!("{kind} {name}: missing")),
+            Some(have) if have != want => out.push(format!(
+                "{kind} {name}: defined as `{have}`, expected `{want}`"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (kind, name) in actual.keys().filter(|k| !expected.contains_key(*k)) {
+        out.push(format!("{kind} {name}: unexpected"));
+    }
+    out
+}
+
+/// The tables ([`expected`]) and the indexes, triggers and views ([`objects`]) a
+/// fresh file gets from the embedded migrations, from one in-memory build.
+///
+/// # Errors
+/// A [`MigrationError`] if the embedded migrations fail on an empty database.
+pub async fn expected_with_objects() -> Result<(SchemaShape, SchemaObjects), MigrationError> {
+    let mut conn = SqliteConnection::connect("sqlite::memory:").await?;
+    crate::migrate(&mut conn, None).await?;
+    let shape = describe(&mut conn).await?;
+    let objects = objects(&mut conn).await?;
+    conn.close().await?;
+    Ok((shape, objects))
+}
+
 /// The schema a fresh file gets from the embedded migrations (built in memory).
 ///
 /// # Errors
