@@ -355,6 +355,7 @@ fn label(e: &Error) -> String {
             InvalidInput::OutOfRange { field, .. } => format!("OutOfRange({field})"),
             InvalidInput::NotANumber { field } => format!("NotANumber({field})"),
             InvalidInput::Settings(_) => "Settings".to_owned(),
+            other => format!("{other:?}"),
         },
         Error::NotFound { entity, .. } => format!("NotFound({entity})"),
         Error::Conflict(Conflict::LockHeld { .. }) => "LockHeld".to_owned(),
@@ -362,6 +363,7 @@ fn label(e: &Error) -> String {
             format!("AlreadyExists({entity})")
         }
         Error::Database(_) => format!("Database({:?})", db_kind(e)),
+        other => format!("{other:?}"),
     }
 }
 

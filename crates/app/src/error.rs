@@ -7,6 +7,7 @@ use thiserror::Error;
 ///
 /// Every variant that refuses a file leaves it byte-for-byte untouched.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// No default location: the platform has no per-user data directory and
     /// `SKILL_BUILDER_DB` is not set.

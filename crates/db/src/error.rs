@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// A table or kind of row, for [`Error::NotFound`] and [`Conflict`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Entity {
     /// A `skills` master row.
     Skill,
@@ -34,6 +35,7 @@ impl std::fmt::Display for Entity {
 
 /// A write refused because of what is already stored.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Conflict {
     /// The skill is locked by another app instance whose process is alive.
     #[error("Skill '{skill_name}' is being edited in another instance ({instance_id}, pid {pid})")]
@@ -57,6 +59,7 @@ pub enum Conflict {
 
 /// Input refused before anything was written.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum InvalidInput {
     /// A skill name (or another required name) was empty or whitespace-only.
     #[error("{field} must not be empty")]
@@ -98,6 +101,7 @@ pub enum InvalidInput {
 
 /// Everything a data operation can fail with.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The row an operation needs does not exist.
     #[error("{entity} '{key}' not found")]

@@ -2,6 +2,7 @@ use thiserror::Error;
 
 /// What can go wrong while reading or upgrading a file's schema.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum MigrationError {
     /// The file was written by a newer build: it records a step this build does not know.
     /// Nothing was changed.

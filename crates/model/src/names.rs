@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// Invalid input detected by the domain types.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// A skill name was empty or only whitespace.
     #[error("Skill name must not be empty")]
