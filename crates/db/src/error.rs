@@ -85,6 +85,15 @@ pub enum InvalidInput {
         /// Which input.
         field: &'static str,
     },
+    /// A value outside the fixed set a column accepts (e.g. a `skill_source` other
+    /// than `skill-builder`, `marketplace`, `imported`).
+    #[error("{field} must be one of {allowed:?}")]
+    NotAllowed {
+        /// Which input.
+        field: &'static str,
+        /// The accepted values.
+        allowed: &'static [&'static str],
+    },
     /// A value outside the range the operation accepts.
     #[error("{field} is out of range: {value}")]
     OutOfRange {

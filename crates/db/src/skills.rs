@@ -25,7 +25,7 @@ use sqlx::{SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
-use crate::{Result, tx};
+use crate::{InvalidInput, Result, tx};
 
 /// Ensure a master row exists for `name` and return its id.
 ///
@@ -44,8 +44,9 @@ use crate::{Result, tx};
 /// # Errors
 /// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name or
-/// purpose; the database's CHECK constraint error for a `skill_source` outside the
-/// three allowed values (also when the name already exists); other database errors.
+/// purpose; [`InvalidInput::NotAllowed`](crate::InvalidInput::NotAllowed) for a
+/// `skill_source` outside the three the schema's CHECK constraint allows (also when
+/// the name exists, whose source would not change); other database errors.
 #[instrument(skip_all, fields(skill_name = name, skill_source = %skill_source), err)]
 pub async fn upsert_skill(
     conn: &mut SqliteConnection,
@@ -53,7 +54,7 @@ pub async fn upsert_skill(
     skill_source: &SkillSource,
     purpose: Option<&str>,
 ) -> Result<SkillId> {
-    validate(name, purpose)?;
+    validate(name, skill_source, purpose)?;
     let mut tx = tx::begin_immediate(conn).await?;
     let id = upsert_in_tx(&mut tx, name, skill_source, purpose, false).await?;
     tx.commit().await?;
@@ -76,17 +77,24 @@ pub async fn upsert_skill_with_source(
     skill_source: &SkillSource,
     purpose: Option<&str>,
 ) -> Result<SkillId> {
-    validate(name, purpose)?;
+    validate(name, skill_source, purpose)?;
     let mut tx = tx::begin_immediate(conn).await?;
     let id = upsert_in_tx(&mut tx, name, skill_source, purpose, true).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-fn validate(name: &str, purpose: Option<&str>) -> Result<()> {
+fn validate(name: &str, skill_source: &SkillSource, purpose: Option<&str>) -> Result<()> {
     require_name("skill_name", name)?;
     if let Some(purpose) = purpose {
         require_no_nul("purpose", purpose)?;
+    }
+    if !skill_source.is_known() {
+        return Err(InvalidInput::NotAllowed {
+            field: "skill_source",
+            allowed: SkillSource::KNOWN,
+        }
+        .into());
     }
     Ok(())
 }

@@ -48,6 +48,9 @@ macro_rules! text_enum {
         }
 
         impl $name {
+            /// The stored texts of the documented values, in declaration order.
+            pub const KNOWN: &'static [&'static str] = &[$( $text, )+];
+
             /// The stored text of this value.
             #[must_use]
             pub fn as_str(&self) -> &str {
@@ -237,6 +240,45 @@ impl Default for AgentRunStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_lists_every_documented_value_once() {
+        assert_eq!(
+            SkillSource::KNOWN,
+            ["skill-builder", "marketplace", "imported"]
+        );
+        assert!(
+            SkillSource::KNOWN
+                .iter()
+                .all(|t| SkillSource::from(*t).is_known())
+        );
+        assert!(
+            WorkflowRunStatus::KNOWN
+                .iter()
+                .all(|t| WorkflowRunStatus::from(*t).is_known())
+        );
+        assert!(
+            StepStatus::KNOWN
+                .iter()
+                .all(|t| StepStatus::from(*t).is_known())
+        );
+        assert!(
+            AgentRunStatus::KNOWN
+                .iter()
+                .all(|t| AgentRunStatus::from(*t).is_known())
+        );
+        for known in [
+            SkillSource::KNOWN,
+            WorkflowRunStatus::KNOWN,
+            StepStatus::KNOWN,
+            AgentRunStatus::KNOWN,
+        ] {
+            let mut sorted = known.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), known.len(), "{known:?}");
+        }
+    }
 
     #[test]
     fn skill_source_round_trips_every_value() {
