@@ -310,8 +310,6 @@ enum Expect {
     LockHeld,
     /// A value outside a column's fixed set.
     NotAllowed(&'static str),
-    /// The database's FOREIGN KEY constraint (documented for a dangling `workflow_run_id`).
-    ForeignKey,
 }
 
 fn db_kind(e: &Error) -> Option<sqlx::error::ErrorKind> {
@@ -323,7 +321,6 @@ fn db_kind(e: &Error) -> Option<sqlx::error::ErrorKind> {
 
 impl Expect {
     fn matches(self, e: &Error) -> bool {
-        use sqlx::error::ErrorKind;
         match (self, e) {
             (Self::Empty(f), Error::InvalidInput(InvalidInput::Empty { field })) => f == *field,
             (Self::Nul(f), Error::InvalidInput(InvalidInput::ContainsNul { field })) => f == *field,
@@ -340,7 +337,6 @@ impl Expect {
             (Self::NotAllowed(f), Error::InvalidInput(InvalidInput::NotAllowed { field, .. })) => {
                 f == *field
             }
-            (Self::ForeignKey, _) => db_kind(e) == Some(ErrorKind::ForeignKeyViolation),
             _ => false,
         }
     }
@@ -2522,7 +2518,7 @@ async fn agent_case(ctx: &Ctx, input: AgentInput) -> TestCaseResult {
         nul_err("model", &run.model),
     ]);
     if must.is_empty() && run.workflow_run_id.is_some() {
-        must.push(Expect::ForeignKey);
+        must.push(Expect::NotFound(Entity::WorkflowRun));
     }
     let stored = ctx
         .attempt(

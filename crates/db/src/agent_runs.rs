@@ -42,8 +42,8 @@ use skill_builder_model::{
 use sqlx::SqliteExecutor;
 use tracing::instrument;
 
-use crate::Result;
-use crate::error::{require_name, require_no_nul};
+use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
+use crate::{Entity, Error, Result};
 
 /// Record (insert or update) the row of an agent invocation, keyed by agent id and
 /// model, in one atomic statement.
@@ -66,9 +66,10 @@ use crate::error::{require_name, require_no_nul};
 ///   layer guarded only `shutdown` (§14.2).
 ///
 /// # Errors
-/// [`crate::InvalidInput`] for an empty skill name or NUL in a key; otherwise the
-/// database error (e.g. a foreign-key failure for a `workflow_run_id` that does not
-/// exist).
+/// [`crate::InvalidInput`] for an empty skill name or NUL in a key;
+/// [`Error::NotFound`] with [`Entity::WorkflowRun`] for an explicit `workflow_run_id`
+/// that names no run (the foreign key refused it; nothing is written); otherwise the
+/// database error.
 #[instrument(
     skip_all,
     fields(agent_id = %run.agent_id, skill_name = %run.skill_name, step_id = run.step_id,
@@ -138,7 +139,14 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
         run.workflow_run_id,
     )
     .execute(db)
-    .await?;
+    .await
+    .map_err(|e| match run.workflow_run_id {
+        // The table's only foreign key: the explicit run id names no run.
+        Some(id) if is_foreign_key_violation(&e) => {
+            Error::not_found(Entity::WorkflowRun, id.get().to_string())
+        }
+        _ => e.into(),
+    })?;
     Ok(())
 }
 

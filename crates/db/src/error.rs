@@ -152,6 +152,12 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation))
 }
 
+/// Whether a database error is a FOREIGN KEY constraint violation.
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::ForeignKeyViolation))
+}
+
 /// The message of the `RAISE(ABORT, …)` by which the `skill_tag_sets` trigger
 /// (migration 31) refuses a name without a master row.
 pub(crate) const NO_SUCH_SKILL: &str = "skill-builder: no skill with this name";

@@ -5,7 +5,7 @@
 mod common;
 
 use skill_builder_db::model::{AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId};
-use skill_builder_db::{Error, InvalidInput, agent_runs};
+use skill_builder_db::{Entity, Error, InvalidInput, agent_runs};
 use sqlx::SqlitePool;
 
 fn run(agent: &str, model: &str, status: AgentRunStatus) -> NewAgentRun {
@@ -302,7 +302,15 @@ async fn an_explicit_workflow_run_id_is_kept_and_a_dangling_one_fails() {
     let err = agent_runs::persist_agent_run(t.pool(), &r)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Database(_)), "{err:?}");
+    assert!(
+        matches!(&err, Error::NotFound { entity: Entity::WorkflowRun, key } if key == "9999"),
+        "{err:?}"
+    );
+    let count = sqlx::query_scalar!("SELECT count(*) FROM agent_runs WHERE agent_id = 'agent-2'")
+        .fetch_one(t.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "nothing written");
 }
 
 #[tokio::test]
