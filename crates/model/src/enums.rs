@@ -151,8 +151,9 @@ macro_rules! text_enum {
 text_enum!(
     /// Where a skill in the master catalogue came from (`skills.skill_source`).
     ///
-    /// The column has a CHECK constraint allowing only the three documented values, so
-    /// writing `Other` fails in the database; reading never fails.
+    /// The column has a CHECK constraint allowing only the three documented values
+    /// ([`SkillSource::KNOWN`]); the data layer refuses to write `Other` before any SQL
+    /// runs. Reading never fails.
     SkillSource {
         /// Built with the in-app workflow (`skill-builder`).
         SkillBuilder => "skill-builder",
