@@ -228,7 +228,7 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
             return Err(OpenError::Missing { path: path.into() });
         }
         preflight_header(path)?;
-        let expected = skill_builder_migrations::schema::expected_with_objects()
+        let expected = skill_builder_migrations::schema::expected()
             .await
             .map_err(|e| OpenError::from_migration(path, e))?;
         let mut conn = connect_read_only(path).await?;
@@ -244,10 +244,7 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
 
 async fn fill_check(
     conn: &mut SqliteConnection,
-    expected: &(
-        skill_builder_migrations::schema::SchemaShape,
-        skill_builder_migrations::schema::SchemaObjects,
-    ),
+    expected: &skill_builder_migrations::schema::ExpectedSchema,
 ) -> Result<CheckReport, MigrationError> {
     let mut report = CheckReport::default();
     let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
@@ -274,15 +271,7 @@ async fn fill_check(
     if state.version() > skill_builder_migrations::LATEST_VERSION {
         report.newer_version = Some(state.version());
     }
-    let actual = skill_builder_migrations::schema::describe(conn).await?;
-    report.schema_drift = skill_builder_migrations::schema::diff(&expected.0, &actual);
-    let objects = skill_builder_migrations::schema::objects(conn).await?;
-    report
-        .schema_drift
-        .extend(skill_builder_migrations::schema::diff_objects(
-            &expected.1,
-            &objects,
-        ));
+    report.schema_drift = expected.drift(conn).await?;
     Ok(report)
 }
 

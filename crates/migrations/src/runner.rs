@@ -47,11 +47,11 @@ const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// edited file, run the baseline and the repair pass. Then each pending step runs
 /// with its record in its own `BEGIN IMMEDIATE` transaction, so a crash leaves every
 /// step either applied and recorded or neither (a brand-new, empty file gets every
-/// step in that first transaction: it has nothing to lose, and one commit is faster). Then repair again. Foreign-key
-/// enforcement is off during the steps (table rebuilds need it off, and
-/// `PRAGMA foreign_keys` is a no-op inside a transaction); each rebuild is checked
-/// not to add `foreign_key_check` violations. The connection's previous setting is
-/// restored afterwards.
+/// step in that first transaction: it has nothing to lose, and one commit is
+/// faster). Then repair again. Foreign-key enforcement is off during the steps
+/// (table rebuilds need it off, and `PRAGMA foreign_keys` is a no-op inside a
+/// transaction); each rebuild is checked not to add `foreign_key_check` violations.
+/// The connection's previous setting is restored afterwards.
 ///
 /// # Errors
 /// [`MigrationError::NewerSchema`] / [`MigrationError::ChecksumMismatch`] before any

@@ -11,8 +11,7 @@
 //! # async fn demo(conn: &mut sqlx::SqliteConnection) -> Result<(), skill_builder_migrations::MigrationError> {
 //! use skill_builder_migrations::schema;
 //! let expected = schema::expected().await?;
-//! let actual = schema::describe(conn).await?;
-//! for problem in schema::diff(&expected, &actual) {
+//! for problem in expected.drift(conn).await? {
 //!     println!("{problem}");
 //! }
 //! # Ok(()) }
@@ -308,8 +307,8 @@ pub async fn objects(conn: &mut SqliteConnection) -> Result<SchemaObjects, sqlx:
 /// views (empty when they agree): missing, unexpected, or defined differently.
 pub fn diff_objects(expected: &SchemaObjects, actual: &SchemaObjects) -> Vec<String> {
     let mut out = Vec::new();
-    for ((kind, name), want) in expected {
-        match actual.get(&(kind.clone(), name.clone())) {
+    for (key @ (kind, name), want) in expected {
+        match actual.get(key) {
             None => out.push(format!("{kind} {name}: missing")),
             Some(have) if have != want => out.push(format!(
                 "{kind} {name}: defined as `{have}`, expected `{want}`"
@@ -323,30 +322,40 @@ pub fn diff_objects(expected: &SchemaObjects, actual: &SchemaObjects) -> Vec<Str
     out
 }
 
-/// The tables ([`expected`]) and the indexes, triggers and views ([`objects`]) a
-/// fresh file gets from the embedded migrations, from one in-memory build.
-///
-/// # Errors
-/// A [`MigrationError`] if the embedded migrations fail on an empty database.
-pub async fn expected_with_objects() -> Result<(SchemaShape, SchemaObjects), MigrationError> {
-    let mut conn = SqliteConnection::connect("sqlite::memory:").await?;
-    crate::migrate(&mut conn, None).await?;
-    let shape = describe(&mut conn).await?;
-    let objects = objects(&mut conn).await?;
-    conn.close().await?;
-    Ok((shape, objects))
+/// The schema a fresh file gets from the embedded migrations: its tables and its
+/// indexes, triggers and views.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedSchema {
+    /// Every table's shape.
+    pub tables: SchemaShape,
+    /// The indexes, triggers and views.
+    pub objects: SchemaObjects,
+}
+
+impl ExpectedSchema {
+    /// Human-readable differences of the database on `conn` from this schema (empty
+    /// when it agrees): [`diff`] of the tables, then [`diff_objects`].
+    ///
+    /// # Errors
+    /// The database error of any introspection query.
+    pub async fn drift(&self, conn: &mut SqliteConnection) -> Result<Vec<String>, sqlx::Error> {
+        let mut out = diff(&self.tables, &describe(conn).await?);
+        out.extend(diff_objects(&self.objects, &objects(conn).await?));
+        Ok(out)
+    }
 }
 
 /// The schema a fresh file gets from the embedded migrations (built in memory).
 ///
 /// # Errors
 /// A [`MigrationError`] if the embedded migrations fail on an empty database.
-pub async fn expected() -> Result<SchemaShape, MigrationError> {
+pub async fn expected() -> Result<ExpectedSchema, MigrationError> {
     let mut conn = SqliteConnection::connect("sqlite::memory:").await?;
     crate::migrate(&mut conn, None).await?;
-    let shape = describe(&mut conn).await?;
+    let tables = describe(&mut conn).await?;
+    let objects = objects(&mut conn).await?;
     conn.close().await?;
-    Ok(shape)
+    Ok(ExpectedSchema { tables, objects })
 }
 
 /// Human-readable differences between an expected and an actual schema
