@@ -334,6 +334,23 @@ fn per_second(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
+/// The median time, in ms, of `n` runs of `screen`.
+async fn median_of(
+    n: usize,
+    mut screen: impl AsyncFnMut() -> Result<usize, BenchError>,
+) -> Result<Measurement, BenchError> {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        screen().await?;
+        samples.push(started.elapsed());
+    }
+    Ok(Measurement {
+        value: median_ms(samples),
+        unit: Unit::Ms,
+    })
+}
+
 async fn fresh(dir: &Path, name: &str) -> Result<Database, BenchError> {
     Ok(Database::open(dir.join(name)).await?)
 }
@@ -342,11 +359,10 @@ async fn fresh(dir: &Path, name: &str) -> Result<Database, BenchError> {
 ///
 /// # Errors
 /// Any error of opening or of the operations.
+#[tracing::instrument(name = "bench_phase", skip_all, fields(phase = phase.name(), scale), err)]
 pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchError> {
     let dir = tempfile::tempdir()?;
     let sizes = Sizes::scaled(scale);
-    let span = tracing::info_span!("bench_phase", phase = phase.name(), scale);
-    let _enter = span.enter();
     let m = match phase {
         Phase::OpenCold => {
             let mut samples = Vec::with_capacity(20);
@@ -392,33 +408,17 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
         Phase::Catalog => {
             let db = fresh(dir.path(), "catalog.db").await?;
             seed_catalog(db.pool(), sizes.catalog_skills).await?;
-            let mut samples = Vec::with_capacity(20);
-            for _ in 0..20 {
-                let started = Instant::now();
-                catalog_once(db.pool()).await?;
-                samples.push(started.elapsed());
-            }
+            let m = median_of(20, async || catalog_once(db.pool()).await).await?;
             db.close().await;
-            Measurement {
-                value: median_ms(samples),
-                unit: Unit::Ms,
-            }
+            m
         }
         Phase::Analytics => {
             let db = fresh(dir.path(), "analytics.db").await?;
             seed_agent_runs(db.pool(), sizes.agent_runs).await?;
             seed_sessions(db.pool(), sizes.sessions).await?;
-            let mut samples = Vec::with_capacity(20);
-            for _ in 0..20 {
-                let started = Instant::now();
-                analytics_once(db.pool()).await?;
-                samples.push(started.elapsed());
-            }
+            let m = median_of(20, async || analytics_once(db.pool()).await).await?;
             db.close().await;
-            Measurement {
-                value: median_ms(samples),
-                unit: Unit::Ms,
-            }
+            m
         }
         Phase::Workflow => {
             let db = fresh(dir.path(), "workflow.db").await?;
