@@ -104,47 +104,36 @@ pub fn open(path: &Path) -> Connection {
 /// Warm open: the connection plus the reads our startup does on an up-to-date file.
 pub fn open_warm(path: &Path) -> Connection {
     let conn = open(path);
-    {
-        let mut cols = conn
-            .prepare_cached("SELECT name FROM pragma_table_info('schema_migrations')")
-            .expect("prepare");
-        let _: Vec<String> = cols
-            .query_map([], |r| r.get(0))
-            .expect("q")
-            .map(|r| r.expect("row"))
-            .collect();
-        let _: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .expect("q");
-        let mut rec = conn
-            .prepare_cached("SELECT version, applied_at, checksum FROM schema_migrations")
-            .expect("prepare");
-        let _: Vec<i64> = rec
-            .query_map([], |r| r.get(0))
-            .expect("q")
-            .map(|r| r.expect("row"))
-            .collect();
-        let _: bool = conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 24)",
-                [],
-                |r| r.get(0),
-            )
-            .expect("q");
-        let mut skills = conn
-            .prepare_cached("SELECT name FROM pragma_table_info('skills')")
-            .expect("prepare");
-        let _: Vec<String> = skills
-            .query_map([], |r| r.get(0))
-            .expect("q")
-            .map(|r| r.expect("row"))
-            .collect();
-    }
+    let _: Vec<String> = first_column(
+        &conn,
+        "SELECT name FROM pragma_table_info('schema_migrations')",
+    );
+    let _: Vec<i64> = first_column(&conn, "SELECT count(*) FROM sqlite_master");
+    let _: Vec<i64> = first_column(
+        &conn,
+        "SELECT version, applied_at, checksum FROM schema_migrations",
+    );
+    let _: Vec<bool> = first_column(
+        &conn,
+        "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 24)",
+    );
+    let _: Vec<String> = first_column(&conn, "SELECT name FROM pragma_table_info('skills')");
     conn
 }
 
-/// Cold open: a new file, then the same baseline and steps, each step with its record in
-/// one `BEGIN IMMEDIATE` transaction, foreign keys off during the steps.
+/// The first column of every row of `sql` (a cached statement).
+fn first_column<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> Vec<T> {
+    conn.prepare_cached(sql)
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+/// Cold open: a new file, then the same baseline and steps with their records, all in
+/// one `BEGIN IMMEDIATE` transaction (as the layer does for a brand-new file),
+/// foreign keys off during the steps.
 pub fn open_cold(path: &Path) -> Connection {
     let conn = open(path);
     conn.execute_batch("PRAGMA foreign_keys = OFF")
@@ -159,17 +148,15 @@ pub fn open_cold(path: &Path) -> Connection {
     .expect("tracking");
     let baseline = skill_builder_migrations::baseline().expect("baseline");
     conn.execute_batch(baseline.sql.as_str()).expect("baseline");
-    conn.execute_batch("COMMIT").expect("commit");
     for step in skill_builder_migrations::steps() {
-        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
         conn.execute_batch(step.sql.as_str()).expect("step");
         conn.execute(
             "INSERT INTO schema_migrations (version, checksum) VALUES (?, ?)",
             params![step.version, &*step.checksum],
         )
         .expect("record");
-        conn.execute_batch("COMMIT").expect("commit");
     }
+    conn.execute_batch("COMMIT").expect("commit");
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .expect("fk on");
     conn
