@@ -183,22 +183,27 @@ async fn check_reports_dangling_references_and_deletes_nothing() {
     assert_eq!(count, 1, "check never deletes");
 }
 
-#[tokio::test]
-async fn check_reports_schema_drift() {
+/// `check` (exit 1 expected) on a fresh, migrated file after `sql` changed its schema.
+async fn check_after_schema_change(sql: &'static str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("drift.db");
     assert!(tool(&db, &["migrate"]).status.success());
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=rw", db.display()))
         .await
         .expect("connect");
-    sqlx::raw_sql("ALTER TABLE skills ADD COLUMN surprise TEXT; CREATE TABLE extra (x)")
-        .execute(&mut conn)
-        .await
-        .expect("drift");
+    sqlx::raw_sql(sql).execute(&mut conn).await.expect("drift");
     conn.close().await.expect("close");
     let out = tool(&db, &["check"]);
     assert_eq!(out.status.code(), Some(1));
-    let text = stdout(&out);
+    stdout(&out)
+}
+
+#[tokio::test]
+async fn check_reports_schema_drift() {
+    let text = check_after_schema_change(
+        "ALTER TABLE skills ADD COLUMN surprise TEXT; CREATE TABLE extra (x)",
+    )
+    .await;
     assert!(
         text.contains("schema drift: skills.surprise: unexpected column"),
         "{text}"
@@ -211,25 +216,13 @@ async fn check_reports_schema_drift() {
 
 #[tokio::test]
 async fn check_reports_missing_changed_and_unexpected_indexes_triggers_and_views() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("objects.db");
-    assert!(tool(&db, &["migrate"]).status.success());
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=rw", db.display()))
-        .await
-        .expect("connect");
-    sqlx::raw_sql(
+    let text = check_after_schema_change(
         "DROP TRIGGER skill_tag_sets_insert;
          DROP VIEW workflow_run_saves;
          CREATE VIEW workflow_run_saves AS SELECT 1 AS skill_name;
          CREATE INDEX idx_surprise ON skills (purpose);",
     )
-    .execute(&mut conn)
-    .await
-    .expect("drift");
-    conn.close().await.expect("close");
-    let out = tool(&db, &["check"]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = stdout(&out);
+    .await;
     for line in [
         "schema drift: trigger skill_tag_sets_insert: missing",
         "schema drift: view workflow_run_saves: defined as `CREATE VIEW workflow_run_saves AS SELECT 1 AS skill_name`",
