@@ -8,8 +8,7 @@ use skill_builder_db::{Error, InvalidInput, artifacts, skills, workflow_runs};
 use sqlx::SqlitePool;
 
 async fn save_run(pool: &SqlitePool, name: &str) {
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut *conn, name, 0, &WorkflowRunStatus::Pending, "domain")
+    workflow_runs::save_workflow_run(pool, name, 0, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
 }

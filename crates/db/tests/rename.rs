@@ -35,20 +35,10 @@ async fn counts(pool: &SqlitePool, name: &str) -> [i64; 10] {
 
 /// A workflow skill with a row in every table.
 async fn populate(pool: &SqlitePool, name: &str) {
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(
-        &mut *conn,
-        name,
-        2,
-        &WorkflowRunStatus::InProgress,
-        "domain",
-    )
-    .await
-    .unwrap();
-    tags::set_skill_tags(&mut *conn, name, &["a", "b"])
+    workflow_runs::save_workflow_run(pool, name, 2, &WorkflowRunStatus::InProgress, "domain")
         .await
         .unwrap();
-    drop(conn);
+    tags::set_skill_tags(pool, name, &["a", "b"]).await.unwrap();
     workflow_steps::save_workflow_step(pool, name, 0, &StepStatus::Completed)
         .await
         .unwrap();

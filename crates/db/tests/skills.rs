@@ -611,20 +611,10 @@ async fn delete_skill_removes_the_workflow_run_with_its_steps_artifacts_and_agen
     .await
     .unwrap();
     for name in ["built", "neighbour"] {
-        let mut conn = pool.acquire().await.unwrap();
-        workflow_runs::save_workflow_run(
-            &mut *conn,
-            name,
-            2,
-            &WorkflowRunStatus::InProgress,
-            "domain",
-        )
-        .await
-        .unwrap();
-        tags::set_skill_tags(&mut *conn, name, &["t"])
+        workflow_runs::save_workflow_run(pool, name, 2, &WorkflowRunStatus::InProgress, "domain")
             .await
             .unwrap();
-        drop(conn);
+        tags::set_skill_tags(pool, name, &["t"]).await.unwrap();
         workflow_steps::save_workflow_step(pool, name, 0, &StepStatus::Completed)
             .await
             .unwrap();

@@ -17,8 +17,7 @@ async fn master(pool: &SqlitePool, name: &str) -> SkillId {
 }
 
 async fn set(pool: &SqlitePool, name: &str, list: &[&str]) {
-    let mut conn = pool.acquire().await.unwrap();
-    tags::set_skill_tags(&mut *conn, name, list).await.unwrap();
+    tags::set_skill_tags(pool, name, list).await.unwrap();
 }
 
 async fn tags_of(pool: &SqlitePool, name: &str) -> Vec<String> {

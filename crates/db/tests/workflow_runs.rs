@@ -13,8 +13,7 @@ use skill_builder_db::{
 use sqlx::SqlitePool;
 
 async fn save(pool: &SqlitePool, name: &str, step: i64, status: WorkflowRunStatus, purpose: &str) {
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut *conn, name, step, &status, purpose)
+    workflow_runs::save_workflow_run(pool, name, step, &status, purpose)
         .await
         .unwrap();
 }

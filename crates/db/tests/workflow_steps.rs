@@ -8,16 +8,9 @@ use skill_builder_db::{Error, InvalidInput, skills, workflow_runs, workflow_step
 use sqlx::SqlitePool;
 
 async fn save_run(pool: &SqlitePool, name: &str) {
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(
-        &mut *conn,
-        name,
-        0,
-        &WorkflowRunStatus::InProgress,
-        "domain",
-    )
-    .await
-    .unwrap();
+    workflow_runs::save_workflow_run(pool, name, 0, &WorkflowRunStatus::InProgress, "domain")
+        .await
+        .unwrap();
 }
 
 async fn step(pool: &SqlitePool, name: &str, id: i64, status: StepStatus) {
@@ -264,11 +257,9 @@ async fn reset_is_idempotent_and_leaves_the_run_and_other_skills_alone() {
         step(pool, name, 0, StepStatus::Completed).await;
         step(pool, name, 1, StepStatus::Completed).await;
     }
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut *conn, "s", 2, &WorkflowRunStatus::InProgress, "domain")
+    workflow_runs::save_workflow_run(pool, "s", 2, &WorkflowRunStatus::InProgress, "domain")
         .await
         .unwrap();
-    drop(conn);
     assert_eq!(
         workflow_steps::reset_workflow_steps_from(pool, "s", -1)
             .await
