@@ -14,7 +14,7 @@
 //! ```
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -351,6 +351,22 @@ async fn median_of(
     })
 }
 
+/// The median time, in ms, of `n` opens of `path(i)`, `i` in `0..n` (closing each
+/// database again is not timed).
+async fn median_open(n: usize, path: impl Fn(usize) -> PathBuf) -> Result<Measurement, BenchError> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        let db = Database::open(path(i)).await?;
+        samples.push(started.elapsed());
+        db.close().await;
+    }
+    Ok(Measurement {
+        value: median_ms(samples),
+        unit: Unit::Ms,
+    })
+}
+
 async fn fresh(dir: &Path, name: &str) -> Result<Database, BenchError> {
     Ok(Database::open(dir.join(name)).await?)
 }
@@ -364,33 +380,11 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
     let dir = tempfile::tempdir()?;
     let sizes = Sizes::scaled(scale);
     let m = match phase {
-        Phase::OpenCold => {
-            let mut samples = Vec::with_capacity(20);
-            for i in 0..20 {
-                let started = Instant::now();
-                let db = Database::open(dir.path().join(format!("cold-{i}.db"))).await?;
-                samples.push(started.elapsed());
-                db.close().await;
-            }
-            Measurement {
-                value: median_ms(samples),
-                unit: Unit::Ms,
-            }
-        }
+        Phase::OpenCold => median_open(20, |i| dir.path().join(format!("cold-{i}.db"))).await?,
         Phase::OpenWarm => {
             let path = dir.path().join("warm.db");
             Database::open(&path).await?.close().await;
-            let mut samples = Vec::with_capacity(50);
-            for _ in 0..50 {
-                let started = Instant::now();
-                let db = Database::open(&path).await?;
-                samples.push(started.elapsed());
-                db.close().await;
-            }
-            Measurement {
-                value: median_ms(samples),
-                unit: Unit::Ms,
-            }
+            median_open(50, |_| path.clone()).await?
         }
         Phase::AgentRuns => {
             let db = fresh(dir.path(), "agent-runs.db").await?;
