@@ -46,13 +46,26 @@ pub fn expected_dump(name: &str) -> serde_json::Value {
         .expect("expected json");
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("parse expected");
     skill_builder_migrations::schema::canonicalize(&mut v);
-    // The existing app stops at step 28; this layer's own steps (29 onwards) add
-    // indexes only, so a file differs from the oracle by those versions alone.
+    // The existing app stops at step 28; this layer's own steps (timestamp versions)
+    // add indexes, triggers and views only, so a file differs from the oracle by those
+    // versions alone.
     if let Some(versions) = v["schema_migrations"]["versions"].as_array_mut() {
-        versions
-            .extend((29..=skill_builder_migrations::LATEST_VERSION).map(serde_json::Value::from));
+        versions.extend(own_versions().into_iter().map(serde_json::Value::from));
     }
     v
+}
+
+/// This layer's own step versions (after the existing app's 1..=28), ascending.
+pub fn own_versions() -> Vec<i64> {
+    skill_builder_migrations::steps()
+        .map(|m| m.version)
+        .filter(|v| *v > skill_builder_migrations::CONTRACT_VERSION)
+        .collect()
+}
+
+/// How many steps this build has (the existing app's 28 plus this layer's own).
+pub fn step_count() -> usize {
+    skill_builder_migrations::steps().count()
 }
 
 /// A read-only connection (never writes, never checkpoints).

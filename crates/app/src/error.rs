@@ -72,6 +72,17 @@ pub enum OpenError {
         #[source]
         source: MigrationError,
     },
+    /// The snapshot taken before an upgrade could not be written (disk full, read-only
+    /// folder, …), so the upgrade did not run. The database file is unchanged; no
+    /// partial snapshot is left.
+    #[error("cannot write the pre-upgrade snapshot {path}, so the upgrade did not run: {source}")]
+    Snapshot {
+        /// The snapshot that could not be written.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<OpenError>,
+    },
     /// A file-system error.
     #[error("{path}: {source}")]
     Io {
@@ -136,9 +147,23 @@ impl OpenError {
     }
 
     /// A process exit code for the command-line tool: 3 newer schema, 4 not a
-    /// database or corrupt, 5 read-only or cannot create, 6 locked, 1 otherwise.
+    /// database or corrupt, 5 read-only or cannot create (also a snapshot that cannot
+    /// be written for that reason), 6 locked, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Self::Snapshot { source, .. } => match source.as_ref() {
+                Self::ReadOnly { .. } | Self::CreateDir { .. } => 5,
+                Self::Io { source, .. }
+                    if matches!(
+                        source.kind(),
+                        std::io::ErrorKind::PermissionDenied
+                            | std::io::ErrorKind::ReadOnlyFilesystem
+                    ) =>
+                {
+                    5
+                }
+                _ => 1,
+            },
             Self::Migration {
                 source: MigrationError::NewerSchema { .. },
                 ..

@@ -20,6 +20,7 @@ mod error;
 mod open;
 mod paths;
 mod report;
+pub mod snapshot;
 
 pub use error::OpenError;
 pub use open::{BUSY_TIMEOUT, Database, OpenOptions, connect_options};
@@ -27,6 +28,6 @@ pub use paths::{APP_IDENTIFIER, DB_FILE_NAME, DB_PATH_ENV, default_path};
 pub use report::{CheckReport, DanglingReference, Status, backup, check, status};
 /// The data operations (`skill-builder-db`), re-exported so the app needs one dependency.
 pub use skill_builder_db as db;
-pub use skill_builder_migrations::{LATEST_VERSION, MigrationReport};
+pub use skill_builder_migrations::{CONTRACT_VERSION, LATEST_VERSION, MigrationReport};
 /// The domain types (`skill-builder-model`).
 pub use skill_builder_model as model;

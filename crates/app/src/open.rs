@@ -78,7 +78,7 @@ impl Database {
         let span = info_span!("open_database", path = %path.display());
         async move {
             if let Some(target) = options.target
-                && !(0..=skill_builder_migrations::LATEST_VERSION).contains(&target)
+                && !skill_builder_migrations::is_known_target(target)
             {
                 return Err(OpenError::Migration {
                     path,
@@ -86,9 +86,12 @@ impl Database {
                 });
             }
             let state = classify(&path)?;
+            let mut snapshot = None;
             match state {
                 FileState::New => create_file(&path)?,
-                FileState::NeedsReadOnlyCheck => drop(verify_read_only(&path).await?),
+                FileState::NeedsReadOnlyCheck => {
+                    snapshot = verify_read_only(&path, options.target).await?;
+                }
                 FileState::QuietWal => {}
             }
             restrict_permissions(&path)?;
@@ -109,15 +112,32 @@ impl Database {
                 enable_wal(&mut conn, &path).await?;
                 if state == FileState::QuietWal {
                     // Nothing has been written yet; refuse here and the file is untouched.
-                    if let Err(e) = verify(&mut conn, &path).await {
-                        drop(conn);
-                        pool.close().await;
-                        return Err(e);
+                    let checked = match verify(&mut conn, &path).await {
+                        Ok(schema) => {
+                            crate::snapshot::before_upgrade(
+                                &mut conn,
+                                &path,
+                                &schema,
+                                options.target,
+                            )
+                            .await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match checked {
+                        Ok(written) => snapshot = written,
+                        Err(e) => {
+                            drop(conn);
+                            pool.close().await;
+                            return Err(e);
+                        }
                     }
                 }
-                skill_builder_migrations::migrate(&mut conn, options.target)
+                let mut report = skill_builder_migrations::migrate(&mut conn, options.target)
                     .await
-                    .map_err(|e| OpenError::from_migration(&path, e))?
+                    .map_err(|e| OpenError::from_migration(&path, e))?;
+                report.snapshot = snapshot;
+                report
             };
             restrict_permissions(&path)?;
             info!(
@@ -313,10 +333,14 @@ pub(crate) async fn verify(
     Ok(state)
 }
 
-/// [`verify`] on a separate read-only connection.
-async fn verify_read_only(path: &Path) -> Result<SchemaState, OpenError> {
+/// [`verify`] on a separate read-only connection, then the pre-upgrade snapshot when
+/// steps up to `target` are pending (its path).
+async fn verify_read_only(path: &Path, target: Option<i64>) -> Result<Option<PathBuf>, OpenError> {
     let mut conn = connect_read_only(path).await?;
-    let result = verify(&mut conn, path).await;
+    let result = match verify(&mut conn, path).await {
+        Ok(state) => crate::snapshot::before_upgrade(&mut conn, path, &state, target).await,
+        Err(e) => Err(e),
+    };
     // Closing a read-only connection never checkpoints: the file stays as it was.
     let _ = conn.close().await;
     result

@@ -33,6 +33,10 @@ pub struct Status {
     pub schema_version: Option<i64>,
     /// Steps a startup would apply.
     pub pending: Vec<i64>,
+    /// Why a startup ([`crate::Database::open`], `migrate`) would refuse this file
+    /// untouched, e.g. it records steps of a later Skill Builder release; `None` when
+    /// it would open it.
+    pub refusal: Option<String>,
     /// Row count of every table.
     pub tables: BTreeMap<String, i64>,
 }
@@ -81,6 +85,7 @@ pub async fn status(path: &Path) -> Result<Status, OpenError> {
             synchronous: "normal".into(),
             schema_version: None,
             pending: skill_builder_migrations::SchemaState::default().pending(None),
+            refusal: None,
             tables: BTreeMap::new(),
         };
         if !status.exists || status.size_bytes == 0 {
@@ -106,6 +111,7 @@ async fn fill_status(
     let state = skill_builder_migrations::inspect(conn).await?;
     status.schema_version = Some(state.version());
     status.pending = state.pending(None);
+    status.refusal = state.validate().err().map(|e| e.to_string());
     status.journal_mode = Some(
         sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&mut *conn)
@@ -164,8 +170,9 @@ pub struct CheckReport {
     pub pending: Vec<i64>,
     /// Applied steps whose file was edited since.
     pub edited_migrations: Vec<i64>,
-    /// Schema version above what this build knows (`None` when fine).
-    pub newer_version: Option<i64>,
+    /// Recorded steps this build does not know (a later Skill Builder release wrote
+    /// the file; startup refuses it). Empty when fine.
+    pub unknown_versions: Vec<i64>,
 }
 
 impl CheckReport {
@@ -176,7 +183,7 @@ impl CheckReport {
             && self.schema_drift.is_empty()
             && self.pending.is_empty()
             && self.edited_migrations.is_empty()
-            && self.newer_version.is_none()
+            && self.unknown_versions.is_empty()
     }
 
     /// One readable line per problem.
@@ -207,10 +214,11 @@ impl CheckReport {
                 .iter()
                 .map(|v| format!("migration {v} was edited after it was applied")),
         );
-        if let Some(v) = self.newer_version {
+        if !self.unknown_versions.is_empty() {
             out.push(format!(
-                "schema version {v} is newer than this build ({})",
-                skill_builder_migrations::LATEST_VERSION
+                "records migration step(s) {:?} that this build does not know: a later Skill \
+                 Builder release wrote this file (startup refuses it)",
+                self.unknown_versions
             ));
         }
         out
@@ -268,9 +276,7 @@ async fn fill_check(
         .into_iter()
         .map(|(v, _)| v)
         .collect();
-    if state.version() > skill_builder_migrations::LATEST_VERSION {
-        report.newer_version = Some(state.version());
-    }
+    report.unknown_versions = state.unknown_versions();
     report.schema_drift = expected.drift(conn).await?;
     Ok(report)
 }
@@ -279,8 +285,14 @@ async fn fill_check(
 /// (`VACUUM INTO` over a read-only connection: other processes may keep writing).
 /// `dest` must not exist; it is created 0600 on Unix.
 ///
+/// The copy is written to a temporary file in `dest`'s folder, synced, then moved to
+/// `dest`: `dest` exists only once it is complete, and a copy that fails (or is
+/// killed) leaves nothing at `dest` (a killed one may leave the hidden temporary
+/// `.NAME.PID.NANOS.tmp`).
+///
 /// # Errors
-/// [`OpenError::Io`] when `dest` exists or cannot be created; the source's errors.
+/// [`OpenError::Io`] when `dest` exists or its folder cannot be written; the
+/// source's errors.
 pub async fn backup(source: &Path, dest: &Path) -> Result<(), OpenError> {
     async {
         if !source.exists() {
@@ -289,29 +301,12 @@ pub async fn backup(source: &Path, dest: &Path) -> Result<(), OpenError> {
             });
         }
         preflight_header(source)?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        opts.open(dest).map_err(|source| OpenError::Io {
-            path: dest.into(),
-            source,
-        })?;
         let mut conn = connect_read_only(source).await?;
-        let dest_str = dest.to_string_lossy().into_owned();
-        let result = sqlx::query("VACUUM INTO ?")
-            .bind(&dest_str)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| OpenError::from_sqlx(source, e));
+        let result =
+            crate::snapshot::write_copy(&mut conn, source, dest, crate::snapshot::Place::NoClobber)
+                .await;
         let _ = conn.close().await;
-        if result.is_err() {
-            let _ = std::fs::remove_file(dest);
-        }
-        result.map(drop)
+        result
     }
     .instrument(info_span!("backup", source = %source.display(), dest = %dest.display()))
     .await

@@ -4,17 +4,21 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum MigrationError {
-    /// The file was written by a newer build: it records a step this build does not know.
-    /// Nothing was changed.
+    /// The file records steps this build does not know: a later Skill Builder release
+    /// wrote it (the existing app's steps 29, 30, … or a newer build's own timestamp
+    /// steps). Nothing was changed.
     #[error(
-        "database schema version {found} is newer than this build supports (up to {supported}); \
-         use a newer Skill Builder"
+        "the database records migration step(s) {} that this build does not know: a later \
+         Skill Builder release wrote it; open it with that release or a newer one (this build \
+         knows steps 1..={} and its own up to {latest})",
+        crate::error::version_list(versions),
+        crate::CONTRACT_VERSION
     )]
     NewerSchema {
-        /// The highest version recorded in the file.
-        found: i64,
+        /// Every recorded version this build does not know, ascending.
+        versions: Vec<i64>,
         /// [`crate::LATEST_VERSION`].
-        supported: i64,
+        latest: i64,
     },
     /// A step recorded with a checksum that differs from the embedded file: someone edited
     /// an applied migration. Nothing was changed.
@@ -29,7 +33,11 @@ pub enum MigrationError {
         description: String,
     },
     /// `--to N` asked for a version this build does not have.
-    #[error("unknown target version {0}: this build knows steps 1..={max}", max = crate::LATEST_VERSION)]
+    #[error(
+        "unknown target version {0}: this build knows steps 1..={contract} and its own {own}",
+        contract = crate::CONTRACT_VERSION,
+        own = crate::error::version_list(&crate::steps().map(|m| m.version).filter(|v| *v > crate::CONTRACT_VERSION).collect::<Vec<_>>())
+    )]
     UnknownTarget(i64),
     /// A step would have added foreign-key violations (a table rebuild went wrong);
     /// the step was rolled back.
@@ -66,5 +74,40 @@ impl MigrationError {
             Self::Step { source, .. } | Self::Database(source) => Some(source),
             _ => None,
         }
+    }
+}
+
+/// `versions` (ascending) as text with runs compressed: `29..=40, 42..=61`.
+pub(crate) fn version_list(versions: &[i64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < versions.len() {
+        let start = versions[i];
+        let mut end = start;
+        while i + 1 < versions.len() && versions[i + 1] == end + 1 {
+            i += 1;
+            end = versions[i];
+        }
+        parts.push(match end - start {
+            0 => start.to_string(),
+            1 => format!("{start}, {end}"),
+            _ => format!("{start}..={end}"),
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_lists_compress_runs() {
+        assert_eq!(version_list(&[29]), "29");
+        assert_eq!(version_list(&[29, 30]), "29, 30");
+        let later: Vec<i64> = (29..=61).filter(|v| *v != 41).collect();
+        assert_eq!(version_list(&later), "29..=40, 42..=61");
+        assert_eq!(version_list(&[]), "");
     }
 }

@@ -32,6 +32,14 @@ pub struct MigrationReport {
     pub repair_before: RepairReport,
     /// What the repair pass after the steps changed.
     pub repair_after: RepairReport,
+    /// Rows of this layer's own steps renumbered from the old numbering to their
+    /// timestamp versions, as `(old, new)` (see [`crate::RENUMBERED`]); empty for any
+    /// file already converted.
+    pub renumbered: Vec<(i64, i64)>,
+    /// The snapshot written beside the file before its pending steps ran, if any.
+    /// [`migrate`] never writes one (it works on a connection, not a file);
+    /// `skill_builder_app::Database::open` does, and records its path here.
+    pub snapshot: Option<std::path::PathBuf>,
 }
 
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -43,8 +51,11 @@ const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// Bring the database on `conn` to `target` (default: [`LATEST_VERSION`]).
 ///
 /// Under one `BEGIN IMMEDIATE` transaction: create `schema_migrations` if missing
-/// (adding our nullable `checksum` column to a legacy table), refuse a newer or
-/// edited file, run the baseline and the repair pass. Then each pending step runs
+/// (adding our nullable `checksum` column to a legacy table), refuse a file that
+/// records a step this build does not know or an edited step, renumber this layer's
+/// own rows still recorded under their old numbers 29..31 (see [`crate::RENUMBERED`]:
+/// all of them in this one transaction, so a kill leaves either numbering, never a
+/// mix), run the baseline and the repair pass. Then each pending step runs
 /// with its record in its own `BEGIN IMMEDIATE` transaction, so a crash leaves every
 /// step either applied and recorded or neither (a brand-new, empty file gets every
 /// step in that first transaction: it has nothing to lose, and one commit is
@@ -62,7 +73,7 @@ pub async fn migrate(
     target: Option<i64>,
 ) -> Result<MigrationReport, MigrationError> {
     if let Some(t) = target
-        && !(0..=LATEST_VERSION).contains(&t)
+        && !crate::is_known_target(t)
     {
         return Err(MigrationError::UnknownTarget(t));
     }
@@ -126,6 +137,7 @@ async fn run(
     sqlx::raw_sql(baseline()?.sql.clone())
         .execute(&mut *tx)
         .await?;
+    report.renumbered = renumber(&mut tx, &state).await?;
     report.repair_before = repair::run(&mut tx).await?;
     if new_file {
         // A new file has nothing to lose: every step goes into this one transaction
@@ -195,6 +207,33 @@ async fn apply_step(
         description: migration.description.to_string(),
         elapsed,
     }))
+}
+
+/// Move this layer's rows recorded under the old numbers to their timestamp versions,
+/// inside the caller's transaction. `applied_at` and `checksum` are kept.
+async fn renumber(
+    tx: &mut SqliteConnection,
+    state: &state::SchemaState,
+) -> Result<Vec<(i64, i64)>, MigrationError> {
+    let pairs = state.renumbering();
+    for (old, new) in &pairs {
+        // A row at the new version as well (never written by this layer, but cheap to
+        // tolerate): keep that one, drop the old.
+        sqlx::query(
+            "UPDATE schema_migrations SET version = ?1 WHERE version = ?2 \
+             AND NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+        )
+        .bind(new)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM schema_migrations WHERE version = ?")
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+        info!(old, new, "renumbered migration record");
+    }
+    Ok(pairs)
 }
 
 async fn fk_violations(conn: &mut SqliteConnection) -> Result<i64, MigrationError> {

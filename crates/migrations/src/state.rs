@@ -1,10 +1,10 @@
 //! What a file's tracking table says, read without writing anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{Row, SqliteConnection};
 
-use crate::{LATEST_VERSION, MigrationError, steps};
+use crate::{LATEST_VERSION, MigrationError, RENUMBERED, step, steps};
 
 /// One row of `schema_migrations`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,37 +28,84 @@ pub struct SchemaState {
 }
 
 impl SchemaState {
-    /// The highest recorded version (0 when none).
+    /// Rows of this layer's own first steps still recorded under their old numbers
+    /// (29, 30, 31: see [`RENUMBERED`]), as `(old, new)`. Only rows carrying this
+    /// layer's checksum of the same SQL qualify; the existing app's rows at those
+    /// numbers have no checksum.
+    pub fn renumbering(&self) -> Vec<(i64, i64)> {
+        RENUMBERED
+            .iter()
+            .copied()
+            .filter(|(old, new)| {
+                let ours = step(*new).map(|m| &*m.checksum);
+                self.recorded
+                    .get(old)
+                    .and_then(|r| r.checksum.as_deref())
+                    .is_some_and(|stored| Some(stored) == ours)
+            })
+            .collect()
+    }
+
+    /// The recorded versions under this build's numbering (old numbers of this
+    /// layer's own steps mapped to their timestamp versions).
+    pub fn effective_versions(&self) -> BTreeSet<i64> {
+        let renumbering = self.renumbering();
+        self.recorded
+            .keys()
+            .map(|v| {
+                renumbering
+                    .iter()
+                    .find(|(old, _)| old == v)
+                    .map_or(*v, |(_, new)| *new)
+            })
+            .collect()
+    }
+
+    /// Recorded versions this build does not know, ascending: a later Skill Builder
+    /// release wrote them (the existing app's 29, 30, … or a newer build's own steps).
+    pub fn unknown_versions(&self) -> Vec<i64> {
+        self.effective_versions()
+            .into_iter()
+            .filter(|v| step(*v).is_none())
+            .collect()
+    }
+
+    /// The highest recorded version under this build's numbering (0 when none).
     pub fn version(&self) -> i64 {
-        self.recorded.keys().next_back().copied().unwrap_or(0)
+        self.effective_versions().last().copied().unwrap_or(0)
     }
 
     /// Known steps not yet recorded, up to `target` (default: all), in order.
     pub fn pending(&self, target: Option<i64>) -> Vec<i64> {
         let target = target.unwrap_or(LATEST_VERSION);
+        let recorded = self.effective_versions();
         steps()
             .map(|m| m.version)
-            .filter(|v| *v <= target && !self.recorded.contains_key(v))
+            .filter(|v| *v <= target && !recorded.contains(v))
             .collect()
     }
 
-    /// True when nothing is pending up to `target` and the tracking table already has
-    /// its `checksum` column: startup then writes nothing.
+    /// True when nothing is pending up to `target`, no row needs renumbering and the
+    /// tracking table already has its `checksum` column: startup then writes nothing.
     pub fn is_current(&self, target: Option<i64>) -> bool {
-        self.has_tracking_table && self.has_checksum_column && self.pending(target).is_empty()
+        self.has_tracking_table
+            && self.has_checksum_column
+            && self.renumbering().is_empty()
+            && self.pending(target).is_empty()
     }
 
-    /// Refuse a file this build must not touch: one recorded above
-    /// [`LATEST_VERSION`], or one whose applied step was edited since.
+    /// Refuse a file this build must not touch: one that records a step this build
+    /// does not know (anywhere, not only above [`LATEST_VERSION`]), or one whose
+    /// applied step was edited since.
     ///
     /// # Errors
     /// [`MigrationError::NewerSchema`] or [`MigrationError::ChecksumMismatch`].
     pub fn validate(&self) -> Result<(), MigrationError> {
-        let found = self.version();
-        if found > LATEST_VERSION {
+        let unknown = self.unknown_versions();
+        if !unknown.is_empty() {
             return Err(MigrationError::NewerSchema {
-                found,
-                supported: LATEST_VERSION,
+                versions: unknown,
+                latest: LATEST_VERSION,
             });
         }
         if let Some((version, description)) = self.checksum_mismatches().into_iter().next() {

@@ -114,12 +114,18 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let db = Database::open_with(&path, &OpenOptions { target: to }).await?;
             let report = db.migration_report().clone();
             db.close().await;
+            if let Some(snapshot) = &report.snapshot {
+                println!("snapshot: {}", snapshot.display());
+            }
+            for (old, new) in &report.renumbered {
+                println!("renumbered: migration record {old} -> {new}");
+            }
             for step in &report.repair_before.added_columns {
                 println!("repaired: added skills.{step}");
             }
             for step in &report.applied {
                 println!(
-                    "applied {:>2} {} ({} ms)",
+                    "applied {} {} ({} ms)",
                     step.version,
                     step.description,
                     step.elapsed.as_millis()
@@ -158,6 +164,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         .map_or_else(|| "-".into(), |v| v.to_string())
                 );
                 println!("pending         {:?}", status.pending);
+                if let Some(why) = &status.refusal {
+                    println!("refused         {why}");
+                }
                 for (table, rows) in &status.tables {
                     println!("  {table:<20} {rows:>8} rows");
                 }
