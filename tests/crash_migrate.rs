@@ -188,3 +188,84 @@ async fn killed_migrate_resumes_to_the_uninterrupted_result() {
         "most kills must land mid-upgrade: {versions_seen:?}"
     );
 }
+
+/// The recorded versions of the file at `path`, ascending.
+async fn recorded_versions(path: &Path) -> Vec<i64> {
+    let mut conn = read_only(path).await;
+    let versions = sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .expect("versions");
+    conn.close().await.expect("close");
+    versions
+}
+
+/// Converting a file recorded by this layer's previous numbering (29..31) is one
+/// transaction: `migrate` killed at any moment leaves either the old numbering or the
+/// new one, never a mix, and the next run finishes the conversion with every row kept.
+#[tokio::test]
+async fn killed_renumbering_leaves_either_numbering_never_a_mix() {
+    let kill_points: u32 = std::env::var("STRESS_KILL_POINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = grown_fixture(dir.path()).await;
+    renumber_back(&old).await;
+    let old_versions = recorded_versions(&old).await;
+    let renumbered = skill_builder_migrations::RENUMBERED;
+    let new_versions: Vec<i64> = {
+        let mut v: Vec<i64> = old_versions
+            .iter()
+            .map(|v| {
+                renumbered
+                    .iter()
+                    .find(|(o, _)| o == v)
+                    .map_or(*v, |(_, n)| *n)
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert!(renumbered.iter().all(|(o, _)| old_versions.contains(o)));
+
+    // The oracle, timed: an uninterrupted conversion.
+    let reference = dir.path().join("reference.db");
+    copy_db(&old, &reference);
+    let started = Instant::now();
+    migrate(&reference, None);
+    let full = started.elapsed();
+    assert_eq!(recorded_versions(&reference).await, new_versions);
+
+    let (mut seen_old, mut seen_new) = (0, 0);
+    for k in 0..kill_points {
+        let work = dir.path().join(format!("renumber-{k}.db"));
+        copy_db(&old, &work);
+        let delay = full.mul_f64((f64::from(k) + 0.5) / f64::from(kill_points));
+        let mut child = tool()
+            .arg("--db")
+            .arg(&work)
+            .arg("migrate")
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        child.kill().ok();
+        child.wait().expect("reap");
+        let versions = recorded_versions(&work).await;
+        if versions == old_versions {
+            seen_old += 1;
+        } else if versions == new_versions {
+            seen_new += 1;
+        } else {
+            panic!("kill point {k} ({delay:?}): mixed numbering {versions:?}");
+        }
+        migrate(&work, None);
+        assert_eq!(recorded_versions(&work).await, new_versions);
+        if let Err(diff) = same_data(&work, &reference).await {
+            panic!("kill point {k} ({delay:?}): differs from the uninterrupted conversion: {diff}");
+        }
+    }
+    eprintln!(
+        "renumbering kill points: {kill_points}: old numbering left {seen_old}, new {seen_new}, mixed 0; full run {full:?}"
+    );
+}

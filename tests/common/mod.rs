@@ -68,6 +68,37 @@ pub fn step_count() -> usize {
     skill_builder_migrations::steps().count()
 }
 
+/// Fixture `name` upgraded by this build, then with this layer's own rows renumbered
+/// back to 29, 30, 31 (same SQL, same checksums): a file as the previous build of this
+/// layer left it.
+pub async fn previous_numbering_file(name: &str, dir: &Path) -> PathBuf {
+    let path = copy_fixture(name, dir);
+    renumber_back(&path).await;
+    path
+}
+
+/// Upgrade the file at `path` with this build, then renumber this layer's rows back
+/// to the old numbers 29, 30, 31.
+pub async fn renumber_back(path: &Path) {
+    skill_builder_app::Database::open(path)
+        .await
+        .expect("upgrade")
+        .close()
+        .await;
+    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .expect("connect");
+    for (old, new) in skill_builder_migrations::RENUMBERED {
+        sqlx::query("UPDATE schema_migrations SET version = ? WHERE version = ?")
+            .bind(old)
+            .bind(new)
+            .execute(&mut conn)
+            .await
+            .expect("old numbering");
+    }
+    conn.close().await.expect("close");
+}
+
 /// A read-only connection (never writes, never checkpoints).
 pub async fn read_only(path: &Path) -> SqliteConnection {
     SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))

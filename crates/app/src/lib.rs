@@ -21,6 +21,7 @@ mod open;
 mod paths;
 mod report;
 pub mod snapshot;
+mod wal_view;
 
 pub use error::OpenError;
 pub use open::{BUSY_TIMEOUT, Database, OpenOptions, connect_options};

@@ -192,11 +192,20 @@ async fn write_snapshot(
         .fetch_one(&mut *conn)
         .await
         .map_err(|e| (path.to_path_buf(), OpenError::from_sqlx(path, e)))?;
-    let mut seq = 1;
+    // Two upgrades within one second (or a clock gone back) get the next sequence
+    // number after the highest on disk, so that names keep their order even after
+    // rotation removed the lower ones.
+    let mut seq = snapshots(path)
+        .iter()
+        .filter_map(|p| snapshot_key(p.file_name()?.to_str()?.rsplit_once(".v")?.1))
+        .filter(|(s, _)| *s == stamp)
+        .map(|(_, n)| n + 1)
+        .max()
+        .unwrap_or(1);
     loop {
         let dest = snapshot_path(path, version, &stamp, seq);
         match write_copy(conn, path, &dest, Place::NoClobber).await {
-            // Two upgrades within one second (or a clock gone back): next free name.
+            // Another process took this name a moment ago: the next one.
             Err(OpenError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists && seq < 100 =>
             {
