@@ -86,6 +86,21 @@ async fn grown_fixture(dir: &Path) -> PathBuf {
     path
 }
 
+/// Start `migrate` on `path`, SIGKILL it after `delay`; whether it had already exited.
+fn kill_migrate_after(path: &Path, delay: std::time::Duration) -> bool {
+    let mut child = tool()
+        .arg("--db")
+        .arg(path)
+        .arg("migrate")
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(delay);
+    let finished_before_kill = child.try_wait().expect("try_wait").is_some();
+    child.kill().ok();
+    child.wait().expect("reap");
+    finished_before_kill
+}
+
 async fn recorded_version(path: &Path) -> i64 {
     let mut conn = read_only(path).await;
     let state = skill_builder_migrations::inspect(&mut conn)
@@ -142,16 +157,7 @@ async fn killed_migrate_resumes_to_the_uninterrupted_result() {
         copy_db(&grown, &work);
         // Spread the kill points over the whole upgrade, plus process start-up.
         let delay = full.mul_f64((f64::from(k) + 0.5) / f64::from(kill_points));
-        let mut child = tool()
-            .arg("--db")
-            .arg(&work)
-            .arg("migrate")
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(delay);
-        let finished_before_kill = child.try_wait().expect("try_wait").is_some();
-        child.kill().ok();
-        child.wait().expect("reap");
+        let finished_before_kill = kill_migrate_after(&work, delay);
 
         let version = recorded_version(&work).await;
         versions_seen.push(version);
@@ -214,20 +220,15 @@ async fn killed_renumbering_leaves_either_numbering_never_a_mix() {
     renumber_back(&old).await;
     let old_versions = recorded_versions(&old).await;
     let renumbered = skill_builder_migrations::RENUMBERED;
-    let new_versions: Vec<i64> = {
-        let mut v: Vec<i64> = old_versions
-            .iter()
-            .map(|v| {
-                renumbered
-                    .iter()
-                    .find(|(o, _)| o == v)
-                    .map_or(*v, |(_, n)| *n)
-            })
-            .collect();
-        v.sort_unstable();
-        v
-    };
     assert!(renumbered.iter().all(|(o, _)| old_versions.contains(o)));
+    // The old numbers replaced by the new ones: every other version stays.
+    let mut new_versions: Vec<i64> = old_versions
+        .iter()
+        .copied()
+        .filter(|v| renumbered.iter().all(|(o, _)| o != v))
+        .chain(renumbered.iter().map(|(_, n)| *n))
+        .collect();
+    new_versions.sort_unstable();
 
     // The oracle, timed: an uninterrupted conversion.
     let reference = dir.path().join("reference.db");
@@ -242,15 +243,7 @@ async fn killed_renumbering_leaves_either_numbering_never_a_mix() {
         let work = dir.path().join(format!("renumber-{k}.db"));
         copy_db(&old, &work);
         let delay = full.mul_f64((f64::from(k) + 0.5) / f64::from(kill_points));
-        let mut child = tool()
-            .arg("--db")
-            .arg(&work)
-            .arg("migrate")
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(delay);
-        child.kill().ok();
-        child.wait().expect("reap");
+        kill_migrate_after(&work, delay);
         let versions = recorded_versions(&work).await;
         if versions == old_versions {
             seen_old += 1;
