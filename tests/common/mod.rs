@@ -199,3 +199,61 @@ pub async fn same_data(a: &Path, b: &Path) -> Result<(), String> {
     conn.close().await.expect("close");
     Ok(())
 }
+
+/// Free bytes of the file system holding `dir` (`df`).
+pub fn free_bytes(dir: &Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir)
+        .output()
+        .expect("df");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df output")
+}
+
+/// A tmpfs of a given size mounted on a temporary folder; unmounted on drop.
+pub struct SmallTmpfs {
+    /// The mount point.
+    pub dir: PathBuf,
+    _holder: tempfile::TempDir,
+}
+
+impl SmallTmpfs {
+    /// Mount one of `bytes`; `None` (with a printed reason) where this machine cannot.
+    pub fn new(bytes: u64) -> Option<Self> {
+        let holder = tempfile::tempdir().expect("tempdir");
+        let dir = holder.path().join("mnt");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={bytes},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&dir)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!(
+                "SKIPPED: cannot mount a small tmpfs here (needs root and mount rights); \
+                 the disk-full case is not exercised"
+            );
+            return None;
+        }
+        Some(Self {
+            dir,
+            _holder: holder,
+        })
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).output();
+    }
+}
