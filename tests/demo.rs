@@ -15,26 +15,40 @@ use skill_builder_app::db::{artifacts, locks, skills, tags, usage, workflow_runs
 use skill_builder_app::model::{StepStatus, WorkflowRunStatus};
 use skill_builder_migrations::LATEST_VERSION as LATEST;
 
-/// `skill-builder-db demo` with the database chosen by `SKILL_BUILDER_DB` (as the
-/// README's command runs), or by `--db` when `flag` is set.
-fn demo(db: &Path, flag: bool) -> Output {
+/// Where the tool is told the database is.
+#[derive(Clone, Copy)]
+enum Via {
+    /// `SKILL_BUILDER_DB`, as the README's command runs.
+    Env,
+    /// `--db PATH`.
+    Flag,
+}
+
+/// `skill-builder-db ARGS` on the database `db`.
+fn tool(db: &Path, via: Via, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_skill-builder-db"));
-    if flag {
-        cmd.arg("--db").arg(db).env_remove("SKILL_BUILDER_DB");
-    } else {
-        cmd.env("SKILL_BUILDER_DB", db);
-    }
-    let out = cmd
-        .arg("demo")
+    match via {
+        Via::Flag => cmd.arg("--db").arg(db).env_remove("SKILL_BUILDER_DB"),
+        Via::Env => cmd.env("SKILL_BUILDER_DB", db),
+    };
+    cmd.args(args)
         .env_remove("RUST_LOG")
         .output()
-        .expect("run skill-builder-db");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .expect("run skill-builder-db")
+}
+
+/// `skill-builder-db demo`, which must succeed; its stdout.
+fn demo(db: &Path, via: Via) -> String {
+    let out = tool(db, via, &["demo"]);
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Each of `wanted` is in `stdout`.
+fn assert_lines(stdout: &str, wanted: &[&str]) {
+    for want in wanted {
+        assert!(stdout.contains(want), "{want:?} not in:\n{stdout}");
+    }
 }
 
 /// The `name  N rows` lines of the printed status.
@@ -57,20 +71,16 @@ async fn demo_twice_on_a_new_file_leaves_two_skills_with_real_rows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("nested").join("skill-builder.db");
 
-    let first = String::from_utf8(demo(&db, false).stdout).expect("utf-8");
-    assert!(
-        first.contains(&format!("schema version 0 -> {LATEST}")),
-        "{first}"
-    );
-    assert!(first.contains("created skill demo-skill-1"), "{first}");
-    assert!(
-        first.contains("6 steps completed, 6 artifacts, 6 agent runs"),
-        "{first}"
-    );
-    assert!(first.contains("tags: crm, sales"), "{first}");
-    assert!(
-        first.contains("usage (every skill): 1 session(s), $1.05 in total"),
-        "{first}"
+    let first = demo(&db, Via::Env);
+    assert_lines(
+        &first,
+        &[
+            &format!("schema version 0 -> {LATEST}"),
+            "created skill demo-skill-1",
+            "6 steps completed, 6 artifacts, 6 agent runs",
+            "tags: crm, sales",
+            "usage (every skill): 1 session(s), $1.05 in total",
+        ],
     );
     let after_one = rows(&first);
     for table in ["skills", "workflow_runs", "workflow_sessions"] {
@@ -81,17 +91,14 @@ async fn demo_twice_on_a_new_file_leaves_two_skills_with_real_rows() {
     }
     assert_eq!(after_one.get("skill_locks"), Some(&0), "{first}");
 
-    let second = String::from_utf8(demo(&db, true).stdout).expect("utf-8");
-    assert!(
-        second.contains(&format!(
-            "schema version {LATEST} -> {LATEST} (0 step(s) applied)"
-        )),
-        "{second}"
-    );
-    assert!(second.contains("created skill demo-skill-2"), "{second}");
-    assert!(
-        second.contains("usage (every skill): 2 session(s), $2.10 in total"),
-        "{second}"
+    let second = demo(&db, Via::Flag);
+    assert_lines(
+        &second,
+        &[
+            &format!("schema version {LATEST} -> {LATEST} (0 step(s) applied)"),
+            "created skill demo-skill-2",
+            "usage (every skill): 2 session(s), $2.10 in total",
+        ],
     );
     let after_two = rows(&second);
     for (table, n) in &after_one {
@@ -151,27 +158,9 @@ async fn demo_twice_on_a_new_file_leaves_two_skills_with_real_rows() {
     database.close().await;
 }
 
-/// `skill-builder-db migrate` (for the file the demo is compared with).
-fn migrate(db: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_skill-builder-db"))
-        .arg("--db")
-        .arg(db)
-        .arg("migrate")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run skill-builder-db");
-    assert!(out.status.success(), "{out:?}");
-}
-
 /// Rows per table, read by `status --json`.
 fn table_rows(db: &Path) -> BTreeMap<String, i64> {
-    let out = Command::new(env!("CARGO_BIN_EXE_skill-builder-db"))
-        .arg("--db")
-        .arg(db)
-        .args(["status", "--json"])
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run skill-builder-db");
+    let out = tool(db, Via::Flag, &["status", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     serde_json::from_value(json["tables"].clone()).expect("tables")
 }
@@ -184,8 +173,8 @@ fn demo_upgrades_a_legacy_file_and_only_adds_rows() {
     std::fs::create_dir_all(&b).expect("mkdir");
     let migrated = copy_fixture("v10", &a);
     let demoed = copy_fixture("v10", &b);
-    migrate(&migrated);
-    let out = String::from_utf8(demo(&demoed, true).stdout).expect("utf-8");
+    assert!(tool(&migrated, Via::Flag, &["migrate"]).status.success());
+    let out = demo(&demoed, Via::Flag);
     assert!(
         out.contains(&format!("schema version 10 -> {LATEST}")),
         "{out}"
@@ -234,7 +223,7 @@ async fn demo_never_writes_to_a_skill_of_the_users() {
         database.close().await;
     }
     let before = common::dump(&db).await;
-    let out = String::from_utf8(demo(&db, true).stdout).expect("utf-8");
+    let out = demo(&db, Via::Flag);
     assert!(out.contains("created skill demo-skill-2"), "{out}");
     let after = common::dump(&db).await;
     // Every row of the skill tables that was there is still there, unchanged.
@@ -276,13 +265,7 @@ fn demo_on_a_file_that_is_not_a_database_is_refused_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("notes.txt");
     std::fs::write(&db, b"not sqlite at all, just text that is long enough").expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_skill-builder-db"))
-        .arg("--db")
-        .arg(&db)
-        .arg("demo")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run");
+    let out = tool(&db, Via::Flag, &["demo"]);
     assert_eq!(out.status.code(), Some(4), "{out:?}");
     assert!(out.stdout.is_empty());
     assert_eq!(

@@ -256,19 +256,17 @@ pub async fn skill_life(
             "usage (every skill): {} session(s), ${:.2} in total",
             summary.total_runs, summary.total_cost
         )?;
-        for m in usage::get_usage_by_model(&mut *conn, true).await? {
-            writeln!(
-                out,
-                "  model {:<18} {} run(s) ${:.2}",
-                m.model, m.run_count, m.total_cost
-            )?;
-        }
-        for s in usage::get_usage_by_step(&mut *conn, true).await? {
-            writeln!(
-                out,
-                "  step  {:<18} {} run(s) ${:.2}",
-                s.step_name, s.run_count, s.total_cost
-            )?;
+        let by_model = usage::get_usage_by_model(&mut *conn, true).await?;
+        let by_step = usage::get_usage_by_step(&mut *conn, true).await?;
+        let lines = (by_model.into_iter())
+            .map(|m| ("model", m.model, m.run_count, m.total_cost))
+            .chain(
+                by_step
+                    .into_iter()
+                    .map(|s| ("step", s.step_name, s.run_count, s.total_cost)),
+            );
+        for (by, name, runs, cost) in lines {
+            writeln!(out, "  {by:<5} {name:<18} {runs} run(s) ${cost:.2}")?;
         }
 
         locks::release_skill_lock(&mut *conn, skill, &me).await?;

@@ -209,131 +209,129 @@ fn frontmatter(markdown: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// A SKILL.md whose frontmatter is `name: x` and `body`, followed by a body with a
+    /// `description:` line that must not be read.
     fn fm(body: &str) -> String {
         format!("---\nname: x\n{body}\n---\n# Title\n\ndescription: not this one\n")
     }
 
-    fn desc(body: &str) -> Option<String> {
+    /// The description of the frontmatter `body`.
+    fn desc_of(body: &str) -> Option<String> {
         parse_description(&fm(body))
     }
 
+    /// Each frontmatter `body` gives its expected description.
+    fn cases(cases: &[(&str, Option<&str>)]) {
+        for (body, want) in cases {
+            assert_eq!(desc_of(body).as_deref(), *want, "{body:?}");
+        }
+    }
+
+    /// Each whole SKILL.md text gives its expected description.
+    fn documents(cases: &[(&str, Option<&str>)]) {
+        for (md, want) in cases {
+            assert_eq!(parse_description(md).as_deref(), *want, "{md:?}");
+        }
+    }
+
     #[test]
-    fn plain_value() {
-        assert_eq!(
-            desc("description: Fill PDF forms").as_deref(),
-            Some("Fill PDF forms")
-        );
+    fn plain_values() {
+        cases(&[
+            ("description: Fill PDF forms", Some("Fill PDF forms")),
+            ("description: issue#42 stays", Some("issue#42 stays")),
+            (
+                "description: Use when:a PDF # a comment",
+                Some("Use when:a PDF"),
+            ),
+            (
+                "description:\n  Fill forms\n  and merge PDFs\nmodel: opus",
+                Some("Fill forms and merge PDFs"),
+            ),
+            // YAML 1.2 core: yes/no/on/off are strings.
+            ("description: yes", Some("yes")),
+        ]);
     }
 
     /// Changed with the YAML parser: `: ` inside a plain scalar is a mapping indicator,
     /// so `description: Use when: a PDF` is not valid YAML (the hand-written subset
     /// returned "Use when: a PDF"); quoted, it is read.
     #[test]
-    fn plain_value_with_colon_and_comment() {
-        assert_eq!(desc("description: Use when: a PDF # a comment"), None);
-        assert_eq!(
-            desc("description: \"Use when: a PDF\" # a comment").as_deref(),
-            Some("Use when: a PDF")
-        );
-        assert_eq!(
-            desc("description: Use when:a PDF # a comment").as_deref(),
-            Some("Use when:a PDF")
-        );
-        assert_eq!(
-            desc("description: issue#42 stays").as_deref(),
-            Some("issue#42 stays")
-        );
+    fn colon_space_in_a_plain_value_needs_quotes() {
+        cases(&[
+            ("description: Use when: a PDF # a comment", None),
+            (
+                "description: \"Use when: a PDF\" # a comment",
+                Some("Use when: a PDF"),
+            ),
+        ]);
     }
 
     #[test]
-    fn double_quoted_with_escapes() {
-        assert_eq!(
-            desc(r#"description: "Say \"hi\": a\tb \u00e9 # kept""#).as_deref(),
-            Some("Say \"hi\": a\tb é # kept")
-        );
-        assert_eq!(
-            desc(r#"description: "\x41\U0001F980 \\ \/ \0end\nnext""#).as_deref(),
-            Some("A🦀 \\ / \0end\nnext")
-        );
-        // An escaped line break joins the lines without a space.
-        assert_eq!(
-            desc("description: \"joined\\\n  together\"").as_deref(),
-            Some("joinedtogether")
-        );
-    }
-
-    #[test]
-    fn single_quoted_with_doubled_quote() {
-        assert_eq!(
-            desc("description: 'It''s: quoted \\n # raw'").as_deref(),
-            Some("It's: quoted \\n # raw")
-        );
-    }
-
-    #[test]
-    fn quoted_values_spanning_lines_fold() {
-        assert_eq!(
-            desc("description: \"first\n  second\n\n  third\"").as_deref(),
-            Some("first second\nthird")
-        );
-        assert_eq!(desc("description: 'a\n  b'").as_deref(), Some("a b"));
-    }
-
-    #[test]
-    fn unterminated_quote_or_bad_escape_is_none() {
-        assert_eq!(desc("description: \"never closed"), None);
-        assert_eq!(desc(r#"description: "bad \q escape""#), None);
-        assert_eq!(desc("description: 'never closed"), None);
-    }
-
-    #[test]
-    fn multi_line_plain_value() {
-        assert_eq!(
-            desc("description:\n  Fill forms\n  and merge PDFs\nmodel: opus").as_deref(),
-            Some("Fill forms and merge PDFs")
-        );
+    fn quoted_values_and_escapes() {
+        cases(&[
+            (
+                r#"description: "Say \"hi\": a\tb \u00e9 # kept""#,
+                Some("Say \"hi\": a\tb é # kept"),
+            ),
+            (
+                r#"description: "\x41\U0001F980 \\ \/ \0end\nnext""#,
+                Some("A🦀 \\ / \0end\nnext"),
+            ),
+            // An escaped line break joins the lines without a space.
+            (
+                "description: \"joined\\\n  together\"",
+                Some("joinedtogether"),
+            ),
+            (
+                "description: 'It''s: quoted \\n # raw'",
+                Some("It's: quoted \\n # raw"),
+            ),
+            // Quoted values spanning lines fold.
+            (
+                "description: \"first\n  second\n\n  third\"",
+                Some("first second\nthird"),
+            ),
+            ("description: 'a\n  b'", Some("a b")),
+            // Unterminated or badly escaped: not YAML.
+            ("description: \"never closed", None),
+            (r#"description: "bad \q escape""#, None),
+            ("description: 'never closed", None),
+        ]);
     }
 
     #[test]
     fn literal_and_folded_blocks() {
-        assert_eq!(
-            desc("description: |\n  line one\n    indented\n  line two\nx: 1").as_deref(),
-            Some("line one\n  indented\nline two")
-        );
-        assert_eq!(
-            desc("description: >-\n  folded\n  text\n\n  para\n").as_deref(),
-            Some("folded text\npara")
-        );
-    }
-
-    /// `|2`: the content is indented two columns, whatever the first line does (the
-    /// subset took the first line's indent and cut "second line" to "econd line").
-    #[test]
-    fn indentation_indicator() {
-        assert_eq!(
-            desc("description: |2\n     code first\n  second line\nx: 1").as_deref(),
-            Some("code first\nsecond line")
-        );
-        assert_eq!(
-            desc("description: >2-\n   one\n  two\n  three").as_deref(),
-            Some("one\ntwo three")
-        );
-    }
-
-    /// In a folded block, more-indented lines keep their line breaks and indent.
-    #[test]
-    fn more_indented_lines_in_a_folded_block_are_kept() {
-        assert_eq!(
-            desc("description: >\n  Folded\n  text:\n    code()\n    more()\n  back to text\n")
-                .as_deref(),
-            Some("Folded text:\n  code()\n  more()\nback to text")
-        );
+        cases(&[
+            (
+                "description: |\n  line one\n    indented\n  line two\nx: 1",
+                Some("line one\n  indented\nline two"),
+            ),
+            (
+                "description: >-\n  folded\n  text\n\n  para\n",
+                Some("folded text\npara"),
+            ),
+            // `|2`: the content is indented two columns, whatever the first line does
+            // (the subset took the first line's indent and cut "second line").
+            (
+                "description: |2\n     code first\n  second line\nx: 1",
+                Some("code first\nsecond line"),
+            ),
+            (
+                "description: >2-\n   one\n  two\n  three",
+                Some("one\ntwo three"),
+            ),
+            // In a folded block, more-indented lines keep their breaks and indent.
+            (
+                "description: >\n  Folded\n  text:\n    code()\n    more()\n  back to text\n",
+                Some("Folded text:\n  code()\n  more()\nback to text"),
+            ),
+        ]);
     }
 
     #[test]
     fn chomping_indicators() {
         for indicator in ["|", "|-", "|+", ">", ">-", ">+"] {
-            let got = desc(&format!("description: {indicator}\n  a\n\n  b\n\n\nx: 1"));
+            let got = desc_of(&format!("description: {indicator}\n  a\n\n  b\n\n\nx: 1"));
             let want = if indicator.starts_with('|') {
                 "a\n\nb"
             } else {
@@ -344,43 +342,29 @@ mod tests {
     }
 
     #[test]
-    fn anchor_and_alias() {
-        assert_eq!(
-            desc("summary: &d Shared text\ndescription: *d").as_deref(),
-            Some("Shared text")
-        );
-        assert_eq!(
-            desc("description: &d Anchored").as_deref(),
-            Some("Anchored")
-        );
-    }
-
-    #[test]
-    fn flow_style_frontmatter() {
-        assert_eq!(
-            parse_description("---\n{name: x, description: Flow style}\n---\n").as_deref(),
-            Some("Flow style")
-        );
-        assert_eq!(
-            parse_description("---\n{ \"name\": \"x\", \"description\": \"JSON, too\" }\n---\n")
-                .as_deref(),
-            Some("JSON, too")
-        );
-    }
-
-    #[test]
-    fn explicit_key() {
-        assert_eq!(
-            desc("? description\n: Explicit").as_deref(),
-            Some("Explicit")
-        );
-    }
-
-    #[test]
-    fn str_tag_makes_any_scalar_text() {
-        assert_eq!(desc("description: !!str 42").as_deref(), Some("42"));
-        assert_eq!(desc("description: !!str true").as_deref(), Some("true"));
-        assert_eq!(desc("description: !!str Tagged").as_deref(), Some("Tagged"));
+    fn anchors_flow_style_explicit_keys_and_tags() {
+        cases(&[
+            (
+                "summary: &d Shared text\ndescription: *d",
+                Some("Shared text"),
+            ),
+            ("description: &d Anchored", Some("Anchored")),
+            ("? description\n: Explicit", Some("Explicit")),
+            // `!!str` makes any scalar text.
+            ("description: !!str 42", Some("42")),
+            ("description: !!str true", Some("true")),
+            ("description: !!str Tagged", Some("Tagged")),
+        ]);
+        documents(&[
+            (
+                "---\n{name: x, description: Flow style}\n---\n",
+                Some("Flow style"),
+            ),
+            (
+                "---\n{ \"name\": \"x\", \"description\": \"JSON, too\" }\n---\n",
+                Some("JSON, too"),
+            ),
+        ]);
     }
 
     /// Only a string node is a description: null, bool, numbers, sequences and mappings
@@ -402,91 +386,90 @@ mod tests {
             "\n  - a\n  - b",
             "\n  text: nested",
         ] {
-            assert_eq!(desc(&format!("description: {value}")), None, "{value}");
+            assert_eq!(desc_of(&format!("description: {value}")), None, "{value}");
         }
         for value in ["\"~\"", "'42'", "\"true\""] {
             let want = value.trim_matches(['"', '\'']);
             assert_eq!(
-                desc(&format!("description: {value}")).as_deref(),
+                desc_of(&format!("description: {value}")).as_deref(),
                 Some(want)
             );
         }
-        // YAML 1.2 core: yes/no/on/off are strings.
-        assert_eq!(desc("description: yes").as_deref(), Some("yes"));
     }
 
     #[test]
     fn comments_are_not_content() {
-        assert_eq!(
-            desc("# a comment\ndescription: Text # trailing\n# after\n  # indented").as_deref(),
-            Some("Text")
-        );
-        assert_eq!(
-            desc("description: |  # about the block\n  # not a comment\n  line").as_deref(),
-            Some("# not a comment\nline")
-        );
+        cases(&[
+            (
+                "# a comment\ndescription: Text # trailing\n# after\n  # indented",
+                Some("Text"),
+            ),
+            (
+                "description: |  # about the block\n  # not a comment\n  line",
+                Some("# not a comment\nline"),
+            ),
+        ]);
     }
 
     #[test]
-    fn crlf_and_bom() {
-        let md = "\u{feff}---\r\ndescription: Windows\r\n---\r\nbody\r\n";
-        assert_eq!(parse_description(md).as_deref(), Some("Windows"));
-        let md = "\u{feff}---\r\nname: x\r\ndescription: |\r\n  one\r\n  two\r\n---\r\n";
-        assert_eq!(parse_description(md).as_deref(), Some("one\ntwo"));
-        let md = "---\r\ndescription: >\r\n  folded\r\n  text\r\n...\r\n";
-        assert_eq!(parse_description(md).as_deref(), Some("folded text"));
+    fn crlf_bom_and_closing_dots() {
+        documents(&[
+            (
+                "\u{feff}---\r\ndescription: Windows\r\n---\r\nbody\r\n",
+                Some("Windows"),
+            ),
+            (
+                "\u{feff}---\r\nname: x\r\ndescription: |\r\n  one\r\n  two\r\n---\r\n",
+                Some("one\ntwo"),
+            ),
+            (
+                "---\r\ndescription: >\r\n  folded\r\n  text\r\n...\r\n",
+                Some("folded text"),
+            ),
+            ("---\ndescription: dotted\n...\nbody", Some("dotted")),
+        ]);
     }
 
     #[test]
     fn nested_or_prefixed_keys_are_ignored() {
-        assert_eq!(
-            desc("metadata:\n  description: nested\ndescriptions: no"),
-            None
-        );
-        assert_eq!(
-            desc("\"description\": quoted key").as_deref(),
-            Some("quoted key")
-        );
-        assert_eq!(
-            desc("description : spaced key").as_deref(),
-            Some("spaced key")
-        );
+        cases(&[
+            ("metadata:\n  description: nested\ndescriptions: no", None),
+            ("\"description\": quoted key", Some("quoted key")),
+            ("description : spaced key", Some("spaced key")),
+        ]);
     }
 
     /// Changed with the YAML parser: YAML keys are unique, so a repeated `description`
     /// makes the frontmatter invalid (the subset took the first).
     #[test]
     fn invalid_yaml_is_none() {
-        assert_eq!(desc("description: one\ndescription: two"), None);
-        assert_eq!(desc("description: ok\n\tmodel: tab-indented"), None);
-        assert_eq!(desc("description: ok\n  bad: indent"), None);
-        assert_eq!(desc("description: [unclosed"), None);
-        assert_eq!(desc("description: *undefined"), None);
-        assert_eq!(
-            parse_description("---\n- a list\n- not a mapping\n---\n"),
-            None
-        );
-        assert_eq!(parse_description("---\njust a scalar\n---\n"), None);
-        assert_eq!(parse_description("---\n\n---\n"), None);
+        cases(&[
+            ("description: one\ndescription: two", None),
+            ("description: ok\n\tmodel: tab-indented", None),
+            ("description: ok\n  bad: indent", None),
+            ("description: [unclosed", None),
+            ("description: *undefined", None),
+        ]);
+        documents(&[
+            ("---\n- a list\n- not a mapping\n---\n", None),
+            ("---\njust a scalar\n---\n", None),
+            ("---\n\n---\n", None),
+        ]);
     }
 
     #[test]
     fn missing_or_empty_is_none() {
-        assert_eq!(parse_description(""), None);
-        assert_eq!(parse_description("# Title\ndescription: body only"), None);
-        assert_eq!(parse_description("---\ndescription: unclosed\n"), None);
-        assert_eq!(desc("description:"), None);
-        assert_eq!(desc("description: \"\""), None);
-        assert_eq!(desc("description: \"  \""), None);
-        assert_eq!(desc("model: opus"), None);
-    }
-
-    #[test]
-    fn dots_close_the_block() {
-        assert_eq!(
-            parse_description("---\ndescription: dotted\n...\nbody").as_deref(),
-            Some("dotted")
-        );
+        documents(&[
+            ("", None),
+            ("# Title\ndescription: body only", None),
+            ("---\ndescription: unclosed\n", None),
+        ]);
+        cases(&[
+            ("description:", None),
+            ("description: \"\"", None),
+            ("description: \"  \"", None),
+            ("model: opus", None),
+        ]);
     }
 
     /// An alias bomb: `levels` mappings of ten aliases to the previous one.
