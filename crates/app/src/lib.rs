@@ -16,6 +16,7 @@
 //! ```
 
 pub mod bench;
+pub mod demo;
 mod error;
 mod open;
 mod paths;

@@ -42,6 +42,8 @@ enum Command {
         /// Destination file.
         path: PathBuf,
     },
+    /// Walk a new demo skill through its life into the database (created or upgraded), then show status.
+    Demo,
     /// Run the standard workload (fresh files in a temporary folder; --db is not used).
     Bench {
         /// Print one JSON object `{ phase: { value, unit } }`.
@@ -65,6 +67,8 @@ enum CliError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Bench(#[from] skill_builder_app::bench::BenchError),
+    #[error(transparent)]
+    Demo(#[from] skill_builder_app::demo::DemoError),
 }
 
 fn main() -> ExitCode {
@@ -94,7 +98,8 @@ fn main() -> ExitCode {
                 CliError::Open(e) => e.exit_code(),
                 CliError::Bench(skill_builder_app::bench::BenchError::Open(e)) => e.exit_code(),
                 CliError::Bench(skill_builder_app::bench::BenchError::UnknownPhase(_)) => 2,
-                CliError::Json(_) | CliError::Bench(_) => 1,
+                CliError::Demo(skill_builder_app::demo::DemoError::Open(e)) => e.exit_code(),
+                CliError::Json(_) | CliError::Bench(_) | CliError::Demo(_) => 1,
             })
         }
     }
@@ -191,6 +196,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Backup { path: dest } => {
             skill_builder_app::backup(&path, &dest).await?;
             println!("{} -> {}", path.display(), dest.display());
+        }
+        Command::Demo => {
+            skill_builder_app::demo::run(&path, &mut std::io::stdout().lock()).await?;
         }
         Command::Bench { .. } => {}
     }
