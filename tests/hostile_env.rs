@@ -54,7 +54,11 @@ fn companion(path: &Path, suffix: &str) -> PathBuf {
 
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 fn chmod(path: &Path, mode: u32) {
@@ -82,10 +86,11 @@ fn hot_journal_file(dir: &Path) -> PathBuf {
     let original = copy_fixture("v02", dir);
     let copy = dir.join("restored.db");
     let writer = rusqlite::Connection::open(&original).expect("open writer");
+    // A file in rollback-journal mode, as the existing app and other tools leave it.
     let mode: String = writer
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
         .expect("journal mode");
-    assert_eq!(mode, "delete", "v02 is a rollback-journal file");
+    assert_eq!(mode, "delete");
     writer
         .execute_batch(
             "PRAGMA cache_size = 2;
@@ -119,8 +124,15 @@ fn a_hot_rollback_journal_is_rolled_back_by_migrate_and_named_by_read_only_comma
             "an interrupted transaction must be rolled back: run `migrate`",
         );
     }
-    assert!(!dir.path().join("copy.db").exists(), "no backup left behind");
-    assert_eq!((bytes(&path), bytes(&journal)), before, "read-only: untouched");
+    assert!(
+        !dir.path().join("copy.db").exists(),
+        "no backup left behind"
+    );
+    assert_eq!(
+        (bytes(&path), bytes(&journal)),
+        before,
+        "read-only: untouched"
+    );
 
     let out = run(&path, &["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -134,7 +146,10 @@ fn a_hot_rollback_journal_is_rolled_back_by_migrate_and_named_by_read_only_comma
     assert!(check.status.success(), "{}", stdout(&check));
     let status = run(&path, &["status", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
-    assert!(json["tables"].get("junk").is_none(), "uncommitted table gone");
+    assert!(
+        json["tables"].get("junk").is_none(),
+        "uncommitted table gone"
+    );
 }
 
 // ---------------------------------------------------------------- 4. `file:` paths
@@ -267,7 +282,12 @@ async fn a_database_on_a_read_only_mount_is_read_by_status_check_backup_and_refu
     assert_eq!(json["tables"]["settings"], 1);
 
     let check = run(&path, &["check"]);
-    assert!(check.status.success(), "{}{}", stdout(&check), stderr(&check));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
     assert!(stdout(&check).contains(": ok"), "{}", stdout(&check));
 
     let copy = dir.path().join("copy.db");
@@ -296,7 +316,12 @@ async fn status_on_a_0400_file_leaves_no_companion_its_owner_cannot_write() {
         for suffix in ["-wal", "-shm"] {
             let c = companion(&path, suffix);
             if c.exists() {
-                assert_eq!(mode(&c) & 0o600, 0o600, "{args:?} left {suffix} {:o}", mode(&c));
+                assert_eq!(
+                    mode(&c) & 0o600,
+                    0o600,
+                    "{args:?} left {suffix} {:o}",
+                    mode(&c)
+                );
             }
         }
     }
@@ -362,7 +387,10 @@ fn as_a_normal_user_a_write_after_status_on_a_0400_file_succeeds() {
     };
     let out = as_nobody(&["migrate", "--to", "5"]);
     if out.status.code() != Some(0) && stderr(&out).contains("setpriv") {
-        return skip(test, &format!("setpriv cannot switch user: {}", stderr(&out)));
+        return skip(
+            test,
+            &format!("setpriv cannot switch user: {}", stderr(&out)),
+        );
     }
     assert!(out.status.success(), "{}", stderr(&out));
     chmod(&path, 0o400);
@@ -409,7 +437,10 @@ async fn the_wal_shrinks_back_under_the_limit_after_a_burst_during_a_reader_snap
         .expect("burst");
     }
     let grown = wal_len(&path).await;
-    assert!(grown > 2 * JOURNAL_SIZE_LIMIT, "the burst grew the WAL: {grown}");
+    assert!(
+        grown > 2 * JOURNAL_SIZE_LIMIT,
+        "the burst grew the WAL: {grown}"
+    );
     sqlx::raw_sql("COMMIT")
         .execute(&mut reader)
         .await
@@ -443,10 +474,13 @@ async fn migrating_leaves_an_empty_wal_while_the_database_stays_open() {
 // ---------------------------------------------------------------- 10. long upgrade
 
 /// Another process holds the write lock of a file that needs upgrading for longer
-/// than the busy timeout (as one step of a large upgrade does): `migrate` keeps
-/// waiting, says so, and upgrades the file once the lock is free.
+/// than the busy timeout, and writes (its `-wal` grows) as a long migration step
+/// does: `migrate` keeps waiting, says so, and upgrades the file once the lock is
+/// free. The holder moves on only when the tool's progress lines show it has seen
+/// each phase, so nothing depends on timing.
 #[test]
 fn a_second_instance_waits_for_an_upgrade_that_holds_the_lock_past_the_busy_timeout() {
+    use std::io::BufRead;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = copy_fixture("v10", dir.path());
     let holder = rusqlite::Connection::open(&path).expect("open");
@@ -455,29 +489,76 @@ fn a_second_instance_waits_for_an_upgrade_that_holds_the_lock_past_the_busy_time
         .expect("wal");
     assert_eq!(mode, "wal");
     holder
-        .execute_batch("BEGIN IMMEDIATE")
+        .execute_batch("PRAGMA cache_size = 10; BEGIN IMMEDIATE; CREATE TABLE big (b BLOB);")
         .expect("take the write lock");
-    let second = tool(&path, &["migrate"])
+    let mut second = tool(&path, &["migrate"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    // Longer than the 5 s busy timeout: without waiting, the second instance exits 6.
-    std::thread::sleep(skill_builder_app::BUSY_TIMEOUT + std::time::Duration::from_secs(3));
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let err = std::io::BufReader::new(second.stderr.take().expect("stderr"));
+    let reader = std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |words: &str| {
+        for line in lines.iter() {
+            let hit = line.contains(words);
+            seen.push(line);
+            if hit {
+                return;
+            }
+        }
+        panic!("the tool ended without printing {words:?}: {seen:#?}");
+    };
+    // One busy timeout passed: without waiting, the tool would exit 6 now.
+    wait_for("waiting for it");
+    // The "migration" writes: uncommitted pages spill into the WAL.
+    holder
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO big SELECT randomblob(4000) FROM n;",
+        )
+        .expect("write");
+    wait_for("still waiting");
     holder.execute_batch("ROLLBACK").expect("release");
     drop(holder);
     let out = second.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("waiting for it"),
-        "progress line: {}",
-        stderr(&out)
-    );
+    reader.join().expect("reader");
+    assert!(out.status.success(), "exit {:?}", out.status);
     assert!(
         stdout(&out).contains(&format!("schema version 10 -> {LATEST_VERSION}")),
         "{}",
         stdout(&out)
     );
+}
+
+/// A lock held by a process that shows no progress still ends in `Locked` (exit 6),
+/// after two busy timeouts.
+#[test]
+fn a_lock_held_without_progress_still_ends_in_exit_6() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = copy_fixture("v10", dir.path());
+    let holder = rusqlite::Connection::open(&path).expect("open");
+    holder
+        .execute_batch("PRAGMA journal_mode = WAL; BEGIN IMMEDIATE;")
+        .expect("lock");
+    let out = run(&path, &["migrate"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stderr(&out).contains("waiting for it"), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("locked by another process"),
+        "{}",
+        stderr(&out)
+    );
+    holder.execute_batch("ROLLBACK").expect("release");
 }
 
 // ---------------------------------------------------------------- 11. begin()
@@ -525,7 +606,10 @@ async fn a_deferred_transaction_gets_busy_snapshot_where_db_begin_does_not() {
     mine.max_dimensions = 3;
     write_settings(&mut *tx, &mine).await.expect("write");
     tx.commit().await.expect("commit");
-    waiting.await.expect("join").expect("the other instance wrote after");
+    waiting
+        .await
+        .expect("join")
+        .expect("the other instance wrote after");
     let last = read_settings(app.pool()).await.expect("read");
     assert_eq!(last.max_dimensions, 9);
     app.close().await;

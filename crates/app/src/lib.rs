@@ -28,10 +28,10 @@ mod upgrade_wait;
 pub use error::OpenError;
 pub use open::{BUSY_TIMEOUT, Database, JOURNAL_SIZE_LIMIT, OpenOptions, connect_options};
 pub use paths::{APP_IDENTIFIER, DB_FILE_NAME, DB_PATH_ENV, default_path};
-pub use upgrade_wait::{UPGRADE_STALL_LIMIT, UPGRADE_WAIT_LIMIT};
 pub use report::{CheckReport, DanglingReference, Status, backup, check, status};
 /// The data operations (`skill-builder-db`), re-exported so the app needs one dependency.
 pub use skill_builder_db as db;
 pub use skill_builder_migrations::{CONTRACT_VERSION, LATEST_VERSION, MigrationReport};
 /// The domain types (`skill-builder-model`).
 pub use skill_builder_model as model;
+pub use upgrade_wait::UPGRADE_WAIT_LIMIT;

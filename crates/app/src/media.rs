@@ -20,53 +20,34 @@ fn companion(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The companions that existed before a read-only command opened the file.
+/// After a read-only command: give the owner write permission (0600) back on the
+/// file's `-wal`/`-shm`.
 ///
-/// SQLite creates a WAL file's `-wal` and `-shm` with the database file's mode; after
-/// a read-only open of a 0400 file they are 0400 and outlive the command, and the next
-/// read-write open fails on its first write ("attempt to write a readonly database")
-/// once the file itself is writable again. [`Companions::restore`] gives the owner
-/// write permission (0600) back on any companion the command created without it.
-/// They are not deleted: another process may have opened the file meanwhile and use
-/// them.
-#[derive(Debug)]
-pub(crate) struct Companions {
-    path: PathBuf,
-    existed: [bool; 2],
-}
-
-const SUFFIXES: [&str; 2] = ["-wal", "-shm"];
-
-impl Companions {
-    /// Note which companions of `path` exist now.
-    pub(crate) fn before(path: &Path) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            existed: SUFFIXES.map(|s| companion(path, s).exists()),
-        }
-    }
-
-    /// Make every companion created since [`Companions::before`] writable by its owner
-    /// (0600). Failures are logged, never fatal: the command itself succeeded.
-    pub(crate) fn restore(&self) {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            for (suffix, existed) in SUFFIXES.iter().zip(self.existed) {
-                if existed {
-                    continue;
-                }
-                let file = companion(&self.path, suffix);
-                let Ok(meta) = std::fs::metadata(&file) else {
-                    continue;
-                };
-                if meta.permissions().mode() & 0o600 != 0o600
-                    && let Err(error) =
-                        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                {
-                    tracing::warn!(file = %file.display(), %error, "cannot make the companion writable");
-                }
+/// SQLite creates a WAL file's companions with the database file's mode, and resets
+/// an empty `-wal` to that mode on every open; after a read-only open of a 0400 file
+/// they are 0400 and outlive the command, and once the file itself is writable again
+/// the next read-write open fails on its first write ("attempt to write a readonly
+/// database", the `-shm` cannot be opened for writing). They are not deleted: another
+/// process may have the file open and use them. Failures (another user's companion)
+/// are logged, never fatal: the command itself succeeded, and `Database::open`
+/// reports a companion it cannot write.
+pub(crate) fn leave_companions_writable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["-wal", "-shm"] {
+            let file = companion(path, suffix);
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o600 != 0o600
+                && let Err(error) =
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file = %file.display(), %error, "cannot make the companion writable");
             }
         }
     }
+    #[cfg(not(unix))]
+    let _ = path;
 }

@@ -10,7 +10,7 @@ use tracing::{Instrument, info_span};
 use skill_builder_migrations::MigrationError;
 
 use crate::OpenError;
-use crate::media::Companions;
+use crate::media::leave_companions_writable;
 use crate::open::{connect_read_only, preflight_header};
 
 /// What `skill-builder-db status` reports.
@@ -93,13 +93,12 @@ pub async fn status(path: &Path) -> Result<Status, OpenError> {
             return Ok(status);
         }
         preflight_header(path)?;
-        let companions = Companions::before(path);
         let mut conn = connect_read_only(path).await?;
         let result = fill_status(&mut conn, &mut status)
             .await
             .map_err(|e| OpenError::from_migration(path, e));
         let _ = conn.close().await;
-        companions.restore();
+        leave_companions_writable(path);
         result.map(|()| status)
     }
     .instrument(info_span!("status", path = %path.display()))
@@ -242,13 +241,12 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
         let expected = skill_builder_migrations::schema::expected()
             .await
             .map_err(|e| OpenError::from_migration(path, e))?;
-        let companions = Companions::before(path);
         let mut conn = connect_read_only(path).await?;
         let result = fill_check(&mut conn, &expected)
             .await
             .map_err(|e| OpenError::from_migration(path, e));
         let _ = conn.close().await;
-        companions.restore();
+        leave_companions_writable(path);
         result
     }
     .instrument(info_span!("check", path = %path.display()))
@@ -306,13 +304,12 @@ pub async fn backup(source: &Path, dest: &Path) -> Result<(), OpenError> {
             });
         }
         preflight_header(source)?;
-        let companions = Companions::before(source);
         let mut conn = connect_read_only(source).await?;
         let result =
             crate::snapshot::write_copy(&mut conn, source, dest, crate::snapshot::Place::NoClobber)
                 .await;
         let _ = conn.close().await;
-        companions.restore();
+        leave_companions_writable(source);
         result
     }
     .instrument(info_span!("backup", source = %source.display(), dest = %dest.display()))

@@ -2,13 +2,15 @@
 //!
 //! A migration step holds the write lock for as long as it runs — seconds on a large
 //! file, longer than the busy timeout. A second instance started meanwhile finds the
-//! file at an older version with the write lock taken: instead of giving up after
-//! [`crate::BUSY_TIMEOUT`], it keeps retrying while the other process visibly makes
-//! progress, printing a progress line (a `WARN` event, shown by the CLI), and gives
-//! up ([`OpenError::Locked`], exit 6) only after [`UPGRADE_STALL_LIMIT`] without a
-//! change of the tracking table, or [`UPGRADE_WAIT_LIMIT`] in all.
+//! file not yet up to date and the write lock taken. Instead of giving up after one
+//! [`crate::BUSY_TIMEOUT`], it retries while the other process is visibly migrating —
+//! between two retries the tracking table `schema_migrations` changed (a step was
+//! recorded) or the `-wal` grew (a step is writing) — printing a progress line (a
+//! `WARN` event, shown by the CLI), for up to [`UPGRADE_WAIT_LIMIT`]. A busy timeout
+//! without any such sign (a lock held by an idle process) ends the wait:
+//! [`OpenError::Locked`] (exit 6), after two busy timeouts instead of one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use skill_builder_migrations::{MigrationReport, SchemaState};
@@ -17,17 +19,32 @@ use tracing::warn;
 
 use crate::OpenError;
 
-/// How long an open waits for another process's upgrade to record its next step
-/// (the tracking table `schema_migrations` to change) before it gives up with
-/// [`OpenError::Locked`]. One step of a large file can take longer than the busy
-/// timeout; each recorded step starts this wait again.
-pub const UPGRADE_STALL_LIMIT: Duration = Duration::from_secs(60);
-
-/// The longest an open waits in all for another process's upgrade.
+/// The longest an open waits in all for another process's upgrade that keeps making
+/// visible progress.
 pub const UPGRADE_WAIT_LIMIT: Duration = Duration::from_secs(30 * 60);
 
+/// What another process's upgrade visibly changes: the recorded steps and the WAL.
+#[derive(Debug, PartialEq)]
+struct Progress {
+    state: SchemaState,
+    wal_bytes: u64,
+}
+
+async fn progress(
+    conn: &mut SqliteConnection,
+    path: &Path,
+    wal: &Path,
+) -> Result<Progress, OpenError> {
+    // Reading needs no lock in WAL mode.
+    let state = skill_builder_migrations::inspect(conn)
+        .await
+        .map_err(|e| OpenError::from_migration(path, e))?;
+    let wal_bytes = std::fs::metadata(wal).map_or(0, |m| m.len());
+    Ok(Progress { state, wal_bytes })
+}
+
 /// [`skill_builder_migrations::migrate`], retried while another process holds the
-/// write lock of a file that still needs upgrading and keeps recording steps.
+/// write lock of a file that still needs upgrading and visibly makes progress.
 ///
 /// The runner takes the write lock only when the file needs writing (steps pending
 /// or a repair), so a `Locked` here means another process holds the lock of a file
@@ -38,8 +55,10 @@ pub(crate) async fn migrate_waiting(
     target: Option<i64>,
 ) -> Result<MigrationReport, OpenError> {
     let started = Instant::now();
-    let mut last_change = started;
-    let mut seen: Option<SchemaState> = None;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    let mut seen: Option<Progress> = None;
     loop {
         match skill_builder_migrations::migrate(conn, target).await {
             Ok(report) => return Ok(report),
@@ -48,34 +67,26 @@ pub(crate) async fn migrate_waiting(
                 other => return Err(other),
             },
         }
-        // Reading needs no lock in WAL mode: what has the other process recorded?
-        let state = skill_builder_migrations::inspect(conn)
-            .await
-            .map_err(|e| OpenError::from_migration(path, e))?;
-        let now = Instant::now();
+        let now = progress(conn, path, &wal).await?;
         match &seen {
             None => warn!(
                 path = %path.display(),
-                version = state.version(),
+                version = now.state.version(),
                 "another process holds the write lock while the file needs upgrading; waiting for it"
             ),
-            Some(before) if *before != state => {
-                last_change = now;
-                warn!(
-                    path = %path.display(),
-                    version = state.version(),
-                    "another process is upgrading the file (now at version {}); still waiting",
-                    state.version()
-                );
-            }
-            Some(_) => {}
+            Some(before) if *before != now => warn!(
+                path = %path.display(),
+                version = now.state.version(),
+                wal_bytes = now.wal_bytes,
+                "another process is upgrading the file (at version {}); still waiting",
+                now.state.version()
+            ),
+            Some(_) => return Err(OpenError::Locked { path: path.into() }),
         }
-        if now.duration_since(last_change) >= UPGRADE_STALL_LIMIT
-            || now.duration_since(started) >= UPGRADE_WAIT_LIMIT
-        {
+        if started.elapsed() >= UPGRADE_WAIT_LIMIT {
             return Err(OpenError::Locked { path: path.into() });
         }
-        seen = Some(state);
+        seen = Some(now);
         // The busy timeout already waited; this only keeps an immediate BUSY from spinning.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

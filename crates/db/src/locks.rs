@@ -255,11 +255,10 @@ pub async fn get_all_skill_locks<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<
 #[instrument(skip_all, fields(reclaimed), err)]
 pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    let locks = sqlx::query!(
-        r#"SELECT skill_name AS "skill_name!", pid, pid_started_at FROM skill_locks"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let locks =
+        sqlx::query!(r#"SELECT skill_name AS "skill_name!", pid, pid_started_at FROM skill_locks"#)
+            .fetch_all(&mut *tx)
+            .await?;
     let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
     let dead: Vec<String> = locks
         .into_iter()

@@ -89,8 +89,14 @@ mod tests {
         let started = start_time(me).expect("own start time");
         assert!(started > 0);
         assert!(is_alive_since(me, Some(started)));
-        assert!(is_alive_since(me, Some(started + 3600)), "recorded later: same process");
-        assert!(!is_alive_since(me, Some(started - 3600)), "holder started before: reused");
+        assert!(
+            is_alive_since(me, Some(started + 3600)),
+            "recorded later: same process"
+        );
+        assert!(
+            !is_alive_since(me, Some(started - 3600)),
+            "holder started before: reused"
+        );
         assert!(is_alive_since(me, None), "old rows keep the PID-only check");
         assert!(!is_alive_since(99_999_999, None));
         assert!(!is_alive_since(99_999_999, Some(started)));

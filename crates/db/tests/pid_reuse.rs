@@ -54,7 +54,7 @@ async fn acquiring_records_the_start_time_of_the_holder_process() {
         .unwrap();
     let recorded =
         sqlx::query_scalar!("SELECT pid_started_at FROM skill_locks WHERE skill_name = 's'")
-            .fetch_one(t.pool())
+            .fetch_one(&mut *conn)
             .await
             .unwrap();
     assert_eq!(recorded, Some(my_start()));
@@ -148,9 +148,12 @@ async fn sessions_of_a_reused_pid_are_reconciled_and_not_active() {
     .unwrap();
     let mut conn = t.pool().acquire().await.unwrap();
     assert_eq!(
-        sessions::reconcile_orphaned_sessions(&mut conn).await.unwrap(),
+        sessions::reconcile_orphaned_sessions(&mut conn)
+            .await
+            .unwrap(),
         1
     );
+    drop(conn);
     let ended = |id: WorkflowSessionId| {
         let pool = t.pool().clone();
         async move {
