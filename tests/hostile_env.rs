@@ -332,12 +332,17 @@ async fn open_repairs_companions_left_read_only_before_writing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.db");
     Database::open(&path).await.expect("create").close().await;
-    // What an older build's `status` left: companions with the file's 0400 mode.
-    for suffix in ["-wal", "-shm"] {
-        let c = companion(&path, suffix);
-        std::fs::write(&c, b"").expect("companion");
-        chmod(&c, 0o400);
-    }
+    // What an older build's `status` left: a read-only open of the 0400 file creates
+    // `-wal` and `-shm` with the file's mode, and nothing gives it back.
+    chmod(&path, 0o400);
+    let mut old_status = read_only(&path).await;
+    sqlx::raw_sql("SELECT count(*) FROM sqlite_master")
+        .execute(&mut old_status)
+        .await
+        .expect("read");
+    old_status.close().await.expect("close");
+    assert_eq!(mode(&companion(&path, "-shm")), 0o400, "the old state");
+    chmod(&path, 0o600);
     let db = Database::open(&path).await.expect("open");
     for suffix in ["-wal", "-shm"] {
         assert_eq!(mode(&companion(&path, suffix)), 0o600, "{suffix} repaired");
