@@ -5,7 +5,9 @@ use thiserror::Error;
 
 /// Why a database could not be opened, inspected or copied.
 ///
-/// Every variant that refuses a file leaves it byte-for-byte untouched.
+/// Every variant that refuses a file leaves it byte-for-byte untouched — except that
+/// [`crate::Database::open`] first rolls back a hot `-journal` (as any read-write
+/// SQLite open does), so a file refused after that is left rolled back.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum OpenError {

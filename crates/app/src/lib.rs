@@ -6,7 +6,9 @@
 //! Unix: settings hold API keys), opens a pool of exactly one connection (WAL, busy
 //! timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`) and runs the startup
 //! migrations with the repair pass. [`status`], [`check`] and [`backup`] read a file
-//! without writing to it. The `skill-builder-db` binary is a thin CLI over these.
+//! without writing to it (they only give the owner write permission back on a
+//! `-wal`/`-shm` SQLite created with a read-only file's mode). The `skill-builder-db`
+//! binary is a thin CLI over these.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), skill_builder_app::OpenError> {

@@ -53,7 +53,13 @@ impl Database {
     /// Open (creating if missing) the database at `path` and bring it up to date.
     ///
     /// # Errors
-    /// See [`OpenError`]; a refused file is left untouched.
+    /// See [`OpenError`]; a refused file is left untouched (a rollback-mode file with a
+    /// hot `-journal` is rolled back first, as any read-write SQLite open does: see
+    /// [`OpenError::RollbackPending`]). A path that is not valid UTF-8 is refused before
+    /// any folder or file is created; a relative path beginning with `file:` is a file
+    /// of that name, never a URI. When another process holds the write lock of a file
+    /// that needs upgrading and visibly upgrades it, the open waits for it (up to
+    /// [`crate::UPGRADE_WAIT_LIMIT`]) instead of failing after the busy timeout.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
         Self::open_with(path, &OpenOptions::default()).await
     }
