@@ -49,6 +49,11 @@ async fn progress(
 /// The runner takes the write lock only when the file needs writing (steps pending
 /// or a repair), so a `Locked` here means another process holds the lock of a file
 /// not yet up to date — normally another instance upgrading it.
+///
+/// After a wait, the report's `from_version` is the version the file had when the
+/// wait began, and `applied` lists the steps of the final attempt only (the other
+/// process applied the rest; steps this process applied in an attempt that then met
+/// the lock are recorded in the file, not in the report).
 pub(crate) async fn migrate_waiting(
     conn: &mut SqliteConnection,
     path: &Path,
@@ -59,9 +64,15 @@ pub(crate) async fn migrate_waiting(
     wal.push("-wal");
     let wal = PathBuf::from(wal);
     let mut seen: Option<Progress> = None;
+    let mut first: Option<Progress> = None;
     loop {
         match skill_builder_migrations::migrate(conn, target).await {
-            Ok(report) => return Ok(report),
+            Ok(mut report) => {
+                if let Some(first) = &first {
+                    report.from_version = report.from_version.min(first.state.version());
+                }
+                return Ok(report);
+            }
             Err(e) => match OpenError::from_migration(path, e) {
                 OpenError::Locked { .. } => {}
                 other => return Err(other),
@@ -85,6 +96,12 @@ pub(crate) async fn migrate_waiting(
         }
         if started.elapsed() >= UPGRADE_WAIT_LIMIT {
             return Err(OpenError::Locked { path: path.into() });
+        }
+        if first.is_none() {
+            first = Some(Progress {
+                state: now.state.clone(),
+                wal_bytes: now.wal_bytes,
+            });
         }
         seen = Some(now);
         // The busy timeout already waited; this only keeps an immediate BUSY from spinning.
