@@ -296,11 +296,14 @@ pub(crate) fn read_only_options(path: &Path) -> SqliteConnectOptions {
 }
 
 /// Open `path` read-only (it must exist). On a read-only file system, when no `-wal`
-/// holds frames, the file is opened `immutable` (SQLite could not create the `-shm`
+/// holds frames and no `-journal` is left, the file is opened `immutable` (SQLite could not create the `-shm`
 /// a WAL file needs, and no other process can be writing it).
 pub(crate) async fn connect_read_only(path: &Path) -> Result<SqliteConnection, OpenError> {
     let name = sqlite_path(path)?;
-    let immutable = crate::media::on_read_only_file_system(path) && !wal_has_frames(path);
+    // Not with a hot `-journal` either: `immutable` would read the interrupted
+    // transaction's pages as if committed.
+    let immutable =
+        crate::media::on_read_only_file_system(path) && !wal_has_frames(path) && !has_journal(path);
     if immutable {
         info!("read-only file system: opening the file immutable");
     }
