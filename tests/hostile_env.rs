@@ -459,6 +459,9 @@ async fn the_wal_shrinks_back_under_the_limit_after_a_burst_during_a_reader_snap
             .expect("small write");
     }
     let after = wal_len(&path).await;
+    eprintln!(
+        "WAL after the burst: {grown} bytes; after the reader ended and 3 small writes: {after} bytes (limit {JOURNAL_SIZE_LIMIT})"
+    );
     assert!(
         after <= JOURNAL_SIZE_LIMIT,
         "WAL {after} bytes, limit {JOURNAL_SIZE_LIMIT} (was {grown})"
@@ -601,6 +604,7 @@ async fn a_deferred_transaction_gets_busy_snapshot_where_db_begin_does_not() {
         .await
         .expect_err("a deferred read-then-write fails");
     assert_eq!(sqlite_code(&err).as_deref(), Some("517"), "{err:?}");
+    eprintln!("deferred pool.begin(): {err}");
     tx.rollback().await.expect("rollback");
 
     // db.begin(): BEGIN IMMEDIATE. Same steps; the other instance waits for the lock.
