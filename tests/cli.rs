@@ -302,3 +302,92 @@ fn a_read_only_file_is_refused_untouched() {
     assert_refused(&tool(&db, &["migrate"]), 5);
     assert_eq!(bytes(&db), before);
 }
+
+/// A backup killed at any moment leaves nothing at its PATH (the copy goes to a
+/// temporary name beside it and is moved into place only when complete), so the next
+/// backup to the same PATH succeeds; a finished one checks clean.
+#[tokio::test]
+async fn a_backup_killed_mid_copy_leaves_nothing_at_its_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("big.db");
+    assert!(tool(&db, &["migrate"]).status.success());
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .expect("connect");
+    // ~48 MiB of artifacts: the copy takes long enough to be killed in the middle.
+    sqlx::raw_sql(
+        "INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+         SELECT 'big', i % 6, 'f-' || i, printf('%.4096c', 'x'), 4096 FROM n",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("grow");
+    conn.close().await.expect("close");
+
+    let full_dest = dir.path().join("full.bak");
+    let started = std::time::Instant::now();
+    assert!(
+        tool(&db, &["backup", full_dest.to_str().expect("utf-8")])
+            .status
+            .success()
+    );
+    let full = started.elapsed();
+
+    let (mut absent, mut complete) = (0, 0);
+    for k in 0..6u32 {
+        let dest = dir.path().join(format!("killed-{k}.bak"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_skill-builder-db"))
+            .arg("--db")
+            .arg(&db)
+            .arg("backup")
+            .arg(&dest)
+            .env_remove("SKILL_BUILDER_DB")
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(full.mul_f64((f64::from(k) + 0.5) / 6.0));
+        child.kill().ok();
+        child.wait().expect("reap");
+        if dest.exists() {
+            complete += 1;
+            let report = skill_builder_app::check(&dest).await.expect("check");
+            assert!(report.integrity.is_empty(), "{:?}", report.integrity);
+        } else {
+            absent += 1;
+            let out = tool(&db, &["backup", dest.to_str().expect("utf-8")]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(dest.exists());
+        }
+        for suffix in ["-journal", "-wal"] {
+            assert!(!dir.path().join(format!("killed-{k}.bak{suffix}")).exists());
+        }
+        // The killed copy's temporary was removed by the next copy to that PATH.
+        let prefix = format!(".killed-{k}.bak.");
+        let stale: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(stale.is_empty(), "{stale:?}");
+    }
+    eprintln!(
+        "backup kill points: 6, nothing at PATH {absent}, complete {complete}; full {full:?}"
+    );
+}
+
+/// A backup that fails (disk full: a small tmpfs) leaves nothing at PATH and no
+/// temporary file.
+#[test]
+fn a_failed_backup_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = copy_fixture("v28", dir.path());
+    assert!(tool(&db, &["migrate"]).status.success());
+    let Some(mount) = SmallTmpfs::new(64 * 1024) else {
+        return;
+    };
+    let dest = mount.dir.join("copy.db");
+    let out = tool(&db, &["backup", dest.to_str().expect("utf-8")]);
+    assert_refused(&out, 1);
+    let left: Vec<_> = std::fs::read_dir(&mount.dir).expect("read dir").collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -86,6 +86,21 @@ async fn grown_fixture(dir: &Path) -> PathBuf {
     path
 }
 
+/// Start `migrate` on `path`, SIGKILL it after `delay`; whether it had already exited.
+fn kill_migrate_after(path: &Path, delay: std::time::Duration) -> bool {
+    let mut child = tool()
+        .arg("--db")
+        .arg(path)
+        .arg("migrate")
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(delay);
+    let finished_before_kill = child.try_wait().expect("try_wait").is_some();
+    child.kill().ok();
+    child.wait().expect("reap");
+    finished_before_kill
+}
+
 async fn recorded_version(path: &Path) -> i64 {
     let mut conn = read_only(path).await;
     let state = skill_builder_migrations::inspect(&mut conn)
@@ -142,16 +157,7 @@ async fn killed_migrate_resumes_to_the_uninterrupted_result() {
         copy_db(&grown, &work);
         // Spread the kill points over the whole upgrade, plus process start-up.
         let delay = full.mul_f64((f64::from(k) + 0.5) / f64::from(kill_points));
-        let mut child = tool()
-            .arg("--db")
-            .arg(&work)
-            .arg("migrate")
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(delay);
-        let finished_before_kill = child.try_wait().expect("try_wait").is_some();
-        child.kill().ok();
-        child.wait().expect("reap");
+        let finished_before_kill = kill_migrate_after(&work, delay);
 
         let version = recorded_version(&work).await;
         versions_seen.push(version);
@@ -186,5 +192,73 @@ async fn killed_migrate_resumes_to_the_uninterrupted_result() {
     assert!(
         killed_mid_upgrade * 2 >= kill_points,
         "most kills must land mid-upgrade: {versions_seen:?}"
+    );
+}
+
+/// The recorded versions of the file at `path`, ascending.
+async fn recorded_versions(path: &Path) -> Vec<i64> {
+    let mut conn = read_only(path).await;
+    let versions = sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .expect("versions");
+    conn.close().await.expect("close");
+    versions
+}
+
+/// Converting a file recorded by this layer's previous numbering (29..31) is one
+/// transaction: `migrate` killed at any moment leaves either the old numbering or the
+/// new one, never a mix, and the next run finishes the conversion with every row kept.
+#[tokio::test]
+async fn killed_renumbering_leaves_either_numbering_never_a_mix() {
+    let kill_points: u32 = std::env::var("STRESS_KILL_POINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = grown_fixture(dir.path()).await;
+    renumber_back(&old).await;
+    let old_versions = recorded_versions(&old).await;
+    let renumbered = skill_builder_migrations::RENUMBERED;
+    assert!(renumbered.iter().all(|(o, _)| old_versions.contains(o)));
+    // The old numbers replaced by the new ones: every other version stays.
+    let mut new_versions: Vec<i64> = old_versions
+        .iter()
+        .copied()
+        .filter(|v| renumbered.iter().all(|(o, _)| o != v))
+        .chain(renumbered.iter().map(|(_, n)| *n))
+        .collect();
+    new_versions.sort_unstable();
+
+    // The oracle, timed: an uninterrupted conversion.
+    let reference = dir.path().join("reference.db");
+    copy_db(&old, &reference);
+    let started = Instant::now();
+    migrate(&reference, None);
+    let full = started.elapsed();
+    assert_eq!(recorded_versions(&reference).await, new_versions);
+
+    let (mut seen_old, mut seen_new) = (0, 0);
+    for k in 0..kill_points {
+        let work = dir.path().join(format!("renumber-{k}.db"));
+        copy_db(&old, &work);
+        let delay = full.mul_f64((f64::from(k) + 0.5) / f64::from(kill_points));
+        kill_migrate_after(&work, delay);
+        let versions = recorded_versions(&work).await;
+        if versions == old_versions {
+            seen_old += 1;
+        } else if versions == new_versions {
+            seen_new += 1;
+        } else {
+            panic!("kill point {k} ({delay:?}): mixed numbering {versions:?}");
+        }
+        migrate(&work, None);
+        assert_eq!(recorded_versions(&work).await, new_versions);
+        if let Err(diff) = same_data(&work, &reference).await {
+            panic!("kill point {k} ({delay:?}): differs from the uninterrupted conversion: {diff}");
+        }
+    }
+    eprintln!(
+        "renumbering kill points: {kill_points}: old numbering left {seen_old}, new {seen_new}, mixed 0; full run {full:?}"
     );
 }

@@ -93,6 +93,37 @@ pub fn step_count() -> usize {
     skill_builder_migrations::steps().count()
 }
 
+/// Fixture `name` upgraded by this build, then with this layer's own rows renumbered
+/// back to 29, 30, 31 (same SQL, same checksums): a file as the previous build of this
+/// layer left it.
+pub async fn previous_numbering_file(name: &str, dir: &Path) -> PathBuf {
+    let path = copy_fixture(name, dir);
+    renumber_back(&path).await;
+    path
+}
+
+/// Upgrade the file at `path` with this build, then renumber this layer's rows back
+/// to the old numbers 29, 30, 31.
+pub async fn renumber_back(path: &Path) {
+    skill_builder_app::Database::open(path)
+        .await
+        .expect("upgrade")
+        .close()
+        .await;
+    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .expect("connect");
+    for (old, new) in skill_builder_migrations::RENUMBERED {
+        sqlx::query("UPDATE schema_migrations SET version = ? WHERE version = ?")
+            .bind(old)
+            .bind(new)
+            .execute(&mut conn)
+            .await
+            .expect("old numbering");
+    }
+    conn.close().await.expect("close");
+}
+
 /// A read-only connection (never writes, never checkpoints).
 pub async fn read_only(path: &Path) -> SqliteConnection {
     SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))
@@ -192,4 +223,62 @@ pub async fn same_data(a: &Path, b: &Path) -> Result<(), String> {
     }
     conn.close().await.expect("close");
     Ok(())
+}
+
+/// Free bytes of the file system holding `dir` (`df`).
+pub fn free_bytes(dir: &Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir)
+        .output()
+        .expect("df");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df output")
+}
+
+/// A tmpfs of a given size mounted on a temporary folder; unmounted on drop.
+pub struct SmallTmpfs {
+    /// The mount point.
+    pub dir: PathBuf,
+    _holder: tempfile::TempDir,
+}
+
+impl SmallTmpfs {
+    /// Mount one of `bytes`; `None` (with a printed reason) where this machine cannot.
+    pub fn new(bytes: u64) -> Option<Self> {
+        let holder = tempfile::tempdir().expect("tempdir");
+        let dir = holder.path().join("mnt");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={bytes},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&dir)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!(
+                "SKIPPED: cannot mount a small tmpfs here (needs root and mount rights); \
+                 the disk-full case is not exercised"
+            );
+            return None;
+        }
+        Some(Self {
+            dir,
+            _holder: holder,
+        })
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).output();
+    }
 }

@@ -26,6 +26,7 @@ mod recovery;
 mod report;
 pub mod snapshot;
 mod upgrade_wait;
+mod wal_view;
 
 pub use error::OpenError;
 pub use open::{BUSY_TIMEOUT, Database, JOURNAL_SIZE_LIMIT, OpenOptions, connect_options};

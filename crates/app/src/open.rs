@@ -408,15 +408,48 @@ pub(crate) async fn verify(
 
 /// [`verify`] on a separate read-only connection, then the pre-upgrade snapshot when
 /// steps up to `target` are pending (its path).
+///
+/// When the file's `-wal` holds frames, the checks read a private view of it
+/// ([`crate::wal_view`]) so that a refused file keeps its `-wal` and `-shm`
+/// byte-for-byte (SQLite's read would update the wal-index in `-shm`).
 async fn verify_read_only(path: &Path, target: Option<i64>) -> Result<Option<PathBuf>, OpenError> {
-    let mut conn = connect_read_only(path).await?;
+    let view = if wal_has_frames(path) {
+        crate::wal_view::WalView::new(path)
+    } else {
+        None
+    };
+    let mut conn = match &view {
+        Some(v) => connect_read_only(&v.path())
+            .await
+            .map_err(|e| relabel(e, path))?,
+        None => connect_read_only(path).await?,
+    };
     let result = match verify(&mut conn, path).await {
         Ok(state) => crate::snapshot::before_upgrade(&mut conn, path, &state, target).await,
         Err(e) => Err(e),
     };
     // Closing a read-only connection never checkpoints: the file stays as it was.
     let _ = conn.close().await;
+    drop(view);
     result
+}
+
+/// An error raised on the private view, reported for the user's file.
+fn relabel(error: OpenError, path: &Path) -> OpenError {
+    match error {
+        OpenError::NotADatabase { .. } => OpenError::NotADatabase { path: path.into() },
+        OpenError::Corrupt { detail, .. } => OpenError::Corrupt {
+            path: path.into(),
+            detail,
+        },
+        OpenError::Locked { .. } => OpenError::Locked { path: path.into() },
+        OpenError::ReadOnly { .. } => OpenError::ReadOnly { path: path.into() },
+        OpenError::Database { source, .. } => OpenError::Database {
+            path: path.into(),
+            source,
+        },
+        other => other,
+    }
 }
 
 /// Refuse a non-empty file that is not SQLite (header) or visibly truncated: the

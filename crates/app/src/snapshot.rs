@@ -4,7 +4,7 @@
 //! Both go through [`write_copy`]: `VACUUM INTO` a temporary file in the destination's
 //! folder (created empty, 0600 on Unix: settings hold API keys), `fsync` it, then move
 //! it into place and `fsync` the folder. A copy killed at any moment leaves no file at
-//! the destination, only a temporary `.NAME.PID.NANOS.tmp` beside it, which is removed
+//! the destination, only a temporary `.NAME.PID.NANOS.tmp` (and its `-journal`) beside it, which is removed
 //! on any error this process sees.
 
 use std::ffi::OsString;
@@ -74,6 +74,9 @@ pub(crate) async fn write_copy(
             std::io::Error::new(std::io::ErrorKind::AlreadyExists, "File exists"),
         ));
     }
+    if let Some(name) = name.to_str() {
+        remove_stale_temporaries(&dir, &format!(".{name}."));
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -85,7 +88,54 @@ pub(crate) async fn write_copy(
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+    // VACUUM INTO may leave the target's rollback journal when it fails.
+    let mut journal = tmp.into_os_string();
+    journal.push("-journal");
+    let _ = std::fs::remove_file(PathBuf::from(journal));
     result
+}
+
+/// Remove temporaries `<prefix>….PID.NANOS.tmp` (and their `-journal`) of earlier
+/// copies whose process is gone (it was killed mid-copy). A temporary of a live process
+/// (a copy in progress, or a PID reused since) is left alone.
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|r| {
+                r.strip_suffix(".tmp")
+                    .or_else(|| r.strip_suffix(".tmp-journal"))
+            })
+        else {
+            continue;
+        };
+        let Some((rest, nanos)) = rest.rsplit_once('.') else {
+            continue;
+        };
+        let pid = rest.rsplit_once('.').map_or(rest, |(_, p)| p);
+        let Ok(pid) = pid.parse::<i64>() else {
+            continue;
+        };
+        if nanos.is_empty()
+            || !nanos.bytes().all(|b| b.is_ascii_digit())
+            || skill_builder_db::pid::is_alive(pid)
+        {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => {
+                info!(removed = %entry.path().display(), "removed the temporary of a killed copy")
+            }
+            Err(e) => {
+                warn!(temporary = %entry.path().display(), error = %e, "cannot remove a stale temporary")
+            }
+        }
+    }
 }
 
 async fn copy_to(
@@ -169,6 +219,15 @@ pub(crate) async fn before_upgrade(
     if !has_tables {
         return Ok(None);
     }
+    // Temporaries of snapshots killed mid-copy (each had its own destination name).
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        remove_stale_temporaries(dir, &format!(".{name}.v"));
+    }
     let span = info_span!("snapshot", path = %path.display(), version = state.version());
     let written = write_snapshot(conn, path, state.version())
         .instrument(span.clone())
@@ -192,11 +251,20 @@ async fn write_snapshot(
         .fetch_one(&mut *conn)
         .await
         .map_err(|e| (path.to_path_buf(), OpenError::from_sqlx(path, e)))?;
-    let mut seq = 1;
+    // Two upgrades within one second (or a clock gone back) get the next sequence
+    // number after the highest on disk, so that names keep their order even after
+    // rotation removed the lower ones.
+    let mut seq = snapshots(path)
+        .iter()
+        .filter_map(|p| snapshot_key(p.file_name()?.to_str()?.rsplit_once(".v")?.1))
+        .filter(|(s, _)| *s == stamp)
+        .map(|(_, n)| n + 1)
+        .max()
+        .unwrap_or(1);
     loop {
         let dest = snapshot_path(path, version, &stamp, seq);
         match write_copy(conn, path, &dest, Place::NoClobber).await {
-            // Two upgrades within one second (or a clock gone back): next free name.
+            // Another process took this name a moment ago: the next one.
             Err(OpenError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists && seq < 100 =>
             {
@@ -282,6 +350,26 @@ fn rotate(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporaries_of_dead_copies_are_removed_live_ones_kept() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let me = std::process::id();
+        let dead = format!(".db.v13-20261130T120000Z.bak.{}.1.tmp", i32::MAX);
+        let dead_journal = format!(".copy.bak.{}.2.tmp-journal", i32::MAX);
+        let live = format!(".db.v13-20261130T120000Z.bak.{me}.3.tmp");
+        let other = "db.v13-20261130T120000Z.bak".to_owned();
+        for name in [&dead, &dead_journal, &live, &other] {
+            std::fs::write(dir.path().join(name), b"")?;
+        }
+        remove_stale_temporaries(dir.path(), ".db.v");
+        remove_stale_temporaries(dir.path(), ".copy.bak.");
+        assert!(!dir.path().join(&dead).exists());
+        assert!(!dir.path().join(&dead_journal).exists());
+        assert!(dir.path().join(&live).exists());
+        assert!(dir.path().join(&other).exists());
+        Ok(())
+    }
 
     #[test]
     fn snapshot_names_round_trip_and_order_newest_first() {
