@@ -47,12 +47,37 @@ pub fn expected_dump(name: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("parse expected");
     skill_builder_migrations::schema::canonicalize(&mut v);
     // The existing app stops at step 28; this layer's own steps (timestamp versions)
-    // add indexes, triggers and views only, so a file differs from the oracle by those
-    // versions alone.
+    // add indexes, triggers and views, and two nullable columns, so a file differs
+    // from the oracle by those versions and columns alone.
     if let Some(versions) = v["schema_migrations"]["versions"].as_array_mut() {
         versions.extend(own_versions().into_iter().map(serde_json::Value::from));
     }
+    add_own_columns(&mut v);
     v
+}
+
+/// The columns this layer's own steps add to the existing app's tables (NULL in every
+/// row the existing app wrote): `pid_started_at` of `skill_locks` and
+/// `workflow_sessions` (step 20261130110000).
+fn add_own_columns(v: &mut serde_json::Value) {
+    for table in ["skill_locks", "workflow_sessions"] {
+        let Some(entry) = v.get_mut(table) else {
+            continue;
+        };
+        if let Some(columns) = entry["columns"].as_object_mut() {
+            columns.insert(
+                "pid_started_at".into(),
+                serde_json::json!({"default": null, "notnull": 0, "pk": 0, "type": "INTEGER"}),
+            );
+        }
+        if let Some(rows) = entry.get_mut("rows").and_then(|r| r.as_array_mut()) {
+            for row in rows {
+                if let Some(row) = row.as_object_mut() {
+                    row.insert("pid_started_at".into(), serde_json::Value::Null);
+                }
+            }
+        }
+    }
 }
 
 /// This layer's own step versions (after the existing app's 1..=28), ascending.

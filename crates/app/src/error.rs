@@ -5,7 +5,9 @@ use thiserror::Error;
 
 /// Why a database could not be opened, inspected or copied.
 ///
-/// Every variant that refuses a file leaves it byte-for-byte untouched.
+/// Every variant that refuses a file leaves it byte-for-byte untouched — except that
+/// [`crate::Database::open`] first rolls back a hot `-journal` (as any read-write
+/// SQLite open does), so a file refused after that is left rolled back.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum OpenError {
@@ -26,6 +28,22 @@ pub enum OpenError {
     #[error("{path} is read-only")]
     ReadOnly {
         /// The file or folder.
+        path: PathBuf,
+    },
+    /// A rollback-journal file holds a hot `-journal`: a writer died mid-transaction
+    /// (or the file was copied or restored with its journal). Only a read-write open
+    /// can roll it back; [`crate::Database::open`] (`migrate`) does that and proceeds,
+    /// the read-only commands (`status`, `check`, `backup`) report this instead.
+    #[error("{path}: an interrupted transaction must be rolled back: run `migrate`")]
+    RollbackPending {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The path is not valid UTF-8: SQLite cannot be given it. Refused before
+    /// anything is created.
+    #[error("{path:?} is not valid UTF-8; SQLite cannot open it (rename the file or folder)")]
+    NotUtf8 {
+        /// The path.
         path: PathBuf,
     },
     /// There is no database at this path (for operations that never create one).
@@ -112,6 +130,13 @@ impl OpenError {
             .map(|c| c & 0xff)
     }
 
+    /// SQLite's extended result code of a database error.
+    fn extended_code(e: &sqlx::Error) -> Option<i32> {
+        e.as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i32>().ok())
+    }
+
     /// Whether a database error is SQLITE_BUSY or SQLITE_LOCKED.
     pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
         matches!(Self::primary_code(e), Some(5 | 6))
@@ -120,6 +145,10 @@ impl OpenError {
     /// Classify a SQLite error raised while working on `path`.
     pub(crate) fn from_sqlx(path: &std::path::Path, source: sqlx::Error) -> Self {
         let path = path.to_path_buf();
+        // SQLITE_READONLY_ROLLBACK: a read-only connection met a hot journal.
+        if Self::extended_code(&source) == Some(776) {
+            return Self::RollbackPending { path };
+        }
         match Self::primary_code(&source) {
             Some(26) => Self::NotADatabase { path },
             Some(11) => Self::Corrupt {
@@ -146,9 +175,10 @@ impl OpenError {
         }
     }
 
-    /// A process exit code for the command-line tool: 3 newer schema, 4 not a
-    /// database or corrupt, 5 read-only or cannot create (also a snapshot that cannot
-    /// be written for that reason), 6 locked, 1 otherwise.
+    /// A process exit code for the command-line tool: 2 a path that is not UTF-8,
+    /// 3 newer schema, 4 not a database or corrupt, 5 read-only or cannot create (also
+    /// a snapshot that cannot be written for that reason), 6 locked, 7 an interrupted
+    /// transaction to roll back (run `migrate`), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Snapshot { source, .. } => match source.as_ref() {
@@ -171,6 +201,8 @@ impl OpenError {
             Self::NotADatabase { .. } | Self::Corrupt { .. } => 4,
             Self::ReadOnly { .. } | Self::CreateDir { .. } => 5,
             Self::Locked { .. } => 6,
+            Self::RollbackPending { .. } => 7,
+            Self::NotUtf8 { .. } => 2,
             _ => 1,
         }
     }

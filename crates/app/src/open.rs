@@ -9,6 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSy
 use sqlx::{Connection, SqliteConnection};
 use tracing::{Instrument, info, info_span};
 
+use crate::paths::sqlite_path;
 use crate::{OpenError, default_path};
 
 /// The busy timeout of every connection: how long a statement waits for another
@@ -52,7 +53,13 @@ impl Database {
     /// Open (creating if missing) the database at `path` and bring it up to date.
     ///
     /// # Errors
-    /// See [`OpenError`]; a refused file is left untouched.
+    /// See [`OpenError`]; a refused file is left untouched (a rollback-mode file with a
+    /// hot `-journal` is rolled back first, as any read-write SQLite open does: see
+    /// [`OpenError::RollbackPending`]). A path that is not valid UTF-8 is refused before
+    /// any folder or file is created; a relative path beginning with `file:` is a file
+    /// of that name, never a URI. When another process holds the write lock of a file
+    /// that needs upgrading and visibly upgrades it, the open waits for it (up to
+    /// [`crate::UPGRADE_WAIT_LIMIT`]) instead of failing after the busy timeout.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
         Self::open_with(path, &OpenOptions::default()).await
     }
@@ -77,6 +84,8 @@ impl Database {
         let path = path.as_ref().to_path_buf();
         let span = info_span!("open_database", path = %path.display());
         async move {
+            // Before anything is created: a path SQLite cannot be given is refused here.
+            let sqlite_path = sqlite_path(&path)?;
             if let Some(target) = options.target
                 && !skill_builder_migrations::is_known_target(target)
             {
@@ -90,7 +99,13 @@ impl Database {
             match state {
                 FileState::New => create_file(&path)?,
                 FileState::NeedsReadOnlyCheck => {
-                    snapshot = verify_read_only(&path, options.target).await?;
+                    snapshot = match verify_read_only(&path, options.target).await {
+                        Err(OpenError::RollbackPending { .. }) => {
+                            crate::recovery::roll_back_hot_journal(&path).await?;
+                            verify_read_only(&path, options.target).await?
+                        }
+                        other => other?,
+                    };
                 }
                 FileState::QuietWal => {}
             }
@@ -101,7 +116,7 @@ impl Database {
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .test_before_acquire(false)
-                .connect_with(connect_options(&path))
+                .connect_with(connect_options(&sqlite_path))
                 .await
                 .map_err(|e| OpenError::from_sqlx(&path, e))?;
             let report = {
@@ -133,10 +148,12 @@ impl Database {
                         }
                     }
                 }
-                let mut report = skill_builder_migrations::migrate(&mut conn, options.target)
-                    .await
-                    .map_err(|e| OpenError::from_migration(&path, e))?;
+                let mut report =
+                    crate::upgrade_wait::migrate_waiting(&mut conn, &path, options.target).await?;
                 report.snapshot = snapshot;
+                if !report.applied.is_empty() {
+                    crate::recovery::truncate_wal(&mut conn).await;
+                }
                 report
             };
             restrict_permissions(&path)?;
@@ -167,14 +184,53 @@ impl Database {
         &self.report
     }
 
+    /// Begin a write transaction with `BEGIN IMMEDIATE` on the pool's connection: the
+    /// way for app code to group its own reads and writes.
+    ///
+    /// The write lock is taken up front (waiting up to [`BUSY_TIMEOUT`] for another
+    /// process), so a read followed by a write in the same transaction never fails.
+    /// sqlx's plain `pool.begin()` starts a DEFERRED transaction instead: once it has
+    /// read, a write fails at once with `SQLITE_BUSY_SNAPSHOT` (517) whenever another
+    /// process committed in between — the busy timeout does not help there.
+    /// Operations of `skill-builder-db` called with `&mut *tx` nest inside it as
+    /// savepoints.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: &skill_builder_app::Database) -> skill_builder_app::db::Result<()> {
+    /// use skill_builder_app::db::settings;
+    /// let mut tx = db.begin().await?;
+    /// let mut s = settings::read_settings(&mut *tx).await?;
+    /// s.skills_path = Some("/home/me/skills".into());
+    /// settings::write_settings(&mut *tx, &s).await?;
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The database error (`SQLITE_BUSY` when another process held the write lock past
+    /// the busy timeout).
+    pub async fn begin(
+        &self,
+    ) -> skill_builder_db::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Close the pool, waiting for the connection to finish (checkpoints the WAL).
     pub async fn close(self) {
         self.pool.close().await;
     }
 }
 
+/// The largest `-wal` file kept between checkpoints (`PRAGMA journal_size_limit`):
+/// when a checkpoint resets the WAL, SQLite truncates it to this size, so a burst of
+/// writes (or one made while another process held a read snapshot) does not leave a
+/// large `-wal` for as long as the app runs.
+pub const JOURNAL_SIZE_LIMIT: u64 = 8 * 1024 * 1024;
+
 /// The production connection options for `path`: busy timeout 5 s, foreign keys on,
-/// synchronous NORMAL, file created if missing.
+/// synchronous NORMAL, `journal_size_limit` [`JOURNAL_SIZE_LIMIT`], file created if
+/// missing. A relative `path` is made absolute so that SQLite never reads it as a URI
+/// (`file:x.db` is a file of that name).
 ///
 /// The journal mode is not among them: switching a file to WAL takes its write lock
 /// without SQLite's busy handler, so a connect-time `PRAGMA journal_mode = WAL` fails
@@ -183,7 +239,7 @@ impl Database {
 /// file, kept by every later connection).
 pub fn connect_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
-        .filename(path)
+        .filename(crate::paths::sqlite_path(path).unwrap_or_else(|_| path.to_path_buf()))
         .create_if_missing(true)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
@@ -195,6 +251,7 @@ pub fn connect_options(path: &Path) -> SqliteConnectOptions {
         // tables' pages between calls.
         .pragma("temp_store", "MEMORY")
         .pragma("cache_size", "-16384")
+        .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
 }
 
 /// Switch the file to WAL (a no-op, writing nothing, when it already is), retrying
@@ -238,9 +295,19 @@ pub(crate) fn read_only_options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Normal)
 }
 
-/// Open `path` read-only (it must exist).
+/// Open `path` read-only (it must exist). On a read-only file system, when no `-wal`
+/// holds frames and no `-journal` is left, the file is opened `immutable` (SQLite could not create the `-shm`
+/// a WAL file needs, and no other process can be writing it).
 pub(crate) async fn connect_read_only(path: &Path) -> Result<SqliteConnection, OpenError> {
-    SqliteConnection::connect_with(&read_only_options(path))
+    let name = sqlite_path(path)?;
+    // Not with a hot `-journal` either: `immutable` would read the interrupted
+    // transaction's pages as if committed.
+    let immutable =
+        crate::media::on_read_only_file_system(path) && !wal_has_frames(path) && !has_journal(path);
+    if immutable {
+        info!("read-only file system: opening the file immutable");
+    }
+    SqliteConnection::connect_with(&read_only_options(&name).immutable(immutable))
         .await
         .map_err(|e| OpenError::from_sqlx(path, e))
 }
@@ -288,7 +355,7 @@ pub(crate) fn classify(path: &Path) -> Result<FileState, OpenError> {
     } else {
         Some(preflight_header(path)?)
     };
-    if meta.permissions().readonly() {
+    if meta.permissions().readonly() || crate::media::on_read_only_file_system(path) {
         return Err(OpenError::ReadOnly { path: path.into() });
     }
     Ok(match wal {
@@ -298,7 +365,13 @@ pub(crate) fn classify(path: &Path) -> Result<FileState, OpenError> {
     })
 }
 
-fn wal_has_frames(path: &Path) -> bool {
+fn has_journal(path: &Path) -> bool {
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    std::fs::metadata(PathBuf::from(journal)).is_ok_and(|m| m.len() > 0)
+}
+
+pub(crate) fn wal_has_frames(path: &Path) -> bool {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
@@ -418,7 +491,9 @@ pub(crate) fn preflight_header(path: &Path) -> Result<bool, OpenError> {
     };
     let pages = u64::from(be32(28));
     let size_valid = be32(24) == be32(92) && pages > 0;
-    if size_valid && !wal_has_frames(path) && len < pages * page_size {
+    // A hot `-journal` holds the pages of an interrupted transaction: the header may
+    // count pages that only its rollback makes consistent again.
+    if size_valid && !wal_has_frames(path) && !has_journal(path) && len < pages * page_size {
         return Err(OpenError::Corrupt {
             path: path.into(),
             detail: format!(
@@ -465,6 +540,12 @@ fn create_file(path: &Path) -> Result<(), OpenError> {
 }
 
 /// Settings hold API keys: keep the file and its `-wal`/`-shm` companions 0600.
+///
+/// A companion the owner cannot write (left 0400 by a read-only open of a 0400 file
+/// by an older build or another tool) would make the first write fail with "attempt
+/// to write a readonly database": it is made 0600 here, before anything is written,
+/// and when that is not allowed (another user's file) the open is refused
+/// [`OpenError::ReadOnly`] naming the companion.
 fn restrict_permissions(path: &Path) -> Result<(), OpenError> {
     #[cfg(unix)]
     {
@@ -476,11 +557,19 @@ fn restrict_permissions(path: &Path) -> Result<(), OpenError> {
             let Ok(meta) = std::fs::metadata(&file) else {
                 continue;
             };
-            if meta.permissions().mode() & 0o077 != 0 {
+            let mode = meta.permissions().mode();
+            let owner_cannot_write = !suffix.is_empty() && mode & 0o600 != 0o600;
+            if mode & 0o077 != 0 || owner_cannot_write {
                 std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(
-                    |source| OpenError::Io {
-                        path: file.clone(),
-                        source,
+                    |source| {
+                        if owner_cannot_write {
+                            OpenError::ReadOnly { path: file.clone() }
+                        } else {
+                            OpenError::Io {
+                                path: file.clone(),
+                                source,
+                            }
+                        }
                     },
                 )?;
             }

@@ -10,6 +10,7 @@ use tracing::{Instrument, info_span};
 use skill_builder_migrations::MigrationError;
 
 use crate::OpenError;
+use crate::media::leave_companions_writable;
 use crate::open::{connect_read_only, preflight_header};
 
 /// What `skill-builder-db status` reports.
@@ -97,6 +98,7 @@ pub async fn status(path: &Path) -> Result<Status, OpenError> {
             .await
             .map_err(|e| OpenError::from_migration(path, e));
         let _ = conn.close().await;
+        leave_companions_writable(path);
         result.map(|()| status)
     }
     .instrument(info_span!("status", path = %path.display()))
@@ -244,6 +246,7 @@ pub async fn check(path: &Path) -> Result<CheckReport, OpenError> {
             .await
             .map_err(|e| OpenError::from_migration(path, e));
         let _ = conn.close().await;
+        leave_companions_writable(path);
         result
     }
     .instrument(info_span!("check", path = %path.display()))
@@ -306,6 +309,7 @@ pub async fn backup(source: &Path, dest: &Path) -> Result<(), OpenError> {
             crate::snapshot::write_copy(&mut conn, source, dest, crate::snapshot::Place::NoClobber)
                 .await;
         let _ = conn.close().await;
+        leave_companions_writable(source);
         result
     }
     .instrument(info_span!("backup", source = %source.display(), dest = %dest.display()))

@@ -58,7 +58,13 @@ pub(crate) fn require_pid(value: i64) -> Result<()> {
 ///    `acquired_at` are not refreshed);
 /// 3. a lock of another instance whose pid is alive → [`Conflict::LockHeld`] naming
 ///    that holder; one whose pid is dead is deleted;
-/// 4. the new lock is inserted with the master id.
+/// 4. the new lock is inserted with the master id and the start time of `pid`'s
+///    process (`pid_started_at`).
+///
+/// A pid counts as alive when a process has it that started no later than the
+/// recorded start time ([`pid::is_alive_since`]): a holder that died and whose pid
+/// the OS gave to an unrelated process is dead. Locks without a start time (written
+/// by the existing app or before it was recorded) are checked by pid alone.
 ///
 /// # Differences from the existing layer
 /// A leftover lock row for the name with a NULL `skill_id` is handled like any other
@@ -90,10 +96,9 @@ pub async fn acquire_skill_lock(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
-    let held = sqlx::query_as!(
-        SkillLock,
+    let held = sqlx::query!(
         r#"SELECT skill_name AS "skill_name!", instance_id AS "instance_id: InstanceId", pid,
-                  acquired_at, skill_id AS "skill_id: SkillId"
+                  pid_started_at
            FROM skill_locks WHERE skill_name = ?1 OR skill_id = ?2"#,
         skill_name,
         skill_id,
@@ -103,7 +108,10 @@ pub async fn acquire_skill_lock(
     if held.iter().any(|lock| lock.instance_id == *instance_id) {
         return Ok(());
     }
-    if let Some(live) = held.iter().find(|lock| pid::is_alive(lock.pid)) {
+    if let Some(live) = held
+        .iter()
+        .find(|lock| pid::is_alive_since(lock.pid, lock.pid_started_at))
+    {
         return Err(Conflict::LockHeld {
             skill_name: skill_name.to_owned(),
             instance_id: live.instance_id.to_string(),
@@ -129,12 +137,15 @@ pub async fn acquire_skill_lock(
         .execute(&mut *tx)
         .await?;
     }
+    let started = pid::start_time(pid);
     sqlx::query!(
-        "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid) VALUES (?, ?, ?, ?)",
+        "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid, pid_started_at)
+         VALUES (?, ?, ?, ?, ?)",
         skill_name,
         skill_id,
         instance_id,
         pid,
+        started,
     )
     .execute(&mut *tx)
     .await?;
@@ -231,8 +242,9 @@ pub async fn get_all_skill_locks<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<
     Ok(locks)
 }
 
-/// Delete every lock whose process is dead; returns how many were removed. Locks of
-/// live processes are untouched.
+/// Delete every lock whose process is dead (including a pid now held by a process
+/// started after the recorded holder, [`pid::is_alive_since`]); returns how many
+/// were removed. Locks of live processes are untouched.
 ///
 /// # Differences from the existing layer
 /// One transaction: one read, then one delete of all dead locks by their (primary key)
@@ -243,16 +255,17 @@ pub async fn get_all_skill_locks<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<
 #[instrument(skip_all, fields(reclaimed), err)]
 pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    let locks = sqlx::query!(r#"SELECT skill_name AS "skill_name!", pid FROM skill_locks"#)
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut alive: HashMap<i64, bool> = HashMap::new();
+    let locks =
+        sqlx::query!(r#"SELECT skill_name AS "skill_name!", pid, pid_started_at FROM skill_locks"#)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
     let dead: Vec<String> = locks
         .into_iter()
         .filter(|lock| {
             !*alive
-                .entry(lock.pid)
-                .or_insert_with(|| pid::is_alive(lock.pid))
+                .entry((lock.pid, lock.pid_started_at))
+                .or_insert_with(|| pid::is_alive_since(lock.pid, lock.pid_started_at))
         })
         .map(|lock| lock.skill_name)
         .collect();

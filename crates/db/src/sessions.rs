@@ -29,7 +29,8 @@ use crate::locks::require_pid;
 use crate::{Result, pid};
 
 /// Record the start of a workflow session (`ended_at` NULL, `skill_id` resolved from
-/// the name, NULL when the skill is not in the master). An id that exists already is
+/// the name, NULL when the skill is not in the master, `pid_started_at` the start
+/// time of `pid`'s process, for telling it from a later process with the same pid). An id that exists already is
 /// ignored entirely: the stored row is not modified, even if skill or pid differ.
 ///
 /// # Errors
@@ -45,13 +46,15 @@ pub async fn create_workflow_session<'e>(
     require_name("session_id", session_id.as_str())?;
     require_name("skill_name", skill_name)?;
     require_pid(pid)?;
+    let started = pid::start_time(pid);
     sqlx::query!(
-        "INSERT INTO workflow_sessions (session_id, skill_name, pid, skill_id)
-         VALUES (?1, ?2, ?3, (SELECT id FROM skills WHERE name = ?2))
+        "INSERT INTO workflow_sessions (session_id, skill_name, pid, skill_id, pid_started_at)
+         VALUES (?1, ?2, ?3, (SELECT id FROM skills WHERE name = ?2), ?4)
          ON CONFLICT (session_id) DO NOTHING",
         session_id,
         skill_name,
         pid,
+        started,
     )
     .execute(db)
     .await?;
@@ -128,8 +131,8 @@ pub async fn has_active_session_with_live_pid<'e>(
     db: impl SqliteExecutor<'e>,
     skill_name: &str,
 ) -> bool {
-    let pids = sqlx::query_scalar!(
-        "SELECT ws.pid FROM workflow_sessions ws JOIN skills s ON s.name = ?
+    let pids = sqlx::query!(
+        "SELECT ws.pid, ws.pid_started_at FROM workflow_sessions ws JOIN skills s ON s.name = ?
          WHERE ws.ended_at IS NULL
            AND (ws.skill_id = s.id OR (ws.skill_id IS NULL AND ws.skill_name = s.name))",
         skill_name
@@ -137,7 +140,9 @@ pub async fn has_active_session_with_live_pid<'e>(
     .fetch_all(db)
     .await;
     match pids {
-        Ok(pids) => pids.into_iter().any(pid::is_alive),
+        Ok(pids) => pids
+            .into_iter()
+            .any(|s| pid::is_alive_since(s.pid, s.pid_started_at)),
         Err(error) => {
             tracing::warn!(%error, "cannot check the skill's sessions; assuming none is active");
             false
@@ -146,7 +151,10 @@ pub async fn has_active_session_with_live_pid<'e>(
 }
 
 /// Close the sessions left open by processes that are no longer running; returns how
-/// many were closed. Sessions of live processes stay open.
+/// many were closed. Sessions of live processes stay open. A session whose pid now
+/// belongs to a process started after the one recorded with it (`pid_started_at`,
+/// see [`pid::is_alive_since`]) is a dead process's; sessions without a recorded
+/// start time are checked by pid alone.
 ///
 /// A closed session's `ended_at` is the latest `completed_at` of the agent runs
 /// recorded for it (`agent_runs.workflow_session_id`), else its own `started_at`,
@@ -165,14 +173,19 @@ pub async fn has_active_session_with_live_pid<'e>(
 pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let open = sqlx::query!(
-        r#"SELECT session_id AS "session_id!", pid FROM workflow_sessions WHERE ended_at IS NULL"#
+        r#"SELECT session_id AS "session_id!", pid, pid_started_at
+           FROM workflow_sessions WHERE ended_at IS NULL"#
     )
     .fetch_all(&mut *tx)
     .await?;
-    let mut alive: HashMap<i64, bool> = HashMap::new();
+    let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
     let dead: Vec<String> = open
         .into_iter()
-        .filter(|s| !*alive.entry(s.pid).or_insert_with(|| pid::is_alive(s.pid)))
+        .filter(|s| {
+            !*alive
+                .entry((s.pid, s.pid_started_at))
+                .or_insert_with(|| pid::is_alive_since(s.pid, s.pid_started_at))
+        })
         .map(|s| s.session_id)
         .collect();
     if dead.is_empty() {
