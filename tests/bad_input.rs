@@ -2036,7 +2036,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
             "set_workspace_skill_purpose",
             &all([opt_nul_err("purpose", purpose2)]),
             &[],
-            workspace_skills::set_workspace_skill_purpose(&mut *conn, &id, purpose2),
+            workspace_skills::set_workspace_skill_purpose(&mut conn, &id, purpose2),
         )
         .await?
         .is_some()
@@ -2054,7 +2054,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
         "set_workspace_skill_purpose (unknown)",
         &must,
         &[],
-        workspace_skills::set_workspace_skill_purpose(&mut *conn, &unknown, purpose2),
+        workspace_skills::set_workspace_skill_purpose(&mut conn, &unknown, purpose2),
     )
     .await?;
 

@@ -718,7 +718,9 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
                 .await
                 .map_err(fail)?;
             let key = run.agent_id.as_str().to_owned();
-            if !model.first_link.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                model.first_link.entry(key.clone())
+            {
                 let link: Option<WorkflowRunId> = sqlx::query_scalar(
                     "SELECT workflow_run_id FROM agent_runs WHERE agent_id = ? AND model = 'sonnet'",
                 )
@@ -733,7 +735,7 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
                 check(link.is_none() || link == current, || {
                     format!("{key} linked to {link:?}, current run {current:?}")
                 })?;
-                model.first_link.insert(key, link);
+                slot.insert(link);
             }
         }
         Op::SaveStep(n, step) => {

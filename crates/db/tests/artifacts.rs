@@ -166,7 +166,7 @@ async fn list_artifacts_of_an_unknown_run_is_empty() {
     );
     // A catalogue skill without a run: stored with a NULL link, listed once the run
     // exists.
-    workflow_runs::save_marketplace_skill(&mut *pool.acquire().await.unwrap(), "early", "domain")
+    workflow_runs::save_marketplace_skill(&mut pool.acquire().await.unwrap(), "early", "domain")
         .await
         .unwrap();
     put(pool, "early", 0, "a.md", "x").await;

@@ -193,7 +193,7 @@ async fn a_step_saved_before_its_run_is_hidden_until_the_run_is_saved() {
         "{err:?}"
     );
     // A catalogue skill without a run: stored with a NULL link.
-    workflow_runs::save_marketplace_skill(&mut *pool.acquire().await.unwrap(), "early", "domain")
+    workflow_runs::save_marketplace_skill(&mut pool.acquire().await.unwrap(), "early", "domain")
         .await
         .unwrap();
     step(pool, "early", 0, StepStatus::Completed).await;
