@@ -32,6 +32,11 @@ use crate::{Result, pid};
 /// the name, NULL when the skill is not in the master). An id that exists already is
 /// ignored entirely: the stored row is not modified, even if skill or pid differ.
 ///
+/// # Differences from the existing layer
+/// A session stored without a master link stays so: a master row created later under
+/// the name does not adopt it (issue 10); its agent runs are usage history, linked to
+/// no workflow run. Deleting a skill keeps its sessions, with `skill_id` set NULL.
+///
 /// # Errors
 /// [`crate::InvalidInput`] for an empty session id or skill name, or a pid outside
 /// `1..=u32::MAX`; otherwise the database error.
