@@ -290,14 +290,14 @@ async fn files_recorded_by_the_previous_numbering_are_converted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = previous_numbering_file("v13", dir.path()).await;
     let rows_before = tracking_rows(&path).await;
+    // The old numbers, below any later step of this layer (e.g. 20261130100000).
     assert_eq!(
         rows_before
             .iter()
-            .filter(|r| (29..=9999).contains(&r.0))
-            .rev()
             .map(|r| r.0)
+            .filter(|v| (29..=9999).contains(v))
             .collect::<Vec<_>>(),
-        vec![31, 30, 29]
+        vec![29, 30, 31]
     );
     let data_before = dump(&path).await;
 

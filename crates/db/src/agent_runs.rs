@@ -52,13 +52,28 @@ use crate::{Entity, Error, Result};
 /// update); `completed_at` is now, or NULL while the status is `running`. A row whose
 /// stored status is `completed` or `error` is not overwritten by a `running` or
 /// `shutdown` snapshot: the call succeeds and leaves it as it is (completed data beats
-/// a partial snapshot). No validation of status, skill or session existence.
+/// a partial snapshot). The skill need not exist: a run persisted for a skill without
+/// a workflow run (e.g. a late write of a process still running for a deleted skill)
+/// is stored detached (`workflow_run_id` NULL): it is usage history, counted in every
+/// usage report, and never adopted by a skill created later under the same name.
+///
+/// When `workflow_session_id` is given and that session has no row, one is created in
+/// the same statement (insert-or-ignore by the `agent_runs_ensure_session` trigger of
+/// step 20261130100000: pid 0, `started_at` = the run's, open, `skill_id` resolved from
+/// the name), so the usage summary and the session list count every run that the
+/// by-model and by-step reports count.
 ///
 /// # Differences from the existing layer
-/// - `workflow_run_id`: when the caller leaves it `None` it is resolved from the skill
-///   name (the existing layer never filled it, so step-level reads and the delete
-///   cascade missed the rows, §14.1); when that finds no run, an updated row keeps the
-///   link it had.
+/// - `workflow_run_id`: when the caller leaves it `None` it is resolved, when the row
+///   is **first written**, from the skill name, unless the row's workflow session
+///   exists and is detached or linked to another master row (a deleted skill's session:
+///   the run is history, not the re-created skill's). An update never re-resolves it:
+///   it keeps its link (NULL stays NULL) unless an explicit id is given. (The existing
+///   layer never filled it, so step-level reads and the delete cascade missed the
+///   rows, §14.1.)
+/// - The workflow session row is ensured (the existing app's later fix; it recorded
+///   runs under session ids such as `synthetic:refine:<skill>:1` that had no row, which
+///   the by-model/by-step reports counted and the summary did not).
 /// - An update keeps the row's `reset_marker` (a reset run persisted again stays out of
 ///   analytics) and `started_at` (§14.2).
 /// - `completed_at` stays NULL while the status is `running` (§14.2).
@@ -94,7 +109,13 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
              stop_reason, duration_api_ms, tool_use_count, compaction_count, session_id,
              workflow_session_id, workflow_run_id, started_at, completed_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 COALESCE(?19, (SELECT id FROM workflow_runs WHERE skill_name = ?2)),
+                 COALESCE(?19, (
+                     SELECT wr.id FROM workflow_runs wr
+                     WHERE wr.skill_name = ?2
+                       AND NOT EXISTS (
+                           SELECT 1 FROM workflow_sessions ws
+                           WHERE ws.session_id = ?18
+                             AND (ws.skill_id IS NULL OR ws.skill_id IS NOT wr.skill_id)))),
                  datetime('now') || 'Z',
                  CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END)
          ON CONFLICT (agent_id, model) DO UPDATE SET
@@ -114,7 +135,7 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
              compaction_count = excluded.compaction_count,
              session_id = excluded.session_id,
              workflow_session_id = excluded.workflow_session_id,
-             workflow_run_id = COALESCE(excluded.workflow_run_id, agent_runs.workflow_run_id),
+             workflow_run_id = COALESCE(?19, agent_runs.workflow_run_id),
              completed_at = excluded.completed_at
          WHERE NOT (agent_runs.status IN ('completed', 'error')
                     AND excluded.status IN ('running', 'shutdown'))",

@@ -24,19 +24,26 @@ use skill_builder_model::{ArtifactMeta, WorkflowArtifact, WorkflowRunId};
 use sqlx::SqliteExecutor;
 use tracing::instrument;
 
-use crate::Result;
 use crate::error::{require_name, require_no_nul};
 use crate::workflow_steps::require_step;
+use crate::{Entity, Error, Result};
 
 /// Store a step's output file (insert, or replace the file at the same skill, step and
 /// path).
 ///
 /// `size_bytes` is the UTF-8 byte length of `content`. `workflow_run_id` is resolved
-/// from the name (NULL when the skill has no run yet; linked later by
-/// [`save_workflow_run`](crate::workflow_runs::save_workflow_run)). On replace,
-/// `content`, `size_bytes` and `updated_at` change and `created_at` is kept.
+/// from the name (NULL when the skill has no run). On replace, `content`,
+/// `size_bytes` and `updated_at` change and `created_at` is kept. The skill must have
+/// a master row.
+///
+/// # Differences from the existing layer
+/// A name without a master row is refused with [`Error::NotFound`] instead of being
+/// stored with a NULL link: a process still running for a deleted skill must not
+/// leave files that a skill re-created under the name would adopt (issue 10).
 ///
 /// # Errors
+/// [`Error::NotFound`] with [`Entity::Skill`] when no master row has this name
+/// (nothing is written);
 /// [`InvalidInput::StepOutOfRange`](crate::InvalidInput::StepOutOfRange) for a step
 /// id outside [`STEP_IDS`](crate::workflow_steps::STEP_IDS);
 /// [`InvalidInput::Empty`](crate::InvalidInput::Empty) for an empty skill name or
@@ -60,10 +67,11 @@ pub async fn upsert_artifact<'e>(
     require_no_nul("content", content)?;
     // infallible: a `str` holds at most `isize::MAX` bytes, which fits in an i64.
     let size_bytes = i64::try_from(content.len()).unwrap_or(i64::MAX);
-    sqlx::query!(
+    let done = sqlx::query!(
         "INSERT INTO workflow_artifacts
              (skill_name, step_id, relative_path, content, size_bytes, workflow_run_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT id FROM workflow_runs WHERE skill_name = ?1))
+         SELECT ?1, ?2, ?3, ?4, ?5, (SELECT id FROM workflow_runs WHERE skill_name = ?1)
+         WHERE EXISTS (SELECT 1 FROM skills WHERE name = ?1)
          ON CONFLICT (skill_name, step_id, relative_path) DO UPDATE SET
              content = excluded.content,
              size_bytes = excluded.size_bytes,
@@ -77,6 +85,10 @@ pub async fn upsert_artifact<'e>(
     )
     .execute(db)
     .await?;
+    if done.rows_affected() == 0 {
+        // The skill has no master row (never created, or deleted).
+        return Err(Error::not_found(Entity::Skill, skill_name));
+    }
     Ok(())
 }
 

@@ -55,6 +55,17 @@ pub enum Conflict {
         /// Its name or id.
         key: String,
     },
+    /// A workspace skill cannot be made active: another active workspace skill has its
+    /// purpose (at most one active skill per purpose). Activate it with
+    /// `workspace_skills::activate_workspace_skill_exclusive`, which deactivates the
+    /// other.
+    #[error(
+        "workspace skill '{skill_id}' cannot be active: another active workspace skill has its purpose"
+    )]
+    PurposeTaken {
+        /// The workspace skill that was to be activated.
+        skill_id: String,
+    },
 }
 
 /// Input refused before anything was written.

@@ -33,6 +33,11 @@ use crate::{Result, pid};
 /// time of `pid`'s process, for telling it from a later process with the same pid). An id that exists already is
 /// ignored entirely: the stored row is not modified, even if skill or pid differ.
 ///
+/// # Differences from the existing layer
+/// A session stored without a master link stays so: a master row created later under
+/// the name does not adopt it (issue 10); its agent runs are usage history, linked to
+/// no workflow run. Deleting a skill keeps its sessions, with `skill_id` set NULL.
+///
 /// # Errors
 /// [`crate::InvalidInput`] for an empty session id or skill name, or a pid outside
 /// `1..=u32::MAX`; otherwise the database error.
@@ -158,9 +163,16 @@ pub async fn has_active_session_with_live_pid<'e>(
 ///
 /// A closed session's `ended_at` is the latest `completed_at` of the agent runs
 /// recorded for it (`agent_runs.workflow_session_id`), else its own `started_at`,
-/// else now.
+/// else now (taken before the next change). Then its agent runs still `running`
+/// become `shutdown` with `completed_at` = now: their process is gone, they will never
+/// finish. Sessions with pid 0 (rows created for agent runs, see
+/// [`crate::agent_runs::persist_agent_run`]) count as dead.
 ///
 /// # Differences from the existing layer
+/// Ending the agent runs is new: the existing layer left them `running` with no
+/// `completed_at` forever ("ghost running agent runs", fixed by the existing app
+/// later, its step 34; files upgraded with such rows are repaired by step
+/// 20261130100000).
 /// Agent runs are matched on `workflow_session_id`; the existing layer compared the
 /// workflow session id with `agent_runs.session_id` (the SDK conversation id), which
 /// never matches, so it always fell back to `started_at` (§14.3). All updates are one
@@ -169,7 +181,7 @@ pub async fn has_active_session_with_live_pid<'e>(
 ///
 /// # Errors
 /// The database error; nothing is closed then.
-#[instrument(skip_all, fields(closed), err)]
+#[instrument(skip_all, fields(closed, runs_shut_down), err)]
 pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let open = sqlx::query!(
@@ -210,7 +222,18 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
     )
     .execute(&mut *tx)
     .await?;
+    // Their process is gone: agent runs still `running` in them never finish.
+    let ghosts = sqlx::query!(
+        "UPDATE agent_runs SET status = 'shutdown', completed_at = datetime('now') || 'Z'
+         WHERE status = 'running'
+           AND workflow_session_id IN (SELECT value FROM json_each(?1))",
+        dead
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
-    tracing::Span::current().record("closed", done.rows_affected());
+    let span = tracing::Span::current();
+    span.record("closed", done.rows_affected());
+    span.record("runs_shut_down", ghosts.rows_affected());
     Ok(done.rows_affected())
 }

@@ -1,10 +1,10 @@
 //! The `skills` master catalogue: one row per skill regardless of origin, and the
 //! canonical store of SKILL.md frontmatter (operations.md §2).
 //!
-//! Creating a master row also links the rows that were written under the same name
-//! while it was missing (tags, locks, sessions, imported row, workflow run), so no
-//! row keeps a NULL foreign key for a skill that exists. Deleting a skill removes
-//! everything that belongs to it in one transaction.
+//! A master row is the skill's identity: rows link to it by id, and a row with a
+//! NULL link never becomes the skill's by carrying its name (a re-created skill
+//! starts empty). Deleting a skill removes what belongs to it in one transaction,
+//! except its usage history (agent runs, workflow sessions), which stays, detached.
 //!
 //! ```no_run
 //! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
@@ -36,10 +36,10 @@ use crate::{InvalidInput, Result, tx};
 /// [`upsert_skill_with_source`] to reclassify). The id is stable across upserts.
 ///
 /// # Differences from the existing layer
-/// When the row is created, rows already carrying this name with a NULL link
-/// (`skill_tags`, `skill_locks`, `workflow_sessions`, `workflow_runs`
-/// `.skill_id`, `imported_skills.skill_master_id`) are linked to it, in the same
-/// transaction (operations.md §14.6). The whole call is one transaction.
+/// The whole call is one transaction. A created row does not adopt rows that already
+/// carry its name with a NULL link (e.g. the detached history of a deleted skill of
+/// the same name); NULL links of files written by the existing app were linked once,
+/// when the file was upgraded (step 20261130100000).
 ///
 /// # Errors
 /// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
@@ -66,7 +66,7 @@ pub async fn upsert_skill(
 /// discovered on disk resolved "as imported").
 ///
 /// # Differences from the existing layer
-/// As [`upsert_skill`]: one transaction, and a created row adopts NULL links.
+/// As [`upsert_skill`]: one transaction; a created row adopts nothing.
 ///
 /// # Errors
 /// As [`upsert_skill`].
@@ -121,8 +121,6 @@ pub(crate) async fn upsert_in_tx(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = inserted {
-        // Rows of this name written before the master row existed were linked by
-        // the `skills_link_orphans` trigger (migration 30) within this insert.
         return Ok(id);
     }
     let id = if overwrite_source {
@@ -214,19 +212,25 @@ pub async fn list_all_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<Skil
     Ok(skills)
 }
 
-/// Delete a skill and everything that belongs to it, in one transaction.
+/// Delete a skill and everything that belongs to it, in one transaction, keeping its
+/// usage history.
 ///
-/// Removed, in child-first order: the artifacts, steps and agent runs of its
-/// workflow run(s), its locks, workflow sessions, tags and imported row, its workflow
-/// run, and the master row. Rows are matched by their link to the skill (or its run)
-/// **or** by carrying its name, so rows with a NULL link go too. `workspace_skills`
-/// is never touched. An unknown name succeeds (rows carrying the name without a
-/// master row are still removed).
+/// Removed, in child-first order: the artifacts and steps of its workflow run(s), its
+/// locks, tags and imported row, its workflow run, and the master row. Rows are
+/// matched by their link to the skill (or its run) **or** by carrying its name, so
+/// rows with a NULL link go too. Its agent runs and workflow sessions are **kept,
+/// detached**: their links (`agent_runs.workflow_run_id`, `workflow_sessions
+/// .skill_id`) become NULL, their names and every other value stay, so every usage
+/// report shows the same totals before and after the delete. A skill created later
+/// under the same name never adopts them. `workspace_skills` is never touched. An
+/// unknown name succeeds (rows carrying the name without a master row are still
+/// removed, usage history again excepted).
 ///
 /// # Differences from the existing layer
 /// The existing layer deleted only the master row and failed with
 /// `FOREIGN KEY constraint failed` when any tag, lock, session, imported row or run
-/// still referenced it (operations.md §14.7).
+/// still referenced it (operations.md §14.7). Keeping the usage history is the
+/// existing app's later fix ("preserve usage history when deleting a skill").
 ///
 /// # Errors
 /// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
@@ -247,7 +251,9 @@ pub async fn delete_skill(conn: &mut SqliteConnection, name: &str) -> Result<()>
 /// holding the write transaction. Returns the number of rows deleted.
 ///
 /// A row belongs to the skill when it carries the name, or links to the master row
-/// of that name, or links to a run that does (by name or by master link).
+/// of that name, or links to a run that does (by name or by master link). Agent runs
+/// and workflow sessions linked to the skill are detached (links set NULL), not
+/// deleted; the count includes them.
 pub(crate) async fn delete_cascade_in_tx(conn: &mut SqliteConnection, name: &str) -> Result<u64> {
     let mut n = 0;
     n += sqlx::query!(
@@ -268,8 +274,10 @@ pub(crate) async fn delete_cascade_in_tx(conn: &mut SqliteConnection, name: &str
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // Usage history stays: agent runs and workflow sessions are detached (their
+    // links set NULL, names kept), not deleted.
     n += sqlx::query!(
-        "DELETE FROM agent_runs WHERE skill_name = ?1 OR workflow_run_id IN (
+        "UPDATE agent_runs SET workflow_run_id = NULL WHERE workflow_run_id IN (
              SELECT id FROM workflow_runs WHERE skill_name = ?1
                  OR skill_id IN (SELECT id FROM skills WHERE name = ?1))",
         name
@@ -286,8 +294,8 @@ pub(crate) async fn delete_cascade_in_tx(conn: &mut SqliteConnection, name: &str
     .await?
     .rows_affected();
     n += sqlx::query!(
-        "DELETE FROM workflow_sessions
-         WHERE skill_name = ?1 OR skill_id IN (SELECT id FROM skills WHERE name = ?1)",
+        "UPDATE workflow_sessions SET skill_id = NULL
+         WHERE skill_id IN (SELECT id FROM skills WHERE name = ?1)",
         name
     )
     .execute(&mut *conn)

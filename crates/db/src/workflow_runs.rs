@@ -42,10 +42,11 @@ use crate::{Entity, Error, Result, skills, tx};
 /// `current_step` is not range-checked and `status` is free text.
 ///
 /// # Differences from the existing layer
-/// Atomic instead of two autocommit statements. When the run row is created,
-/// steps, artifacts and agent runs already carrying the name with a NULL
-/// `workflow_run_id` are linked to it (operations.md §14.6); likewise a created master
-/// row adopts NULL-linked rows.
+/// Atomic instead of two autocommit statements. A created run (or master row) adopts
+/// nothing: rows already carrying the name with a NULL link, such as the detached
+/// usage history or late writes of a deleted skill of the same name, stay unlinked,
+/// so a re-created skill starts empty (issue 10; the existing app later removed its
+/// runtime orphan resolution too).
 ///
 /// # Errors
 /// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
@@ -62,8 +63,6 @@ pub async fn save_workflow_run<'e>(
     require_name("skill_name", skill_name)?;
     require_no_nul("status", status.as_str())?;
     require_no_nul("purpose", purpose)?;
-    // Steps, artifacts and agent runs written before the run existed are linked by
-    // the `workflow_runs_link_orphans` trigger (migration 30) within the insert.
     sqlx::query!(
         "INSERT INTO workflow_run_saves (skill_name, current_step, status, purpose)
          VALUES (?, ?, ?, ?)",
@@ -81,8 +80,8 @@ pub async fn save_workflow_run<'e>(
 /// source `marketplace` (an existing row keeps its source); no run row is created.
 ///
 /// # Differences from the existing layer
-/// A created master row adopts NULL-linked rows of the same name (see
-/// [`skills::upsert_skill`]).
+/// None in behaviour; as [`skills::upsert_skill`], a created master row adopts no
+/// NULL-linked rows of the same name.
 ///
 /// # Errors
 /// As [`skills::upsert_skill`].
@@ -375,15 +374,22 @@ pub async fn list_all_workflow_runs<'e>(db: impl SqliteExecutor<'e>) -> Result<V
 /// Remove a workflow-built skill and everything attached to it, in one transaction.
 ///
 /// The run and the master row must both exist. Then, child-first: the run's
-/// artifacts, steps and agent runs; the skill's locks, workflow sessions, tags and
-/// imported row; the run row; the master row. `workspace_skills` is never touched.
-/// Not idempotent: a second call fails with `NotFound`.
+/// artifacts and steps; the skill's locks, tags and imported row; the run row; the
+/// master row. The skill's usage history stays, detached: its agent runs get
+/// `workflow_run_id` NULL and its workflow sessions `skill_id` NULL, names and values
+/// kept, so the usage summary, by-model, by-step, recent sessions and recent runs show
+/// the same totals before and after. `workspace_skills` is never touched. Not
+/// idempotent: a second call fails with `NotFound`.
 ///
 /// # Differences from the existing layer
-/// One transaction instead of nine autocommit statements, and children are matched
-/// by their link **or** by carrying the skill's name, so rows with a NULL link (steps
-/// saved before the run, sessions created before the master row, agent runs) no
-/// longer survive the delete (operations.md §14.1, §14.6).
+/// - One transaction instead of nine autocommit statements; steps, artifacts, tags,
+///   locks and the imported row are matched by their link **or** by carrying the
+///   skill's name, so rows with a NULL link no longer survive (operations.md §14.6).
+/// - Agent runs and workflow sessions are kept (detached) instead of deleted
+///   (operations.md §3 cascade steps 3 and 5, and the §15 test "delete_workflow_run
+///   removes the skill's workflow sessions"): deleting a skill erased its usage and
+///   cost history (issue 10; the existing app's later "preserve usage history when
+///   deleting a skill").
 ///
 /// # Errors
 /// [`Error::NotFound`] with [`Entity::WorkflowRun`] when the skill has no run row,

@@ -29,7 +29,7 @@ use sqlx::SqliteExecutor;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
-use crate::{InvalidInput, Result};
+use crate::{Entity, Error, InvalidInput, Result};
 
 /// The step ids a write accepts: 0 Research, 1 Review, 2 Detailed Research,
 /// 3 Review, 4 Confirm Decisions, 5 Generate Skill.
@@ -53,16 +53,21 @@ pub(crate) fn require_step(step_id: i64) -> Result<()> {
 /// - any other status: `started_at` kept, `completed_at` = NULL.
 ///
 /// `status` is always overwritten. `workflow_run_id` is resolved from the name; when
-/// the skill has no run yet it stays NULL (or keeps its value) and is linked later by
-/// [`save_workflow_run`](crate::workflow_runs::save_workflow_run).
+/// the skill (a master row) has no run it stays NULL (or keeps its value). The skill
+/// must have a master row.
 ///
 /// # Differences from the existing layer
-/// Step ids outside [`STEP_IDS`] are refused (the existing layer accepted any).
-/// Timestamps have millisecond digits (`.123`) instead of the application clock's
-/// variable-length fraction; both are RFC 3339 with `+00:00`.
+/// - Step ids outside [`STEP_IDS`] are refused (the existing layer accepted any).
+/// - A name without a master row is refused with [`Error::NotFound`] (the existing
+///   layer stored a NULL-linked row): a process still running for a deleted skill
+///   must not leave steps that a skill re-created under the name would adopt
+///   (issue 10).
+/// - Timestamps have millisecond digits (`.123`) instead of the application clock's
+///   variable-length fraction; both are RFC 3339 with `+00:00`.
 ///
 /// # Errors
-/// [`InvalidInput::StepOutOfRange`], [`InvalidInput::Empty`],
+/// [`Error::NotFound`] with [`Entity::Skill`] when no master row has this name
+/// (nothing is written); [`InvalidInput::StepOutOfRange`], [`InvalidInput::Empty`],
 /// [`InvalidInput::ContainsNul`]; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step_id = step_id, status = %status), err)]
 pub async fn save_workflow_step<'e>(
@@ -74,7 +79,7 @@ pub async fn save_workflow_step<'e>(
     require_name("skill_name", skill_name)?;
     require_step(step_id)?;
     require_no_nul("status", status.as_str())?;
-    sqlx::query!(
+    let done = sqlx::query!(
         "INSERT INTO workflow_steps
              (skill_name, step_id, status, started_at, completed_at, workflow_run_id)
          SELECT ?1, ?2, ?3,
@@ -82,7 +87,7 @@ pub async fn save_workflow_step<'e>(
                 CASE WHEN ?3 = 'completed' THEN n.now END,
                 (SELECT id FROM workflow_runs WHERE skill_name = ?1)
          FROM (SELECT strftime('%Y-%m-%dT%H:%M:%f', 'now') || '+00:00' AS now) AS n
-         WHERE true
+         WHERE EXISTS (SELECT 1 FROM skills WHERE name = ?1)
          ON CONFLICT (skill_name, step_id) DO UPDATE SET
              status = excluded.status,
              started_at = CASE WHEN excluded.status = 'in_progress'
@@ -95,6 +100,10 @@ pub async fn save_workflow_step<'e>(
     )
     .execute(db)
     .await?;
+    if done.rows_affected() == 0 {
+        // The skill has no master row (never created, or deleted).
+        return Err(Error::not_found(Entity::Skill, skill_name));
+    }
     Ok(())
 }
 

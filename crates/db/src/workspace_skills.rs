@@ -2,9 +2,14 @@
 //! including app-bundled ones. Rows are independent of the master catalogue (no
 //! foreign key) and are mutated by `skill_id`.
 //!
-//! At most one active skill per purpose: activate with
-//! [`activate_workspace_skill_exclusive`], which deactivates the others in the same
-//! transaction.
+//! At most one active skill per non-blank purpose, guaranteed by the database (the
+//! partial unique index `workspace_skills_one_active_purpose`, step 20261130100000).
+//! "Blank" is the index's test: NULL, or empty after SQLite's `trim` (spaces only;
+//! a purpose of a tab is a purpose).
+//! Inserts and upserts whose purpose is held by another active skill store the row
+//! inactive ("inactive on conflict", the existing app's policy) and report it;
+//! [`activate_workspace_skill_exclusive`] activates a skill and deactivates the holder;
+//! [`set_workspace_skill_purpose`] of an active skill deactivates the holder.
 //!
 //! ```no_run
 //! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
@@ -63,7 +68,15 @@ fn conflict_on_unique(key: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
 }
 
 /// Insert a workspace skill: the 13 stored fields (`content_hash` starts NULL; the
-/// input's `content_hash` is ignored).
+/// input's `content_hash` is ignored). Returns whether the row is stored active.
+///
+/// An active skill whose non-blank purpose is already held by another active skill is
+/// stored **inactive** (`is_active` = 0, `disk_path` as given; the caller moves the
+/// folder to the inactive location when this returns `false`).
+///
+/// # Differences from the existing layer
+/// "Inactive on conflict" is new (the existing layer stored a second active skill for
+/// the purpose, issue 10); it returned nothing.
 ///
 /// # Errors
 /// [`Conflict::AlreadyExists`] (`WorkspaceSkill`, key = the name) when the name or the
@@ -73,13 +86,19 @@ fn conflict_on_unique(key: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
 pub async fn insert_workspace_skill<'e>(
     db: impl SqliteExecutor<'e>,
     skill: &WorkspaceSkill,
-) -> Result<()> {
+) -> Result<bool> {
     validate(skill)?;
-    sqlx::query!(
-        "INSERT INTO workspace_skills (
-             skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
-             purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    let active = sqlx::query_scalar!(
+        r#"INSERT INTO workspace_skills (
+               skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
+               purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
+           VALUES (?1, ?2, ?3,
+                   CASE WHEN ?4 AND NOT EXISTS (
+                            SELECT 1 FROM workspace_skills o
+                            WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> '')
+                        THEN 1 ELSE 0 END,
+                   ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+           RETURNING is_active AS "is_active!: bool""#,
         skill.skill_id,
         skill.skill_name,
         skill.description,
@@ -94,10 +113,10 @@ pub async fn insert_workspace_skill<'e>(
         skill.user_invocable,
         skill.disable_model_invocation,
     )
-    .execute(db)
+    .fetch_one(db)
     .await
     .map_err(conflict_on_unique(&skill.skill_name))?;
-    Ok(())
+    Ok(active)
 }
 
 /// Insert a workspace skill, or update the row with the same name.
@@ -105,6 +124,16 @@ pub async fn insert_workspace_skill<'e>(
 /// On a name conflict `description`, `is_bundled`, `disk_path`, `purpose`, `version`,
 /// `model`, `argument_hint`, `user_invocable` and `disable_model_invocation` are
 /// overwritten; `skill_id`, `is_active`, `imported_at` and `content_hash` are kept.
+/// Returns whether the row is stored active.
+///
+/// One active skill per purpose: a new active row whose non-blank purpose is held by
+/// another active skill is stored inactive; an existing active row given such a
+/// purpose is deactivated (`disk_path` as given; move the folder when this returns
+/// `false` for a skill that was active).
+///
+/// # Differences from the existing layer
+/// "Inactive on conflict" is new (the existing layer could leave two active skills
+/// with one purpose, issue 10); it returned nothing.
 ///
 /// # Errors
 /// [`Conflict::AlreadyExists`] (`WorkspaceSkill`, key = the `skill_id`) when the
@@ -114,23 +143,34 @@ pub async fn insert_workspace_skill<'e>(
 pub async fn upsert_workspace_skill<'e>(
     db: impl SqliteExecutor<'e>,
     skill: &WorkspaceSkill,
-) -> Result<()> {
+) -> Result<bool> {
     validate(skill)?;
-    sqlx::query!(
-        "INSERT INTO workspace_skills (
-             skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
-             purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (skill_name) DO UPDATE SET
-             description = excluded.description,
-             is_bundled = excluded.is_bundled,
-             disk_path = excluded.disk_path,
-             purpose = excluded.purpose,
-             version = excluded.version,
-             model = excluded.model,
-             argument_hint = excluded.argument_hint,
-             user_invocable = excluded.user_invocable,
-             disable_model_invocation = excluded.disable_model_invocation",
+    let active = sqlx::query_scalar!(
+        r#"INSERT INTO workspace_skills (
+               skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
+               purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
+           VALUES (?1, ?2, ?3, CASE WHEN ?4 AND NOT EXISTS (
+                        SELECT 1 FROM workspace_skills o
+                        WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
+                          AND o.skill_name <> ?2)
+                        THEN 1 ELSE 0 END,
+                   ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+           ON CONFLICT (skill_name) DO UPDATE SET
+               description = excluded.description,
+               is_bundled = excluded.is_bundled,
+               disk_path = excluded.disk_path,
+               purpose = excluded.purpose,
+               version = excluded.version,
+               model = excluded.model,
+               argument_hint = excluded.argument_hint,
+               user_invocable = excluded.user_invocable,
+               disable_model_invocation = excluded.disable_model_invocation,
+               is_active = CASE WHEN EXISTS (
+                          SELECT 1 FROM workspace_skills o
+                          WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
+                            AND o.skill_name <> ?2)
+                   THEN 0 ELSE workspace_skills.is_active END
+           RETURNING is_active AS "is_active!: bool""#,
         skill.skill_id,
         skill.skill_name,
         skill.description,
@@ -145,15 +185,20 @@ pub async fn upsert_workspace_skill<'e>(
         skill.user_invocable,
         skill.disable_model_invocation,
     )
-    .execute(db)
+    .fetch_one(db)
     .await
     .map_err(conflict_on_unique(skill.skill_id.as_str()))?;
-    Ok(())
+    Ok(active)
 }
 
 /// (Re-)seed an app-bundled skill: as [`upsert_workspace_skill`], except that on a
 /// name conflict `is_bundled` is forced to true. `is_active` is never updated, so a
 /// user's deactivation survives re-seeding; a fresh insert uses the input as given.
+/// Returns whether the row is stored active.
+///
+/// # Differences from the existing layer
+/// As [`upsert_workspace_skill`]: a purpose held by another active skill stores the
+/// row inactive (also an existing active row re-seeded with such a purpose).
 ///
 /// # Errors
 /// As [`upsert_workspace_skill`].
@@ -161,23 +206,34 @@ pub async fn upsert_workspace_skill<'e>(
 pub async fn upsert_bundled_workspace_skill<'e>(
     db: impl SqliteExecutor<'e>,
     skill: &WorkspaceSkill,
-) -> Result<()> {
+) -> Result<bool> {
     validate(skill)?;
-    sqlx::query!(
-        "INSERT INTO workspace_skills (
-             skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
-             purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (skill_name) DO UPDATE SET
-             description = excluded.description,
-             is_bundled = 1,
-             disk_path = excluded.disk_path,
-             purpose = excluded.purpose,
-             version = excluded.version,
-             model = excluded.model,
-             argument_hint = excluded.argument_hint,
-             user_invocable = excluded.user_invocable,
-             disable_model_invocation = excluded.disable_model_invocation",
+    let active = sqlx::query_scalar!(
+        r#"INSERT INTO workspace_skills (
+               skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
+               purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
+           VALUES (?1, ?2, ?3, CASE WHEN ?4 AND NOT EXISTS (
+                        SELECT 1 FROM workspace_skills o
+                        WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
+                          AND o.skill_name <> ?2)
+                        THEN 1 ELSE 0 END,
+                   ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+           ON CONFLICT (skill_name) DO UPDATE SET
+               description = excluded.description,
+               is_bundled = 1,
+               disk_path = excluded.disk_path,
+               purpose = excluded.purpose,
+               version = excluded.version,
+               model = excluded.model,
+               argument_hint = excluded.argument_hint,
+               user_invocable = excluded.user_invocable,
+               disable_model_invocation = excluded.disable_model_invocation,
+               is_active = CASE WHEN EXISTS (
+                          SELECT 1 FROM workspace_skills o
+                          WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
+                            AND o.skill_name <> ?2)
+                   THEN 0 ELSE workspace_skills.is_active END
+           RETURNING is_active AS "is_active!: bool""#,
         skill.skill_id,
         skill.skill_name,
         skill.description,
@@ -192,10 +248,10 @@ pub async fn upsert_bundled_workspace_skill<'e>(
         skill.user_invocable,
         skill.disable_model_invocation,
     )
-    .execute(db)
+    .fetch_one(db)
     .await
     .map_err(conflict_on_unique(skill.skill_id.as_str()))?;
-    Ok(())
+    Ok(active)
 }
 
 /// Every workspace skill, newest first (`imported_at` descending as text, then name).
@@ -246,9 +302,15 @@ pub async fn list_active_workspace_skills<'e>(
 /// folder between the active and `.inactive` directories). Does not touch other rows;
 /// see [`activate_workspace_skill_exclusive`].
 ///
+/// # Differences from the existing layer
+/// Activating a skill whose non-blank purpose another active skill holds is refused
+/// with [`Conflict::PurposeTaken`] (nothing written); the existing layer stored two
+/// active skills for the purpose (issue 10).
+///
 /// # Errors
 /// [`Error::NotFound`] (`WorkspaceSkill`, the id) when no row has that id;
-/// [`crate::InvalidInput`] for NUL in the path; otherwise the database error.
+/// [`Conflict::PurposeTaken`] as above; [`crate::InvalidInput`] for NUL in the path;
+/// otherwise the database error.
 #[instrument(skip_all, fields(skill_id = %skill_id, is_active = is_active), err)]
 pub async fn update_workspace_skill_active<'e>(
     db: impl SqliteExecutor<'e>,
@@ -264,7 +326,17 @@ pub async fn update_workspace_skill_active<'e>(
         skill_id,
     )
     .execute(db)
-    .await?;
+    .await
+    .map_err(|e| {
+        // The only unique index an update of these two columns can hit.
+        if is_unique_violation(&e) {
+            Error::from(Conflict::PurposeTaken {
+                skill_id: skill_id.as_str().to_owned(),
+            })
+        } else {
+            Error::from(e)
+        }
+    })?;
     if done.rows_affected() == 0 {
         return Err(Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()));
     }
@@ -278,7 +350,8 @@ pub async fn update_workspace_skill_active<'e>(
 /// The skill gets `is_active` = 1 and `new_disk_path`. When it has a non-blank
 /// purpose, each other active row with exactly that purpose gets `is_active` = 0 and
 /// the folder returned by `deactivated_path` for it (called once per such row, inside
-/// the transaction, before anything of theirs is written). Returns those rows as they
+/// the transaction, before anything is written; the others are deactivated before
+/// the skill is activated, as the unique index requires). Returns those rows as they
 /// are now stored, so the caller can move their folders; the caller moves folders
 /// itself (a caller wanting the database change undone when a move fails runs this
 /// inside its own transaction and rolls back).
@@ -297,18 +370,39 @@ pub async fn activate_workspace_skill_exclusive(
     require_no_nul("disk_path", new_disk_path)?;
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let purpose = sqlx::query_scalar!(
-        "UPDATE workspace_skills SET is_active = 1, disk_path = ? WHERE skill_id = ?
-         RETURNING purpose",
-        new_disk_path,
+        "SELECT purpose FROM workspace_skills WHERE skill_id = ?",
         skill_id,
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?;
-    let Some(purpose) = purpose.filter(|p| !p.trim().is_empty()) else {
-        tx.commit().await?;
-        return Ok(Vec::new());
+    let others = match purpose {
+        Some(purpose) => {
+            deactivate_holders(&mut tx, skill_id, &purpose, &mut deactivated_path).await?
+        }
+        None => Vec::new(),
     };
+    sqlx::query!(
+        "UPDATE workspace_skills SET is_active = 1, disk_path = ? WHERE skill_id = ?",
+        new_disk_path,
+        skill_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::Span::current().record("deactivated", others.len());
+    Ok(others)
+}
+
+/// Deactivate every active row other than `skill_id` holding `purpose` (when it is
+/// not blank, by the same test as the unique index: SQLite's `trim`), each moved to
+/// the folder `deactivated_path` returns for it; returns them as now stored.
+async fn deactivate_holders(
+    conn: &mut SqliteConnection,
+    skill_id: &WorkspaceSkillId,
+    purpose: &str,
+    deactivated_path: &mut impl FnMut(&WorkspaceSkill) -> String,
+) -> Result<Vec<WorkspaceSkill>> {
     let mut others = sqlx::query_as!(
         WorkspaceSkill,
         r#"SELECT skill_id AS "skill_id!: WorkspaceSkillId", skill_name, description,
@@ -317,12 +411,12 @@ pub async fn activate_workspace_skill_exclusive(
                   user_invocable AS "user_invocable: bool",
                   disable_model_invocation AS "disable_model_invocation: bool", content_hash
            FROM workspace_skills
-           WHERE purpose = ? AND is_active <> 0 AND skill_id <> ?
+           WHERE purpose = ? AND trim(purpose) <> '' AND is_active <> 0 AND skill_id <> ?
            ORDER BY skill_name"#,
         purpose,
         skill_id,
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
     if !others.is_empty() {
         let mut paths = serde_json::Map::new();
@@ -342,41 +436,61 @@ pub async fn activate_workspace_skill_exclusive(
              WHERE skill_id IN (SELECT key FROM json_each(?1))",
             paths
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
-    tracing::Span::current().record("deactivated", others.len());
     Ok(others)
 }
 
-/// Set (or, with `None`, clear) the purpose of a workspace skill. Does not enforce one
-/// active skill per purpose; follow with [`activate_workspace_skill_exclusive`] when
-/// the skill is active.
+/// Set (or, with `None`, clear) the purpose of a workspace skill, in one transaction.
+///
+/// When the skill is active and the new purpose is non-blank, every other active skill
+/// with that purpose is deactivated first (`is_active` = 0, `disk_path` unchanged) and
+/// returned as now stored, so the caller can move their folders (e.g. with
+/// [`update_workspace_skill_active`]). Otherwise returns an empty list.
+///
+/// # Differences from the existing layer
+/// The existing layer had no such function (application code set the column and
+/// could leave two active skills with one purpose). It now takes a connection (two
+/// statements in one `BEGIN IMMEDIATE` transaction) and deactivates the holder
+/// (issue 10).
 ///
 /// # Errors
 /// [`Error::NotFound`] (`WorkspaceSkill`, the id) when no row has that id;
 /// [`crate::InvalidInput`] for NUL in the purpose; otherwise the database error.
-#[instrument(skip_all, fields(skill_id = %skill_id, purpose = ?purpose), err)]
-pub async fn set_workspace_skill_purpose<'e>(
-    db: impl SqliteExecutor<'e>,
+/// Nothing is written on error.
+#[instrument(skip_all, fields(skill_id = %skill_id, purpose = ?purpose, deactivated), err)]
+pub async fn set_workspace_skill_purpose(
+    conn: &mut SqliteConnection,
     skill_id: &WorkspaceSkillId,
     purpose: Option<&str>,
-) -> Result<()> {
+) -> Result<Vec<WorkspaceSkill>> {
     if let Some(p) = purpose {
         require_no_nul("purpose", p)?;
     }
-    let done = sqlx::query!(
+    let mut tx = crate::tx::begin_immediate(conn).await?;
+    let active = sqlx::query_scalar!(
+        r#"SELECT is_active <> 0 AS "active!: bool" FROM workspace_skills WHERE skill_id = ?"#,
+        skill_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?;
+    let others = match purpose.filter(|_| active) {
+        // The holders keep their folder: the caller moves it.
+        Some(p) => deactivate_holders(&mut tx, skill_id, p, &mut |o| o.disk_path.clone()).await?,
+        None => Vec::new(),
+    };
+    sqlx::query!(
         "UPDATE workspace_skills SET purpose = ? WHERE skill_id = ?",
         purpose,
         skill_id,
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()));
-    }
-    Ok(())
+    tx.commit().await?;
+    tracing::Span::current().record("deactivated", others.len());
+    Ok(others)
 }
 
 /// Delete the workspace skill with this id; unknown id → success.
@@ -440,12 +554,13 @@ pub async fn get_workspace_skill_by_name<'e>(
     .await?)
 }
 
-/// The first active workspace skill with exactly this purpose (in insertion order);
-/// inactive rows are never returned.
+/// The active workspace skill with exactly this purpose (at most one exists, see the
+/// module documentation); inactive rows are never returned.
 ///
 /// # Differences from the existing layer
-/// The order among several active rows with the purpose is defined (insertion order,
-/// by rowid); errors are the crate's typed [`Error`].
+/// There is at most one candidate (the existing layer could hold several active rows
+/// for a purpose and returned the first in insertion order, issue 10); errors are the
+/// crate's typed [`Error`].
 ///
 /// # Errors
 /// The database error.

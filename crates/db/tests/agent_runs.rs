@@ -253,8 +253,13 @@ async fn get_step_agent_runs_returns_a_completed_run_of_that_step_once_linked() 
 #[tokio::test]
 async fn persist_fills_workflow_run_id_from_the_skill_name() {
     let t = common::open_temp().await;
-    // No run yet: NULL link.
-    persist(t.pool(), &run("early", "sonnet", AgentRunStatus::Completed)).await;
+    // No run yet: NULL link. (Its own workflow session: that session's row, created
+    // with the run, is detached too, and runs of a detached session are never linked.)
+    let early = NewAgentRun {
+        workflow_session_id: Some("ws-early".into()),
+        ..run("early", "sonnet", AgentRunStatus::Completed)
+    };
+    persist(t.pool(), &early).await;
     assert_eq!(
         stored(t.pool(), "early", "sonnet").await.workflow_run_id,
         None
@@ -269,19 +274,20 @@ async fn persist_fills_workflow_run_id_from_the_skill_name() {
         stored(t.pool(), "agent-1", "sonnet").await.workflow_run_id,
         Some(id)
     );
-    // Re-persisting the early row now links it.
-    persist(t.pool(), &run("early", "sonnet", AgentRunStatus::Completed)).await;
+    // Issue 10: a row first written while the skill had no run is detached history;
+    // persisting it again does not adopt it into the run created since.
+    persist(t.pool(), &early).await;
     assert_eq!(
         stored(t.pool(), "early", "sonnet").await.workflow_run_id,
-        Some(id)
+        None
     );
-    // Without any fix-up by hand, the step read sees both, and error rows too.
+    // Without any fix-up by hand, the step read sees the linked rows, error rows too.
     persist(t.pool(), &run("agent-2", "opus", AgentRunStatus::Error)).await;
     persist(t.pool(), &run("agent-3", "opus", AgentRunStatus::Running)).await;
     let rows = agent_runs::get_step_agent_runs(t.pool(), "alpha", 1)
         .await
         .unwrap();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.status.is_final()));
 }
 

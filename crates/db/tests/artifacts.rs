@@ -4,7 +4,7 @@
 mod common;
 
 use skill_builder_db::model::{ArtifactMeta, WorkflowArtifact, WorkflowRunStatus};
-use skill_builder_db::{Error, InvalidInput, artifacts, skills, workflow_runs};
+use skill_builder_db::{Entity, Error, InvalidInput, artifacts, skills, workflow_runs};
 use sqlx::SqlitePool;
 
 async fn save_run(pool: &SqlitePool, name: &str) {
@@ -150,7 +150,25 @@ async fn list_artifacts_of_an_unknown_run_is_empty() {
             .unwrap()
             .is_empty()
     );
-    // Written before the run exists: stored with a NULL link, listed once the run exists.
+    // Issue 10: no master row (never created, or deleted) → refused, nothing stored.
+    let err = artifacts::upsert_artifact(pool, "early", 0, "a.md", "x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { entity: Entity::Skill, key } if key == "early"),
+        "{err:?}"
+    );
+    assert!(
+        artifacts::get_artifact(pool, "early", 0, "a.md")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A catalogue skill without a run: stored with a NULL link, listed once the run
+    // exists.
+    workflow_runs::save_marketplace_skill(&mut pool.acquire().await.unwrap(), "early", "domain")
+        .await
+        .unwrap();
     put(pool, "early", 0, "a.md", "x").await;
     let a = artifacts::get_artifact(pool, "early", 0, "a.md")
         .await
@@ -168,9 +186,14 @@ async fn list_artifacts_of_an_unknown_run_is_empty() {
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(
-        listed[0].workflow_run_id,
-        skills::get_workflow_run_id(pool, "early").await.unwrap()
+    // Listed by name (the skill never stopped existing); the link stays NULL: no
+    // runtime adoption since issue 10.
+    assert_eq!(listed[0].workflow_run_id, None);
+    assert!(
+        skills::get_workflow_run_id(pool, "early")
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 

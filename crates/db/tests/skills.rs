@@ -1,4 +1,5 @@
-//! The skills master catalogue: upserts, listing, the delete cascade, NULL-link adoption.
+//! The skills master catalogue: upserts, listing, the delete cascade (keeping usage
+//! history), no NULL-link adoption.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -77,6 +78,26 @@ async fn add_foreign_rows(pool: &SqlitePool, name: &str) {
     .execute(pool)
     .await
     .unwrap();
+}
+
+/// What [`count_rows`] shows after a delete: only the usage history (one agent run,
+/// one workflow session) stays.
+const HISTORY_ONLY: [i64; 9] = [0, 0, 0, 0, 1, 0, 0, 1, 0];
+
+/// (agent runs, workflow sessions) carrying the name with a NULL link.
+async fn detached_history(pool: &SqlitePool, name: &str) -> (i64, i64) {
+    let r = sqlx::query!(
+        r#"SELECT
+            (SELECT COUNT(*) FROM agent_runs
+             WHERE skill_name = ?1 AND workflow_run_id IS NULL) AS "runs!: i64",
+            (SELECT COUNT(*) FROM workflow_sessions
+             WHERE skill_name = ?1 AND skill_id IS NULL) AS "sessions!: i64""#,
+        name
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    (r.runs, r.sessions)
 }
 
 async fn upsert(pool: &SqlitePool, name: &str, source: SkillSource) -> SkillId {
@@ -483,20 +504,19 @@ async fn upsert_skill_composes_inside_a_callers_transaction() {
     );
 }
 
-// ---- §14.6: a created master row adopts rows written while it was missing ----
+// ---- issue 10: a created master row adopts nothing (was §14.6 adoption) ----
 
 #[tokio::test]
-async fn creating_a_master_row_links_rows_that_carried_its_name_with_a_null_link() {
+async fn creating_a_master_row_adopts_no_rows_that_carry_its_name_with_a_null_link() {
     let t = common::open_temp().await;
     let pool = t.pool();
     // Written while "late" has no master row: every link resolves to NULL.
     add_foreign_rows(pool, "late").await;
-    add_foreign_rows(pool, "other").await;
-    sqlx::query!("INSERT INTO skill_tags (skill_name, tag) VALUES ('late', 'x'), ('other', 'y')")
+    sqlx::query!("INSERT INTO skill_tags (skill_name, tag) VALUES ('late', 'x')")
         .execute(pool)
         .await
         .unwrap();
-    let id = upsert(pool, "late", SkillSource::Imported).await;
+    upsert(pool, "late", SkillSource::Imported).await;
     let links = sqlx::query!(
         r#"SELECT
             (SELECT skill_id FROM skill_tags WHERE skill_name = ?1) AS "tag: SkillId",
@@ -508,71 +528,27 @@ async fn creating_a_master_row_links_rows_that_carried_its_name_with_a_null_link
     .fetch_one(pool)
     .await
     .unwrap();
-    assert_eq!(links.tag, Some(id));
-    assert_eq!(links.lock, Some(id));
-    assert_eq!(links.session, Some(id));
-    assert_eq!(links.imported, Some(id));
-    // Rows of other names stay unlinked.
-    let other = sqlx::query_scalar!(
-        r#"SELECT COUNT(*) AS "n!: i64" FROM skill_tags WHERE skill_name = 'other' AND skill_id IS NULL"#
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    assert_eq!(other, 1);
-    // Tags written before the master row are now visible to the FK-keyed lookup.
-    let map = tags::get_tags_for_skills(pool, &["late"]).await.unwrap();
-    assert_eq!(map["late"], ["x"]);
+    assert_eq!(
+        (links.tag, links.lock, links.session, links.imported),
+        (None, None, None, None),
+        "rows that carried the name stay unlinked"
+    );
 }
 
 #[tokio::test]
-async fn a_run_row_without_master_link_is_linked_when_the_master_row_is_created() {
+async fn a_run_row_without_master_link_stays_unlinked_when_the_master_row_is_created() {
     let t = common::open_temp().await;
     let pool = t.pool();
     sqlx::query!("INSERT INTO workflow_runs (skill_name) VALUES ('orphan-run')")
         .execute(pool)
         .await
         .unwrap();
-    let id = upsert(pool, "orphan-run", SkillSource::SkillBuilder).await;
+    upsert(pool, "orphan-run", SkillSource::SkillBuilder).await;
     let run = workflow_runs::get_workflow_run(pool, "orphan-run")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(run.skill_id, Some(id));
-}
-
-#[tokio::test]
-async fn master_creation_and_link_adoption_are_one_transaction() {
-    let t = common::open_temp().await;
-    let pool = t.pool();
-    add_foreign_rows(pool, "atomic").await;
-    sqlx::query!(
-        "CREATE TRIGGER fail_adopt BEFORE UPDATE ON imported_skills
-         BEGIN SELECT RAISE(ABORT, 'adoption refused'); END"
-    )
-    .execute(pool)
-    .await
-    .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    let err = skills::upsert_skill(&mut conn, "atomic", &SkillSource::Imported, None)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("adoption refused"), "{err}");
-    drop(conn);
-    assert_eq!(
-        skills::get_skill_master_id(pool, "atomic").await.unwrap(),
-        None
-    );
-    let linked = sqlx::query_scalar!(
-        r#"SELECT COUNT(*) AS "n!: i64" FROM skill_locks WHERE skill_id IS NOT NULL"#
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        linked, 0,
-        "the lock link written before the failure was rolled back"
-    );
+    assert_eq!(run.skill_id, None);
 }
 
 // ---- §14.7: delete_skill is a full cascade ----
@@ -597,11 +573,13 @@ async fn delete_skill_removes_a_catalogue_skill_with_tags_lock_session_and_impor
     let mut conn = pool.acquire().await.unwrap();
     skills::delete_skill(&mut conn, "market").await.unwrap();
     drop(conn);
-    assert_eq!(count_rows(pool, "market").await, [0; 9]);
+    // Usage history (agent run, workflow session) stays, detached (issue 10).
+    assert_eq!(count_rows(pool, "market").await, HISTORY_ONLY);
+    assert_eq!(detached_history(pool, "market").await, (1, 1));
 }
 
 #[tokio::test]
-async fn delete_skill_removes_the_workflow_run_with_its_steps_artifacts_and_agent_runs() {
+async fn delete_skill_removes_the_workflow_run_steps_and_artifacts_and_detaches_agent_runs() {
     let t = common::open_temp().await;
     let pool = t.pool();
     sqlx::query!(
@@ -632,7 +610,8 @@ async fn delete_skill_removes_the_workflow_run_with_its_steps_artifacts_and_agen
     let mut conn = pool.acquire().await.unwrap();
     skills::delete_skill(&mut conn, "built").await.unwrap();
     drop(conn);
-    assert_eq!(count_rows(pool, "built").await, [0; 9]);
+    assert_eq!(count_rows(pool, "built").await, HISTORY_ONLY);
+    assert_eq!(detached_history(pool, "built").await, (1, 1));
     assert_eq!(
         count_rows(pool, "neighbour").await,
         [1, 1, 1, 1, 1, 1, 1, 1, 1]
@@ -652,7 +631,7 @@ async fn delete_skill_of_an_unknown_name_removes_stray_rows_carrying_it() {
     let mut conn = pool.acquire().await.unwrap();
     skills::delete_skill(&mut conn, "ghost").await.unwrap();
     drop(conn);
-    assert_eq!(count_rows(pool, "ghost").await, [0; 9]);
+    assert_eq!(count_rows(pool, "ghost").await, HISTORY_ONLY);
 }
 
 #[tokio::test]

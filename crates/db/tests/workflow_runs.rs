@@ -319,7 +319,9 @@ async fn delete_workflow_run_removes_the_skills_tags() {
 }
 
 #[tokio::test]
-async fn delete_workflow_run_removes_the_skills_workflow_sessions() {
+async fn delete_workflow_run_keeps_the_skills_workflow_sessions_detached() {
+    // Issue 10 (was §15 "delete_workflow_run removes the skill's workflow sessions"):
+    // sessions are usage history; they stay with their name and lose their link.
     let t = common::open_temp().await;
     save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
     save(t.pool(), "other", 0, WorkflowRunStatus::Pending, "domain").await;
@@ -327,11 +329,25 @@ async fn delete_workflow_run_removes_the_skills_workflow_sessions() {
     add_session(t.pool(), "sess-2", "s").await;
     add_session(t.pool(), "sess-3", "other").await;
     delete(t.pool(), "s").await.unwrap();
-    let left = sqlx::query_scalar!(r#"SELECT session_id AS "session_id!" FROM workflow_sessions"#)
-        .fetch_all(t.pool())
-        .await
-        .unwrap();
-    assert_eq!(left, ["sess-3"]);
+    let left = sqlx::query!(
+        r#"SELECT session_id AS "session_id!", skill_name, skill_id IS NOT NULL AS "linked!: bool"
+           FROM workflow_sessions ORDER BY session_id"#
+    )
+    .fetch_all(t.pool())
+    .await
+    .unwrap();
+    let left: Vec<_> = left
+        .iter()
+        .map(|r| (r.session_id.as_str(), r.skill_name.as_str(), r.linked))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("sess-1", "s", false),
+            ("sess-2", "s", false),
+            ("sess-3", "other", true)
+        ]
+    );
 }
 
 // ---- round trip, defaults, preservation ----
@@ -689,7 +705,9 @@ async fn delete_workflow_run_without_a_master_row_is_not_found_skill_and_deletes
         .execute(t.pool())
         .await
         .unwrap();
-    workflow_steps::save_workflow_step(t.pool(), "masterless", 0, &StepStatus::Pending)
+    // Written by hand: save_workflow_step refuses a name without a master row.
+    sqlx::query!("INSERT INTO workflow_steps (skill_name, step_id) VALUES ('masterless', 0)")
+        .execute(t.pool())
         .await
         .unwrap();
     let err = delete(t.pool(), "masterless").await.unwrap_err();
@@ -798,7 +816,7 @@ async fn invalid_inputs_are_refused_before_anything_is_written() {
     assert!(skills::list_all_skills(pool).await.unwrap().is_empty());
 }
 
-// ---- §14.1 / §14.6: the cascade also removes NULL-linked rows ----
+// ---- §14.1 / §14.6: the cascade also removes NULL-linked rows (usage history stays) ----
 
 #[tokio::test]
 async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
@@ -872,7 +890,8 @@ async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
     let before_keep = count(pool, "keep").await;
     assert_eq!(before_keep, 9);
     delete(pool, "s").await.unwrap();
-    assert_eq!(count(pool, "s").await, 0);
+    // Only the usage history stays: the agent run and the workflow session (issue 10).
+    assert_eq!(count(pool, "s").await, 2);
     assert_eq!(count(pool, "keep").await, before_keep);
     let ws = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM workspace_skills"#)
         .fetch_one(pool)
@@ -1023,18 +1042,39 @@ async fn set_skill_behaviour_and_set_skill_purpose_are_one_transaction() {
     );
 }
 
-// ---- §14.6: a created run adopts steps, artifacts and agent runs ----
+// ---- issue 10: a created run adopts nothing (was §14.6 adoption) ----
 
 #[tokio::test]
-async fn save_workflow_run_links_steps_artifacts_and_agent_runs_written_before_it() {
+async fn save_workflow_run_adopts_no_rows_written_before_it() {
     let t = common::open_temp().await;
     let pool = t.pool();
-    workflow_steps::save_workflow_step(pool, "early", 0, &StepStatus::Completed)
+    // Steps and artifacts cannot be written for a name without a master row.
+    let err = workflow_steps::save_workflow_step(pool, "early", 0, &StepStatus::Completed)
         .await
-        .unwrap();
-    artifacts::upsert_artifact(pool, "early", 0, "a.md", "x")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                entity: Entity::Skill,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = artifacts::upsert_artifact(pool, "early", 0, "a.md", "x")
         .await
-        .unwrap();
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                entity: Entity::Skill,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     sqlx::query!(
         "INSERT INTO agent_runs (agent_id, skill_name, step_id, model) VALUES ('a1', 'early', 0, 'opus'),
                 ('a2', 'other', 0, 'opus')"
@@ -1042,23 +1082,19 @@ async fn save_workflow_run_links_steps_artifacts_and_agent_runs_written_before_i
     .execute(pool)
     .await
     .unwrap();
+    save(pool, "early", 1, WorkflowRunStatus::InProgress, "domain").await;
     assert!(
         workflow_steps::get_workflow_steps(pool, "early")
             .await
             .unwrap()
             .is_empty()
     );
-    save(pool, "early", 1, WorkflowRunStatus::InProgress, "domain").await;
-    let run_id = get(pool, "early").await.id;
-    let steps = workflow_steps::get_workflow_steps(pool, "early")
-        .await
-        .unwrap();
-    assert_eq!(steps.len(), 1);
-    assert_eq!(steps[0].workflow_run_id, Some(run_id));
-    let arts = artifacts::list_artifacts(pool, "early", None)
-        .await
-        .unwrap();
-    assert_eq!(arts[0].workflow_run_id, Some(run_id));
+    assert!(
+        artifacts::list_artifacts(pool, "early", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let agent_links = sqlx::query!(
         r#"SELECT agent_id, workflow_run_id AS "run: skill_builder_db::model::WorkflowRunId"
            FROM agent_runs ORDER BY agent_id"#
@@ -1066,8 +1102,11 @@ async fn save_workflow_run_links_steps_artifacts_and_agent_runs_written_before_i
     .fetch_all(pool)
     .await
     .unwrap();
-    assert_eq!(agent_links[0].run, Some(run_id));
-    assert_eq!(agent_links[1].run, None, "other skills' rows untouched");
+    assert_eq!(
+        agent_links[0].run, None,
+        "the early agent run stays detached"
+    );
+    assert_eq!(agent_links[1].run, None);
 }
 
 // ---- legacy files ----

@@ -4,7 +4,7 @@
 mod common;
 
 use skill_builder_db::model::{StepStatus, WorkflowRunStatus, WorkflowStep};
-use skill_builder_db::{Error, InvalidInput, skills, workflow_runs, workflow_steps};
+use skill_builder_db::{Entity, Error, InvalidInput, skills, workflow_runs, workflow_steps};
 use sqlx::SqlitePool;
 
 async fn save_run(pool: &SqlitePool, name: &str) {
@@ -184,6 +184,18 @@ async fn other_statuses_keep_started_at_and_clear_completed_at() {
 async fn a_step_saved_before_its_run_is_hidden_until_the_run_is_saved() {
     let t = common::open_temp().await;
     let pool = t.pool();
+    // Issue 10: no master row (never created, or deleted) → refused, nothing stored.
+    let err = workflow_steps::save_workflow_step(pool, "early", 0, &StepStatus::Completed)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { entity: Entity::Skill, key } if key == "early"),
+        "{err:?}"
+    );
+    // A catalogue skill without a run: stored with a NULL link.
+    workflow_runs::save_marketplace_skill(&mut pool.acquire().await.unwrap(), "early", "domain")
+        .await
+        .unwrap();
     step(pool, "early", 0, StepStatus::Completed).await;
     assert_eq!(raw_step(pool, "early", 0).await.workflow_run_id, None);
     assert!(steps(pool, "early").await.is_empty(), "no run → empty list");
@@ -201,9 +213,14 @@ async fn a_step_saved_before_its_run_is_hidden_until_the_run_is_saved() {
     save_run(pool, "early").await;
     let got = steps(pool, "early").await;
     assert_eq!(got.len(), 1);
-    assert_eq!(
-        got[0].workflow_run_id,
-        skills::get_workflow_run_id(pool, "early").await.unwrap()
+    // Listed by name (the skill never stopped existing); the link stays NULL: no
+    // runtime adoption since issue 10.
+    assert_eq!(got[0].workflow_run_id, None);
+    assert!(
+        skills::get_workflow_run_id(pool, "early")
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 

@@ -375,7 +375,8 @@ async fn updating_or_setting_the_purpose_of_an_unknown_id_is_not_found() {
         matches!(&err, Error::NotFound { entity: Entity::WorkspaceSkill, key } if key == "ghost"),
         "{err:?}"
     );
-    let err = ws::set_workspace_skill_purpose(t.pool(), &id, Some("research"))
+    let mut conn = t.pool().acquire().await.unwrap();
+    let err = ws::set_workspace_skill_purpose(&mut conn, &id, Some("research"))
         .await
         .unwrap_err();
     assert!(
@@ -388,7 +389,6 @@ async fn updating_or_setting_the_purpose_of_an_unknown_id_is_not_found() {
         ),
         "{err:?}"
     );
-    let mut conn = t.pool().acquire().await.unwrap();
     let err = ws::activate_workspace_skill_exclusive(&mut conn, &id, "/p", |_| unreachable!())
         .await
         .unwrap_err();
@@ -408,16 +408,21 @@ async fn updating_or_setting_the_purpose_of_an_unknown_id_is_not_found() {
 async fn purpose_is_set_and_cleared_by_skill_id() {
     let t = common::open_temp().await;
     insert(t.pool(), &skill("ws-1", "research")).await;
-    ws::set_workspace_skill_purpose(t.pool(), &"ws-1".into(), Some("research"))
+    let mut conn = t.pool().acquire().await.unwrap();
+    let moved = ws::set_workspace_skill_purpose(&mut conn, &"ws-1".into(), Some("research"))
         .await
         .unwrap();
+    assert!(moved.is_empty(), "no other skill held the purpose");
+    drop(conn);
     assert_eq!(
         get(t.pool(), "ws-1").await.purpose.as_deref(),
         Some("research")
     );
-    ws::set_workspace_skill_purpose(t.pool(), &"ws-1".into(), None)
+    let mut conn = t.pool().acquire().await.unwrap();
+    ws::set_workspace_skill_purpose(&mut conn, &"ws-1".into(), None)
         .await
         .unwrap();
+    drop(conn);
     assert_eq!(get(t.pool(), "ws-1").await.purpose, None);
 }
 
@@ -434,11 +439,15 @@ async fn activating_a_skill_deactivates_the_other_active_skills_with_its_purpose
         &with_purpose("old-1", "research-v1", "research", true),
     )
     .await;
-    insert(
-        t.pool(),
-        &with_purpose("old-2", "research-v0", "research", true),
-    )
-    .await;
+    // Issue 10: the purpose is held by research-v1, so research-v0 is stored inactive.
+    assert!(
+        !ws::insert_workspace_skill(
+            t.pool(),
+            &with_purpose("old-2", "research-v0", "research", true)
+        )
+        .await
+        .unwrap()
+    );
     insert(
         t.pool(),
         &with_purpose("asleep", "research-old", "research", false),
@@ -465,24 +474,16 @@ async fn activating_a_skill_deactivates_the_other_active_skills_with_its_purpose
         .collect();
     assert_eq!(
         moved_names,
-        [
-            ("research-v0", "/ws/.inactive/research-v0", false),
-            ("research-v1", "/ws/.inactive/research-v1", false)
-        ]
+        [("research-v1", "/ws/.inactive/research-v1", false)]
     );
     let new = get(t.pool(), "new").await;
     assert!(new.is_active);
     assert_eq!(new.disk_path, "/ws/research-v2");
-    for id in ["old-1", "old-2"] {
-        assert_eq!(
-            get(t.pool(), id).await,
-            moved
-                .iter()
-                .find(|s| s.skill_id.as_str() == id)
-                .unwrap()
-                .clone()
-        );
-    }
+    assert_eq!(get(t.pool(), "old-1").await, moved[0]);
+    // Stored inactive at insert, so neither deactivated nor moved now.
+    let old_2 = get(t.pool(), "old-2").await;
+    assert!(!old_2.is_active);
+    assert_eq!(old_2.disk_path, "/ws/research-v0");
     assert_eq!(get(t.pool(), "asleep").await.disk_path, "/ws/research-old");
     assert!(get(t.pool(), "validator").await.is_active);
     assert_eq!(
@@ -585,26 +586,32 @@ async fn a_nul_in_a_computed_path_refuses_the_activation() {
 }
 
 #[tokio::test]
-async fn exclusive_activation_handles_many_rows_in_one_update() {
+async fn exclusive_activation_among_many_rows_of_a_purpose_moves_the_one_holder() {
     let t = common::open_temp().await;
     for i in 0..1200 {
-        insert(
+        // Only the first is stored active: the purpose is taken after it (issue 10).
+        let active = ws::insert_workspace_skill(
             t.pool(),
             &with_purpose(&format!("id-{i}"), &format!("s-{i}"), "research", true),
         )
-        .await;
+        .await
+        .unwrap();
+        assert_eq!(active, i == 0, "{i}");
     }
     let mut conn = t.pool().acquire().await.unwrap();
-    let moved = ws::activate_workspace_skill_exclusive(&mut conn, &"id-0".into(), "/ws/s-0", |o| {
-        format!("/off/{}", o.skill_name)
-    })
-    .await
-    .unwrap();
+    let moved =
+        ws::activate_workspace_skill_exclusive(&mut conn, &"id-777".into(), "/ws/s-777", |o| {
+            format!("/off/{}", o.skill_name)
+        })
+        .await
+        .unwrap();
     drop(conn);
-    assert_eq!(moved.len(), 1199);
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].skill_name, "s-0");
     let active = ws::list_active_workspace_skills(t.pool()).await.unwrap();
     assert_eq!(active.len(), 1);
-    assert_eq!(get(t.pool(), "id-777").await.disk_path, "/off/s-777");
+    assert_eq!(active[0].skill_name, "s-777");
+    assert_eq!(get(t.pool(), "id-0").await.disk_path, "/off/s-0");
 }
 
 #[tokio::test]
