@@ -8,6 +8,7 @@ use sqlx::{Connection, Row, SqliteConnection};
 use tracing::{Instrument, info_span};
 
 use skill_builder_migrations::MigrationError;
+use skill_builder_migrations::values::BadValue;
 
 use crate::OpenError;
 use crate::open::{connect_read_only, preflight_header};
@@ -166,6 +167,11 @@ pub struct CheckReport {
     pub edited_migrations: Vec<i64>,
     /// Schema version above what this build knows (`None` when fine).
     pub newer_version: Option<i64>,
+    /// Stored values the typed API cannot read exactly (text or a real in an
+    /// `INTEGER` column, a BLOB or invalid UTF-8 in a `TEXT` column, NULL in a key
+    /// column), with table, rowid and column. Lists skip these rows; single-row
+    /// reads fail with `Error::Malformed` (see `skill_builder_db::malformed`).
+    pub malformed: Vec<BadValue>,
 }
 
 impl CheckReport {
@@ -177,6 +183,7 @@ impl CheckReport {
             && self.pending.is_empty()
             && self.edited_migrations.is_empty()
             && self.newer_version.is_none()
+            && self.malformed.is_empty()
     }
 
     /// One readable line per problem.
@@ -213,11 +220,19 @@ impl CheckReport {
                 skill_builder_migrations::LATEST_VERSION
             ));
         }
+        out.extend(
+            self.malformed
+                .iter()
+                .map(|b| format!("unreadable value: {b} (the typed API skips this row)")),
+        );
         out
     }
 }
 
-/// Check `path` without writing: integrity, foreign keys, drift, pending and edited steps.
+/// Check `path` without writing: integrity, foreign keys, drift, pending and edited
+/// steps, and every stored value the typed API cannot read exactly (a full scan of
+/// every table, driven by the file's own schema: see
+/// [`skill_builder_migrations::values`]).
 ///
 /// # Errors
 /// [`OpenError::Missing`] for a missing file; [`OpenError::NotADatabase`], … when
@@ -272,6 +287,7 @@ async fn fill_check(
         report.newer_version = Some(state.version());
     }
     report.schema_drift = expected.drift(conn).await?;
+    report.malformed = skill_builder_migrations::values::scan(conn).await?;
     Ok(report)
 }
 
