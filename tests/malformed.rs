@@ -16,8 +16,9 @@ use std::process::{Command, Output};
 
 use skill_builder_app::{Database, OpenOptions};
 use skill_builder_db::malformed::{MalformedRow, ValueProblem};
+use skill_builder_db::model::{ImportedSkill, ImportedSkillId};
 use skill_builder_db::model::{SkillSource, WorkflowRunStatus};
-use skill_builder_db::{Error, artifacts, skills, tags, workflow_runs};
+use skill_builder_db::{Error, artifacts, imported_skills, skills, tags, workflow_runs};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
@@ -71,6 +72,16 @@ async fn good_rows(db: &Database) {
     artifacts::upsert_artifact(db.pool(), "alpha", 1, "context/b.md", "# B")
         .await
         .expect("artifact");
+    let imported = ImportedSkill::new(
+        ImportedSkillId::new_v4(),
+        "imp-good",
+        "/nonexistent/imp-good",
+        "2026-01-31T12:00:00Z",
+    );
+    let mut conn = db.pool().acquire().await.expect("acquire");
+    imported_skills::upsert_imported_skill(&mut conn, &imported)
+        .await
+        .expect("imported");
 }
 
 /// The bad rows, through a raw connection, as another tool would write them.
@@ -92,6 +103,8 @@ const BAD_ROWS: &str = "
     INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes)
         VALUES ('alpha', 3, CAST(x'70ff' AS TEXT), 'x', 1);
     INSERT INTO imported_skills (skill_id, skill_name, disk_path) VALUES (NULL, 'nokey', '/x');
+    INSERT INTO imported_skills (skill_id, skill_name, disk_path, is_active)
+        VALUES ('imp-3', 'imp-three', '/x', 'three');
 ";
 
 /// A migrated file with good and bad rows; returns the folder guard and the path.
@@ -172,6 +185,19 @@ async fn lists_return_the_good_rows_and_skip_the_bad_ones() {
             .expect("step 2")
             .is_empty()
     );
+
+    let imported: Vec<(String, String)> = imported_skills::list_active_skills(pool)
+        .await
+        .expect("list_active_skills")
+        .into_iter()
+        .map(|s| (s.skill_id.to_string(), s.skill_name))
+        .collect();
+    assert_eq!(
+        imported.len(),
+        1,
+        "a NULL key is not \"\", 'three' is not a flag: {imported:?}"
+    );
+    assert_eq!(imported[0].1, "imp-good");
     db.close().await;
 }
 
@@ -209,6 +235,39 @@ async fn a_single_row_read_names_table_key_and_column() {
             )
         );
     }
+    for (name, column, problem) in [
+        ("nokey", "skill_id", ValueProblem::NullKey),
+        (
+            "imp-three",
+            "is_active",
+            ValueProblem::StorageClass {
+                found: "text".into(),
+                declared: "INTEGER".into(),
+            },
+        ),
+    ] {
+        let err = imported_skills::get_imported_skill(db.pool(), name)
+            .await
+            .expect_err("a bad row is an error");
+        let Error::Malformed(row) = &err else {
+            panic!("expected Error::Malformed, got {err:?}");
+        };
+        assert_eq!(
+            (
+                row.table,
+                row.key.as_str(),
+                row.column.as_str(),
+                &row.problem
+            ),
+            ("imported_skills", name, column, &problem)
+        );
+    }
+    assert!(
+        imported_skills::get_imported_skill(db.pool(), "imp-good")
+            .await
+            .expect("good row")
+            .is_some()
+    );
     let good = artifacts::get_artifact(db.pool(), "alpha", 0, "context/a.md")
         .await
         .expect("good row")
@@ -268,6 +327,11 @@ async fn check_lists_every_bad_value_with_table_and_rowid() {
         "SELECT rowid FROM imported_skills WHERE skill_name = 'nokey'",
     )
     .await;
+    let imp3 = rowid(
+        &mut conn,
+        "SELECT rowid FROM imported_skills WHERE skill_name = 'imp-three'",
+    )
+    .await;
     conn.close().await.expect("close");
 
     let out = tool(&path, &["check"]);
@@ -292,6 +356,9 @@ async fn check_lists_every_bad_value_with_table_and_rowid() {
         ),
         format!("workflow_artifacts row {p}: relative_path holds text that is not valid UTF-8"),
         format!("imported_skills row {nokey}: skill_id is NULL in a primary-key column"),
+        format!(
+            "imported_skills row {imp3}: is_active holds a text value, the schema says INTEGER"
+        ),
     ];
     for line in &expected {
         assert!(
@@ -420,8 +487,8 @@ async fn repair_converts_what_is_safe_and_leaves_the_rest() {
     println!("{after}");
     assert_eq!(
         after.matches("unreadable value:").count(),
-        12,
-        "the 11 unsafe values of BAD_ROWS and the BLOB 'alpha' remain:\n{after}"
+        13,
+        "the 12 unsafe values of BAD_ROWS and the BLOB 'alpha' remain:\n{after}"
     );
     assert_eq!(
         after.matches("name holds a blob value").count(),

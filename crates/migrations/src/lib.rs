@@ -13,7 +13,7 @@
 //!   `shared/tools/dbdump.py`), for legacy comparisons and drift checks.
 //! * [`values`] finds stored values the typed API cannot read exactly (text in an
 //!   `INTEGER` column, a BLOB or invalid UTF-8 in a `TEXT` column, NULL keys), for
-//!   `check`, the repair pass and the lists of `skill-builder-db`.
+//!   `check`, the repair pass and the list operations of `skill-builder-db`.
 //!
 //! This crate deliberately uses no query macros: it is what builds the schema that
 //! the macros in `skill-builder-db` are checked against, so it must build while the
