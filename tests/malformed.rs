@@ -497,3 +497,54 @@ async fn repair_converts_what_is_safe_and_leaves_the_rest() {
         "x'ff00' and the BLOB 'alpha' are left:\n{after}"
     );
 }
+
+/// A writer that keeps what the `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_skipped_row_is_reported_with_table_rowid_and_column() {
+    let (_dir, path) = malformed_file().await;
+    let db = Database::open(&path).await.expect("open");
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The test runtime is current-thread: the list runs on this thread.
+    let guard = tracing::subscriber::set_default(subscriber);
+    let tags = tags::get_all_tags(db.pool()).await.expect("all tags");
+    drop(guard);
+    assert_eq!(tags, ["analytics", "finance", "sales"]);
+    let text = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    println!("{text}");
+    let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 2, "one warning per bad value:\n{text}");
+    for (problem, line) in [
+        ("holds a blob value, the schema says TEXT", warnings[0]),
+        ("holds text that is not valid UTF-8", warnings[1]),
+    ] {
+        assert!(
+            line.contains("skipped a row the typed API cannot read exactly"),
+            "{line}"
+        );
+        assert!(line.contains("operation=\"get_all_tags\""), "{line}");
+        assert!(line.contains("table=skill_tags"), "{line}");
+        assert!(line.contains("column=tag"), "{line}");
+        assert!(line.contains(&format!("problem={problem}")), "{line}");
+        assert!(line.contains("rowid="), "{line}");
+    }
+    db.close().await;
+}
