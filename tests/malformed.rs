@@ -364,7 +364,7 @@ async fn check_lists_every_bad_value_with_table_and_rowid() {
     for line in &expected {
         assert!(
             text.contains(&format!(
-                "- unreadable value: {line} (the typed API skips this row)"
+                "- unreadable value: {line} (the typed API cannot read it exactly)"
             )),
             "missing {line:?} in\n{text}"
         );

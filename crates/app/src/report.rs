@@ -223,7 +223,7 @@ impl CheckReport {
         out.extend(
             self.malformed
                 .iter()
-                .map(|b| format!("unreadable value: {b} (the typed API skips this row)")),
+                .map(|b| format!("unreadable value: {b} (the typed API cannot read it exactly)")),
         );
         out
     }

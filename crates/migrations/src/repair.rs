@@ -8,8 +8,9 @@
 //! small reads on a healthy file. [`crate::migrate`] runs it before and after the
 //! pending steps, inside a write transaction.
 //!
-//! It also fixes the stored values that [`crate::values::scan`] finds and that can be
-//! fixed without guessing, so the typed API reads them exactly afterwards: a BLOB in
+//! It also fixes the stored values that can be
+//! fixed without guessing, so the typed API reads them exactly afterwards (found by
+//! [`crate::values::scan_classes`]): a BLOB in
 //! a `TEXT` column whose bytes are valid UTF-8 without NUL becomes that text (tools
 //! that bind byte strings write these; the bytes stay the same).
 //!
@@ -120,7 +121,7 @@ pub async fn run(conn: &mut SqliteConnection) -> Result<RepairReport, MigrationE
 /// collision, which leaves that value as it is).
 pub async fn fix_values(conn: &mut SqliteConnection) -> Result<Vec<String>, MigrationError> {
     let mut fixed = Vec::new();
-    for bad in values::scan(conn).await? {
+    for bad in values::scan_classes(conn).await? {
         let Some((fix, line)) = safe_fix(&bad) else {
             continue;
         };

@@ -189,7 +189,21 @@ async fn columns(conn: &mut SqliteConnection, table: &str) -> Result<Vec<Column>
 pub async fn scan(conn: &mut SqliteConnection) -> Result<Vec<BadValue>, sqlx::Error> {
     let mut out = Vec::new();
     for table in tables(conn).await? {
-        out.extend(scan_table(conn, &table).await?);
+        out.extend(scan_table_with(conn, &table, true).await?);
+    }
+    Ok(out)
+}
+
+/// Like [`scan`] without the UTF-8 check of text: storage classes and NULL keys only.
+/// Much cheaper on large values (`typeof()` reads no overflow pages); the repair pass
+/// uses it, since it fixes no text.
+///
+/// # Errors
+/// The database error.
+pub async fn scan_classes(conn: &mut SqliteConnection) -> Result<Vec<BadValue>, sqlx::Error> {
+    let mut out = Vec::new();
+    for table in tables(conn).await? {
+        out.extend(scan_table_with(conn, &table, false).await?);
     }
     Ok(out)
 }
@@ -201,6 +215,15 @@ pub async fn scan(conn: &mut SqliteConnection) -> Result<Vec<BadValue>, sqlx::Er
 pub async fn scan_table(
     conn: &mut SqliteConnection,
     table: &str,
+) -> Result<Vec<BadValue>, sqlx::Error> {
+    scan_table_with(conn, table, true).await
+}
+
+/// [`scan_table`], checking the UTF-8 of text only when `utf8`.
+async fn scan_table_with(
+    conn: &mut SqliteConnection,
+    table: &str,
+    utf8: bool,
 ) -> Result<Vec<BadValue>, sqlx::Error> {
     let columns: Vec<Column> = columns(conn, table)
         .await?
@@ -218,7 +241,11 @@ pub async fn scan_table(
     for c in &columns {
         let q = quote(&c.name);
         select.push(format!("typeof({q})"));
-        let non_ascii = format!("(typeof({q}) = 'text' AND trim({q}, ?1) <> '')");
+        let non_ascii = if utf8 {
+            format!("(typeof({q}) = 'text' AND trim({q}, ?1) <> '')")
+        } else {
+            "0".to_owned()
+        };
         let wrong_class = match c.expected {
             Expected::Integer => format!("typeof({q}) NOT IN ('integer', 'null')"),
             Expected::Real => format!("typeof({q}) NOT IN ('real', 'integer', 'null')"),
@@ -247,10 +274,13 @@ pub async fn scan_table(
         quote(table),
         suspect.join(" OR ")
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(ascii())
-        .fetch_all(&mut *conn)
-        .await?;
+    // `?1` is used only when some column is checked for UTF-8.
+    let uses_ascii = utf8 && columns.iter().any(|c| c.expected == Expected::Text);
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    if uses_ascii {
+        query = query.bind(ascii());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     let mut out = Vec::new();
     for row in &rows {
         let rowid: i64 = row.try_get(0)?;
