@@ -41,7 +41,7 @@ pub struct MalformedRow {
     pub problem: ValueProblem,
 }
 
-/// The bad values of `table` (a full scan) in the `columns` an operation reads (all
+/// The bad values of `table` (a full scan of the `columns` an operation reads, all
 /// when empty), each logged with `tracing::warn!` as skipped by `operation`.
 pub(crate) async fn skipped(
     conn: &mut SqliteConnection,
@@ -49,10 +49,7 @@ pub(crate) async fn skipped(
     columns: &[&str],
     operation: &'static str,
 ) -> Result<Vec<BadValue>> {
-    let mut bad = skill_builder_migrations::values::scan_table(conn, table).await?;
-    if !columns.is_empty() {
-        bad.retain(|b| columns.contains(&b.column.as_str()));
-    }
+    let bad = skill_builder_migrations::values::scan_columns(conn, table, columns).await?;
     for b in &bad {
         tracing::warn!(
             operation,

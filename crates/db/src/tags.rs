@@ -125,15 +125,25 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
     let json = match fast {
         Ok(row) if row.skipped == 0 => row.pairs,
         Ok(row) => {
-            let bad =
-                malformed::skipped(&mut conn, "skill_tags", &[], "get_tags_for_skills").await?;
+            let bad = malformed::skipped(
+                &mut conn,
+                "skill_tags",
+                &["skill_name", "tag"],
+                "get_tags_for_skills",
+            )
+            .await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
             row.pairs
         }
         // Invalid UTF-8 in a tag: the JSON document is not a string.
         Err(e) if malformed::is_decode(&e) => {
-            let bad =
-                malformed::skipped(&mut conn, "skill_tags", &[], "get_tags_for_skills").await?;
+            let bad = malformed::skipped(
+                &mut conn,
+                "skill_tags",
+                &["skill_name", "tag"],
+                "get_tags_for_skills",
+            )
+            .await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
             let skip = malformed::rowids(&bad);
             sqlx::query_scalar!(
@@ -185,7 +195,7 @@ pub async fn get_all_tags<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Result
         Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
         // A BLOB or invalid UTF-8: name the bad rows, then read without them.
         _ => {
-            let bad = malformed::skipped(&mut conn, "skill_tags", &[], "get_all_tags").await?;
+            let bad = malformed::skipped(&mut conn, "skill_tags", &["tag"], "get_all_tags").await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
             all_tags(&mut conn, &malformed::rowids(&bad)).await?
         }

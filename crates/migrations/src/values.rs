@@ -189,7 +189,7 @@ async fn columns(conn: &mut SqliteConnection, table: &str) -> Result<Vec<Column>
 pub async fn scan(conn: &mut SqliteConnection) -> Result<Vec<BadValue>, sqlx::Error> {
     let mut out = Vec::new();
     for table in tables(conn).await? {
-        out.extend(scan_table_with(conn, &table, true).await?);
+        out.extend(scan_table_with(conn, &table, true, &[]).await?);
     }
     Ok(out)
 }
@@ -203,7 +203,7 @@ pub async fn scan(conn: &mut SqliteConnection) -> Result<Vec<BadValue>, sqlx::Er
 pub async fn scan_classes(conn: &mut SqliteConnection) -> Result<Vec<BadValue>, sqlx::Error> {
     let mut out = Vec::new();
     for table in tables(conn).await? {
-        out.extend(scan_table_with(conn, &table, false).await?);
+        out.extend(scan_table_with(conn, &table, false, &[]).await?);
     }
     Ok(out)
 }
@@ -216,19 +216,34 @@ pub async fn scan_table(
     conn: &mut SqliteConnection,
     table: &str,
 ) -> Result<Vec<BadValue>, sqlx::Error> {
-    scan_table_with(conn, table, true).await
+    scan_table_with(conn, table, true, &[]).await
 }
 
-/// [`scan_table`], checking the UTF-8 of text only when `utf8`.
+/// Like [`scan_table`], looking only at `only` (all columns when empty): a list that
+/// does not read a large column need not scan it.
+///
+/// # Errors
+/// The database error.
+pub async fn scan_columns(
+    conn: &mut SqliteConnection,
+    table: &str,
+    only: &[&str],
+) -> Result<Vec<BadValue>, sqlx::Error> {
+    scan_table_with(conn, table, true, only).await
+}
+
+/// [`scan_columns`], checking the UTF-8 of text only when `utf8`.
 async fn scan_table_with(
     conn: &mut SqliteConnection,
     table: &str,
     utf8: bool,
+    only: &[&str],
 ) -> Result<Vec<BadValue>, sqlx::Error> {
     let columns: Vec<Column> = columns(conn, table)
         .await?
         .into_iter()
         .filter(|c| c.expected != Expected::Any || c.key)
+        .filter(|c| only.is_empty() || only.contains(&c.name.as_str()))
         .collect();
     if columns.is_empty() {
         return Ok(Vec::new());
