@@ -25,7 +25,7 @@ use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
-use crate::{InvalidInput, Result, malformed, tx};
+use crate::{Error, InvalidInput, Result, malformed, tx};
 
 /// Ensure a master row exists for `name` and return its id.
 ///
@@ -163,7 +163,9 @@ pub(crate) async fn upsert_in_tx(
 /// column, text or a real in `user_invocable`/`disable_model_invocation`) is
 /// skipped and reported, never substituted: see [`crate::malformed`] (one
 /// `tracing::warn!` per bad value, the span's `skipped` field counts the rows;
-/// `skill-builder-db check` lists them).
+/// `skill-builder-db check` lists them). A healthy catalogue runs the one plain
+/// query: a bad row makes it fail, and only then are the bad rows named (a scan of
+/// `skills`) and the catalogue read again without them.
 ///
 /// # Differences from the existing layer
 /// The existing layer failed the whole list on such a row (or read a wrong value).
@@ -172,63 +174,6 @@ pub(crate) async fn upsert_in_tx(
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Result<Vec<Skill>> {
-    let mut conn = db.acquire().await?;
-    // The FILTER keeps rows whose every column has the storage class the tuple
-    // expects (a BLOB would fail the whole JSON); `skipped` counts the others.
-    let fast = sqlx::query!(
-        r#"SELECT json_group_array(json_array(
-                      id, name, skill_source, purpose, created_at, updated_at,
-                      description, version, model, argument_hint,
-                      CASE WHEN user_invocable IS NULL THEN NULL
-                           WHEN user_invocable THEN json('true') ELSE json('false') END,
-                      CASE WHEN disable_model_invocation IS NULL THEN NULL
-                           WHEN disable_model_invocation THEN json('true') ELSE json('false') END
-                  )) FILTER (WHERE ok) AS "skills!: String",
-                  count(*) FILTER (WHERE NOT ok) AS "skipped!: i64"
-           FROM (SELECT *,
-                        typeof(name) = 'text' AND typeof(skill_source) = 'text'
-                        AND typeof(created_at) = 'text' AND typeof(updated_at) = 'text'
-                        AND typeof(purpose) IN ('text', 'null')
-                        AND typeof(description) IN ('text', 'null')
-                        AND typeof(version) IN ('text', 'null')
-                        AND typeof(model) IN ('text', 'null')
-                        AND typeof(argument_hint) IN ('text', 'null')
-                        AND typeof(user_invocable) IN ('integer', 'null')
-                        AND typeof(disable_model_invocation) IN ('integer', 'null') AS ok
-                 FROM skills)"#
-    )
-    .fetch_one(&mut *conn)
-    .await;
-    let json = match fast {
-        Ok(row) if row.skipped == 0 => row.skills,
-        Ok(row) => {
-            let bad = malformed::skipped(&mut conn, "skills", &[], "list_all_skills").await?;
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            row.skills
-        }
-        // Invalid UTF-8 in a text column: the JSON document is not a string.
-        Err(e) if malformed::is_decode(&e) => {
-            let bad = malformed::skipped(&mut conn, "skills", &[], "list_all_skills").await?;
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            let skip = malformed::rowids(&bad);
-            sqlx::query_scalar!(
-                r#"SELECT json_group_array(json_array(
-                              s.id, s.name, s.skill_source, s.purpose, s.created_at, s.updated_at,
-                              s.description, s.version, s.model, s.argument_hint,
-                              CASE WHEN s.user_invocable IS NULL THEN NULL
-                                   WHEN s.user_invocable THEN json('true') ELSE json('false') END,
-                              CASE WHEN s.disable_model_invocation IS NULL THEN NULL
-                                   WHEN s.disable_model_invocation THEN json('true')
-                                   ELSE json('false') END
-                          )) AS "skills!: String"
-                   FROM skills s WHERE s.id NOT IN (SELECT value FROM json_each(?1))"#,
-                skip
-            )
-            .fetch_one(&mut *conn)
-            .await?
-        }
-        Err(e) => return Err(e.into()),
-    };
     type Row = (
         i64,
         String,
@@ -240,10 +185,50 @@ pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Res
         Option<String>,
         Option<String>,
         Option<String>,
-        Option<bool>,
-        Option<bool>,
+        Option<i64>,
+        Option<i64>,
     );
-    let rows: Vec<Row> = crate::error::decode_json(&json)?;
+    let mut conn = db.acquire().await?;
+    // The fast path is the plain query: a healthy catalogue pays nothing for the
+    // checks. A bad row makes it fail instead of reading wrong: a BLOB fails
+    // `json_array` in SQLite, invalid UTF-8 fails the document's decode, and text or
+    // a real in a flag (emitted raw, decoded as an integer) fails the tuple's decode.
+    let fast = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_array(
+                      id, name, skill_source, purpose, created_at, updated_at,
+                      description, version, model, argument_hint,
+                      user_invocable, disable_model_invocation
+                  )) AS "skills!: String"
+           FROM skills"#
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(Error::from)
+    .and_then(|json| crate::error::decode_json::<Vec<Row>>(&json));
+    let rows = match fast {
+        Ok(rows) => rows,
+        Err(first) => {
+            // Name the bad rows, then read without them; nothing bad → the error stands.
+            let bad = malformed::skipped(&mut conn, "skills", &[], "list_all_skills").await?;
+            if bad.is_empty() {
+                return Err(first);
+            }
+            tracing::Span::current().record("skipped", malformed::row_count(&bad));
+            let skip = malformed::rowids(&bad);
+            let json = sqlx::query_scalar!(
+                r#"SELECT json_group_array(json_array(
+                              s.id, s.name, s.skill_source, s.purpose, s.created_at,
+                              s.updated_at, s.description, s.version, s.model,
+                              s.argument_hint, s.user_invocable, s.disable_model_invocation
+                          )) AS "skills!: String"
+                   FROM skills s WHERE s.id NOT IN (SELECT value FROM json_each(?1))"#,
+                skip
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            crate::error::decode_json::<Vec<Row>>(&json)?
+        }
+    };
     let mut skills: Vec<Skill> = rows
         .into_iter()
         .map(|r| Skill {
@@ -257,8 +242,8 @@ pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Res
             version: r.7,
             model: r.8,
             argument_hint: r.9,
-            user_invocable: r.10,
-            disable_model_invocation: r.11,
+            user_invocable: r.10.map(|v| v != 0),
+            disable_model_invocation: r.11.map(|v| v != 0),
         })
         .collect();
     skills.sort_by(|a, b| a.name.cmp(&b.name));

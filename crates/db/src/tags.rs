@@ -109,11 +109,10 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
     }
     let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
     let mut conn = db.acquire().await?;
-    // The FILTER leaves out tags that are not text (a BLOB would fail the whole JSON).
-    let fast = sqlx::query!(
-        r#"SELECT json_group_array(json_array(t.skill_name, t.tag))
-                      FILTER (WHERE typeof(t.tag) = 'text') AS "pairs!: String",
-                  count(*) FILTER (WHERE typeof(t.tag) <> 'text') AS "skipped!: i64"
+    // The fast path is the plain query. A bad tag makes it fail instead of reading
+    // wrong: a BLOB fails `json_array` in SQLite, invalid UTF-8 the document's decode.
+    let fast = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_array(t.skill_name, t.tag)) AS "pairs!: String"
            FROM json_each(?1) AS n
            JOIN skills s ON s.name = n.value
            JOIN skill_tags t ON t.skill_name = s.name
@@ -121,10 +120,13 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
         names
     )
     .fetch_one(&mut *conn)
-    .await;
-    let json = match fast {
-        Ok(row) if row.skipped == 0 => row.pairs,
-        Ok(row) => {
+    .await
+    .map_err(Error::from)
+    .and_then(|json| crate::error::decode_json::<Vec<(String, String)>>(&json));
+    let pairs = match fast {
+        Ok(pairs) => pairs,
+        Err(first) => {
+            // Name the bad rows, then read without them; nothing bad → the error stands.
             let bad = malformed::skipped(
                 &mut conn,
                 "skill_tags",
@@ -132,37 +134,26 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
                 "get_tags_for_skills",
             )
             .await?;
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            row.pairs
-        }
-        // Invalid UTF-8 in a tag: the JSON document is not a string.
-        Err(e) if malformed::is_decode(&e) => {
-            let bad = malformed::skipped(
-                &mut conn,
-                "skill_tags",
-                &["skill_name", "tag"],
-                "get_tags_for_skills",
-            )
-            .await?;
+            if bad.is_empty() {
+                return Err(first);
+            }
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
             let skip = malformed::rowids(&bad);
-            sqlx::query_scalar!(
+            let json = sqlx::query_scalar!(
                 r#"SELECT json_group_array(json_array(s.name, t.tag)) AS "pairs!: String"
                    FROM json_each(?1) AS n
                    JOIN skills s ON s.name = n.value
                    JOIN skill_tags t ON t.skill_name = s.name
                                     AND (t.skill_id = s.id OR t.skill_id IS NULL)
-                   WHERE typeof(t.tag) = 'text'
-                     AND t.rowid NOT IN (SELECT value FROM json_each(?2))"#,
+                   WHERE t.rowid NOT IN (SELECT value FROM json_each(?2))"#,
                 names,
                 skip
             )
             .fetch_one(&mut *conn)
-            .await?
+            .await?;
+            crate::error::decode_json::<Vec<(String, String)>>(&json)?
         }
-        Err(e) => return Err(e.into()),
     };
-    let pairs: Vec<(String, String)> = crate::error::decode_json(&json)?;
     for (skill, tag) in pairs {
         map.entry(skill).or_default().push(tag);
     }
