@@ -8,10 +8,12 @@
 //!
 //! * a **list** skips such a row and goes on with the others: it logs one
 //!   `tracing::warn!` per bad value (table, rowid, column, problem) and records the
-//!   number of skipped rows as the `skipped` field of its span. A healthy list pays
-//!   only a `typeof()` test per column in SQL; the full scan that names the bad
-//!   values ([`skill_builder_migrations::values::scan_table`]) runs only when the
-//!   list met one.
+//!   number of skipped rows as the `skipped` field of its span. The catalogue
+//!   reads run their plain query, which a bad row makes fail rather than read wrong
+//!   (so a healthy catalogue pays nothing); the other lists test `typeof()` per
+//!   column in SQL. The scan that names the bad values
+//!   ([`skill_builder_migrations::values::scan_columns`]) runs only when a list met
+//!   one.
 //! * a **single-row read** fails with [`Error::Malformed`](crate::Error::Malformed),
 //!   naming the table, the row's key and the column.
 //!
