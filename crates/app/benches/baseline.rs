@@ -249,8 +249,8 @@ type SkillRow = (
     Option<String>,
     Option<String>,
     Option<String>,
-    Option<bool>,
-    Option<bool>,
+    Option<i64>,
+    Option<i64>,
 );
 
 /// The catalogue screen: every skill, then the tags of all of them, decoded and

@@ -8,6 +8,7 @@ use sqlx::{Connection, Row, SqliteConnection};
 use tracing::{Instrument, info_span};
 
 use skill_builder_migrations::MigrationError;
+use skill_builder_migrations::values::BadValue;
 
 use crate::OpenError;
 use crate::media::leave_companions_writable;
@@ -175,6 +176,11 @@ pub struct CheckReport {
     /// Recorded steps this build does not know (a later Skill Builder release wrote
     /// the file; startup refuses it). Empty when fine.
     pub unknown_versions: Vec<i64>,
+    /// Stored values the typed API cannot read exactly (text or a real in an
+    /// `INTEGER` column, a BLOB or invalid UTF-8 in a `TEXT` column, NULL in a key
+    /// column), with table, rowid and column. Lists skip these rows; single-row
+    /// reads fail with `Error::Malformed` (see `skill_builder_db::malformed`).
+    pub malformed: Vec<BadValue>,
 }
 
 impl CheckReport {
@@ -186,6 +192,7 @@ impl CheckReport {
             && self.pending.is_empty()
             && self.edited_migrations.is_empty()
             && self.unknown_versions.is_empty()
+            && self.malformed.is_empty()
     }
 
     /// One readable line per problem.
@@ -223,11 +230,19 @@ impl CheckReport {
                 self.unknown_versions
             ));
         }
+        out.extend(
+            self.malformed
+                .iter()
+                .map(|b| format!("unreadable value: {b} (the typed API cannot read it exactly)")),
+        );
         out
     }
 }
 
-/// Check `path` without writing: integrity, foreign keys, drift, pending and edited steps.
+/// Check `path` without writing: integrity, foreign keys, drift, pending and edited
+/// steps, and every stored value the typed API cannot read exactly (a full scan of
+/// every table, driven by the file's own schema: see
+/// [`skill_builder_migrations::values`]).
 ///
 /// # Errors
 /// [`OpenError::Missing`] for a missing file; [`OpenError::NotADatabase`], … when
@@ -281,6 +296,7 @@ async fn fill_check(
         .collect();
     report.unknown_versions = state.unknown_versions();
     report.schema_drift = expected.drift(conn).await?;
+    report.malformed = skill_builder_migrations::values::scan(conn).await?;
     Ok(report)
 }
 

@@ -21,12 +21,12 @@
 //! ```
 
 use skill_builder_model::{ArtifactMeta, WorkflowArtifact, WorkflowRunId};
-use sqlx::SqliteExecutor;
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
 use crate::workflow_steps::require_step;
-use crate::{Entity, Error, Result};
+use crate::{Entity, Error, Result, malformed};
 
 /// Store a step's output file (insert, or replace the file at the same skill, step and
 /// path).
@@ -95,87 +95,223 @@ pub async fn upsert_artifact<'e>(
 /// One artifact with its content, by skill name, step and path; `None` when absent.
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`](crate::Error::Malformed) naming the table, the key
+/// (`skill/step/path`) and the column when the stored row holds a value the typed
+/// API cannot read exactly (e.g. text in `size_bytes`, invalid UTF-8 content; see
+/// [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step_id = step_id, relative_path = relative_path), err)]
 pub async fn get_artifact<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
     step_id: i64,
     relative_path: &str,
 ) -> Result<Option<WorkflowArtifact>> {
-    let artifact = sqlx::query_as!(
-        WorkflowArtifact,
-        r#"SELECT skill_name, step_id, relative_path, content, size_bytes,
-                  created_at, updated_at,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId"
+    let mut conn = db.acquire().await?;
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_name, step_id, relative_path,
+                  content AS "content: String", size_bytes, created_at, updated_at,
+                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
+                  typeof(step_id) = 'integer' AND typeof(size_bytes) = 'integer'
+                  AND typeof(relative_path) = 'text' AND typeof(content) = 'text'
+                  AND typeof(created_at) = 'text' AND typeof(updated_at) = 'text'
+                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
            FROM workflow_artifacts
            WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
         skill_name,
         step_id,
         relative_path
     )
-    .fetch_optional(db)
-    .await?;
-    Ok(artifact)
+    .fetch_optional(&mut *conn)
+    .await;
+    let rowid = match row {
+        Ok(None) => return Ok(None),
+        Ok(Some(row)) if row.ok => return Ok(row.into_artifact()),
+        Ok(Some(row)) => row.rowid,
+        Err(e) if malformed::is_decode(&e) => {
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workflow_artifacts
+                   WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
+                skill_name,
+                step_id,
+                relative_path
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let bad = skill_builder_migrations::values::scan_table(&mut conn, TABLE).await?;
+    let key = format!("{skill_name}/{step_id}/{relative_path}");
+    // No bad value left: another connection fixed or removed the row meanwhile.
+    Err(malformed::row_error(&bad, TABLE, rowid, key.clone())
+        .map_or_else(|| Error::not_found(Entity::Artifact, key), Error::from))
+}
+
+/// The table of this module.
+const TABLE: &str = "workflow_artifacts";
+
+/// The columns the lists read (for the rows they skip).
+const META_COLUMNS: [&str; 7] = [
+    "skill_name",
+    "step_id",
+    "relative_path",
+    "size_bytes",
+    "created_at",
+    "updated_at",
+    "workflow_run_id",
+];
+
+/// One row as read, with its rowid and whether every column has the storage class the
+/// model expects (`content` is `None` for the lists without content).
+struct Row {
+    rowid: i64,
+    skill_name: String,
+    step_id: i64,
+    relative_path: String,
+    content: Option<String>,
+    size_bytes: i64,
+    created_at: String,
+    updated_at: String,
+    workflow_run_id: Option<WorkflowRunId>,
+    ok: bool,
+}
+
+impl Row {
+    fn into_artifact(self) -> Option<WorkflowArtifact> {
+        Some(WorkflowArtifact {
+            skill_name: self.skill_name,
+            step_id: self.step_id,
+            relative_path: self.relative_path,
+            content: self.content?,
+            size_bytes: self.size_bytes,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            workflow_run_id: self.workflow_run_id,
+        })
+    }
+
+    fn into_meta(self) -> ArtifactMeta {
+        ArtifactMeta {
+            skill_name: self.skill_name,
+            step_id: self.step_id,
+            relative_path: self.relative_path,
+            size_bytes: self.size_bytes,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            workflow_run_id: self.workflow_run_id,
+        }
+    }
 }
 
 /// The artifacts of a skill's run without their content, ordered by `step_id` then
 /// `relative_path`; only step `step` when given. No run row → empty list.
 ///
-/// # Errors
-/// The database error.
-#[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty), err)]
-pub async fn list_artifacts<'e>(
-    db: impl SqliteExecutor<'e>,
-    skill_name: &str,
-    step: Option<i64>,
-) -> Result<Vec<ArtifactMeta>> {
-    let rows = sqlx::query_as!(
-        ArtifactMeta,
-        r#"SELECT a.skill_name, a.step_id, a.relative_path, a.size_bytes,
-                  a.created_at, a.updated_at,
-                  a.workflow_run_id AS "workflow_run_id: WorkflowRunId"
-           FROM workflow_artifacts a JOIN workflow_runs r ON r.skill_name = a.skill_name
-           WHERE a.skill_name = ?1
-             AND (a.workflow_run_id = r.id OR a.workflow_run_id IS NULL)
-             AND (?2 IS NULL OR a.step_id = ?2)
-           ORDER BY a.step_id, a.relative_path"#,
-        skill_name,
-        step
-    )
-    .fetch_all(db)
-    .await?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
-}
-
-/// Like [`list_artifacts`], with each artifact's content.
+/// A row the typed API cannot read exactly (text or a real in `step_id` or
+/// `size_bytes`, a BLOB or invalid UTF-8 path, …) is skipped and reported, never
+/// substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of the
+/// table, the span's `skipped` field counts the rows). `content` is not read, so a
+/// bad content does not hide the row here.
+///
+/// # Differences from the existing layer
+/// One unreadable row no longer fails the list (or reads as a wrong number).
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty), err)]
+#[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
+pub async fn list_artifacts<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+    skill_name: &str,
+    step: Option<i64>,
+) -> Result<Vec<ArtifactMeta>> {
+    let mut conn = db.acquire().await?;
+    let rows = list(&mut conn, skill_name, step, false, "list_artifacts").await?;
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows.into_iter().map(Row::into_meta).collect())
+}
+
+/// Like [`list_artifacts`], with each artifact's content (a row whose content cannot
+/// be read exactly is skipped and reported too).
+///
+/// # Differences from the existing layer
+/// As [`list_artifacts`].
+///
+/// # Errors
+/// The database error.
+#[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn list_artifacts_with_content<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
     step: Option<i64>,
 ) -> Result<Vec<WorkflowArtifact>> {
-    let rows = sqlx::query_as!(
-        WorkflowArtifact,
-        r#"SELECT a.skill_name, a.step_id, a.relative_path, a.content, a.size_bytes,
-                  a.created_at, a.updated_at,
-                  a.workflow_run_id AS "workflow_run_id: WorkflowRunId"
+    let mut conn = db.acquire().await?;
+    let rows = list(
+        &mut conn,
+        skill_name,
+        step,
+        true,
+        "list_artifacts_with_content",
+    )
+    .await?;
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows.into_iter().filter_map(Row::into_artifact).collect())
+}
+
+/// The readable rows of a list: read once; when a row is not readable, name the bad
+/// rows of the table and read again without them.
+async fn list(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    step: Option<i64>,
+    content: bool,
+    operation: &'static str,
+) -> Result<Vec<Row>> {
+    let rows = match read(conn, skill_name, step, content, "[]").await {
+        Ok(rows) if rows.iter().all(|r| r.ok) => return Ok(rows),
+        Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
+        _ => {
+            let columns: &[&str] = if content { &[] } else { &META_COLUMNS };
+            let bad = malformed::skipped(conn, TABLE, columns, operation).await?;
+            tracing::Span::current().record("skipped", malformed::row_count(&bad));
+            read(conn, skill_name, step, content, &malformed::rowids(&bad)).await?
+        }
+    };
+    Ok(rows.into_iter().filter(|r| r.ok).collect())
+}
+
+/// The rows of a skill's run not in `skip` (a JSON array of rowids), with their
+/// content when `content`.
+async fn read(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+    step: Option<i64>,
+    content: bool,
+    skip: &str,
+) -> sqlx::Result<Vec<Row>> {
+    sqlx::query_as!(
+        Row,
+        r#"SELECT a.rowid AS "rowid!: i64", a.skill_name, a.step_id, a.relative_path,
+                  CASE WHEN ?3 THEN a.content END AS "content: String",
+                  a.size_bytes, a.created_at, a.updated_at,
+                  a.workflow_run_id AS "workflow_run_id: WorkflowRunId",
+                  typeof(a.step_id) = 'integer' AND typeof(a.size_bytes) = 'integer'
+                  AND typeof(a.relative_path) = 'text'
+                  AND typeof(a.created_at) = 'text' AND typeof(a.updated_at) = 'text'
+                  AND typeof(a.workflow_run_id) IN ('integer', 'null')
+                  AND (NOT ?3 OR typeof(a.content) = 'text') AS "ok!: bool"
            FROM workflow_artifacts a JOIN workflow_runs r ON r.skill_name = a.skill_name
            WHERE a.skill_name = ?1
              AND (a.workflow_run_id = r.id OR a.workflow_run_id IS NULL)
              AND (?2 IS NULL OR a.step_id = ?2)
+             AND a.rowid NOT IN (SELECT value FROM json_each(?4))
            ORDER BY a.step_id, a.relative_path"#,
         skill_name,
-        step
+        step,
+        content,
+        skip
     )
-    .fetch_all(db)
-    .await?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    .fetch_all(conn)
+    .await
 }
 
 /// Remove every artifact of the skill's run with `step_id >= from_step` (the companion

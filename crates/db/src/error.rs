@@ -137,6 +137,10 @@ pub enum Error {
     /// The input was refused; nothing was written.
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
+    /// A stored row holds a value the typed API cannot read exactly (written by
+    /// another tool; see [`crate::malformed`]). Lists skip such rows instead.
+    #[error(transparent)]
+    Malformed(#[from] crate::malformed::MalformedRow),
     /// The database failed underneath.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

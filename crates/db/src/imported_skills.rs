@@ -24,11 +24,11 @@
 //! ```
 
 use skill_builder_model::{HashInfo, ImportedSkill, ImportedSkillId, SkillId};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
-use crate::{Conflict, Entity, Error, Result, hydrate};
+use crate::{Conflict, Entity, Error, Result, hydrate, malformed};
 
 /// Fill `description` from the skill's `SKILL.md` frontmatter.
 fn hydrated(mut skill: ImportedSkill) -> ImportedSkill {
@@ -271,36 +271,121 @@ pub async fn delete_imported_skill_by_name<'e>(
 /// returned none for it).
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] naming the table, the name and the column when the row holds
+/// a value the typed API cannot read exactly (a NULL `skill_id`, text in
+/// `is_active`, invalid UTF-8, …; see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn get_imported_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
 ) -> Result<Option<ImportedSkill>> {
-    let row = sqlx::query_as!(
-        ImportedSkill,
-        r#"SELECT skill_id AS "skill_id!: ImportedSkillId", skill_name, is_active AS "is_active: bool",
-                  disk_path, imported_at, is_bundled AS "is_bundled: bool",
-                  NULL AS "description?: String", purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool",
-                  skill_master_id AS "skill_master_id: SkillId", content_hash
+    let mut conn = db.acquire().await?;
+    // Whether the row holds only values the model reads exactly (the name is UNIQUE).
+    let Some(probe) = sqlx::query!(
+        r#"SELECT rowid AS "rowid!: i64",
+                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(is_active) = 'integer' AND typeof(disk_path) = 'text'
+                  AND typeof(imported_at) = 'text' AND typeof(is_bundled) = 'integer'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(skill_master_id) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
            FROM imported_skills WHERE skill_name = ?"#,
         skill_name
     )
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(hydrated))
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    if probe.ok {
+        let row = sqlx::query_as!(
+            ImportedSkill,
+            r#"SELECT skill_id AS "skill_id!: ImportedSkillId", skill_name, is_active AS "is_active: bool",
+                      disk_path, imported_at, is_bundled AS "is_bundled: bool",
+                      NULL AS "description?: String", purpose, version, model, argument_hint,
+                      user_invocable AS "user_invocable: bool",
+                      disable_model_invocation AS "disable_model_invocation: bool",
+                      skill_master_id AS "skill_master_id: SkillId", content_hash
+               FROM imported_skills WHERE rowid = ?"#,
+            probe.rowid
+        )
+        .fetch_optional(&mut *conn)
+        .await;
+        match row {
+            Ok(row) => return Ok(row.map(hydrated)),
+            Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    let bad = skill_builder_migrations::values::scan_table(&mut conn, TABLE).await?;
+    Err(
+        malformed::row_error(&bad, TABLE, probe.rowid, skill_name).map_or_else(
+            || Error::not_found(Entity::ImportedSkill, skill_name),
+            Error::from,
+        ),
+    )
 }
+
+/// The table of this module.
+const TABLE: &str = "imported_skills";
 
 /// Every active imported skill (any non-zero `is_active`), ordered by name,
 /// `description` hydrated from disk. Rows with a NULL `skill_master_id` are included.
 ///
+/// A row the typed API cannot read exactly (a NULL `skill_id` key, text in
+/// `is_active`, a BLOB or invalid UTF-8 in a text column, …) is skipped and
+/// reported, never substituted (see [`crate::malformed`]: a `tracing::warn!` per bad
+/// value of the table, the span's `skipped` field counts the rows).
+///
+/// # Differences from the existing layer
+/// The existing layer read a NULL `skill_id` as `""` (and counted the row), and text
+/// in a flag as a wrong boolean; one invalid UTF-8 value failed the whole list.
+///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(count), err)]
-pub async fn list_active_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<ImportedSkill>> {
-    let rows = sqlx::query_as!(
+#[instrument(skip_all, fields(count, skipped), err)]
+pub async fn list_active_skills<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+) -> Result<Vec<ImportedSkill>> {
+    let mut conn = db.acquire().await?;
+    let unreadable = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM imported_skills
+           WHERE NOT (typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(is_active) = 'integer' AND typeof(disk_path) = 'text'
+                  AND typeof(imported_at) = 'text' AND typeof(is_bundled) = 'integer'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(skill_master_id) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null'))"#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let first = if unreadable == 0 {
+        Some(active(&mut conn, "[]").await)
+    } else {
+        None
+    };
+    let rows = match first {
+        Some(Ok(rows)) => rows,
+        Some(Err(e)) if !malformed::is_decode(&e) => return Err(e.into()),
+        _ => {
+            let bad = malformed::skipped(&mut conn, TABLE, &[], "list_active_skills").await?;
+            tracing::Span::current().record("skipped", malformed::row_count(&bad));
+            active(&mut conn, &malformed::rowids(&bad)).await?
+        }
+    };
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows.into_iter().map(hydrated).collect())
+}
+
+/// The active rows not in `skip` (a JSON array of rowids), ordered by name.
+async fn active(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<ImportedSkill>> {
+    sqlx::query_as!(
         ImportedSkill,
         r#"SELECT skill_id AS "skill_id!: ImportedSkillId", skill_name, is_active AS "is_active: bool",
                   disk_path, imported_at, is_bundled AS "is_bundled: bool",
@@ -308,12 +393,13 @@ pub async fn list_active_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<I
                   user_invocable AS "user_invocable: bool",
                   disable_model_invocation AS "disable_model_invocation: bool",
                   skill_master_id AS "skill_master_id: SkillId", content_hash
-           FROM imported_skills WHERE is_active <> 0 ORDER BY skill_name"#
+           FROM imported_skills
+           WHERE is_active <> 0 AND rowid NOT IN (SELECT value FROM json_each(?1))
+           ORDER BY skill_name"#,
+        skip
     )
-    .fetch_all(db)
-    .await?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(hydrated).collect())
+    .fetch_all(conn)
+    .await
 }
 
 /// Record the fingerprint of the installed files. No row with that name → no-op.

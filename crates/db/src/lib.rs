@@ -26,6 +26,7 @@ pub mod hydrate;
 pub mod imported_skills;
 pub mod installed;
 pub mod locks;
+pub mod malformed;
 pub mod pid;
 pub mod rename;
 pub mod sessions;

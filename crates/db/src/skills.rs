@@ -21,11 +21,11 @@
 //! ```
 
 use skill_builder_model::{Skill, SkillId, SkillSource, WorkflowRunId};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
-use crate::{InvalidInput, Result, tx};
+use crate::{Error, InvalidInput, Result, malformed, tx};
 
 /// Ensure a master row exists for `name` and return its id.
 ///
@@ -157,24 +157,21 @@ pub(crate) async fn upsert_in_tx(
 /// its own, which cost several times SQLite's own work for a catalogue of thousands
 /// (see BENCHMARKS.md). Sorting by name happens here, not in SQLite.
 ///
+/// A row the typed API cannot read exactly (a BLOB or invalid UTF-8 in a text
+/// column, text or a real in `user_invocable`/`disable_model_invocation`) is
+/// skipped and reported, never substituted: see [`crate::malformed`] (one
+/// `tracing::warn!` per bad value, the span's `skipped` field counts the rows;
+/// `skill-builder-db check` lists them). A healthy catalogue runs the one plain
+/// query: a bad row makes it fail, and only then are the bad rows named (a scan of
+/// `skills`) and the catalogue read again without them.
+///
+/// # Differences from the existing layer
+/// The existing layer failed the whole list on such a row (or read a wrong value).
+///
 /// # Errors
-/// The database error; a row that does not decode (e.g. a legacy non-text name) is
-/// `sqlx::Error::Decode` underneath [`crate::Error::Database`].
-#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
-pub async fn list_all_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<Skill>> {
-    let json = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_array(
-                      id, name, skill_source, purpose, created_at, updated_at,
-                      description, version, model, argument_hint,
-                      CASE WHEN user_invocable IS NULL THEN NULL
-                           WHEN user_invocable THEN json('true') ELSE json('false') END,
-                      CASE WHEN disable_model_invocation IS NULL THEN NULL
-                           WHEN disable_model_invocation THEN json('true') ELSE json('false') END
-                  )) AS "skills!: String"
-           FROM skills"#
-    )
-    .fetch_one(db)
-    .await?;
+/// The database error.
+#[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
+pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Result<Vec<Skill>> {
     type Row = (
         i64,
         String,
@@ -186,10 +183,50 @@ pub async fn list_all_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<Skil
         Option<String>,
         Option<String>,
         Option<String>,
-        Option<bool>,
-        Option<bool>,
+        Option<i64>,
+        Option<i64>,
     );
-    let rows: Vec<Row> = crate::error::decode_json(&json)?;
+    let mut conn = db.acquire().await?;
+    // The fast path is the plain query: a healthy catalogue pays nothing for the
+    // checks. A bad row makes it fail instead of reading wrong: a BLOB fails
+    // `json_array` in SQLite, invalid UTF-8 fails the document's decode, and text or
+    // a real in a flag (emitted raw, decoded as an integer) fails the tuple's decode.
+    let fast = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_array(
+                      id, name, skill_source, purpose, created_at, updated_at,
+                      description, version, model, argument_hint,
+                      user_invocable, disable_model_invocation
+                  )) AS "skills!: String"
+           FROM skills"#
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(Error::from)
+    .and_then(|json| crate::error::decode_json::<Vec<Row>>(&json));
+    let rows = match fast {
+        Ok(rows) => rows,
+        Err(first) => {
+            // Name the bad rows, then read without them; nothing bad → the error stands.
+            let bad = malformed::skipped(&mut conn, "skills", &[], "list_all_skills").await?;
+            if bad.is_empty() {
+                return Err(first);
+            }
+            tracing::Span::current().record("skipped", malformed::row_count(&bad));
+            let skip = malformed::rowids(&bad);
+            let json = sqlx::query_scalar!(
+                r#"SELECT json_group_array(json_array(
+                              s.id, s.name, s.skill_source, s.purpose, s.created_at,
+                              s.updated_at, s.description, s.version, s.model,
+                              s.argument_hint, s.user_invocable, s.disable_model_invocation
+                          )) AS "skills!: String"
+                   FROM skills s WHERE s.id NOT IN (SELECT value FROM json_each(?1))"#,
+                skip
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            crate::error::decode_json::<Vec<Row>>(&json)?
+        }
+    };
     let mut skills: Vec<Skill> = rows
         .into_iter()
         .map(|r| Skill {
@@ -203,8 +240,8 @@ pub async fn list_all_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<Skil
             version: r.7,
             model: r.8,
             argument_hint: r.9,
-            user_invocable: r.10,
-            disable_model_invocation: r.11,
+            user_invocable: r.10.map(|v| v != 0),
+            disable_model_invocation: r.11.map(|v| v != 0),
         })
         .collect();
     skills.sort_by(|a, b| a.name.cmp(&b.name));
@@ -371,17 +408,46 @@ pub async fn get_workflow_run_id<'e>(
 /// Every skill name in the master catalogue (used to mark catalogue entries that are
 /// already installed).
 ///
+/// A name the typed API cannot read exactly (a BLOB, invalid UTF-8) is skipped and
+/// reported, never substituted (see [`crate::malformed`]: a `tracing::warn!` per bad
+/// value, the span's `skipped` field counts the rows).
+///
 /// # Differences from the existing layer
-/// Names come back sorted ascending (the existing layer had no defined order); no
-/// row is skipped, since `name` is a NOT NULL text column.
+/// Names come back sorted ascending (the existing layer had no defined order). One
+/// unreadable name no longer fails the whole list.
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
-pub async fn get_dashboard_skill_names<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<String>> {
-    let names = sqlx::query_scalar!("SELECT name FROM skills ORDER BY name")
-        .fetch_all(db)
-        .await?;
+#[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
+pub async fn get_dashboard_skill_names<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+) -> Result<Vec<String>> {
+    let mut conn = db.acquire().await?;
+    let rows = match names(&mut conn, "[]").await {
+        Ok(rows) if rows.iter().all(|r| r.1) => rows,
+        Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
+        // A BLOB or invalid UTF-8: name the bad rows, then read without them.
+        _ => {
+            let bad =
+                malformed::skipped(&mut conn, "skills", &["name"], "get_dashboard_skill_names")
+                    .await?;
+            tracing::Span::current().record("skipped", malformed::row_count(&bad));
+            names(&mut conn, &malformed::rowids(&bad)).await?
+        }
+    };
+    let names: Vec<String> = rows.into_iter().filter(|r| r.1).map(|r| r.0).collect();
     tracing::Span::current().record("count", names.len());
     Ok(names)
+}
+
+/// Names (with whether each is text) of the rows not in `skip` (a JSON array of ids).
+async fn names(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<(String, bool)>> {
+    let rows = sqlx::query!(
+        r#"SELECT name, typeof(name) = 'text' AS "ok!: bool" FROM skills
+           WHERE id NOT IN (SELECT value FROM json_each(?1)) ORDER BY name"#,
+        skip
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.ok)).collect())
 }

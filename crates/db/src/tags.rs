@@ -17,11 +17,11 @@
 use std::collections::BTreeMap;
 
 use skill_builder_model::normalize_tags;
-use sqlx::SqliteExecutor;
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{NO_SUCH_SKILL, is_trigger_abort, require_name, require_no_nul};
-use crate::{Entity, Error, Result};
+use crate::{Entity, Error, Result, malformed};
 
 /// Replace a skill's tag set, in one statement.
 ///
@@ -78,19 +78,29 @@ pub async fn set_skill_tags<'e, S: AsRef<str>>(
 /// not in the master catalogue, are absent from the map. Empty input → empty map
 /// without a query.
 ///
+/// A tag row the typed API cannot read exactly (a BLOB or invalid UTF-8 tag) is
+/// skipped and reported, never substituted (see [`crate::malformed`]: a
+/// `tracing::warn!` per bad value of `skill_tags`, the span's `skipped` field counts
+/// the rows); the other tags are returned.
+///
 /// # Differences from the existing layer
 /// One query whatever the number of names (the existing layer chunked by 900 bound
 /// parameters). A tag row counts when it carries the skill's name and links to its
 /// master row or has a NULL link (rows written before the master row existed).
 /// The whole result is read as ONE row (SQLite builds a JSON array of name/tag
 /// pairs), so thousands of tags do not cross from the connection's worker thread one
-/// row at a time; grouping and sorting happen here.
+/// row at a time; grouping and sorting happen here. One unreadable tag no longer
+/// fails the whole map.
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(names = names.len(), count = tracing::field::Empty), err)]
+#[instrument(
+    skip_all,
+    fields(names = names.len(), count = tracing::field::Empty, skipped = tracing::field::Empty),
+    err
+)]
 pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     names: &[S],
 ) -> Result<BTreeMap<String, Vec<String>>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -98,7 +108,10 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
         return Ok(map);
     }
     let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
-    let json = sqlx::query_scalar!(
+    let mut conn = db.acquire().await?;
+    // The fast path is the plain query. A bad tag makes it fail instead of reading
+    // wrong: a BLOB fails `json_array` in SQLite, invalid UTF-8 the document's decode.
+    let fast = sqlx::query_scalar!(
         r#"SELECT json_group_array(json_array(t.skill_name, t.tag)) AS "pairs!: String"
            FROM json_each(?1) AS n
            JOIN skills s ON s.name = n.value
@@ -106,9 +119,41 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
                             AND (t.skill_id = s.id OR t.skill_id IS NULL)"#,
         names
     )
-    .fetch_one(db)
-    .await?;
-    let pairs: Vec<(String, String)> = crate::error::decode_json(&json)?;
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(Error::from)
+    .and_then(|json| crate::error::decode_json::<Vec<(String, String)>>(&json));
+    let pairs = match fast {
+        Ok(pairs) => pairs,
+        Err(first) => {
+            // Name the bad rows, then read without them; nothing bad → the error stands.
+            let bad = malformed::skipped(
+                &mut conn,
+                "skill_tags",
+                &["skill_name", "tag"],
+                "get_tags_for_skills",
+            )
+            .await?;
+            if bad.is_empty() {
+                return Err(first);
+            }
+            tracing::Span::current().record("skipped", malformed::row_count(&bad));
+            let skip = malformed::rowids(&bad);
+            let json = sqlx::query_scalar!(
+                r#"SELECT json_group_array(json_array(s.name, t.tag)) AS "pairs!: String"
+                   FROM json_each(?1) AS n
+                   JOIN skills s ON s.name = n.value
+                   JOIN skill_tags t ON t.skill_name = s.name
+                                    AND (t.skill_id = s.id OR t.skill_id IS NULL)
+                   WHERE t.rowid NOT IN (SELECT value FROM json_each(?2))"#,
+                names,
+                skip
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            crate::error::decode_json::<Vec<(String, String)>>(&json)?
+        }
+    };
     for (skill, tag) in pairs {
         map.entry(skill).or_default().push(tag);
     }
@@ -124,15 +169,44 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
 /// Every distinct tag across all skills, ascending (including tags of rows whose
 /// skill no longer exists).
 ///
+/// A tag the typed API cannot read exactly (a BLOB, invalid UTF-8) is skipped and
+/// reported, never substituted (see [`crate::malformed`]: a `tracing::warn!` per bad
+/// value, the span's `skipped` field counts the rows).
+///
+/// # Differences from the existing layer
+/// One unreadable tag no longer fails the whole list.
+///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
-pub async fn get_all_tags<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<String>> {
-    let tags = sqlx::query_scalar!("SELECT DISTINCT tag FROM skill_tags ORDER BY tag")
-        .fetch_all(db)
-        .await?;
+#[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
+pub async fn get_all_tags<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Result<Vec<String>> {
+    let mut conn = db.acquire().await?;
+    let rows = match all_tags(&mut conn, "[]").await {
+        Ok(rows) if rows.iter().all(|r| r.1) => rows,
+        Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
+        // A BLOB or invalid UTF-8: name the bad rows, then read without them.
+        _ => {
+            let bad = malformed::skipped(&mut conn, "skill_tags", &["tag"], "get_all_tags").await?;
+            tracing::Span::current().record("skipped", malformed::row_count(&bad));
+            all_tags(&mut conn, &malformed::rowids(&bad)).await?
+        }
+    };
+    let tags: Vec<String> = rows.into_iter().filter(|r| r.1).map(|r| r.0).collect();
     tracing::Span::current().record("count", tags.len());
     Ok(tags)
+}
+
+/// Distinct tags (with whether each is text) of the rows not in `skip` (a JSON array
+/// of rowids).
+async fn all_tags(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<(String, bool)>> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT tag, typeof(tag) = 'text' AS "ok!: bool" FROM skill_tags
+           WHERE rowid NOT IN (SELECT value FROM json_each(?1)) ORDER BY tag"#,
+        skip
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.tag, r.ok)).collect())
 }
 
 /// A JSON array of strings, for one `json_each(?)` parameter.

@@ -16,6 +16,9 @@
 //!   writing, so a newer or edited file can be refused before anything touches it.
 //! * [`schema`] describes a database canonically (the shape of
 //!   `shared/tools/dbdump.py`), for legacy comparisons and drift checks.
+//! * [`values`] finds stored values the typed API cannot read exactly (text in an
+//!   `INTEGER` column, a BLOB or invalid UTF-8 in a `TEXT` column, NULL keys), for
+//!   `check`, the repair pass and the list operations of `skill-builder-db`.
 //!
 //! This crate deliberately uses no query macros: it is what builds the schema that
 //! the macros in `skill-builder-db` are checked against, so it must build while the
@@ -37,6 +40,7 @@ pub mod repair;
 mod runner;
 pub mod schema;
 mod state;
+pub mod values;
 
 pub use error::MigrationError;
 pub use repair::RepairReport;

@@ -131,6 +131,14 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             for step in &report.repair_before.added_columns {
                 println!("repaired: added skills.{step}");
             }
+            for value in report
+                .repair_before
+                .fixed_values
+                .iter()
+                .chain(&report.repair_after.fixed_values)
+            {
+                println!("repaired: {value}");
+            }
             for step in &report.applied {
                 println!(
                     "applied {} {} ({} ms)",

@@ -1,0 +1,97 @@
+//! Rows the typed API cannot read exactly: how reads meet them.
+//!
+//! A file edited by another tool can hold values its schema does not describe:
+//! `'1.2k'` or 2.5 in an `INTEGER` column, a BLOB or invalid UTF-8 in a `TEXT`
+//! column, NULL in a key column ([`ValueProblem`]). This layer never substitutes a
+//! value for them (sqlx alone would read `'1.2k'` as 1, `'three'` as 0 and NULL text
+//! as `""`):
+//!
+//! * a **list** skips such a row and goes on with the others: it logs one
+//!   `tracing::warn!` per bad value (table, rowid, column, problem) and records the
+//!   number of skipped rows as the `skipped` field of its span. The catalogue
+//!   reads run their plain query, which a bad row makes fail rather than read wrong
+//!   (so a healthy catalogue pays nothing); the other lists test `typeof()` per
+//!   column in SQL. The scan that names the bad values
+//!   ([`skill_builder_migrations::values::scan_columns`]) runs only when a list met
+//!   one.
+//! * a **single-row read** fails with [`Error::Malformed`](crate::Error::Malformed),
+//!   naming the table, the row's key and the column.
+//!
+//! `skill-builder-db check` lists every such value of the file, with table and
+//! rowid; the repair pass converts the ones that can be converted without guessing
+//! (see [`skill_builder_migrations::repair`]).
+
+use std::collections::BTreeSet;
+
+pub use skill_builder_migrations::values::{BadValue, ValueProblem};
+use sqlx::SqliteConnection;
+use thiserror::Error;
+
+use crate::Result;
+
+/// A row a single-row read cannot return exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{table} row {key}: column {column} {problem}")]
+pub struct MalformedRow {
+    /// The table.
+    pub table: &'static str,
+    /// The row's key as the caller gave it (e.g. `sales-pipeline/0/context/a.md`).
+    pub key: String,
+    /// The first column that cannot be read.
+    pub column: String,
+    /// What is wrong with it.
+    pub problem: ValueProblem,
+}
+
+/// The bad values of `table` (a full scan of the `columns` an operation reads, all
+/// when empty), each logged with `tracing::warn!` as skipped by `operation`.
+pub(crate) async fn skipped(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    columns: &[&str],
+    operation: &'static str,
+) -> Result<Vec<BadValue>> {
+    let bad = skill_builder_migrations::values::scan_columns(conn, table, columns).await?;
+    for b in &bad {
+        tracing::warn!(
+            operation,
+            table = %b.table,
+            rowid = b.rowid,
+            column = %b.column,
+            problem = %b.problem,
+            "skipped a row the typed API cannot read exactly (listed by `skill-builder-db check`)"
+        );
+    }
+    Ok(bad)
+}
+
+/// The rowids of `bad` as one JSON array, for a `NOT IN (SELECT value FROM json_each(?))`.
+pub(crate) fn rowids(bad: &[BadValue]) -> String {
+    let ids: BTreeSet<i64> = bad.iter().map(|b| b.rowid).collect();
+    serde_json::Value::from(ids.into_iter().collect::<Vec<_>>()).to_string()
+}
+
+/// The number of distinct rows in `bad`.
+pub(crate) fn row_count(bad: &[BadValue]) -> usize {
+    bad.iter().map(|b| b.rowid).collect::<BTreeSet<_>>().len()
+}
+
+/// Whether a query failed because a value did not decode (e.g. invalid UTF-8).
+pub(crate) fn is_decode(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_))
+}
+
+/// The single-row error for the first bad value of row `rowid`, if the scan found one.
+pub(crate) fn row_error(
+    bad: &[BadValue],
+    table: &'static str,
+    rowid: i64,
+    key: impl Into<String>,
+) -> Option<MalformedRow> {
+    bad.iter().find(|b| b.rowid == rowid).map(|b| MalformedRow {
+        table,
+        key: key.into(),
+        column: b.column.clone(),
+        problem: b.problem.clone(),
+    })
+}
