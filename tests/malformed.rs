@@ -17,9 +17,16 @@ use std::process::{Command, Output};
 
 use skill_builder_app::{Database, OpenOptions};
 use skill_builder_db::malformed::{MalformedRow, ValueProblem};
+use skill_builder_db::model::{
+    AgentId, AgentRunStatus, AppSettings, NewAgentRun, StepStatus, WorkflowSessionId,
+    WorkspaceSkill, WorkspaceSkillId,
+};
 use skill_builder_db::model::{ImportedSkill, ImportedSkillId};
 use skill_builder_db::model::{SkillSource, WorkflowRunStatus};
-use skill_builder_db::{Error, artifacts, imported_skills, skills, tags, workflow_runs};
+use skill_builder_db::{
+    Error, agent_runs, artifacts, imported_skills, locks, sessions, settings, skills, tags, usage,
+    workflow_runs, workflow_steps, workspace_skills,
+};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
@@ -547,4 +554,386 @@ async fn a_skipped_row_is_reported_with_table_rowid_and_column() {
         assert!(line.contains("rowid="), "{line}");
     }
     db.close().await;
+}
+
+// ---- The reads of the workflow, agent runs, usage, sessions, locks, workspace
+// ---- skills and settings (issue 11 item 2, second part).
+
+/// A migrated file with the good rows of [`good_rows`], then `more` (API calls on
+/// the open database), then `bad` through a raw connection; returns the folder
+/// guard and the reopened database.
+async fn file_with<F>(more: F, bad: &str) -> (tempfile::TempDir, Database)
+where
+    F: AsyncFnOnce(&Database),
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("malformed.db");
+    let db = Database::open(&path).await.expect("open");
+    good_rows(&db).await;
+    more(&db).await;
+    db.close().await;
+    let mut conn = raw(&path).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(bad.to_owned()))
+        .execute(&mut conn)
+        .await
+        .expect("bad rows");
+    conn.close().await.expect("close");
+    let db = Database::open(&path).await.expect("reopen");
+    (dir, db)
+}
+
+/// The `Error::Malformed` of `result` as (table, key, column, problem).
+fn malformed<T: std::fmt::Debug>(
+    result: skill_builder_db::Result<T>,
+) -> (&'static str, String, String, ValueProblem) {
+    match result {
+        Err(Error::Malformed(MalformedRow {
+            table,
+            key,
+            column,
+            problem,
+        })) => (table, key, column, problem),
+        other => panic!("expected Error::Malformed, got {other:?}"),
+    }
+}
+
+fn class(found: &str, declared: &str) -> ValueProblem {
+    ValueProblem::StorageClass {
+        found: found.into(),
+        declared: declared.into(),
+    }
+}
+
+fn me() -> i64 {
+    i64::from(std::process::id())
+}
+
+fn agent_run(id: &str, model: &str, step_id: i64, cost: f64, input: i64) -> NewAgentRun {
+    NewAgentRun {
+        agent_id: AgentId::from(id),
+        skill_name: "alpha".into(),
+        step_id,
+        model: model.into(),
+        status: AgentRunStatus::Completed,
+        input_tokens: input,
+        output_tokens: 10,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        total_cost: cost,
+        duration_ms: 1000,
+        num_turns: 1,
+        stop_reason: None,
+        duration_api_ms: None,
+        tool_use_count: 0,
+        compaction_count: 0,
+        session_id: None,
+        workflow_session_id: Some(WorkflowSessionId::from("ws-1")),
+        workflow_run_id: None,
+    }
+}
+
+/// Agent rows another tool wrote: text tokens, a text cost, a real step id and
+/// invalid UTF-8 (outside any session: only the recent-runs list meets it). The key
+/// columns are NOT NULL in this table.
+const BAD_AGENT_ROWS: &str = "
+    INSERT INTO agent_runs (agent_id, skill_name, step_id, model, status, input_tokens,
+                            total_cost, started_at, completed_at, workflow_session_id,
+                            workflow_run_id)
+    VALUES
+      ('bad-tokens', 'alpha', 0, 'sonnet', 'completed', '1.2k', 1.0, '2026-01-01T00:00:00Z',
+       '2026-01-01T00:00:01Z', 'ws-1', (SELECT id FROM workflow_runs WHERE skill_name = 'alpha')),
+      ('bad-cost', 'alpha', 0, 'sonnet', 'completed', 5, 'three', '2026-01-01T00:00:00Z',
+       '2026-01-01T00:00:01Z', 'ws-1', (SELECT id FROM workflow_runs WHERE skill_name = 'alpha')),
+      ('bad-step', 'alpha', 2.5, 'opus', 'completed', 5, 1.0, '2026-01-01T00:00:00Z',
+       '2026-01-01T00:00:01Z', 'ws-1', (SELECT id FROM workflow_runs WHERE skill_name = 'alpha'));
+    INSERT INTO agent_runs (agent_id, skill_name, step_id, model, status, stop_reason,
+                            started_at, completed_at)
+    VALUES ('bad-utf8', 'alpha', 0, 'sonnet', 'completed', CAST(x'66ff' AS TEXT),
+            '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z');
+";
+
+fn ids(runs: &[skill_builder_db::model::AgentRun]) -> Vec<String> {
+    let mut ids: Vec<String> = runs
+        .iter()
+        .map(|r| r.agent_id.as_str().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn agent_run_lists_skip_bad_rows_and_usage_sums_leave_them_out() {
+    let (_dir, db) = file_with(
+        async |db: &Database| {
+            sessions::create_workflow_session(db.pool(), &"ws-1".into(), "alpha", me())
+                .await
+                .expect("session");
+            for run in [
+                agent_run("a1", "sonnet", 0, 0.25, 100),
+                agent_run("a2", "opus", 1, 0.5, 200),
+            ] {
+                agent_runs::persist_agent_run(db.pool(), &run)
+                    .await
+                    .expect("persist");
+            }
+        },
+        BAD_AGENT_ROWS,
+    )
+    .await;
+    let pool = db.pool();
+    let session = agent_runs::get_session_agent_runs(pool, &"ws-1".into())
+        .await
+        .expect("session runs");
+    assert_eq!(ids(&session), ["a1", "a2"]);
+    assert_eq!(session.iter().map(|r| r.input_tokens).sum::<i64>(), 300);
+    let recent = agent_runs::get_recent_runs(pool, 50).await.expect("recent");
+    assert_eq!(ids(&recent), ["a1", "a2"]);
+    let step = agent_runs::get_step_agent_runs(pool, "alpha", 0)
+        .await
+        .expect("step runs");
+    assert_eq!(ids(&step), ["a1"]);
+
+    // Usage: the bad rows count neither as runs nor as money ('three' is not 0,
+    // '1.2k' tokens do not make their row's 1.0 count).
+    let by_model: Vec<(String, f64, i64)> = usage::get_usage_by_model(pool, false)
+        .await
+        .expect("by model")
+        .into_iter()
+        .map(|m| (m.model, m.total_cost, m.run_count))
+        .collect();
+    assert_eq!(
+        by_model,
+        [("opus".to_owned(), 0.5, 1), ("sonnet".to_owned(), 0.25, 1)]
+    );
+    let by_step: Vec<(i64, f64, i64)> = usage::get_usage_by_step(pool, false)
+        .await
+        .expect("by step")
+        .into_iter()
+        .map(|s| (s.step_id, s.total_cost, s.run_count))
+        .collect();
+    assert_eq!(by_step, [(1, 0.5, 1), (0, 0.25, 1)]);
+    let summary = usage::get_usage_summary(pool, false)
+        .await
+        .expect("summary");
+    assert_eq!((summary.total_runs, summary.total_cost), (1, 0.75));
+    let sessions = usage::get_recent_workflow_sessions(pool, 10, false)
+        .await
+        .expect("sessions");
+    assert_eq!(sessions.len(), 1);
+    let s = &sessions[0];
+    assert_eq!(
+        (
+            s.agent_count,
+            s.total_cost,
+            s.total_input_tokens,
+            s.steps_csv.as_str()
+        ),
+        (2, 0.75, 300, "0,1")
+    );
+    db.close().await;
+}
+
+#[tokio::test]
+async fn workflow_run_and_step_reads_skip_or_name_bad_rows() {
+    let (_dir, db) = file_with(
+        async |db: &Database| {
+            workflow_steps::save_workflow_step(db.pool(), "alpha", 0, &StepStatus::Completed)
+                .await
+                .expect("step");
+        },
+        "INSERT INTO workflow_runs (skill_name, current_step, status, source)
+             VALUES ('badrun', '1.2k', 'pending', 'created');
+         INSERT INTO workflow_steps (skill_name, step_id, status) VALUES ('alpha', 'two', 'pending');
+         INSERT INTO workflow_steps (skill_name, step_id, status) VALUES ('alpha', 3, x'ff');",
+    )
+    .await;
+    let pool = db.pool();
+    let steps: Vec<i64> = workflow_steps::get_workflow_steps(pool, "alpha")
+        .await
+        .expect("steps")
+        .into_iter()
+        .map(|s| s.step_id)
+        .collect();
+    assert_eq!(steps, [0]);
+    let runs: Vec<String> = workflow_runs::list_all_workflow_runs(pool)
+        .await
+        .expect("runs")
+        .into_iter()
+        .map(|r| r.skill_name)
+        .collect();
+    assert_eq!(runs, ["alpha"]);
+    assert_eq!(
+        malformed(workflow_runs::get_workflow_run(pool, "badrun").await),
+        (
+            "workflow_runs",
+            "badrun".into(),
+            "current_step".into(),
+            class("text", "INTEGER")
+        )
+    );
+    let alpha = workflow_runs::get_workflow_run(pool, "alpha")
+        .await
+        .expect("good run")
+        .expect("present");
+    assert_eq!(alpha.current_step, 0);
+    db.close().await;
+}
+
+#[tokio::test]
+async fn session_and_lock_reads_skip_or_name_bad_rows() {
+    let pid = me();
+    let bad = format!(
+        "INSERT INTO workflow_sessions (session_id, skill_name, pid, started_at)
+             VALUES ('ws-bad', 'beta', 'three', '2026-01-01T00:00:00Z');
+         INSERT INTO skill_locks (skill_name, instance_id, pid, acquired_at)
+             VALUES ('beta', 'inst-b', {pid}, x'00ff');
+         INSERT INTO skill_locks (skill_name, instance_id, pid, acquired_at)
+             VALUES (NULL, 'inst-c', {pid}, '2026-01-01T00:00:00Z');"
+    );
+    let (_dir, db) = file_with(
+        async |db: &Database| {
+            sessions::create_workflow_session(db.pool(), &"ws-1".into(), "alpha", me())
+                .await
+                .expect("session");
+            let mut conn = db.pool().acquire().await.expect("acquire");
+            locks::acquire_skill_lock(&mut conn, "alpha", &"inst-a".into(), me())
+                .await
+                .expect("lock");
+        },
+        &bad,
+    )
+    .await;
+    let pool = db.pool();
+    assert_eq!(
+        malformed(sessions::get_workflow_session(pool, &"ws-bad".into()).await),
+        (
+            "workflow_sessions",
+            "ws-bad".into(),
+            "pid".into(),
+            class("text", "INTEGER")
+        )
+    );
+    let good = sessions::get_workflow_session(pool, &"ws-1".into())
+        .await
+        .expect("good session")
+        .expect("present");
+    assert_eq!(good.pid, pid);
+    let locks: Vec<String> = locks::get_all_skill_locks(pool)
+        .await
+        .expect("locks")
+        .into_iter()
+        .map(|l| l.skill_name)
+        .collect();
+    assert_eq!(locks, ["alpha"], "the NULL name is not read as \"\"");
+    assert_eq!(
+        malformed(locks::get_skill_lock(pool, "beta").await),
+        (
+            "skill_locks",
+            "beta".into(),
+            "acquired_at".into(),
+            class("blob", "TEXT")
+        )
+    );
+    assert!(
+        locks::get_skill_lock(pool, "alpha")
+            .await
+            .expect("good lock")
+            .is_some()
+    );
+    db.close().await;
+}
+
+#[tokio::test]
+async fn workspace_skill_reads_skip_or_name_bad_rows() {
+    let (_dir, db) = file_with(
+        async |db: &Database| {
+            let skill = WorkspaceSkill::new(
+                WorkspaceSkillId::from("ws-good-id"),
+                "ws-good",
+                "/x/ws-good",
+                "2026-01-31T12:00:00Z",
+            );
+            workspace_skills::insert_workspace_skill(db.pool(), &skill)
+                .await
+                .expect("insert");
+        },
+        "INSERT INTO workspace_skills (skill_id, skill_name, is_active, is_bundled, disk_path, imported_at)
+             VALUES ('ws-yes-id', 'ws-yes', 'yes', 0, '/y', '2026-01-31T12:00:00Z'),
+                    (NULL, 'ws-nokey', 1, 0, '/z', '2026-01-31T12:00:00Z');",
+    )
+    .await;
+    let pool = db.pool();
+    for list in [
+        workspace_skills::list_workspace_skills(pool).await,
+        workspace_skills::list_active_workspace_skills(pool).await,
+    ] {
+        let names: Vec<String> = list
+            .expect("list")
+            .into_iter()
+            .map(|s| s.skill_name)
+            .collect();
+        assert_eq!(names, ["ws-good"]);
+    }
+    assert_eq!(
+        malformed(workspace_skills::get_workspace_skill_by_name(pool, "ws-yes").await),
+        (
+            "workspace_skills",
+            "ws-yes".into(),
+            "is_active".into(),
+            class("text", "INTEGER")
+        )
+    );
+    assert_eq!(
+        malformed(workspace_skills::get_workspace_skill_by_name(pool, "ws-nokey").await),
+        (
+            "workspace_skills",
+            "ws-nokey".into(),
+            "skill_id".into(),
+            ValueProblem::NullKey
+        )
+    );
+    assert!(
+        workspace_skills::get_workspace_skill(pool, &"ws-good-id".into())
+            .await
+            .expect("good row")
+            .is_some()
+    );
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_settings_value_that_is_not_text_is_named() {
+    let (dir, db) = file_with(
+        async |db: &Database| {
+            settings::write_settings(db.pool(), &AppSettings::default())
+                .await
+                .expect("write");
+        },
+        "UPDATE settings SET value = x'7b7d' WHERE key = 'app_settings';",
+    )
+    .await;
+    assert_eq!(
+        malformed(settings::read_settings(db.pool()).await),
+        (
+            "settings",
+            "app_settings".into(),
+            "value".into(),
+            class("blob", "TEXT")
+        )
+    );
+    sqlx::query("UPDATE settings SET value = CAST(x'7bff7d' AS TEXT)")
+        .execute(db.pool())
+        .await
+        .expect("update");
+    assert_eq!(
+        malformed(settings::read_settings(db.pool()).await),
+        (
+            "settings",
+            "app_settings".into(),
+            "value".into(),
+            ValueProblem::InvalidUtf8
+        )
+    );
+    db.close().await;
+    drop(dir);
 }

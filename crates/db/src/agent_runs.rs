@@ -39,11 +39,72 @@
 use skill_builder_model::{
     AgentId, AgentRun, AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId,
 };
-use sqlx::SqliteExecutor;
+use sqlx::{Acquire, Sqlite, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
+use crate::malformed::checked_list;
 use crate::{Entity, Error, Result};
+
+/// The table of this module.
+const TABLE: &str = "agent_runs";
+
+/// One row as the lists read it: its rowid and whether every column has the storage
+/// class the model expects (see [`crate::malformed`]).
+struct Row {
+    agent_id: AgentId,
+    skill_name: String,
+    step_id: i64,
+    model: String,
+    status: AgentRunStatus,
+    input_tokens: i64,
+    output_tokens: i64,
+    cache_read_tokens: i64,
+    cache_write_tokens: i64,
+    total_cost: f64,
+    duration_ms: i64,
+    num_turns: i64,
+    stop_reason: Option<String>,
+    duration_api_ms: Option<i64>,
+    tool_use_count: i64,
+    compaction_count: i64,
+    session_id: Option<String>,
+    workflow_session_id: Option<WorkflowSessionId>,
+    started_at: String,
+    completed_at: Option<String>,
+    reset_marker: Option<String>,
+    workflow_run_id: Option<WorkflowRunId>,
+    ok: bool,
+}
+
+impl Row {
+    fn into_run(self) -> AgentRun {
+        AgentRun {
+            agent_id: self.agent_id,
+            skill_name: self.skill_name,
+            step_id: self.step_id,
+            model: self.model,
+            status: self.status,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            total_cost: self.total_cost,
+            duration_ms: self.duration_ms,
+            num_turns: self.num_turns,
+            stop_reason: self.stop_reason,
+            duration_api_ms: self.duration_api_ms,
+            tool_use_count: self.tool_use_count,
+            compaction_count: self.compaction_count,
+            session_id: self.session_id,
+            workflow_session_id: self.workflow_session_id,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            reset_marker: self.reset_marker,
+            workflow_run_id: self.workflow_run_id,
+        }
+    }
+}
 
 /// Record (insert or update) the row of an agent invocation, keyed by agent id and
 /// model, in one atomic statement.
@@ -177,10 +238,14 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(limit = limit, count), err)]
-pub async fn get_recent_runs<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<AgentRun>> {
-    let rows = sqlx::query_as!(
-        AgentRun,
+#[instrument(skip_all, fields(limit = limit, count, skipped), err)]
+pub async fn get_recent_runs<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+    limit: u32,
+) -> Result<Vec<AgentRun>> {
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
+        Row,
         r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
                   status AS "status: AgentRunStatus",
                   COALESCE(input_tokens, 0) AS "input_tokens!: i64",
@@ -195,17 +260,36 @@ pub async fn get_recent_runs<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Res
                   COALESCE(compaction_count, 0) AS "compaction_count!: i64",
                   session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
                   started_at, completed_at, reset_marker,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId"
+                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
+                  typeof(agent_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(step_id) = 'integer' AND typeof(model) = 'text'
+                  AND typeof(status) = 'text' AND typeof(started_at) = 'text'
+                  AND typeof(input_tokens) IN ('integer', 'null')
+                  AND typeof(output_tokens) IN ('integer', 'null')
+                  AND typeof(cache_read_tokens) IN ('integer', 'null')
+                  AND typeof(cache_write_tokens) IN ('integer', 'null')
+                  AND typeof(total_cost) IN ('real', 'integer', 'null')
+                  AND typeof(duration_ms) IN ('integer', 'null')
+                  AND typeof(num_turns) IN ('integer', 'null')
+                  AND typeof(stop_reason) IN ('text', 'null')
+                  AND typeof(duration_api_ms) IN ('integer', 'null')
+                  AND typeof(tool_use_count) IN ('integer', 'null')
+                  AND typeof(compaction_count) IN ('integer', 'null')
+                  AND typeof(session_id) IN ('text', 'null')
+                  AND typeof(workflow_session_id) IN ('text', 'null')
+                  AND typeof(completed_at) IN ('text', 'null')
+                  AND typeof(reset_marker) IN ('text', 'null')
+                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
            FROM agent_runs
-           WHERE reset_marker IS NULL
+           WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY completed_at IS NULL, completed_at DESC, started_at DESC
            LIMIT ?"#,
+        skip,
         limit
     )
-    .fetch_all(db)
-    .await?;
+    .fetch_all(&mut *conn))?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    Ok(rows.into_iter().map(Row::into_run).collect())
 }
 
 /// Every agent run of a workflow session, in start order.
@@ -215,14 +299,16 @@ pub async fn get_recent_runs<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Res
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(session_id = %session_id, count), err)]
+#[instrument(skip_all, fields(session_id = %session_id, count, skipped), err)]
 pub async fn get_session_agent_runs<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     session_id: &WorkflowSessionId,
 ) -> Result<Vec<AgentRun>> {
-    let rows = sqlx::query_as!(
-        AgentRun,
-        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
                   status AS "status: AgentRunStatus",
                   COALESCE(input_tokens, 0) AS "input_tokens!: i64",
                   COALESCE(output_tokens, 0) AS "output_tokens!: i64",
@@ -236,16 +322,36 @@ pub async fn get_session_agent_runs<'e>(
                   COALESCE(compaction_count, 0) AS "compaction_count!: i64",
                   session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
                   started_at, completed_at, reset_marker,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId"
+                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
+                  typeof(agent_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(step_id) = 'integer' AND typeof(model) = 'text'
+                  AND typeof(status) = 'text' AND typeof(started_at) = 'text'
+                  AND typeof(input_tokens) IN ('integer', 'null')
+                  AND typeof(output_tokens) IN ('integer', 'null')
+                  AND typeof(cache_read_tokens) IN ('integer', 'null')
+                  AND typeof(cache_write_tokens) IN ('integer', 'null')
+                  AND typeof(total_cost) IN ('real', 'integer', 'null')
+                  AND typeof(duration_ms) IN ('integer', 'null')
+                  AND typeof(num_turns) IN ('integer', 'null')
+                  AND typeof(stop_reason) IN ('text', 'null')
+                  AND typeof(duration_api_ms) IN ('integer', 'null')
+                  AND typeof(tool_use_count) IN ('integer', 'null')
+                  AND typeof(compaction_count) IN ('integer', 'null')
+                  AND typeof(session_id) IN ('text', 'null')
+                  AND typeof(workflow_session_id) IN ('text', 'null')
+                  AND typeof(completed_at) IN ('text', 'null')
+                  AND typeof(reset_marker) IN ('text', 'null')
+                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
            FROM agent_runs
-           WHERE workflow_session_id = ?
+           WHERE workflow_session_id = ? AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY started_at, agent_id, model"#,
-        session_id
-    )
-    .fetch_all(db)
-    .await?;
+            session_id,
+            skip
+        )
+        .fetch_all(&mut *conn)
+    })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    Ok(rows.into_iter().map(Row::into_run).collect())
 }
 
 /// The finished (`completed` or `error`) agent runs of one step of a skill's workflow
@@ -258,15 +364,17 @@ pub async fn get_session_agent_runs<'e>(
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(skill_name = %skill_name, step_id = step_id, count), err)]
+#[instrument(skip_all, fields(skill_name = %skill_name, step_id = step_id, count, skipped), err)]
 pub async fn get_step_agent_runs<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
     step_id: i64,
 ) -> Result<Vec<AgentRun>> {
-    let rows = sqlx::query_as!(
-        AgentRun,
-        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "get_step_agent_runs", |skip| {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
                   status AS "status: AgentRunStatus",
                   COALESCE(input_tokens, 0) AS "input_tokens!: i64",
                   COALESCE(output_tokens, 0) AS "output_tokens!: i64",
@@ -280,18 +388,39 @@ pub async fn get_step_agent_runs<'e>(
                   COALESCE(compaction_count, 0) AS "compaction_count!: i64",
                   session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
                   started_at, completed_at, reset_marker,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId"
+                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
+                  typeof(agent_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(step_id) = 'integer' AND typeof(model) = 'text'
+                  AND typeof(status) = 'text' AND typeof(started_at) = 'text'
+                  AND typeof(input_tokens) IN ('integer', 'null')
+                  AND typeof(output_tokens) IN ('integer', 'null')
+                  AND typeof(cache_read_tokens) IN ('integer', 'null')
+                  AND typeof(cache_write_tokens) IN ('integer', 'null')
+                  AND typeof(total_cost) IN ('real', 'integer', 'null')
+                  AND typeof(duration_ms) IN ('integer', 'null')
+                  AND typeof(num_turns) IN ('integer', 'null')
+                  AND typeof(stop_reason) IN ('text', 'null')
+                  AND typeof(duration_api_ms) IN ('integer', 'null')
+                  AND typeof(tool_use_count) IN ('integer', 'null')
+                  AND typeof(compaction_count) IN ('integer', 'null')
+                  AND typeof(session_id) IN ('text', 'null')
+                  AND typeof(workflow_session_id) IN ('text', 'null')
+                  AND typeof(completed_at) IN ('text', 'null')
+                  AND typeof(reset_marker) IN ('text', 'null')
+                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
            FROM agent_runs
            WHERE workflow_run_id = (SELECT id FROM workflow_runs WHERE skill_name = ?)
              AND step_id = ?
              AND status IN ('completed', 'error')
              AND reset_marker IS NULL
+             AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY completed_at DESC, started_at DESC"#,
-        skill_name,
-        step_id
-    )
-    .fetch_all(db)
-    .await?;
+            skill_name,
+            step_id,
+            skip
+        )
+        .fetch_all(&mut *conn)
+    })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    Ok(rows.into_iter().map(Row::into_run).collect())
 }

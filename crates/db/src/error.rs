@@ -18,6 +18,8 @@ pub enum Entity {
     Artifact,
     /// A `workflow_sessions` row.
     WorkflowSession,
+    /// A `skill_locks` row.
+    SkillLock,
 }
 
 impl std::fmt::Display for Entity {
@@ -29,6 +31,7 @@ impl std::fmt::Display for Entity {
             Self::WorkspaceSkill => "workspace skill",
             Self::Artifact => "artifact",
             Self::WorkflowSession => "workflow session",
+            Self::SkillLock => "skill lock",
         })
     }
 }

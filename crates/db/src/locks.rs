@@ -28,10 +28,11 @@
 use std::collections::HashMap;
 
 use skill_builder_model::{InstanceId, SkillId, SkillLock};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::require_name;
+use crate::malformed::{self, checked_list};
 use crate::{Conflict, Entity, Error, InvalidInput, Result, pid};
 
 /// Whether a process is running; the existing layer's name for [`pid::is_alive`].
@@ -201,45 +202,120 @@ pub async fn release_all_instance_locks<'e>(
 ///
 /// # Differences from the existing layer
 /// Found by name as well as by master id: a NULL-`skill_id` lock row (or one for a
-/// name without a master row) is reported instead of hidden.
+/// name without a master row) is reported instead of hidden. A value the typed API
+/// cannot read exactly (text in `pid`, a NULL `skill_name`, …) is an error, never a
+/// substituted value.
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] naming the table, the skill name and the column for such a
+/// value (see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn get_skill_lock<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
 ) -> Result<Option<SkillLock>> {
-    Ok(sqlx::query_as!(
-        SkillLock,
-        r#"SELECT skill_name AS "skill_name!", instance_id AS "instance_id: InstanceId", pid,
-                  acquired_at, skill_id AS "skill_id: SkillId"
+    let mut conn = db.acquire().await?;
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_name AS "skill_name!",
+                  instance_id AS "instance_id: InstanceId", pid,
+                  acquired_at, skill_id AS "skill_id: SkillId",
+                  typeof(skill_name) = 'text' AND typeof(instance_id) = 'text'
+                  AND typeof(pid) = 'integer' AND typeof(acquired_at) = 'text'
+                  AND typeof(skill_id) IN ('integer', 'null') AS "ok!: bool"
            FROM skill_locks
-           WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
+           WHERE (skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1))
+             AND rowid NOT IN (SELECT value FROM json_each(?2))
            ORDER BY skill_name = ?1 DESC
            LIMIT 1"#,
         skill_name,
+        "[]"
     )
-    .fetch_optional(db)
-    .await?)
+    .fetch_optional(&mut *conn)
+    .await;
+    let rowid = match row {
+        Ok(None) => return Ok(None),
+        Ok(Some(row)) if row.ok => return Ok(Some(row.into_lock())),
+        Ok(Some(row)) => row.rowid,
+        Err(e) if malformed::is_decode(&e) => {
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM skill_locks
+                   WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
+                   ORDER BY skill_name = ?1 DESC
+                   LIMIT 1"#,
+                skill_name
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let not_found = Error::not_found(Entity::SkillLock, skill_name);
+    Err(
+        malformed::single_row_error(&mut conn, TABLE, rowid, skill_name.to_owned(), not_found)
+            .await,
+    )
 }
 
 /// Every lock, ordered by skill name.
 ///
+/// A lock row the typed API cannot read exactly (text in `pid`, a NULL `skill_name`,
+/// a BLOB or invalid UTF-8 in a text column) is skipped and reported, never
+/// substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of the
+/// table, the span's `skipped` field counts the rows).
+///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(count), err)]
-pub async fn get_all_skill_locks<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<SkillLock>> {
-    let locks = sqlx::query_as!(
-        SkillLock,
-        r#"SELECT skill_name AS "skill_name!", instance_id AS "instance_id: InstanceId", pid,
-                  acquired_at, skill_id AS "skill_id: SkillId"
-           FROM skill_locks ORDER BY skill_name"#
-    )
-    .fetch_all(db)
-    .await?;
+#[instrument(skip_all, fields(count, skipped), err)]
+pub async fn get_all_skill_locks<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+) -> Result<Vec<SkillLock>> {
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "get_all_skill_locks", |skip| {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT rowid AS "rowid!: i64", skill_name AS "skill_name!",
+                  instance_id AS "instance_id: InstanceId", pid,
+                  acquired_at, skill_id AS "skill_id: SkillId",
+                  typeof(skill_name) = 'text' AND typeof(instance_id) = 'text'
+                  AND typeof(pid) = 'integer' AND typeof(acquired_at) = 'text'
+                  AND typeof(skill_id) IN ('integer', 'null') AS "ok!: bool"
+           FROM skill_locks WHERE rowid NOT IN (SELECT value FROM json_each(?))
+           ORDER BY skill_name"#,
+            skip
+        )
+        .fetch_all(&mut *conn)
+    })?;
+    let locks: Vec<SkillLock> = rows.into_iter().map(Row::into_lock).collect();
     tracing::Span::current().record("count", locks.len());
     Ok(locks)
+}
+
+/// The table of this module.
+const TABLE: &str = "skill_locks";
+
+/// A lock row as read, with its rowid and whether every column has the storage class
+/// the model expects (see [`crate::malformed`]).
+struct Row {
+    rowid: i64,
+    skill_name: String,
+    instance_id: InstanceId,
+    pid: i64,
+    acquired_at: String,
+    skill_id: Option<SkillId>,
+    ok: bool,
+}
+
+impl Row {
+    fn into_lock(self) -> SkillLock {
+        SkillLock {
+            skill_name: self.skill_name,
+            instance_id: self.instance_id,
+            pid: self.pid,
+            acquired_at: self.acquired_at,
+            skill_id: self.skill_id,
+        }
+    }
 }
 
 /// Delete every lock whose process is dead (including a pid now held by a process

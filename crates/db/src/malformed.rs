@@ -95,3 +95,83 @@ pub(crate) fn row_error(
         problem: b.problem.clone(),
     })
 }
+
+/// The readable rows of a list read: run `$read` (an expression using `$skip`, a
+/// `&str` JSON array of rowids to leave out, `"[]"` at first) on `$conn`; when a row
+/// comes back with `ok == false` or a value fails to decode, name the bad values of
+/// `$table` (its `$columns`, all when empty) with [`skipped`], record their row count
+/// as the span's `skipped` field and run `$read` again without them. Rows still not
+/// `ok` (fixed or added meanwhile) are dropped. Evaluates to `Result<Vec<Row>>`.
+macro_rules! checked_list {
+    ($conn:expr, $table:expr, $columns:expr, $operation:expr, |$skip:ident| $read:expr) => {
+        async {
+            let first: sqlx::Result<Vec<_>> = {
+                let $skip: &str = "[]";
+                $read.await
+            };
+            let rows = match first {
+                Ok(rows) if rows.iter().all(|r| r.ok) => rows,
+                Err(e) if !$crate::malformed::is_decode(&e) => {
+                    return $crate::Result::<Vec<_>>::Err($crate::Error::from(e));
+                }
+                _ => {
+                    let bad = $crate::malformed::skipped(&mut *$conn, $table, $columns, $operation)
+                        .await?;
+                    tracing::Span::current().record("skipped", $crate::malformed::row_count(&bad));
+                    let rowids = $crate::malformed::rowids(&bad);
+                    let $skip: &str = &rowids;
+                    $read.await.map_err($crate::Error::from)?
+                }
+            };
+            $crate::Result::<Vec<_>>::Ok(rows.into_iter().filter(|r| r.ok).collect())
+        }
+        .await
+    };
+}
+pub(crate) use checked_list;
+
+/// The error of a single-row read whose row `rowid` (keyed `key`) is not readable:
+/// the first bad value [`scan`](skill_builder_migrations::values::scan_table) finds in
+/// it, else (fixed or removed meanwhile) `not_found`.
+pub(crate) async fn single_row_error(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    rowid: i64,
+    key: String,
+    not_found: crate::Error,
+) -> crate::Error {
+    match skill_builder_migrations::values::scan_table(conn, table).await {
+        Ok(bad) => row_error(&bad, table, rowid, key).map_or(not_found, crate::Error::from),
+        Err(e) => e.into(),
+    }
+}
+
+/// A single-row read: run `$read` (`sqlx::Result<Option<Row>>`, the row with its
+/// `rowid` and `ok` flag) on `$conn`; a readable row → `Ok(Some(row))`, none →
+/// `Ok(None)`; a row with `ok == false`, or one whose value fails to decode (its
+/// rowid then read by `$rowid`, a `sqlx::Result<i64>`), → the
+/// [`Error::Malformed`](crate::Error::Malformed) that [`single_row_error`] builds
+/// (`$key` as the key, `$not_found` when the row was fixed meanwhile).
+/// Evaluates to `Result<Option<Row>>`.
+macro_rules! checked_one {
+    ($conn:expr, $table:expr, $key:expr, $not_found:expr, $read:expr, $rowid:expr) => {
+        async {
+            let row = $read.await;
+            let rowid = match row {
+                Ok(None) => return $crate::Result::Ok(None),
+                Ok(Some(row)) if row.ok => return Ok(Some(row)),
+                Ok(Some(row)) => row.rowid,
+                Err(e) if $crate::malformed::is_decode(&e) => {
+                    $rowid.await.map_err($crate::Error::from)?
+                }
+                Err(e) => return Err($crate::Error::from(e)),
+            };
+            Err(
+                $crate::malformed::single_row_error(&mut *$conn, $table, rowid, $key, $not_found)
+                    .await,
+            )
+        }
+        .await
+    };
+}
+pub(crate) use checked_one;

@@ -21,12 +21,12 @@
 use std::collections::HashMap;
 
 use skill_builder_model::{SkillId, WorkflowSession, WorkflowSessionId};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::require_name;
 use crate::locks::require_pid;
-use crate::{Result, pid};
+use crate::{Entity, Error, Result, malformed, pid};
 
 /// Record the start of a workflow session (`ended_at` NULL, `skill_id` resolved from
 /// the name, NULL when the skill is not in the master, `pid_started_at` the start
@@ -107,21 +107,62 @@ pub async fn end_all_sessions_for_pid<'e>(db: impl SqliteExecutor<'e>, pid: i64)
 /// The session with this id (implied by the table: lets callers inspect a session).
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] naming the table, the session id and the column when the row
+/// holds a value the typed API cannot read exactly (text in `pid`, a BLOB or invalid
+/// UTF-8 in a text column; see [`crate::malformed`]) — never a substituted value;
+/// the database error.
 #[instrument(skip_all, fields(session_id = %session_id), err)]
 pub async fn get_workflow_session<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     session_id: &WorkflowSessionId,
 ) -> Result<Option<WorkflowSession>> {
-    Ok(sqlx::query_as!(
-        WorkflowSession,
-        r#"SELECT session_id AS "session_id!: WorkflowSessionId", skill_name, pid, started_at,
-                  ended_at, reset_marker, skill_id AS "skill_id: SkillId"
+    let mut conn = db.acquire().await?;
+    let row = sqlx::query!(
+        r#"SELECT rowid AS "rowid!: i64", session_id AS "session_id!: WorkflowSessionId",
+                  skill_name, pid, started_at, ended_at, reset_marker,
+                  skill_id AS "skill_id: SkillId",
+                  typeof(skill_name) = 'text' AND typeof(pid) = 'integer'
+                  AND typeof(started_at) = 'text' AND typeof(ended_at) IN ('text', 'null')
+                  AND typeof(reset_marker) IN ('text', 'null')
+                  AND typeof(skill_id) IN ('integer', 'null') AS "ok!: bool"
            FROM workflow_sessions WHERE session_id = ?"#,
         session_id
     )
-    .fetch_optional(db)
-    .await?)
+    .fetch_optional(&mut *conn)
+    .await;
+    let rowid = match row {
+        Ok(None) => return Ok(None),
+        Ok(Some(r)) if r.ok => {
+            return Ok(Some(WorkflowSession {
+                session_id: r.session_id,
+                skill_name: r.skill_name,
+                pid: r.pid,
+                started_at: r.started_at,
+                ended_at: r.ended_at,
+                reset_marker: r.reset_marker,
+                skill_id: r.skill_id,
+            }));
+        }
+        Ok(Some(r)) => r.rowid,
+        Err(e) if malformed::is_decode(&e) => {
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workflow_sessions WHERE session_id = ?"#,
+                session_id
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let not_found = Error::not_found(Entity::WorkflowSession, session_id.as_str());
+    Err(malformed::single_row_error(
+        &mut conn,
+        "workflow_sessions",
+        rowid,
+        session_id.as_str().to_owned(),
+        not_found,
+    )
+    .await)
 }
 
 /// Whether another running process may own the skill: true iff the skill is in the

@@ -13,6 +13,7 @@ use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
 use sqlx::SqliteExecutor;
 use tracing::instrument;
 
+use crate::malformed::{MalformedRow, ValueProblem};
 use crate::{InvalidInput, Result};
 
 /// Load the application settings.
@@ -22,16 +23,39 @@ use crate::{InvalidInput, Result};
 ///
 /// # Errors
 /// [`InvalidInput::Settings`] when the stored JSON is malformed or has a wrong value
-/// type; the stored value is left as it is.
+/// type; [`Error::Malformed`](crate::Error::Malformed) naming `settings`, the key and
+/// `value` when the stored value is not text (a BLOB, a number) or not valid UTF-8
+/// (see [`crate::malformed`]). The stored value is left as it is.
 #[instrument(skip_all, err)]
 pub async fn read_settings<'e>(db: impl SqliteExecutor<'e>) -> Result<AppSettings> {
-    let stored = sqlx::query_scalar!("SELECT value FROM settings WHERE key = ?", APP_SETTINGS_KEY)
-        .fetch_optional(db)
-        .await?;
-    match stored {
-        None => Ok(AppSettings::default()),
-        Some(json) => serde_json::from_str(&json).map_err(|e| InvalidInput::Settings(e).into()),
+    // The bytes and the storage class in one read: a value of another class is named,
+    // never converted to text by SQLite.
+    let stored = sqlx::query!(
+        r#"SELECT CAST(value AS BLOB) AS "bytes!: Vec<u8>", typeof(value) AS "class!: String"
+           FROM settings WHERE key = ?"#,
+        APP_SETTINGS_KEY
+    )
+    .fetch_optional(db)
+    .await?;
+    let Some(stored) = stored else {
+        return Ok(AppSettings::default());
+    };
+    let malformed = |problem| MalformedRow {
+        table: "settings",
+        key: APP_SETTINGS_KEY.to_owned(),
+        column: "value".to_owned(),
+        problem,
+    };
+    if stored.class != "text" {
+        return Err(malformed(ValueProblem::StorageClass {
+            found: stored.class,
+            declared: "TEXT".to_owned(),
+        })
+        .into());
     }
+    let json =
+        std::str::from_utf8(&stored.bytes).map_err(|_| malformed(ValueProblem::InvalidUtf8))?;
+    serde_json::from_str(json).map_err(|e| InvalidInput::Settings(e).into())
 }
 
 /// Same as [`read_settings`]; kept as a second name for existing callers.

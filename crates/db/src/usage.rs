@@ -3,6 +3,15 @@
 //! Each report is one aggregate query (the agent rows are scanned once, whatever the
 //! number of sessions). Rows stamped by [`reset_usage`] are left out of every report.
 //!
+//! An agent row whose numeric columns hold a value the typed API cannot read exactly
+//! (text such as `'1.2k'`, a real or a BLOB in `step_id`, a token count or
+//! `duration_ms`; text or a BLOB in `total_cost`; for the by-model report a non-text
+//! `model`) is left out of every report, sums and counts alike, instead of being
+//! counted as a number SQLite guessed from it (issue 11); the same rows in every
+//! report, so the totals agree. The reports do not name such rows (that would cost a
+//! second scan on every report): `skill-builder-db check` lists each of them with
+//! table and rowid.
+//!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
 //! but cost nothing is hidden; a session without agent rows is shown); for the by-step
@@ -53,6 +62,13 @@ pub async fn get_usage_summary<'e>(
                SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
                FROM agent_runs
                WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
+                 AND typeof(step_id) = 'integer'
+                 AND typeof(total_cost) IN ('real', 'integer', 'null')
+                 AND typeof(input_tokens) IN ('integer', 'null')
+                 AND typeof(output_tokens) IN ('integer', 'null')
+                 AND typeof(cache_read_tokens) IN ('integer', 'null')
+                 AND typeof(cache_write_tokens) IN ('integer', 'null')
+                 AND typeof(duration_ms) IN ('integer', 'null')
                GROUP BY workflow_session_id
            ),
            counted AS (
@@ -101,7 +117,14 @@ pub async fn get_recent_workflow_sessions<'e>(
                  AND (NOT ?1
                       OR (SELECT TOTAL(a.total_cost) FROM agent_runs a
                           WHERE a.workflow_session_id = ws.session_id
-                            AND a.reset_marker IS NULL) > 0
+                            AND a.reset_marker IS NULL
+                            AND typeof(a.step_id) = 'integer'
+                            AND typeof(a.total_cost) IN ('real', 'integer', 'null')
+                            AND typeof(a.input_tokens) IN ('integer', 'null')
+                            AND typeof(a.output_tokens) IN ('integer', 'null')
+                            AND typeof(a.cache_read_tokens) IN ('integer', 'null')
+                            AND typeof(a.cache_write_tokens) IN ('integer', 'null')
+                            AND typeof(a.duration_ms) IN ('integer', 'null')) > 0
                       OR NOT EXISTS (SELECT 1 FROM agent_runs a
                                      WHERE a.workflow_session_id = ws.session_id
                                        AND a.reset_marker IS NULL))
@@ -123,6 +146,13 @@ pub async fn get_recent_workflow_sessions<'e>(
                FROM picked p
                JOIN agent_runs a ON a.workflow_session_id = p.session_id
                WHERE a.reset_marker IS NULL
+                 AND typeof(a.step_id) = 'integer'
+                 AND typeof(a.total_cost) IN ('real', 'integer', 'null')
+                 AND typeof(a.input_tokens) IN ('integer', 'null')
+                 AND typeof(a.output_tokens) IN ('integer', 'null')
+                 AND typeof(a.cache_read_tokens) IN ('integer', 'null')
+                 AND typeof(a.cache_write_tokens) IN ('integer', 'null')
+                 AND typeof(a.duration_ms) IN ('integer', 'null')
                GROUP BY a.workflow_session_id
            )
            SELECT p.session_id AS "session_id!: WorkflowSessionId",
@@ -172,6 +202,13 @@ pub async fn get_usage_by_step<'e>(
            FROM agent_runs
            WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
              AND (NOT ?1 OR total_cost > 0)
+             AND typeof(step_id) = 'integer'
+             AND typeof(total_cost) IN ('real', 'integer', 'null')
+             AND typeof(input_tokens) IN ('integer', 'null')
+             AND typeof(output_tokens) IN ('integer', 'null')
+             AND typeof(cache_read_tokens) IN ('integer', 'null')
+             AND typeof(cache_write_tokens) IN ('integer', 'null')
+             AND typeof(duration_ms) IN ('integer', 'null')
            GROUP BY step_id
            ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, step_id"#,
         hide_cancelled
@@ -208,6 +245,14 @@ pub async fn get_usage_by_model<'e>(
            FROM agent_runs
            WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
              AND (NOT ?1 OR total_cost > 0)
+             AND typeof(model) = 'text'
+             AND typeof(step_id) = 'integer'
+             AND typeof(total_cost) IN ('real', 'integer', 'null')
+             AND typeof(input_tokens) IN ('integer', 'null')
+             AND typeof(output_tokens) IN ('integer', 'null')
+             AND typeof(cache_read_tokens) IN ('integer', 'null')
+             AND typeof(cache_write_tokens) IN ('integer', 'null')
+             AND typeof(duration_ms) IN ('integer', 'null')
            GROUP BY model
            ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, model"#,
         hide_cancelled

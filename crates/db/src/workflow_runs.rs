@@ -19,11 +19,67 @@ use skill_builder_model::{
     DEFAULT_PURPOSE, SkillBehaviour, SkillId, SkillSource, WorkflowRun, WorkflowRunId,
     WorkflowRunStatus,
 };
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
+use crate::malformed::{self, checked_list};
 use crate::{Entity, Error, Result, skills, tx};
+
+/// The table of this module.
+const TABLE: &str = "workflow_runs";
+
+/// A run row as read, with its rowid and whether every column has the storage class
+/// the model expects (see [`crate::malformed`]).
+struct Row {
+    rowid: i64,
+    id: WorkflowRunId,
+    skill_id: Option<SkillId>,
+    skill_name: String,
+    current_step: i64,
+    status: WorkflowRunStatus,
+    purpose: Option<String>,
+    created_at: String,
+    updated_at: String,
+    author_login: Option<String>,
+    author_avatar: Option<String>,
+    display_name: Option<String>,
+    intake_json: Option<String>,
+    source: String,
+    description: Option<String>,
+    version: Option<String>,
+    model: Option<String>,
+    argument_hint: Option<String>,
+    user_invocable: Option<bool>,
+    disable_model_invocation: Option<bool>,
+    ok: bool,
+}
+
+impl Row {
+    fn into_run(self) -> WorkflowRun {
+        WorkflowRun {
+            id: self.id,
+            skill_id: self.skill_id,
+            skill_name: self.skill_name,
+            current_step: self.current_step,
+            status: self.status,
+            purpose: self.purpose,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            author_login: self.author_login,
+            author_avatar: self.author_avatar,
+            display_name: self.display_name,
+            intake_json: self.intake_json,
+            source: self.source,
+            description: self.description,
+            version: self.version,
+            model: self.model,
+            argument_hint: self.argument_hint,
+            user_invocable: self.user_invocable,
+            disable_model_invocation: self.disable_model_invocation,
+        }
+    }
+}
 
 /// Create or update a skill's workflow position, in one statement.
 ///
@@ -299,29 +355,63 @@ pub async fn set_skill_purpose(
 ///
 /// # Differences from the existing layer
 /// A NULL `purpose` reads as `None` instead of failing the read (operations.md §14.9).
+/// A value the typed API cannot read exactly (text in `current_step`, a BLOB or
+/// invalid UTF-8 in a text column, …) is an error, never a substituted value.
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] naming the table, the skill name and the column for such a
+/// value (see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn get_workflow_run<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
 ) -> Result<Option<WorkflowRun>> {
+    let mut conn = db.acquire().await?;
     let run = sqlx::query_as!(
-        WorkflowRun,
-        r#"SELECT id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
                   current_step, status AS "status: WorkflowRunStatus", purpose,
                   created_at, updated_at, author_login, author_avatar, display_name,
                   intake_json, COALESCE(source, 'created') AS "source!: String",
                   description, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool"
+                  disable_model_invocation AS "disable_model_invocation: bool",
+                  typeof(skill_id) IN ('integer', 'null') AND typeof(skill_name) = 'text'
+                  AND typeof(current_step) = 'integer' AND typeof(status) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(created_at) = 'text'
+                  AND typeof(updated_at) = 'text' AND typeof(author_login) IN ('text', 'null')
+                  AND typeof(author_avatar) IN ('text', 'null')
+                  AND typeof(display_name) IN ('text', 'null')
+                  AND typeof(intake_json) IN ('text', 'null')
+                  AND typeof(source) IN ('text', 'null')
+                  AND typeof(description) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null') AS "ok!: bool"
            FROM workflow_runs WHERE skill_name = ?"#,
         skill_name
     )
-    .fetch_optional(db)
-    .await?;
-    Ok(run)
+    .fetch_optional(&mut *conn)
+    .await;
+    let rowid = match run {
+        Ok(None) => return Ok(None),
+        Ok(Some(row)) if row.ok => return Ok(Some(row.into_run())),
+        Ok(Some(row)) => row.rowid,
+        Err(e) if malformed::is_decode(&e) => {
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workflow_runs WHERE skill_name = ?"#,
+                skill_name
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let not_found = Error::not_found(Entity::WorkflowRun, skill_name);
+    Err(
+        malformed::single_row_error(&mut conn, TABLE, rowid, skill_name.to_owned(), not_found)
+            .await,
+    )
 }
 
 /// The purpose of a skill's run; `"domain"` when it has no run row.
@@ -347,26 +437,51 @@ pub async fn get_purpose<'e>(db: impl SqliteExecutor<'e>, skill_name: &str) -> R
 
 /// Every run row, ordered by `skill_name` ascending; empty store → empty list.
 ///
+/// A row the typed API cannot read exactly (text or a real in `current_step`, a BLOB
+/// or invalid UTF-8 in a text column, …) is skipped and reported, never substituted
+/// (see [`crate::malformed`]: a `tracing::warn!` per bad value of the table, the
+/// span's `skipped` field counts the rows).
+///
 /// # Differences from the existing layer
-/// A NULL `purpose` reads as `None` instead of failing the whole list.
+/// A NULL `purpose` reads as `None` instead of failing the whole list; one
+/// unreadable row no longer fails (or falsifies) the list.
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(count = tracing::field::Empty), err)]
-pub async fn list_all_workflow_runs<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<WorkflowRun>> {
-    let runs = sqlx::query_as!(
-        WorkflowRun,
-        r#"SELECT id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
+#[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
+pub async fn list_all_workflow_runs<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+) -> Result<Vec<WorkflowRun>> {
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
+        sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
                   current_step, status AS "status: WorkflowRunStatus", purpose,
                   created_at, updated_at, author_login, author_avatar, display_name,
                   intake_json, COALESCE(source, 'created') AS "source!: String",
                   description, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool"
-           FROM workflow_runs ORDER BY skill_name"#
+                  disable_model_invocation AS "disable_model_invocation: bool",
+                  typeof(skill_id) IN ('integer', 'null') AND typeof(skill_name) = 'text'
+                  AND typeof(current_step) = 'integer' AND typeof(status) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(created_at) = 'text'
+                  AND typeof(updated_at) = 'text' AND typeof(author_login) IN ('text', 'null')
+                  AND typeof(author_avatar) IN ('text', 'null')
+                  AND typeof(display_name) IN ('text', 'null')
+                  AND typeof(intake_json) IN ('text', 'null')
+                  AND typeof(source) IN ('text', 'null')
+                  AND typeof(description) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null') AS "ok!: bool"
+           FROM workflow_runs WHERE rowid NOT IN (SELECT value FROM json_each(?))
+           ORDER BY skill_name"#,
+        skip
     )
-    .fetch_all(db)
-    .await?;
+    .fetch_all(&mut *conn)
+    })?;
+    let runs: Vec<WorkflowRun> = rows.into_iter().map(Row::into_run).collect();
     tracing::Span::current().record("count", runs.len());
     Ok(runs)
 }

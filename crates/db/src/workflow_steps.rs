@@ -25,11 +25,27 @@
 use std::ops::RangeInclusive;
 
 use skill_builder_model::{StepStatus, WorkflowRunId, WorkflowStep};
-use sqlx::SqliteExecutor;
+use sqlx::{Acquire, Sqlite, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
+use crate::malformed::checked_list;
 use crate::{Entity, Error, InvalidInput, Result};
+
+/// The table of this module.
+const TABLE: &str = "workflow_steps";
+
+/// A step as [`get_workflow_steps`] reads it, with whether every column has the
+/// storage class the model expects.
+struct Row {
+    skill_name: String,
+    step_id: i64,
+    status: StepStatus,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+    workflow_run_id: Option<WorkflowRunId>,
+    ok: bool,
+}
 
 /// The step ids a write accepts: 0 Research, 1 Review, 2 Detailed Research,
 /// 3 Review, 4 Confirm Decisions, 5 Generate Skill.
@@ -114,26 +130,51 @@ pub async fn save_workflow_step<'e>(
 /// existed, in files written by the existing app) are included; the existing layer
 /// matched by link only and never showed them (operations.md §14.6).
 ///
+/// A step row the typed API cannot read exactly (text or a real in `step_id`, a BLOB
+/// or invalid UTF-8 in a text column, a NULL key) is skipped and reported, never
+/// substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of the
+/// table, the span's `skipped` field counts the rows).
+///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(skill_name = skill_name, count = tracing::field::Empty), err)]
+#[instrument(skip_all, fields(skill_name = skill_name, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn get_workflow_steps<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
 ) -> Result<Vec<WorkflowStep>> {
-    let steps = sqlx::query_as!(
-        WorkflowStep,
-        r#"SELECT s.skill_name, s.step_id, s.status AS "status: StepStatus",
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "get_workflow_steps", |skip| {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT s.skill_name, s.step_id, s.status AS "status: StepStatus",
                   s.started_at, s.completed_at,
-                  s.workflow_run_id AS "workflow_run_id: WorkflowRunId"
+                  s.workflow_run_id AS "workflow_run_id: WorkflowRunId",
+                  typeof(s.skill_name) = 'text' AND typeof(s.step_id) = 'integer'
+                  AND typeof(s.status) = 'text'
+                  AND typeof(s.started_at) IN ('text', 'null')
+                  AND typeof(s.completed_at) IN ('text', 'null')
+                  AND typeof(s.workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
            FROM workflow_steps s JOIN workflow_runs r ON r.skill_name = s.skill_name
            WHERE s.skill_name = ?1
              AND (s.workflow_run_id = r.id OR s.workflow_run_id IS NULL)
+             AND s.rowid NOT IN (SELECT value FROM json_each(?2))
            ORDER BY s.step_id"#,
-        skill_name
-    )
-    .fetch_all(db)
-    .await?;
+            skill_name,
+            skip
+        )
+        .fetch_all(&mut *conn)
+    })?;
+    let steps: Vec<WorkflowStep> = rows
+        .into_iter()
+        .map(|r| WorkflowStep {
+            skill_name: r.skill_name,
+            step_id: r.step_id,
+            status: r.status,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+            workflow_run_id: r.workflow_run_id,
+        })
+        .collect();
     tracing::Span::current().record("count", steps.len());
     Ok(steps)
 }

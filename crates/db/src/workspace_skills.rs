@@ -39,11 +39,57 @@
 //! ```
 
 use skill_builder_model::{HashInfo, WorkspaceSkill, WorkspaceSkillId};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
+use crate::malformed::{checked_list, checked_one};
 use crate::{Conflict, Entity, Error, Result};
+
+/// The table of this module.
+const TABLE: &str = "workspace_skills";
+
+/// A workspace skill row as read, with its rowid and whether every column has the
+/// storage class the model expects (see [`crate::malformed`]).
+struct Row {
+    rowid: i64,
+    skill_id: WorkspaceSkillId,
+    skill_name: String,
+    description: Option<String>,
+    is_active: bool,
+    is_bundled: bool,
+    disk_path: String,
+    imported_at: String,
+    purpose: Option<String>,
+    version: Option<String>,
+    model: Option<String>,
+    argument_hint: Option<String>,
+    user_invocable: Option<bool>,
+    disable_model_invocation: Option<bool>,
+    content_hash: Option<String>,
+    ok: bool,
+}
+
+impl Row {
+    fn into_skill(self) -> WorkspaceSkill {
+        WorkspaceSkill {
+            skill_id: self.skill_id,
+            skill_name: self.skill_name,
+            description: self.description,
+            is_active: self.is_active,
+            is_bundled: self.is_bundled,
+            disk_path: self.disk_path,
+            imported_at: self.imported_at,
+            purpose: self.purpose,
+            version: self.version,
+            model: self.model,
+            argument_hint: self.argument_hint,
+            user_invocable: self.user_invocable,
+            disable_model_invocation: self.disable_model_invocation,
+            content_hash: self.content_hash,
+        }
+    }
+}
 
 fn validate(skill: &WorkspaceSkill) -> Result<()> {
     require_name("skill_name", &skill.skill_name)?;
@@ -256,46 +302,83 @@ pub async fn upsert_bundled_workspace_skill<'e>(
 
 /// Every workspace skill, newest first (`imported_at` descending as text, then name).
 ///
+/// A row the typed API cannot read exactly is skipped and reported (see
+/// [`list_active_workspace_skills`]).
+///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(count), err)]
-pub async fn list_workspace_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<WorkspaceSkill>> {
-    let rows = sqlx::query_as!(
-        WorkspaceSkill,
-        r#"SELECT skill_id AS "skill_id!: WorkspaceSkillId", skill_name, description,
-                  is_active AS "is_active: bool", is_bundled AS "is_bundled: bool", disk_path,
-                  imported_at, purpose, version, model, argument_hint,
+#[instrument(skip_all, fields(count, skipped), err)]
+pub async fn list_workspace_skills<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+) -> Result<Vec<WorkspaceSkill>> {
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "list_workspace_skills", |skip| {
+        sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
+                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
+                  disk_path, imported_at, purpose, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash
-           FROM workspace_skills ORDER BY imported_at DESC, skill_name"#
+                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
+                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(description) IN ('text', 'null')
+                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
+                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+           FROM workspace_skills WHERE rowid NOT IN (SELECT value FROM json_each(?))
+           ORDER BY imported_at DESC, skill_name"#,
+        skip
     )
-    .fetch_all(db)
-    .await?;
+    .fetch_all(&mut *conn)
+    })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    Ok(rows.into_iter().map(Row::into_skill).collect())
 }
 
 /// The active workspace skills (any non-zero `is_active`), ordered by name.
 ///
+/// A row the typed API cannot read exactly (a NULL `skill_id` key, text in
+/// `is_active`, a BLOB or invalid UTF-8 in a text column, …) is skipped and reported,
+/// never substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of
+/// the table, the span's `skipped` field counts the rows).
+///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(count), err)]
+#[instrument(skip_all, fields(count, skipped), err)]
 pub async fn list_active_workspace_skills<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
 ) -> Result<Vec<WorkspaceSkill>> {
-    let rows = sqlx::query_as!(
-        WorkspaceSkill,
-        r#"SELECT skill_id AS "skill_id!: WorkspaceSkillId", skill_name, description,
-                  is_active AS "is_active: bool", is_bundled AS "is_bundled: bool", disk_path,
-                  imported_at, purpose, version, model, argument_hint,
+    let mut conn = db.acquire().await?;
+    let rows = checked_list!(conn, TABLE, &[], "list_active_workspace_skills", |skip| {
+        sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
+                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
+                  disk_path, imported_at, purpose, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash
-           FROM workspace_skills WHERE is_active <> 0 ORDER BY skill_name"#
+                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
+                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(description) IN ('text', 'null')
+                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
+                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+           FROM workspace_skills
+           WHERE is_active <> 0 AND rowid NOT IN (SELECT value FROM json_each(?))
+           ORDER BY skill_name"#,
+        skip
     )
-    .fetch_all(db)
-    .await?;
+    .fetch_all(&mut *conn)
+    })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    Ok(rows.into_iter().map(Row::into_skill).collect())
 }
 
 /// Set the active flag and the folder of a workspace skill (activation moves the
@@ -511,47 +594,93 @@ pub async fn delete_workspace_skill<'e>(
 /// The workspace skill with this id.
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] naming the table, the id and the column when the row holds a
+/// value the typed API cannot read exactly (text in `is_active`, a BLOB or invalid
+/// UTF-8 in a text column, …; see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_id = %skill_id), err)]
 pub async fn get_workspace_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_id: &WorkspaceSkillId,
 ) -> Result<Option<WorkspaceSkill>> {
-    Ok(sqlx::query_as!(
-        WorkspaceSkill,
-        r#"SELECT skill_id AS "skill_id!: WorkspaceSkillId", skill_name, description,
-                  is_active AS "is_active: bool", is_bundled AS "is_bundled: bool", disk_path,
-                  imported_at, purpose, version, model, argument_hint,
+    let mut conn = db.acquire().await?;
+    let row = checked_one!(
+        conn,
+        TABLE,
+        skill_id.as_str().to_owned(),
+        Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()),
+        sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
+                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
+                  disk_path, imported_at, purpose, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash
+                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
+                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(description) IN ('text', 'null')
+                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
+                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
            FROM workspace_skills WHERE skill_id = ?"#,
         skill_id
     )
-    .fetch_optional(db)
-    .await?)
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_id = ?"#,
+            skill_id
+        )
+        .fetch_one(&mut *conn)
+    )?;
+    Ok(row.map(Row::into_skill))
 }
 
 /// The workspace skill with this name.
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] naming the table, the name and the column when the row holds
+/// a value the typed API cannot read exactly (see [`get_workspace_skill`]); the
+/// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn get_workspace_skill_by_name<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
 ) -> Result<Option<WorkspaceSkill>> {
-    Ok(sqlx::query_as!(
-        WorkspaceSkill,
-        r#"SELECT skill_id AS "skill_id!: WorkspaceSkillId", skill_name, description,
-                  is_active AS "is_active: bool", is_bundled AS "is_bundled: bool", disk_path,
-                  imported_at, purpose, version, model, argument_hint,
+    let mut conn = db.acquire().await?;
+    let row = checked_one!(
+        conn,
+        TABLE,
+        skill_name.to_owned(),
+        Error::not_found(Entity::WorkspaceSkill, skill_name),
+        sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
+                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
+                  disk_path, imported_at, purpose, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash
+                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
+                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(description) IN ('text', 'null')
+                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
+                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
            FROM workspace_skills WHERE skill_name = ?"#,
         skill_name
     )
-    .fetch_optional(db)
-    .await?)
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_name = ?"#,
+            skill_name
+        )
+        .fetch_one(&mut *conn)
+    )?;
+    Ok(row.map(Row::into_skill))
 }
 
 /// The active workspace skill with exactly this purpose (at most one exists, see the
@@ -563,25 +692,49 @@ pub async fn get_workspace_skill_by_name<'e>(
 /// crate's typed [`Error`].
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] naming the table, the purpose and the column when the row
+/// holds a value the typed API cannot read exactly (see [`get_workspace_skill`]); the
+/// database error.
 #[instrument(skip_all, fields(purpose = %purpose), err)]
 pub async fn get_workspace_skill_by_purpose<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     purpose: &str,
 ) -> Result<Option<WorkspaceSkill>> {
-    Ok(sqlx::query_as!(
-        WorkspaceSkill,
-        r#"SELECT skill_id AS "skill_id!: WorkspaceSkillId", skill_name, description,
-                  is_active AS "is_active: bool", is_bundled AS "is_bundled: bool", disk_path,
-                  imported_at, purpose, version, model, argument_hint,
+    let mut conn = db.acquire().await?;
+    let row = checked_one!(
+        conn,
+        TABLE,
+        purpose.to_owned(),
+        Error::not_found(Entity::WorkspaceSkill, purpose),
+        sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
+                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
+                  disk_path, imported_at, purpose, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash
+                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
+                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(description) IN ('text', 'null')
+                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
+                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
            FROM workspace_skills WHERE purpose = ? AND is_active <> 0
            ORDER BY rowid LIMIT 1"#,
         purpose
     )
-    .fetch_optional(db)
-    .await?)
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE purpose = ? AND is_active <> 0
+           ORDER BY rowid LIMIT 1"#,
+            purpose
+        )
+        .fetch_one(&mut *conn)
+    )?;
+    Ok(row.map(Row::into_skill))
 }
 
 /// Record the fingerprint of the deployed files. No row with that name → no-op.
