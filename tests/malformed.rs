@@ -421,12 +421,18 @@ async fn repair_converts_what_is_safe_and_leaves_the_rest() {
     // A file one step behind, so that opening it runs the repair pass.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("repair.db");
-    let db = Database::open_with(&path, &OpenOptions { target: Some(30) })
-        .await
-        .expect("open at 30");
+    // The step once numbered 30 (link_orphans_triggers), before the write views.
+    let db = Database::open_with(
+        &path,
+        &OpenOptions {
+            target: Some(20_261_126_110_433),
+        },
+    )
+    .await
+    .expect("open at the link-orphans step");
     db.close().await;
     let mut conn = raw(&path).await;
-    // The good rows of `good_rows`, written as step 30 allows (no write views yet).
+    // The good rows of `good_rows`, written as that step allows (no write views yet).
     sqlx::raw_sql(
         "INSERT INTO skills (name, skill_source, purpose)
              VALUES ('alpha', 'skill-builder', 'domain'), ('beta', 'skill-builder', 'domain');
@@ -693,8 +699,10 @@ async fn agent_run_lists_skip_bad_rows_and_usage_sums_leave_them_out() {
         .expect("step runs");
     assert_eq!(ids(&step), ["a1"]);
 
-    // Usage: the bad rows count neither as runs nor as money ('three' is not 0,
-    // '1.2k' tokens do not make their row's 1.0 count).
+    // Usage: a row counts in a report only when what that report sums or groups by is
+    // a number ('three' is not 0, 2.5 is no step). The rows with '1.2k' tokens and
+    // with step 2.5 have a good cost (1.0 each): they count where only the cost (and
+    // the model) is read, not by step (2.5) nor in the session totals.
     let by_model: Vec<(String, f64, i64)> = usage::get_usage_by_model(pool, false)
         .await
         .expect("by model")
@@ -703,7 +711,7 @@ async fn agent_run_lists_skip_bad_rows_and_usage_sums_leave_them_out() {
         .collect();
     assert_eq!(
         by_model,
-        [("opus".to_owned(), 0.5, 1), ("sonnet".to_owned(), 0.25, 1)]
+        [("opus".to_owned(), 1.5, 2), ("sonnet".to_owned(), 1.25, 2)]
     );
     let by_step: Vec<(i64, f64, i64)> = usage::get_usage_by_step(pool, false)
         .await
@@ -711,11 +719,11 @@ async fn agent_run_lists_skip_bad_rows_and_usage_sums_leave_them_out() {
         .into_iter()
         .map(|s| (s.step_id, s.total_cost, s.run_count))
         .collect();
-    assert_eq!(by_step, [(1, 0.5, 1), (0, 0.25, 1)]);
+    assert_eq!(by_step, [(0, 1.25, 2), (1, 0.5, 1)]);
     let summary = usage::get_usage_summary(pool, false)
         .await
         .expect("summary");
-    assert_eq!((summary.total_runs, summary.total_cost), (1, 0.75));
+    assert_eq!((summary.total_runs, summary.total_cost), (1, 2.75));
     let sessions = usage::get_recent_workflow_sessions(pool, 10, false)
         .await
         .expect("sessions");

@@ -3,14 +3,16 @@
 //! Each report is one aggregate query (the agent rows are scanned once, whatever the
 //! number of sessions). Rows stamped by [`reset_usage`] are left out of every report.
 //!
-//! An agent row whose numeric columns hold a value the typed API cannot read exactly
-//! (text such as `'1.2k'`, a real or a BLOB in `step_id`, a token count or
-//! `duration_ms`; text or a BLOB in `total_cost`; for the by-model report a non-text
-//! `model`) is left out of every report, sums and counts alike, instead of being
-//! counted as a number SQLite guessed from it (issue 11); the same rows in every
-//! report, so the totals agree. The reports do not name such rows (that would cost a
-//! second scan on every report): `skill-builder-db check` lists each of them with
-//! table and rowid.
+//! An agent row whose summed or grouping columns hold a value the typed API cannot
+//! read exactly is left out of that report, instead of being counted as a number
+//! SQLite guessed from it (`'three'` as 0, `'1.2k'` as 1.2; issue 11): the summary and
+//! the session filter of `hide_cancelled` need a numeric `total_cost`; the by-step
+//! report an integer `step_id` too, the by-model report a text `model`; the session
+//! list's per-session totals leave out a row unless `step_id`, `total_cost`, the token
+//! counts and `duration_ms` are all numbers. (Checking only what each report reads
+//! keeps the summary on its covering index.) The reports do not name such rows (that
+//! would cost a second scan on every report): `skill-builder-db check` lists each of
+//! them with table and rowid.
 //!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
@@ -62,13 +64,7 @@ pub async fn get_usage_summary<'e>(
                SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
                FROM agent_runs
                WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
-                 AND typeof(step_id) = 'integer'
                  AND typeof(total_cost) IN ('real', 'integer', 'null')
-                 AND typeof(input_tokens) IN ('integer', 'null')
-                 AND typeof(output_tokens) IN ('integer', 'null')
-                 AND typeof(cache_read_tokens) IN ('integer', 'null')
-                 AND typeof(cache_write_tokens) IN ('integer', 'null')
-                 AND typeof(duration_ms) IN ('integer', 'null')
                GROUP BY workflow_session_id
            ),
            counted AS (
@@ -118,13 +114,7 @@ pub async fn get_recent_workflow_sessions<'e>(
                       OR (SELECT TOTAL(a.total_cost) FROM agent_runs a
                           WHERE a.workflow_session_id = ws.session_id
                             AND a.reset_marker IS NULL
-                            AND typeof(a.step_id) = 'integer'
-                            AND typeof(a.total_cost) IN ('real', 'integer', 'null')
-                            AND typeof(a.input_tokens) IN ('integer', 'null')
-                            AND typeof(a.output_tokens) IN ('integer', 'null')
-                            AND typeof(a.cache_read_tokens) IN ('integer', 'null')
-                            AND typeof(a.cache_write_tokens) IN ('integer', 'null')
-                            AND typeof(a.duration_ms) IN ('integer', 'null')) > 0
+                            AND typeof(a.total_cost) IN ('real', 'integer', 'null')) > 0
                       OR NOT EXISTS (SELECT 1 FROM agent_runs a
                                      WHERE a.workflow_session_id = ws.session_id
                                        AND a.reset_marker IS NULL))
@@ -204,11 +194,6 @@ pub async fn get_usage_by_step<'e>(
              AND (NOT ?1 OR total_cost > 0)
              AND typeof(step_id) = 'integer'
              AND typeof(total_cost) IN ('real', 'integer', 'null')
-             AND typeof(input_tokens) IN ('integer', 'null')
-             AND typeof(output_tokens) IN ('integer', 'null')
-             AND typeof(cache_read_tokens) IN ('integer', 'null')
-             AND typeof(cache_write_tokens) IN ('integer', 'null')
-             AND typeof(duration_ms) IN ('integer', 'null')
            GROUP BY step_id
            ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, step_id"#,
         hide_cancelled
@@ -246,13 +231,7 @@ pub async fn get_usage_by_model<'e>(
            WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
              AND (NOT ?1 OR total_cost > 0)
              AND typeof(model) = 'text'
-             AND typeof(step_id) = 'integer'
              AND typeof(total_cost) IN ('real', 'integer', 'null')
-             AND typeof(input_tokens) IN ('integer', 'null')
-             AND typeof(output_tokens) IN ('integer', 'null')
-             AND typeof(cache_read_tokens) IN ('integer', 'null')
-             AND typeof(cache_write_tokens) IN ('integer', 'null')
-             AND typeof(duration_ms) IN ('integer', 'null')
            GROUP BY model
            ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, model"#,
         hide_cancelled
