@@ -414,12 +414,19 @@ async fn repair_converts_what_is_safe_and_leaves_the_rest() {
     // A file one step behind, so that opening it runs the repair pass.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("repair.db");
-    let db = Database::open_with(&path, &OpenOptions { target: Some(30) })
-        .await
-        .expect("open at 30");
+    // The step formerly numbered 30: the one before the write views.
+    let before_write_views = skill_builder_migrations::RENUMBERED[1].1;
+    let db = Database::open_with(
+        &path,
+        &OpenOptions {
+            target: Some(before_write_views),
+        },
+    )
+    .await
+    .expect("open one step behind");
     db.close().await;
     let mut conn = raw(&path).await;
-    // The good rows of `good_rows`, written as step 30 allows (no write views yet).
+    // The good rows of `good_rows`, written as that step allows (no write views yet).
     sqlx::raw_sql(
         "INSERT INTO skills (name, skill_source, purpose)
              VALUES ('alpha', 'skill-builder', 'domain'), ('beta', 'skill-builder', 'domain');
