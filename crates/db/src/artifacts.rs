@@ -110,6 +110,11 @@ pub async fn get_artifact<'e>(
 /// The artifacts of a skill's run without their content, ordered by `step_id` then
 /// `relative_path`; only step `step` when given. No run row → empty list.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty), err)]
@@ -138,6 +143,11 @@ pub async fn list_artifacts<'e>(
 }
 
 /// Like [`list_artifacts`], with each artifact's content.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.

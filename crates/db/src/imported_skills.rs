@@ -296,6 +296,11 @@ pub async fn get_imported_skill<'e>(
 /// Every active imported skill (any non-zero `is_active`), ordered by name,
 /// `description` hydrated from disk. Rows with a NULL `skill_master_id` are included.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count), err)]

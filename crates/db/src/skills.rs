@@ -159,6 +159,11 @@ pub(crate) async fn upsert_in_tx(
 /// its own, which cost several times SQLite's own work for a catalogue of thousands
 /// (see BENCHMARKS.md). Sorting by name happens here, not in SQLite.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error; a row that does not decode (e.g. a legacy non-text name) is
 /// `sqlx::Error::Decode` underneath [`crate::Error::Database`].
@@ -366,6 +371,11 @@ pub async fn get_workflow_run_id<'e>(
 /// # Differences from the existing layer
 /// Names come back sorted ascending (the existing layer had no defined order); no
 /// row is skipped, since `name` is a NOT NULL text column.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.

@@ -86,6 +86,11 @@ pub async fn set_skill_tags<'e, S: AsRef<str>>(
 /// pairs), so thousands of tags do not cross from the connection's worker thread one
 /// row at a time; grouping and sorting happen here.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(names = names.len(), count = tracing::field::Empty), err)]
@@ -123,6 +128,11 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
 
 /// Every distinct tag across all skills, ascending (including tags of rows whose
 /// skill no longer exists).
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.

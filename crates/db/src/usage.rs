@@ -41,6 +41,11 @@ use crate::Result;
 /// agents are hidden, empty ones are not (§14.4). Agent rows without a workflow session
 /// never count. The average is 0.0 when no session counts.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled), err)]
@@ -80,6 +85,11 @@ pub async fn get_usage_summary<'e>(
 /// rows), the number of **distinct** agent ids (an agent with rows for two models
 /// counts once), and cost, token and duration totals summed over every row (0 without
 /// rows). `completed_at` is the session's `ended_at`.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.
@@ -158,6 +168,11 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count), err)]
@@ -192,6 +207,11 @@ pub async fn get_usage_by_step<'e>(
 
 /// Usage grouped by model, most expensive first. Same rows and `hide_cancelled` rule
 /// as [`get_usage_by_step`] (per row, §14.4).
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.
