@@ -139,13 +139,15 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) {
             completed,
             started,
         } => {
-            sqlx::query("UPDATE agent_runs SET completed_at = ?, started_at = ? WHERE agent_id = ?")
-                .bind(completed.map(stamp))
-                .bind(stamp(*started))
-                .bind(format!("a{agent}"))
-                .execute(&mut *conn)
-                .await
-                .expect("stamp run");
+            sqlx::query(
+                "UPDATE agent_runs SET completed_at = ?, started_at = ? WHERE agent_id = ?",
+            )
+            .bind(completed.map(stamp))
+            .bind(stamp(*started))
+            .bind(format!("a{agent}"))
+            .execute(&mut *conn)
+            .await
+            .expect("stamp run");
         }
         Op::StampSession { session, started } => {
             sqlx::query("UPDATE workflow_sessions SET started_at = ? WHERE session_id = ?")
@@ -164,9 +166,15 @@ async fn reports(conn: &mut SqliteConnection) -> String {
     for hide in [false, true] {
         out += &format!(
             "{:?}\n{:?}\n{:?}\n",
-            usage::get_usage_summary(&mut *conn, hide).await.expect("summary"),
-            usage::get_usage_by_model(&mut *conn, hide).await.expect("model"),
-            usage::get_usage_by_step(&mut *conn, hide).await.expect("step"),
+            usage::get_usage_summary(&mut *conn, hide)
+                .await
+                .expect("summary"),
+            usage::get_usage_by_model(&mut *conn, hide)
+                .await
+                .expect("model"),
+            usage::get_usage_by_step(&mut *conn, hide)
+                .await
+                .expect("step"),
         );
         for limit in [2, 50] {
             let recent = usage::get_recent_workflow_sessions(&mut *conn, limit, hide)
@@ -275,7 +283,6 @@ async fn the_lists_read_their_first_rows_from_the_indexes() {
     assert!(!sessions.contains("TEMP B-TREE"), "{sessions}");
 }
 
-
 /// The cached statements (`.sqlx/`) of the three aggregate reports.
 fn report_statements() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.sqlx");
@@ -300,7 +307,11 @@ fn report_statements() -> Vec<String> {
 async fn the_aggregate_reports_keep_their_plans_so_their_sums_keep_their_order() {
     let t = common::open_temp().await;
     let statements = report_statements();
-    assert_eq!(statements.len(), 4, "summary, by model, by step, recent sessions");
+    assert_eq!(
+        statements.len(),
+        4,
+        "summary, by model, by step, recent sessions"
+    );
     let mut with = Vec::new();
     let mut conn = raw(&t).await;
     for q in &statements {
@@ -316,8 +327,16 @@ async fn the_aggregate_reports_keep_their_plans_so_their_sums_keep_their_order()
         if q.contains("WITH picked AS MATERIALIZED") {
             // The session list now picks its sessions from the new index; the
             // per-session sums it shows keep their plan.
-            assert!(plan_with.contains("workflow_sessions_recent"), "{plan_with}");
-            let tail = |p: &str| p.split("; ").filter(|l| l.contains("agent_runs")).map(str::to_owned).collect::<Vec<_>>();
+            assert!(
+                plan_with.contains("workflow_sessions_recent"),
+                "{plan_with}"
+            );
+            let tail = |p: &str| {
+                p.split("; ")
+                    .filter(|l| l.contains("agent_runs"))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(tail(plan_with), tail(&before), "{q}");
         } else {
             assert_eq!(plan_with, &before, "{q}");
