@@ -50,9 +50,9 @@ pub enum Phase {
     /// Per skill: run, 6 steps in progress then completed, 6 artifacts of 8 KiB,
     /// 3 tags; 300 skills (skills/s).
     Workflow,
-    /// p99 ms of `persist_agent_run` (at least 2,000 calls, and as many as 5 screens
+    /// p99 ms of `persist_agent_run` (at least 10,000 calls, and as many as 5 screens
     /// take) while the usage screen is read in a loop on the readers, on the analytics
-    /// data; also the p99 of 2,000 calls with no reader and the median screen time.
+    /// data; also the p99 of 10,000 calls with no reader and the median screen time.
     Contention,
 }
 
@@ -362,7 +362,7 @@ pub async fn workflow_skill(pool: &SqlitePool, i: u64) -> Result<(), BenchError>
 }
 
 /// `persist_agent_run` calls timed in each half of the contention phase (at least).
-pub const CONTENTION_WRITES: u64 = 2_000;
+pub const CONTENTION_WRITES: u64 = 10_000;
 
 /// Usage screens read, at least, while the contention phase times writes beside them.
 pub const CONTENTION_SCREENS: u64 = 5;
