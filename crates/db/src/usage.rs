@@ -3,6 +3,12 @@
 //! Each report is one aggregate query (the agent rows are scanned once, whatever the
 //! number of sessions). Rows stamped by [`reset_usage`] are left out of every report.
 //!
+//! The sums are of REAL values, so their last bits depend on the order SQLite adds
+//! the rows in. The summary scans `workflow_sessions`, and the by-model and by-step
+//! reports scan `agent_runs`, `NOT INDEXED`: the plans they had before the list
+//! indexes of step `20261130120000` (which the planner would otherwise pick, changing
+//! that order), so every total stays bit-for-bit what it was.
+//!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
 //! but cost nothing is hidden; a session without agent rows is shown); for the by-step
@@ -41,6 +47,11 @@ use crate::Result;
 /// agents are hidden, empty ones are not (§14.4). Agent rows without a workflow session
 /// never count. The average is 0.0 when no session counts.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled), err)]
@@ -57,7 +68,8 @@ pub async fn get_usage_summary<'e>(
            ),
            counted AS (
                SELECT COALESCE(a.cost, 0.0) AS cost
-               FROM workflow_sessions ws LEFT JOIN per_session a ON a.sid = ws.session_id
+               FROM workflow_sessions ws NOT INDEXED
+                    LEFT JOIN per_session a ON a.sid = ws.session_id
                WHERE ws.reset_marker IS NULL
                  AND (NOT ?1 OR COALESCE(a.cost, 0.0) > 0 OR a.n IS NULL)
            )
@@ -80,6 +92,11 @@ pub async fn get_usage_summary<'e>(
 /// rows), the number of **distinct** agent ids (an agent with rows for two models
 /// counts once), and cost, token and duration totals summed over every row (0 without
 /// rows). `completed_at` is the session's `ended_at`.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.
@@ -158,6 +175,11 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count), err)]
@@ -169,7 +191,7 @@ pub async fn get_usage_by_step<'e>(
         r#"SELECT step_id,
                   COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64",
                   COUNT(*) AS "run_count!: i64"
-           FROM agent_runs
+           FROM agent_runs NOT INDEXED
            WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
              AND (NOT ?1 OR total_cost > 0)
            GROUP BY step_id
@@ -193,6 +215,11 @@ pub async fn get_usage_by_step<'e>(
 /// Usage grouped by model, most expensive first. Same rows and `hide_cancelled` rule
 /// as [`get_usage_by_step`] (per row, §14.4).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count), err)]
@@ -205,7 +232,7 @@ pub async fn get_usage_by_model<'e>(
         r#"SELECT model,
                   COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64",
                   COUNT(*) AS "run_count!: i64"
-           FROM agent_runs
+           FROM agent_runs NOT INDEXED
            WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
              AND (NOT ?1 OR total_cost > 0)
            GROUP BY model

@@ -114,6 +114,11 @@ pub async fn save_workflow_step<'e>(
 /// existed, in files written by the existing app) are included; the existing layer
 /// matched by link only and never showed them (operations.md §14.6).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = skill_name, count = tracing::field::Empty), err)]

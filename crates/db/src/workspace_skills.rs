@@ -256,6 +256,11 @@ pub async fn upsert_bundled_workspace_skill<'e>(
 
 /// Every workspace skill, newest first (`imported_at` descending as text, then name).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count), err)]
@@ -276,6 +281,11 @@ pub async fn list_workspace_skills<'e>(db: impl SqliteExecutor<'e>) -> Result<Ve
 }
 
 /// The active workspace skills (any non-zero `is_active`), ordered by name.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.
