@@ -67,6 +67,7 @@ pub struct Sql {
     pub by_model: String,
     pub by_step: String,
     pub recent: String,
+    pub recent_runs: String,
 }
 
 impl Sql {
@@ -84,6 +85,7 @@ impl Sql {
             by_model: c.find(r#"SELECT model, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
             by_step: c.find(r#"SELECT step_id, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
             recent: c.find("WITH picked AS MATERIALIZED (", &[]),
+            recent_runs: c.find(r#"SELECT agent_id AS "agent_id: AgentId""#, &["WHERE reset_marker IS NULL ORDER BY completed_at IS NULL"]),
         }
     }
 }
@@ -308,4 +310,5 @@ pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
         + count_rows(conn, &sql.by_model, params![true])
         + count_rows(conn, &sql.by_step, params![true])
         + count_rows(conn, &sql.recent, params![true, 50])
+        + count_rows(conn, &sql.recent_runs, params![50])
 }

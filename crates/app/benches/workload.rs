@@ -16,8 +16,8 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use skill_builder_app::Database;
 use skill_builder_app::bench::{
-    Sizes, agent_run, analytics_once, catalog_once, seed_agent_runs, seed_catalog, seed_sessions,
-    workflow_skill,
+    ScreenLoop, Sizes, agent_run, analytics_once, catalog_once, seed_agent_runs, seed_catalog,
+    seed_sessions, workflow_skill,
 };
 use skill_builder_db::{agent_runs, usage, workflow_steps};
 use skill_builder_model::StepStatus;
@@ -252,6 +252,45 @@ fn read_ops(c: &mut Criterion) {
     }
 }
 
+/// `persist_agent_run` alone and while the usage screen is read in a loop on the
+/// readers (the `contention` phase of `skill-builder-db bench`, which reports the
+/// p99; criterion reports the typical call). `BENCH_CONTENTION_SCALE` (default 5)
+/// sizes the analytics data the screen reads.
+fn contention(c: &mut Criterion) {
+    let rt = runtime();
+    let scale: u32 = std::env::var("BENCH_CONTENTION_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let sizes = Sizes::scaled(scale);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = open(&rt, &dir.path().join("contention.db"));
+    rt.block_on(async {
+        seed_agent_runs(db.pool(), sizes.agent_runs).await?;
+        seed_sessions(db.pool(), sizes.sessions).await
+    })
+    .expect("seed");
+    let next = Cell::new(sizes.agent_runs);
+    let mut persist = || {
+        next.set(next.get() + 1);
+        rt.block_on(agent_runs::persist_agent_run(
+            db.pool(),
+            &agent_run(next.get()),
+        ))
+        .expect("persist")
+    };
+    let mut g = c.benchmark_group(format!("contention_x{scale}"));
+    g.bench_function("alone", |b| b.iter(&mut persist));
+    let screens = rt.block_on(ScreenLoop::start(&db));
+    g.bench_function("during_screens", |b| b.iter(&mut persist));
+    let screens = screens.stop().expect("screens");
+    g.finish();
+    eprintln!(
+        "contention: {} usage screens read during the run",
+        screens.len()
+    );
+}
+
 trait CloseBlocking {
     fn close_blocking(self, rt: &Runtime);
 }
@@ -265,6 +304,6 @@ impl CloseBlocking for Database {
 criterion_group! {
     name = benches;
     config = config();
-    targets = open_phases, write_ops, read_ops
+    targets = open_phases, write_ops, read_ops, contention
 }
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 //! The standard workload (`shared/spec/workload.md`): six phases, each on a fresh file
-//! in a temporary folder, through the public API with the production settings.
+//! in a temporary folder, through the public API with the production settings, and
+//! `contention`: the writer's latency while the usage screen is read on the readers.
 //!
 //! `skill-builder-db bench` prints one line per phase; the criterion benches in
 //! `crates/app/benches/` time the same operations beside a raw rusqlite baseline and
@@ -16,6 +17,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -40,23 +43,29 @@ pub enum Phase {
     AgentRuns,
     /// List all skills, then their tags in one batch call; 2,000 skills × 4 tags (median ms of 20).
     Catalog,
-    /// Usage summary, by model, by step, 50 recent sessions, all hiding cancelled
-    /// (median ms of 20).
+    /// The usage screen ([`usage_screen`]): summary, by model, by step, 50 recent
+    /// sessions (all hiding cancelled) and the 50 most recent agent runs (median ms of
+    /// 20).
     Analytics,
     /// Per skill: run, 6 steps in progress then completed, 6 artifacts of 8 KiB,
     /// 3 tags; 300 skills (skills/s).
     Workflow,
+    /// p99 ms of `persist_agent_run` (at least 10,000 calls, and as many as 5 screens
+    /// take) while the usage screen is read in a loop on the readers, on the analytics
+    /// data; also the p99 of 10,000 calls with no reader and the median screen time.
+    Contention,
 }
 
 impl Phase {
     /// Every phase, in the order they run.
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::OpenCold,
         Phase::OpenWarm,
         Phase::AgentRuns,
         Phase::Catalog,
         Phase::Analytics,
         Phase::Workflow,
+        Phase::Contention,
     ];
 
     /// The phase's name in workload.md (`open_cold`, …).
@@ -68,6 +77,7 @@ impl Phase {
             Phase::Catalog => "catalog",
             Phase::Analytics => "analytics",
             Phase::Workflow => "workflow",
+            Phase::Contention => "contention",
         }
     }
 }
@@ -119,6 +129,24 @@ pub struct Measurement {
     pub value: f64,
     /// Its unit.
     pub unit: Unit,
+    /// `contention` only: p99 ms of the same writes with no reader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alone_p99_ms: Option<f64>,
+    /// `contention` only: median ms of one usage screen on the readers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_ms: Option<f64>,
+}
+
+impl Measurement {
+    /// A figure without the contention details.
+    pub fn new(value: f64, unit: Unit) -> Self {
+        Self {
+            value,
+            unit,
+            alone_p99_ms: None,
+            screen_ms: None,
+        }
+    }
 }
 
 /// Why a benchmark could not run.
@@ -126,7 +154,7 @@ pub struct Measurement {
 pub enum BenchError {
     /// `--phase` named no phase.
     #[error(
-        "unknown phase '{0}' (one of open_cold, open_warm, agent_runs, catalog, analytics, workflow)"
+        "unknown phase '{0}' (one of open_cold, open_warm, agent_runs, catalog, analytics, workflow, contention)"
     )]
     UnknownPhase(String),
     /// Opening a database failed.
@@ -138,9 +166,12 @@ pub enum BenchError {
     /// A database error outside the data operations (pool, transaction).
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
-    /// The temporary folder could not be created.
+    /// The temporary folder (or the screen thread's runtime) could not be created.
     #[error("temporary folder: {0}")]
     Io(#[from] std::io::Error),
+    /// The thread reading the usage screen in the contention phase panicked.
+    #[error("the usage screen thread of the contention phase panicked")]
+    ScreenThread,
 }
 
 /// Sizes of the standard workload, multiplied by `scale` (1 = workload.md).
@@ -257,19 +288,33 @@ pub async fn catalog_once(pool: &SqlitePool) -> Result<usize, BenchError> {
     Ok(tagged.len())
 }
 
-/// The usage screen: summary, by model, by step, 50 recent sessions (hiding cancelled).
+/// The usage screen as the app shows it: summary, by model, by step, 50 recent
+/// sessions (hiding cancelled) and the 50 most recent agent runs. The app passes the
+/// reader pool ([`Database::reader`]); the analytics phase passes the writer, as the
+/// baseline has one connection.
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn analytics_once(pool: &SqlitePool) -> Result<usize, BenchError> {
+pub async fn usage_screen(pool: &SqlitePool) -> Result<usize, BenchError> {
     let summary = usage::get_usage_summary(pool, true).await?;
     let by_model = usage::get_usage_by_model(pool, true).await?;
     let by_step = usage::get_usage_by_step(pool, true).await?;
     let recent = usage::get_recent_workflow_sessions(pool, 50, true).await?;
+    let runs = agent_runs::get_recent_runs(pool, 50).await?;
     Ok(usize::try_from(summary.total_runs).unwrap_or(0)
         + by_model.len()
         + by_step.len()
-        + recent.len())
+        + recent.len()
+        + runs.len())
+}
+
+/// The analytics phase's screen: [`usage_screen`] (kept under this name for the
+/// benches).
+///
+/// # Errors
+/// Any operation's error.
+pub async fn analytics_once(pool: &SqlitePool) -> Result<usize, BenchError> {
+    usage_screen(pool).await
 }
 
 /// The 8 KiB artifact content of the workflow phase.
@@ -316,6 +361,145 @@ pub async fn workflow_skill(pool: &SqlitePool, i: u64) -> Result<(), BenchError>
     Ok(())
 }
 
+/// `persist_agent_run` calls timed in each half of the contention phase (at least).
+pub const CONTENTION_WRITES: u64 = 10_000;
+
+/// Usage screens read, at least, while the contention phase times writes beside them.
+pub const CONTENTION_SCREENS: u64 = 5;
+
+/// Time `n` `persist_agent_run` calls on the writer, one each, numbered from `*next`.
+///
+/// # Errors
+/// Any operation's error.
+pub async fn timed_writes(
+    db: &Database,
+    next: &mut u64,
+    n: u64,
+) -> Result<Vec<Duration>, BenchError> {
+    let mut samples = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+    for _ in 0..n {
+        let run = agent_run(*next);
+        *next += 1;
+        let started = Instant::now();
+        agent_runs::persist_agent_run(db.pool(), &run).await?;
+        samples.push(started.elapsed());
+    }
+    Ok(samples)
+}
+
+/// The usage screen ([`usage_screen`]) read in a loop on the readers, on its own
+/// thread and runtime (as the app's UI would be), until stopped.
+#[derive(Debug)]
+pub struct ScreenLoop {
+    stop: Arc<AtomicBool>,
+    screens: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<Result<Vec<Duration>, BenchError>>,
+}
+
+impl ScreenLoop {
+    /// Start reading the usage screen of `db` on its readers, screen after screen;
+    /// returns once the first screen is in flight.
+    pub async fn start(db: &Database) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let screens = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (db, stop, screens) = (db.clone(), Arc::clone(&stop), Arc::clone(&screens));
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    let mut samples = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        screens.fetch_add(1, Ordering::Relaxed);
+                        let started = Instant::now();
+                        usage_screen(db.reader()).await?;
+                        samples.push(started.elapsed());
+                    }
+                    Ok(samples)
+                })
+            })
+        };
+        while screens.load(Ordering::Relaxed) == 0 && !thread.is_finished() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Self {
+            stop,
+            screens,
+            thread,
+        }
+    }
+
+    /// Screens started so far.
+    pub fn screens(&self) -> u64 {
+        self.screens.load(Ordering::Relaxed)
+    }
+
+    /// Whether the loop ended by itself (a screen failed or the thread panicked).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Stop after the screen in flight; every finished screen's time.
+    ///
+    /// # Errors
+    /// A screen's error, or [`BenchError::ScreenThread`] if the thread panicked.
+    pub fn stop(self) -> Result<Vec<Duration>, BenchError> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().map_err(|_| BenchError::ScreenThread)?
+    }
+}
+
+/// The contention phase: p99 of `persist_agent_run` while the usage screen is read in
+/// a loop on the readers, beside the p99 with no reader and the median screen time.
+async fn contention(dir: &Path, sizes: Sizes) -> Result<Measurement, BenchError> {
+    let db = fresh(dir, "contention.db").await?;
+    seed_agent_runs(db.pool(), sizes.agent_runs).await?;
+    seed_sessions(db.pool(), sizes.sessions).await?;
+    let mut next = sizes.agent_runs;
+    // Warm the writer's statement and page caches before either half is timed.
+    timed_writes(&db, &mut next, 100).await?;
+    let alone = timed_writes(&db, &mut next, CONTENTION_WRITES).await?;
+    // The writes are timed once the first screen is in flight, and go on (in batches)
+    // until at least CONTENTION_WRITES are timed and CONTENTION_SCREENS screens have
+    // been read beside them, so that slow screens are covered start to end.
+    let screens = ScreenLoop::start(&db).await;
+    let mut during = Vec::new();
+    let mut failed = None;
+    while during.len() < CONTENTION_WRITES as usize || screens.screens() <= CONTENTION_SCREENS {
+        match timed_writes(&db, &mut next, CONTENTION_WRITES / 10).await {
+            Ok(batch) => during.extend(batch),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        if screens.is_finished() {
+            break;
+        }
+    }
+    let screens = screens.stop()?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    db.close().await;
+    Ok(Measurement {
+        alone_p99_ms: Some(percentile_ms(alone, 0.99)),
+        screen_ms: Some(median_ms(screens)),
+        ..Measurement::new(percentile_ms(during, 0.99), Unit::Ms)
+    })
+}
+
+/// The `q` quantile (nearest rank) of `samples`, in ms.
+fn percentile_ms(mut samples: Vec<Duration>, q: f64) -> f64 {
+    samples.sort();
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let rank = ((samples.len() as f64) * q).ceil() as usize;
+    samples[rank.clamp(1, samples.len()) - 1].as_secs_f64() * 1000.0
+}
+
 fn median_ms(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
     let n = samples.len();
@@ -345,10 +529,7 @@ async fn median_of(
         screen().await?;
         samples.push(started.elapsed());
     }
-    Ok(Measurement {
-        value: median_ms(samples),
-        unit: Unit::Ms,
-    })
+    Ok(Measurement::new(median_ms(samples), Unit::Ms))
 }
 
 /// The median time, in ms, of `n` opens of `path(i)`, `i` in `0..n` (closing each
@@ -361,10 +542,7 @@ async fn median_open(n: usize, path: impl Fn(usize) -> PathBuf) -> Result<Measur
         samples.push(started.elapsed());
         db.close().await;
     }
-    Ok(Measurement {
-        value: median_ms(samples),
-        unit: Unit::Ms,
-    })
+    Ok(Measurement::new(median_ms(samples), Unit::Ms))
 }
 
 async fn fresh(dir: &Path, name: &str) -> Result<Database, BenchError> {
@@ -394,10 +572,7 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
             }
             let value = per_second(sizes.agent_runs, started.elapsed());
             db.close().await;
-            Measurement {
-                value,
-                unit: Unit::CallsPerSec,
-            }
+            Measurement::new(value, Unit::CallsPerSec)
         }
         Phase::Catalog => {
             let db = fresh(dir.path(), "catalog.db").await?;
@@ -422,11 +597,42 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
             }
             let value = per_second(sizes.workflow_skills, started.elapsed());
             db.close().await;
-            Measurement {
-                value,
-                unit: Unit::SkillsPerSec,
-            }
+            Measurement::new(value, Unit::SkillsPerSec)
         }
+        Phase::Contention => contention(dir.path(), sizes).await?,
     };
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contention_measurement_serializes_value_unit_then_its_details() {
+        let m = Measurement {
+            alone_p99_ms: Some(0.5),
+            screen_ms: Some(2.25),
+            ..Measurement::new(1.5, Unit::Ms)
+        };
+        assert_eq!(
+            serde_json::to_string(&m).ok().as_deref(),
+            Some(r#"{"value":1.5,"unit":"ms","alone_p99_ms":0.5,"screen_ms":2.25}"#)
+        );
+        assert_eq!(
+            serde_json::to_string(&Measurement::new(3.0, Unit::CallsPerSec))
+                .ok()
+                .as_deref(),
+            Some(r#"{"value":3.0,"unit":"calls/s"}"#)
+        );
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile_ms(samples.clone(), 0.99), 99.0);
+        assert_eq!(percentile_ms(samples, 0.5), 50.0);
+        assert_eq!(percentile_ms(Vec::new(), 0.99), 0.0);
+        assert_eq!("contention".parse::<Phase>().ok(), Some(Phase::Contention));
+    }
 }

@@ -5,10 +5,11 @@
 //! edited migration) before writing a byte, creates a missing file and folder (0600 on
 //! Unix: settings hold API keys), opens a pool of exactly one connection (WAL, busy
 //! timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`) and runs the startup
-//! migrations with the repair pass. [`status`], [`check`] and [`backup`] read a file
-//! without writing to it (they only give the owner write permission back on a
-//! `-wal`/`-shm` SQLite created with a read-only file's mode). The `skill-builder-db`
-//! binary is a thin CLI over these.
+//! migrations with the repair pass; beside it, a few read-only connections
+//! ([`Database::reader`]) for the screens, so reads never hold up writes. [`status`],
+//! [`check`] and [`backup`] read a file without writing to it (they only give the owner
+//! write permission back on a `-wal`/`-shm` SQLite created with a read-only file's
+//! mode). The `skill-builder-db` binary is a thin CLI over these.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), skill_builder_app::OpenError> {
@@ -30,7 +31,9 @@ mod upgrade_wait;
 mod wal_view;
 
 pub use error::OpenError;
-pub use open::{BUSY_TIMEOUT, Database, JOURNAL_SIZE_LIMIT, OpenOptions, connect_options};
+pub use open::{
+    BUSY_TIMEOUT, Database, JOURNAL_SIZE_LIMIT, OpenOptions, READER_CONNECTIONS, connect_options,
+};
 pub use paths::{APP_IDENTIFIER, DB_FILE_NAME, DB_PATH_ENV, default_path};
 pub use report::{CheckReport, DanglingReference, Status, backup, check, status};
 /// The data operations (`skill-builder-db`), re-exported so the app needs one dependency.

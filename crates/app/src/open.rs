@@ -25,11 +25,26 @@ pub struct OpenOptions {
     pub target: Option<i64>,
 }
 
-/// An open Skill Builder database: a pool of exactly one connection in WAL mode
-/// (busy timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`) on a file whose
-/// schema is up to date.
+/// Connections in the read-only pool ([`Database::reader`]).
+pub const READER_CONNECTIONS: u32 = 3;
+
+/// An open Skill Builder database on a file whose schema is up to date, with two
+/// pools:
 ///
-/// Cloning is cheap and shares the pool.
+/// - the **writer**, [`Database::pool`]: exactly one connection in WAL mode (busy
+///   timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`). Every write goes here,
+///   and every read that must see the caller's own uncommitted writes (a read inside
+///   a transaction);
+/// - the **readers**, [`Database::reader`]: [`READER_CONNECTIONS`] connections opened
+///   `read_only` with `query_only=ON` (same busy timeout, same WAL file), for the
+///   list screens and reports. In WAL mode a reader never waits for the writer nor
+///   the writer for a reader, so a screen read in a loop does not queue the agent
+///   event stream's writes behind its statements (a single connection serves one
+///   statement at a time). A reader sees every write committed before its statement
+///   starts. A write sent to a reader fails with
+///   [`skill_builder_db::Error::ReadOnlyConnection`] and writes nothing.
+///
+/// Cloning is cheap and shares both pools.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), skill_builder_app::OpenError> {
@@ -45,6 +60,7 @@ pub struct OpenOptions {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: SqlitePool,
+    reader: SqlitePool,
     path: PathBuf,
     report: MigrationReport,
 }
@@ -157,21 +173,38 @@ impl Database {
                 report
             };
             restrict_permissions(&path)?;
+            // Only now, with the file verified and migrated: the readers connect on
+            // first use (a refused file never saw them).
+            let reader = reader_pool(&sqlite_path);
             info!(
                 from = report.from_version,
                 to = report.to_version,
                 applied = report.applied.len(),
                 "database ready"
             );
-            Ok(Self { pool, path, report })
+            Ok(Self {
+                pool,
+                reader,
+                path,
+                report,
+            })
         }
         .instrument(span)
         .await
     }
 
-    /// The pool (one connection). Every `skill-builder-db` operation takes it as executor.
+    /// The writer pool (one connection). Every `skill-builder-db` operation accepts it
+    /// as executor; writes must use it (or a connection or transaction taken from it).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The read-only pool ([`READER_CONNECTIONS`] connections, opened on first use):
+    /// pass it to the list and report operations of the screens (their rustdoc says
+    /// so), so they never hold up a write. It sees every committed write; a write
+    /// through it fails with [`skill_builder_db::Error::ReadOnlyConnection`].
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
     }
 
     /// The database file.
@@ -215,8 +248,10 @@ impl Database {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Close the pool, waiting for the connection to finish (checkpoints the WAL).
+    /// Close both pools, waiting for their connections to finish: the readers first,
+    /// so that the writer closes last and checkpoints the WAL.
     pub async fn close(self) {
+        self.reader.close().await;
         self.pool.close().await;
     }
 }
@@ -293,6 +328,30 @@ pub(crate) fn read_only_options(path: &Path) -> SqliteConnectOptions {
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
+}
+
+/// The options of a reader of [`Database::reader`]: opened `read_only`, `query_only`
+/// on (a write fails with `SQLITE_READONLY` even if the open flag were ignored), the
+/// busy timeout, and the writer's row buffer, temp store and page cache for the
+/// reports.
+fn reader_options(path: &Path) -> SqliteConnectOptions {
+    read_only_options(path)
+        .row_buffer_size(ROW_BUFFER)
+        .pragma("query_only", "ON")
+        .pragma("temp_store", "MEMORY")
+        .pragma("cache_size", "-16384")
+}
+
+/// The read-only pool for `path` (verified and migrated): lazy, so it connects on
+/// first use and costs an open nothing; connections are kept once opened.
+fn reader_pool(path: &Path) -> SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(READER_CONNECTIONS)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .test_before_acquire(false)
+        .connect_lazy_with(reader_options(path))
 }
 
 /// Open `path` read-only (it must exist). On a read-only file system, when no `-wal`

@@ -236,6 +236,11 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
 /// session), latest `completed_at` first (rows without one, i.e. still running, last),
 /// at most `limit`.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
@@ -296,6 +301,11 @@ pub async fn get_recent_runs<'e>(
 ///
 /// Rows cleared by a usage reset are included: this is the session's full record, not
 /// an analytics read (§14.4).
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.
@@ -361,6 +371,11 @@ pub async fn get_session_agent_runs<'e>(
 /// Rows are matched by `workflow_run_id`. Rows persisted by this layer carry it
 /// (see [`persist_agent_run`]); rows the existing layer persisted after the link
 /// columns were introduced have none and are not listed.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.

@@ -216,6 +216,11 @@ impl Row {
 /// # Differences from the existing layer
 /// One unreadable row no longer fails the list (or reads as a wrong number).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]

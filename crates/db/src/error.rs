@@ -144,9 +144,28 @@ pub enum Error {
     /// another tool; see [`crate::malformed`]). Lists skip such rows instead.
     #[error(transparent)]
     Malformed(#[from] crate::malformed::MalformedRow),
+    /// A write reached a connection that cannot write: a reader of the read-only pool
+    /// (`Database::reader` of `skill-builder-app`, opened `read_only` with
+    /// `query_only`), or a file that became read-only under an open connection
+    /// (SQLite's `SQLITE_READONLY`). Nothing was written; retry on the writer
+    /// (`Database::pool`).
+    #[error("cannot write through a read-only connection (writes go to the writer pool): {0}")]
+    ReadOnlyConnection(#[source] sqlx::Error),
     /// The database failed underneath.
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    /// Classify a driver error: `SQLITE_READONLY` (primary result code 8, any extended
+    /// code) is [`Error::ReadOnlyConnection`], everything else [`Error::Database`].
+    fn from(e: sqlx::Error) -> Self {
+        if is_read_only(&e) {
+            Self::ReadOnlyConnection(e)
+        } else {
+            Self::Database(e)
+        }
+    }
 }
 
 impl Error {
@@ -168,6 +187,17 @@ impl Error {
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation))
+}
+
+/// SQLite's primary result code `SQLITE_READONLY`.
+const SQLITE_READONLY: i32 = 8;
+
+/// Whether a database error is `SQLITE_READONLY` (any extended code).
+pub(crate) fn is_read_only(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == SQLITE_READONLY)
 }
 
 /// Whether a database error is a FOREIGN KEY constraint violation.

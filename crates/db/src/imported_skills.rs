@@ -344,6 +344,11 @@ const TABLE: &str = "imported_skills";
 /// The existing layer read a NULL `skill_id` as `""` (and counted the row), and text
 /// in a flag as a wrong boolean; one invalid UTF-8 value failed the whole list.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]

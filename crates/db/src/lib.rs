@@ -9,6 +9,12 @@
 //! the committed `.sqlx/` cache. Every operation has a `tracing` span; no secret is
 //! ever a span field. Errors are [`Error`].
 //!
+//! Which pool: `Database::open` (crate `skill-builder-app`) gives a writer,
+//! `db.pool()` (one connection; every write, and reads that must see the caller's
+//! uncommitted writes), and read-only connections, `db.reader()`, for the list and
+//! report operations of the screens — their rustdoc says "**Pool:** reads only". A
+//! write through the reader fails with [`Error::ReadOnlyConnection`].
+//!
 //! Open the database with the `skill-builder-app` crate (`Database::open`), then pass
 //! `db.pool()`:
 //!

@@ -264,6 +264,11 @@ pub async fn get_skill_lock<'e>(
 /// substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of the
 /// table, the span's `skipped` field counts the rows).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]

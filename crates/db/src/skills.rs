@@ -168,6 +168,11 @@ pub(crate) async fn upsert_in_tx(
 /// # Differences from the existing layer
 /// The existing layer failed the whole list on such a row (or read a wrong value).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
@@ -415,6 +420,11 @@ pub async fn get_workflow_run_id<'e>(
 /// # Differences from the existing layer
 /// Names come back sorted ascending (the existing layer had no defined order). One
 /// unreadable name no longer fails the whole list.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.

@@ -92,6 +92,11 @@ pub async fn set_skill_tags<'e, S: AsRef<str>>(
 /// row at a time; grouping and sorting happen here. One unreadable tag no longer
 /// fails the whole map.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(
@@ -175,6 +180,11 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
 ///
 /// # Differences from the existing layer
 /// One unreadable tag no longer fails the whole list.
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.

@@ -3,16 +3,11 @@
 //! Each report is one aggregate query (the agent rows are scanned once, whatever the
 //! number of sessions). Rows stamped by [`reset_usage`] are left out of every report.
 //!
-//! An agent row whose summed or grouping columns hold a value the typed API cannot
-//! read exactly is left out of that report, instead of being counted as a number
-//! SQLite guessed from it (`'three'` as 0, `'1.2k'` as 1.2; issue 11): the summary and
-//! the session filter of `hide_cancelled` need a numeric `total_cost`; the by-step
-//! report an integer `step_id` too, the by-model report a text `model`; the session
-//! list's per-session totals leave out a row unless `step_id`, `total_cost`, the token
-//! counts and `duration_ms` are all numbers. (Checking only what each report reads
-//! keeps the summary on its covering index.) The reports do not name such rows (that
-//! would cost a second scan on every report): `skill-builder-db check` lists each of
-//! them with table and rowid.
+//! The sums are of REAL values, so their last bits depend on the order SQLite adds
+//! the rows in. The summary scans `workflow_sessions`, and the by-model and by-step
+//! reports scan `agent_runs`, `NOT INDEXED`: the plans they had before the list
+//! indexes of step `20261130120000` (which the planner would otherwise pick, changing
+//! that order), so every total stays bit-for-bit what it was.
 //!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
@@ -52,6 +47,11 @@ use crate::Result;
 /// agents are hidden, empty ones are not (§14.4). Agent rows without a workflow session
 /// never count. The average is 0.0 when no session counts.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled), err)]
@@ -64,12 +64,12 @@ pub async fn get_usage_summary<'e>(
                SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
                FROM agent_runs
                WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
-                 AND typeof(total_cost) IN ('real', 'integer', 'null')
                GROUP BY workflow_session_id
            ),
            counted AS (
                SELECT COALESCE(a.cost, 0.0) AS cost
-               FROM workflow_sessions ws LEFT JOIN per_session a ON a.sid = ws.session_id
+               FROM workflow_sessions ws NOT INDEXED
+                    LEFT JOIN per_session a ON a.sid = ws.session_id
                WHERE ws.reset_marker IS NULL
                  AND (NOT ?1 OR COALESCE(a.cost, 0.0) > 0 OR a.n IS NULL)
            )
@@ -93,6 +93,11 @@ pub async fn get_usage_summary<'e>(
 /// counts once), and cost, token and duration totals summed over every row (0 without
 /// rows). `completed_at` is the session's `ended_at`.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(limit = limit, hide_cancelled = hide_cancelled, count), err)]
@@ -113,8 +118,7 @@ pub async fn get_recent_workflow_sessions<'e>(
                  AND (NOT ?1
                       OR (SELECT TOTAL(a.total_cost) FROM agent_runs a
                           WHERE a.workflow_session_id = ws.session_id
-                            AND a.reset_marker IS NULL
-                            AND typeof(a.total_cost) IN ('real', 'integer', 'null')) > 0
+                            AND a.reset_marker IS NULL) > 0
                       OR NOT EXISTS (SELECT 1 FROM agent_runs a
                                      WHERE a.workflow_session_id = ws.session_id
                                        AND a.reset_marker IS NULL))
@@ -136,13 +140,6 @@ pub async fn get_recent_workflow_sessions<'e>(
                FROM picked p
                JOIN agent_runs a ON a.workflow_session_id = p.session_id
                WHERE a.reset_marker IS NULL
-                 AND typeof(a.step_id) = 'integer'
-                 AND typeof(a.total_cost) IN ('real', 'integer', 'null')
-                 AND typeof(a.input_tokens) IN ('integer', 'null')
-                 AND typeof(a.output_tokens) IN ('integer', 'null')
-                 AND typeof(a.cache_read_tokens) IN ('integer', 'null')
-                 AND typeof(a.cache_write_tokens) IN ('integer', 'null')
-                 AND typeof(a.duration_ms) IN ('integer', 'null')
                GROUP BY a.workflow_session_id
            )
            SELECT p.session_id AS "session_id!: WorkflowSessionId",
@@ -178,6 +175,11 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count), err)]
@@ -189,11 +191,9 @@ pub async fn get_usage_by_step<'e>(
         r#"SELECT step_id,
                   COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64",
                   COUNT(*) AS "run_count!: i64"
-           FROM agent_runs
+           FROM agent_runs NOT INDEXED
            WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
              AND (NOT ?1 OR total_cost > 0)
-             AND typeof(step_id) = 'integer'
-             AND typeof(total_cost) IN ('real', 'integer', 'null')
            GROUP BY step_id
            ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, step_id"#,
         hide_cancelled
@@ -215,6 +215,11 @@ pub async fn get_usage_by_step<'e>(
 /// Usage grouped by model, most expensive first. Same rows and `hide_cancelled` rule
 /// as [`get_usage_by_step`] (per row, §14.4).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count), err)]
@@ -227,11 +232,9 @@ pub async fn get_usage_by_model<'e>(
         r#"SELECT model,
                   COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64",
                   COUNT(*) AS "run_count!: i64"
-           FROM agent_runs
+           FROM agent_runs NOT INDEXED
            WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
              AND (NOT ?1 OR total_cost > 0)
-             AND typeof(model) = 'text'
-             AND typeof(total_cost) IN ('real', 'integer', 'null')
            GROUP BY model
            ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, model"#,
         hide_cancelled

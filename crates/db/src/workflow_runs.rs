@@ -446,6 +446,11 @@ pub async fn get_purpose<'e>(db: impl SqliteExecutor<'e>, skill_name: &str) -> R
 /// A NULL `purpose` reads as `None` instead of failing the whole list; one
 /// unreadable row no longer fails (or falsifies) the list.
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]

@@ -135,6 +135,11 @@ pub async fn save_workflow_step<'e>(
 /// substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of the
 /// table, the span's `skipped` field counts the rows).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = skill_name, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]

@@ -305,6 +305,11 @@ pub async fn upsert_bundled_workspace_skill<'e>(
 /// A row the typed API cannot read exactly is skipped and reported (see
 /// [`list_active_workspace_skills`]).
 ///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
+///
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
@@ -345,6 +350,11 @@ pub async fn list_workspace_skills<'e>(
 /// `is_active`, a BLOB or invalid UTF-8 in a text column, …) is skipped and reported,
 /// never substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of
 /// the table, the span's `skipped` field counts the rows).
+///
+/// **Pool:** reads only. The app's screens pass the read-only pool
+/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
+/// the writer (`Database::pool`) or your transaction to see your own uncommitted
+/// writes.
 ///
 /// # Errors
 /// The database error.

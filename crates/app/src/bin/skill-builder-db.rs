@@ -49,7 +49,8 @@ enum Command {
         /// Print one JSON object `{ phase: { value, unit } }`.
         #[arg(long)]
         json: bool,
-        /// Run only this phase (open_cold, open_warm, agent_runs, catalog, analytics, workflow).
+        /// Run only this phase (open_cold, open_warm, agent_runs, catalog, analytics, workflow,
+        /// contention).
         #[arg(long, value_name = "NAME")]
         phase: Option<String>,
         /// Multiply the workload's sizes (for scaling figures).
@@ -223,17 +224,29 @@ async fn bench(json: bool, phase: Option<&str>, scale: u32) -> Result<(), CliErr
         Some(name) => vec![name.parse::<Phase>()?],
         None => Phase::ALL.to_vec(),
     };
-    let mut results = serde_json::Map::new();
+    // Each measurement is written as its struct serializes (value, unit, then the
+    // contention details), in phase order, not re-sorted through a JSON map.
+    let mut results = Vec::new();
     for phase in phases {
         let m = run_phase(phase, scale).await?;
         if json {
-            results.insert(phase.name().to_owned(), serde_json::to_value(m)?);
+            results.push(format!(
+                "{}:{}",
+                serde_json::to_string(phase.name())?,
+                serde_json::to_string(&m)?
+            ));
         } else {
-            println!("{:<12} {:>12.3} {}", phase.name(), m.value, m.unit);
+            let mut line = format!("{:<12} {:>12.3} {}", phase.name(), m.value, m.unit);
+            if let (Some(alone), Some(screen)) = (m.alone_p99_ms, m.screen_ms) {
+                line.push_str(&format!(
+                    " (p99 alone {alone:.3} ms, screen {screen:.3} ms)"
+                ));
+            }
+            println!("{line}");
         }
     }
     if json {
-        println!("{}", serde_json::Value::Object(results));
+        println!("{{{}}}", results.join(","));
     }
     Ok(())
 }
