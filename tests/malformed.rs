@@ -24,7 +24,7 @@ use skill_builder_db::model::{
 use skill_builder_db::model::{ImportedSkill, ImportedSkillId};
 use skill_builder_db::model::{SkillSource, WorkflowRunStatus};
 use skill_builder_db::{
-    Error, agent_runs, artifacts, imported_skills, locks, sessions, settings, skills, tags, usage,
+    Error, agent_runs, artifacts, imported_skills, locks, sessions, settings, skills, tags,
     workflow_runs, workflow_steps, workspace_skills,
 };
 use sqlx::sqlite::SqliteConnectOptions;

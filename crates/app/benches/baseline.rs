@@ -85,7 +85,7 @@ impl Sql {
             by_model: c.find(r#"SELECT model, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
             by_step: c.find(r#"SELECT step_id, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
             recent: c.find("WITH picked AS MATERIALIZED (", &[]),
-            recent_runs: c.find(r#"SELECT agent_id AS "agent_id: AgentId""#, &["WHERE reset_marker IS NULL ORDER BY completed_at IS NULL"]),
+            recent_runs: c.find(r#"SELECT agent_id AS "agent_id: AgentId""#, &["WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?))"]),
         }
     }
 }
@@ -310,5 +310,5 @@ pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
         + count_rows(conn, &sql.by_model, params![true])
         + count_rows(conn, &sql.by_step, params![true])
         + count_rows(conn, &sql.recent, params![true, 50])
-        + count_rows(conn, &sql.recent_runs, params![50])
+        + count_rows(conn, &sql.recent_runs, params!["[]", 50])
 }
