@@ -45,6 +45,7 @@ stress:
     STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 cargo test -p skill-builder-app --test processes -- --nocapture
     PROPTEST_CASES=1000 cargo test -p skill-builder-app --test bad_input -- --nocapture
     PROPTEST_CASES=1000 cargo test -p skill-builder-app --test usage_history -- --nocapture
+    PROPTEST_CASES=200 cargo test -p skill-builder-app --test usage_totals -- --nocapture
 
 # Benchmarks (release): criterion beside the rusqlite baseline, its table, the paired ratios.
 bench:

@@ -23,7 +23,7 @@ async fn every_legacy_file_upgrades_to_its_expected_dump() {
     for name in versions {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = upgrade(&name, dir.path()).await;
-        let actual = dump(&path).await;
+        let actual = legacy_dump(&path).await;
         let expected = expected_dump(&name);
         assert_eq!(
             actual, expected,
@@ -61,7 +61,7 @@ async fn fresh_file_has_the_v28_schema() {
     let db = Database::open(&path).await.expect("open");
     assert_eq!(db.migration_report().applied.len(), step_count());
     db.close().await;
-    let actual = dump(&path).await;
+    let actual = legacy_dump(&path).await;
     let expected = expected_dump("v28");
     assert_eq!(schema_only(&actual), schema_only(&expected));
     assert_eq!(
@@ -99,7 +99,7 @@ async fn step_24_recorded_but_not_applied_upgrades_cleanly() {
             .collect::<Vec<_>>()
     );
     assert!(report.repair_after.is_empty());
-    assert_eq!(dump(&path).await, expected_dump("v23"));
+    assert_eq!(legacy_dump(&path).await, expected_dump("v23"));
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn migrating_in_stages_matches_migrating_at_once() {
         assert_eq!(db.migration_report().to_version, target);
         db.close().await;
     }
-    assert_eq!(dump(&path).await, expected_dump("v02"));
+    assert_eq!(legacy_dump(&path).await, expected_dump("v02"));
 }
 
 use sqlx::Connection as _;

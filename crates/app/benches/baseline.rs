@@ -64,6 +64,7 @@ pub struct Sql {
     pub list_skills: String,
     pub tags_batch: String,
     pub summary: String,
+    pub skipped: String,
     pub by_model: String,
     pub by_step: String,
     pub recent: String,
@@ -81,9 +82,10 @@ impl Sql {
             tags_set: c.find("INSERT INTO skill_tag_sets (skill_name, tags_json)", &[]),
             list_skills: c.find("SELECT json_group_array(json_array( id, name, skill_source,", &["FROM skills"]),
             tags_batch: c.find("SELECT json_group_array(json_array(t.skill_name, t.tag))", &[]),
-            summary: c.find("WITH per_session AS ( SELECT workflow_session_id AS sid, SUM(total_cost) AS cost", &[]),
-            by_model: c.find(r#"SELECT model, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
-            by_step: c.find(r#"SELECT step_id, COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64""#, &[]),
+            summary: c.find("SELECT CASE WHEN ?1 THEN shown_cost + shown_cost_err ELSE cost + cost_err END", &[]),
+            skipped: c.find(r#"SELECT skipped_rows AS "n!: i64" FROM usage_totals WHERE id = 0"#, &[]),
+            by_model: c.find(r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>""#, &["FROM usage_model_totals"]),
+            by_step: c.find(r#"SELECT step_id AS "step_id!: i64""#, &["FROM usage_step_totals"]),
             recent: c.find("WITH picked AS MATERIALIZED (", &[]),
             recent_runs: c.find(r#"SELECT agent_id AS "agent_id: AgentId""#, &["WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?))"]),
         }
@@ -304,11 +306,15 @@ pub fn one_query(conn: &Connection, q: &str, args: &[&dyn rusqlite::ToSql]) -> u
     count_rows(conn, q, args)
 }
 
-/// The usage screen: the same four queries.
+/// The usage screen: the same queries (by model, by step and recent sessions each
+/// read the skipped-row count first, as the layer does).
 pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
     count_rows(conn, &sql.summary, params![true])
+        + count_rows(conn, &sql.skipped, params![])
         + count_rows(conn, &sql.by_model, params![true])
+        + count_rows(conn, &sql.skipped, params![])
         + count_rows(conn, &sql.by_step, params![true])
+        + count_rows(conn, &sql.skipped, params![])
         + count_rows(conn, &sql.recent, params![true, 50])
         + count_rows(conn, &sql.recent_runs, params!["[]", 50])
 }

@@ -167,6 +167,16 @@ impl Database {
                 let mut report =
                     crate::upgrade_wait::migrate_waiting(&mut conn, &path, options.target).await?;
                 report.snapshot = snapshot;
+                // Totals that a change bypassing their triggers (another tool's
+                // INSERT OR REPLACE) left wrong are rebuilt before anything reads them.
+                if report.to_version >= skill_builder_db::usage_totals::STEP {
+                    skill_builder_db::usage_totals::ensure_current(&mut conn)
+                        .await
+                        .map_err(|e| OpenError::UsageTotals {
+                            path: path.clone(),
+                            source: Box::new(e),
+                        })?;
+                }
                 if !report.applied.is_empty() {
                     crate::recovery::truncate_wal(&mut conn).await;
                 }

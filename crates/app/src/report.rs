@@ -181,6 +181,10 @@ pub struct CheckReport {
     /// column), with table, rowid and column. Lists skip these rows; single-row
     /// reads fail with `Error::Malformed` (see `skill_builder_db::malformed`).
     pub malformed: Vec<BadValue>,
+    /// Where the usage totals the reports read (step `20261130130000`) differ from the
+    /// plain aggregates over the rows, one line each (`Database::open` rebuilds them
+    /// when a change bypassed their triggers). Empty for files before that step.
+    pub usage_totals: Vec<String>,
 }
 
 impl CheckReport {
@@ -193,6 +197,7 @@ impl CheckReport {
             && self.edited_migrations.is_empty()
             && self.unknown_versions.is_empty()
             && self.malformed.is_empty()
+            && self.usage_totals.is_empty()
     }
 
     /// One readable line per problem.
@@ -235,6 +240,9 @@ impl CheckReport {
                 .iter()
                 .map(|b| format!("unreadable value: {b} (the typed API cannot read it exactly)")),
         );
+        out.extend(self.usage_totals.iter().map(|d| {
+            format!("usage totals: {d} (opening the database for writing rebuilds them)")
+        }));
         out
     }
 }
@@ -297,7 +305,94 @@ async fn fill_check(
     report.unknown_versions = state.unknown_versions();
     report.schema_drift = expected.drift(conn).await?;
     report.malformed = skill_builder_migrations::values::scan(conn).await?;
+    if state.version() >= skill_builder_db::usage_totals::STEP {
+        report.usage_totals = usage_totals_drift(conn).await?;
+    }
     Ok(report)
+}
+
+/// The fields where the stored usage totals differ from the recomputed ones.
+async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, MigrationError> {
+    use skill_builder_db::usage_totals::{UsageTotals, recompute, stored};
+    let plain = recompute(conn).await.map_err(db_error)?;
+    let kept: UsageTotals = match stored(conn).await {
+        Ok(t) => t,
+        Err(skill_builder_db::Error::UsageTotalsMissing) => {
+            return Ok(vec!["the summary row is missing".to_owned()]);
+        }
+        Err(e) => return Err(db_error(e)),
+    };
+    let mut out = Vec::new();
+    let mut differs = |name: &str, same: bool, kept: String, plain: String| {
+        if !same {
+            out.push(format!("{name}: stored {kept}, the rows give {plain}"));
+        }
+    };
+    differs(
+        "agent runs",
+        kept.agent_rows == plain.agent_rows,
+        kept.agent_rows.to_string(),
+        plain.agent_rows.to_string(),
+    );
+    differs(
+        "skipped rows",
+        kept.skipped_rows == plain.skipped_rows,
+        kept.skipped_rows.to_string(),
+        plain.skipped_rows.to_string(),
+    );
+    differs(
+        "sessions",
+        kept.sessions == plain.sessions,
+        kept.sessions.to_string(),
+        plain.sessions.to_string(),
+    );
+    differs(
+        "cost",
+        kept.cost == plain.cost,
+        kept.cost.to_string(),
+        plain.cost.to_string(),
+    );
+    differs(
+        "shown sessions",
+        kept.shown_sessions == plain.shown_sessions,
+        kept.shown_sessions.to_string(),
+        plain.shown_sessions.to_string(),
+    );
+    differs(
+        "shown cost",
+        kept.shown_cost == plain.shown_cost,
+        kept.shown_cost.to_string(),
+        plain.shown_cost.to_string(),
+    );
+    differs(
+        "per-session totals",
+        kept.per_session == plain.per_session,
+        format!("{} groups", kept.per_session.len()),
+        format!("{} groups", plain.per_session.len()),
+    );
+    differs(
+        "per-model totals",
+        kept.per_model == plain.per_model,
+        format!("{} groups", kept.per_model.len()),
+        format!("{} groups", plain.per_model.len()),
+    );
+    differs(
+        "per-step totals",
+        kept.per_step == plain.per_step,
+        format!("{} groups", kept.per_step.len()),
+        format!("{} groups", plain.per_step.len()),
+    );
+    Ok(out)
+}
+
+/// A data-layer error met by `check`, as the migration error `check` reports.
+fn db_error(e: skill_builder_db::Error) -> MigrationError {
+    match e {
+        skill_builder_db::Error::Database(e) | skill_builder_db::Error::ReadOnlyConnection(e) => {
+            MigrationError::Database(e)
+        }
+        other => MigrationError::Database(sqlx::Error::Protocol(other.to_string())),
+    }
 }
 
 /// Write a consistent online copy of the live database at `source` to `dest`

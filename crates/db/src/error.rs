@@ -151,6 +151,13 @@ pub enum Error {
     /// (`Database::pool`).
     #[error("cannot write through a read-only connection (writes go to the writer pool): {0}")]
     ReadOnlyConnection(#[source] sqlx::Error),
+    /// The row of `usage_totals` that the usage reports read is missing: another tool
+    /// deleted it. `Database::open` of `skill-builder-app` rebuilds it (see
+    /// [`crate::usage_totals::rebuild`]).
+    #[error(
+        "the usage totals are missing (the file was edited by another tool): reopen the database to rebuild them"
+    )]
+    UsageTotalsMissing,
     /// The database failed underneath.
     #[error(transparent)]
     Database(sqlx::Error),

@@ -1,13 +1,20 @@
 //! Usage analytics over `agent_runs` and `workflow_sessions`, and the usage reset.
 //!
-//! Each report is one aggregate query (the agent rows are scanned once, whatever the
-//! number of sessions). Rows stamped by [`reset_usage`] are left out of every report.
+//! The reports read totals that triggers keep up to date with every write (step
+//! `20261130130000_usage_totals`, [`crate::usage_totals`]): a report costs what it
+//! shows, not the size of the history (issue 12). The totals equal, bit for bit, the
+//! plain aggregate queries over `agent_runs` and `workflow_sessions`
+//! ([`crate::usage_totals::recompute`]): a sum is kept as the running sum and the
+//! compensation of the Kahan-Babuska-Neumaier summation SQLite's `SUM()` uses, so it
+//! holds the exact sum of the costs and reads as that sum correctly rounded, which is
+//! what `SUM()` returns in any row order.
 //!
-//! The sums are of REAL values, so their last bits depend on the order SQLite adds
-//! the rows in. The summary scans `workflow_sessions`, and the by-model and by-step
-//! reports scan `agent_runs`, `NOT INDEXED`: the plans they had before the list
-//! indexes of step `20261130120000` (which the planner would otherwise pick, changing
-//! that order), so every total stays bit-for-bit what it was.
+//! Rows stamped by [`reset_usage`] are left out of every report. So are agent rows
+//! another tool left unreadable (a step that is not an integer, a model that is not
+//! text, a cost that is not a number within ±2^53 USD or NULL, tokens or duration that are not
+//! integers or NULL): never summed with a substituted value, they are counted and
+//! reported — the span's `skipped` field and one `tracing::warn!` per report; `skill-builder-db check`
+//! lists them with table and rowid (issue 11).
 //!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
@@ -33,10 +40,31 @@
 use skill_builder_model::{
     SessionUsage, UsageByModel, UsageByStep, UsageSummary, WorkflowSessionId, step_name,
 };
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection};
 use tracing::instrument;
 
-use crate::Result;
+use crate::{Error, Result};
+
+/// Agent rows the reports left out because a column they read is unreadable: recorded
+/// as the span's `skipped` field and warned about once.
+fn report_skipped(operation: &'static str, skipped: i64) {
+    tracing::Span::current().record("skipped", skipped);
+    if skipped > 0 {
+        tracing::warn!(
+            operation,
+            skipped,
+            "left out agent runs the typed API cannot read exactly (listed by `skill-builder-db check`)"
+        );
+    }
+}
+
+/// The number of unreadable agent rows the totals left out.
+async fn skipped_rows(conn: &mut SqliteConnection) -> Result<i64> {
+    sqlx::query_scalar!(r#"SELECT skipped_rows AS "n!: i64" FROM usage_totals WHERE id = 0"#)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(Error::UsageTotalsMissing)
+}
 
 /// Overall usage; one "run" is one workflow session.
 ///
@@ -47,39 +75,38 @@ use crate::Result;
 /// agents are hidden, empty ones are not (§14.4). Agent rows without a workflow session
 /// never count. The average is 0.0 when no session counts.
 ///
+/// Reads one row of `usage_totals` (constant time, whatever the history's size).
+///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
 /// the writer (`Database::pool`) or your transaction to see your own uncommitted
 /// writes.
 ///
+/// # Differences from the existing layer
+/// Agent rows holding values the typed API cannot read are left out (see the module
+/// docs), where the existing layer summed `'three'` as 0.
+///
 /// # Errors
-/// The database error.
-#[instrument(skip_all, fields(hide_cancelled = hide_cancelled), err)]
+/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// error.
+#[instrument(skip_all, fields(hide_cancelled = hide_cancelled, skipped), err)]
 pub async fn get_usage_summary<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     hide_cancelled: bool,
 ) -> Result<UsageSummary> {
+    let mut conn = db.acquire().await?;
     let row = sqlx::query!(
-        r#"WITH per_session AS (
-               SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
-               FROM agent_runs
-               WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
-               GROUP BY workflow_session_id
-           ),
-           counted AS (
-               SELECT COALESCE(a.cost, 0.0) AS cost
-               FROM workflow_sessions ws NOT INDEXED
-                    LEFT JOIN per_session a ON a.sid = ws.session_id
-               WHERE ws.reset_marker IS NULL
-                 AND (NOT ?1 OR COALESCE(a.cost, 0.0) > 0 OR a.n IS NULL)
-           )
-           SELECT COALESCE(SUM(cost), 0.0) AS "total_cost!: f64",
-                  COUNT(*) AS "total_runs!: i64"
-           FROM counted"#,
+        r#"SELECT CASE WHEN ?1 THEN shown_cost + shown_cost_err ELSE cost + cost_err END
+                      AS "total_cost!: f64",
+                  CASE WHEN ?1 THEN shown_sessions ELSE sessions END AS "total_runs!: i64",
+                  skipped_rows AS "skipped!: i64"
+           FROM usage_totals WHERE id = 0"#,
         hide_cancelled
     )
-    .fetch_one(db)
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::UsageTotalsMissing)?;
+    report_skipped("get_usage_summary", row.skipped);
     Ok(UsageSummary::new(row.total_cost, row.total_runs))
 }
 
@@ -93,35 +120,46 @@ pub async fn get_usage_summary<'e>(
 /// counts once), and cost, token and duration totals summed over every row (0 without
 /// rows). `completed_at` is the session's `ended_at`.
 ///
+/// Reads `limit` entries of an index of the sessions (step `20261130120000`), their
+/// totals and their own agent rows: the cost follows `limit`, not the history.
+///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
 /// the writer (`Database::pool`) or your transaction to see your own uncommitted
 /// writes.
 ///
+/// # Differences from the existing layer
+/// Unreadable agent rows are left out of the sums (module docs); a session row whose
+/// skill name or times are not text is left out of the list (warned about, counted in
+/// the span's `skipped` field together with the agent rows).
+///
 /// # Errors
-/// The database error.
-#[instrument(skip_all, fields(limit = limit, hide_cancelled = hide_cancelled, count), err)]
+/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// error (also when a skill name is text that is not valid UTF-8).
+#[instrument(skip_all, fields(limit = limit, hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_recent_workflow_sessions<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     limit: u32,
     hide_cancelled: bool,
 ) -> Result<Vec<SessionUsage>> {
-    // Pick the sessions first (the cost test is an index lookup per session), then
-    // aggregate only the picked ones: the work grows with `limit`, not with the
-    // number of agent rows (the index on agent_runs.workflow_session_id, step 29).
-    let rows = sqlx::query_as!(
-        SessionUsage,
+    let mut conn = db.acquire().await?;
+    let skipped = skipped_rows(&mut conn).await?;
+    // Pick the sessions first, in the order of the index workflow_sessions_recent (the
+    // hide test is a lookup of the session's totals), then aggregate only the picked
+    // sessions' readable agent rows (the index on agent_runs.workflow_session_id;
+    // CROSS JOIN keeps the picked sessions outside, where the planner would otherwise
+    // walk every agent row with a session id).
+    let rows = sqlx::query!(
         r#"WITH picked AS MATERIALIZED (
-               SELECT ws.session_id, ws.skill_name, ws.started_at, ws.ended_at
+               SELECT ws.rowid AS session_rowid, ws.session_id, ws.skill_name,
+                      ws.started_at, ws.ended_at, t.cost + t.cost_err AS cost,
+                      typeof(ws.session_id) = 'text' AND typeof(ws.skill_name) = 'text'
+                      AND typeof(ws.started_at) = 'text'
+                      AND typeof(ws.ended_at) IN ('text', 'null') AS ok
                FROM workflow_sessions ws
+                    LEFT JOIN usage_session_totals t ON t.session_id = ws.session_id
                WHERE ws.reset_marker IS NULL
-                 AND (NOT ?1
-                      OR (SELECT TOTAL(a.total_cost) FROM agent_runs a
-                          WHERE a.workflow_session_id = ws.session_id
-                            AND a.reset_marker IS NULL) > 0
-                      OR NOT EXISTS (SELECT 1 FROM agent_runs a
-                                     WHERE a.workflow_session_id = ws.session_id
-                                       AND a.reset_marker IS NULL))
+                 AND (NOT ?1 OR t.runs IS NULL OR t.runs = 0 OR t.cost + t.cost_err > 0)
                ORDER BY ws.started_at DESC, ws.session_id
                LIMIT ?2
            ),
@@ -131,40 +169,72 @@ pub async fn get_recent_workflow_sessions<'e>(
                       MAX(a.step_id) AS max_step,
                       GROUP_CONCAT(DISTINCT a.step_id ORDER BY a.step_id) AS steps_csv,
                       COUNT(DISTINCT a.agent_id) AS agent_count,
-                      SUM(a.total_cost) AS total_cost,
                       CAST(TOTAL(a.input_tokens) AS INTEGER) AS input_tokens,
                       CAST(TOTAL(a.output_tokens) AS INTEGER) AS output_tokens,
                       CAST(TOTAL(a.cache_read_tokens) AS INTEGER) AS cache_read,
                       CAST(TOTAL(a.cache_write_tokens) AS INTEGER) AS cache_write,
                       CAST(TOTAL(a.duration_ms) AS INTEGER) AS duration_ms
                FROM picked p
-               JOIN agent_runs a ON a.workflow_session_id = p.session_id
-               WHERE a.reset_marker IS NULL
+               CROSS JOIN agent_runs_usage a ON a.workflow_session_id = p.session_id
+               WHERE a.counted AND a.readable
                GROUP BY a.workflow_session_id
            )
-           SELECT p.session_id AS "session_id!: WorkflowSessionId",
-                  p.skill_name AS "skill_name!",
+           SELECT p.session_rowid AS "session_rowid!: i64",
+                  p.ok AS "ok!: bool",
+                  CASE WHEN p.ok THEN p.session_id ELSE '' END
+                      AS "session_id!: WorkflowSessionId",
+                  CASE WHEN p.ok THEN p.skill_name ELSE '' END AS "skill_name!: String",
                   COALESCE(a.min_step, 0) AS "min_step!: i64",
                   COALESCE(a.max_step, 0) AS "max_step!: i64",
                   COALESCE(a.steps_csv, '') AS "steps_csv!: String",
                   COALESCE(a.agent_count, 0) AS "agent_count!: i64",
-                  COALESCE(a.total_cost, 0.0) AS "total_cost!: f64",
+                  COALESCE(p.cost, 0.0) AS "total_cost!: f64",
                   COALESCE(a.input_tokens, 0) AS "total_input_tokens!: i64",
                   COALESCE(a.output_tokens, 0) AS "total_output_tokens!: i64",
                   COALESCE(a.cache_read, 0) AS "total_cache_read!: i64",
                   COALESCE(a.cache_write, 0) AS "total_cache_write!: i64",
                   COALESCE(a.duration_ms, 0) AS "total_duration_ms!: i64",
-                  p.started_at AS "started_at!",
-                  p.ended_at AS "completed_at?"
+                  CASE WHEN p.ok THEN p.started_at ELSE '' END AS "started_at!: String",
+                  CASE WHEN p.ok THEN p.ended_at END AS "completed_at?: String"
            FROM picked p LEFT JOIN per_session a ON a.sid = p.session_id
            ORDER BY p.started_at DESC, p.session_id"#,
         hide_cancelled,
         limit
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    let mut sessions = Vec::with_capacity(rows.len());
+    let mut bad_sessions = 0_i64;
+    for r in rows {
+        if !r.ok {
+            bad_sessions += 1;
+            tracing::warn!(
+                table = "workflow_sessions",
+                rowid = r.session_rowid,
+                "left out a session the typed API cannot read exactly (listed by `skill-builder-db check`)"
+            );
+            continue;
+        }
+        sessions.push(SessionUsage {
+            session_id: r.session_id,
+            skill_name: r.skill_name,
+            min_step: r.min_step,
+            max_step: r.max_step,
+            steps_csv: r.steps_csv,
+            agent_count: r.agent_count,
+            total_cost: r.total_cost,
+            total_input_tokens: r.total_input_tokens,
+            total_output_tokens: r.total_output_tokens,
+            total_cache_read: r.total_cache_read,
+            total_cache_write: r.total_cache_write,
+            total_duration_ms: r.total_duration_ms,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+        });
+    }
+    report_skipped("get_recent_workflow_sessions", skipped + bad_sessions);
+    tracing::Span::current().record("count", sessions.len());
+    Ok(sessions)
 }
 
 /// Usage grouped by workflow step, most expensive first, each step named by
@@ -175,31 +245,39 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
+/// Reads the per-step totals (one row per step id).
+///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
 /// the writer (`Database::pool`) or your transaction to see your own uncommitted
 /// writes.
 ///
+/// # Differences from the existing layer
+/// Unreadable agent rows are left out (module docs).
+///
 /// # Errors
-/// The database error.
-#[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count), err)]
+/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// error.
+#[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_usage_by_step<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByStep>> {
+    let mut conn = db.acquire().await?;
+    let skipped = skipped_rows(&mut conn).await?;
     let rows = sqlx::query!(
-        r#"SELECT step_id,
-                  COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64",
-                  COUNT(*) AS "run_count!: i64"
-           FROM agent_runs NOT INDEXED
-           WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
-             AND (NOT ?1 OR total_cost > 0)
-           GROUP BY step_id
-           ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, step_id"#,
+        r#"SELECT step_id AS "step_id!: i64",
+                  CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
+                      AS "total_cost!: f64",
+                  CASE WHEN ?1 THEN paid_runs ELSE runs END AS "run_count!: i64"
+           FROM usage_step_totals
+           WHERE CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
+           ORDER BY 2 DESC, step_id"#,
         hide_cancelled
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
+    report_skipped("get_usage_by_step", skipped);
     tracing::Span::current().record("count", rows.len());
     Ok(rows
         .into_iter()
@@ -215,34 +293,55 @@ pub async fn get_usage_by_step<'e>(
 /// Usage grouped by model, most expensive first. Same rows and `hide_cancelled` rule
 /// as [`get_usage_by_step`] (per row, §14.4).
 ///
+/// Reads the per-model totals (one row per model).
+///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
 /// the writer (`Database::pool`) or your transaction to see your own uncommitted
 /// writes.
 ///
+/// # Differences from the existing layer
+/// Unreadable agent rows are left out (module docs); so is a model name that is not
+/// valid UTF-8 (its rows are counted in the span's `skipped` field).
+///
 /// # Errors
-/// The database error.
-#[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count), err)]
+/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// error.
+#[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_usage_by_model<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByModel>> {
-    let rows = sqlx::query_as!(
-        UsageByModel,
-        r#"SELECT model,
-                  COALESCE(SUM(total_cost), 0.0) AS "total_cost!: f64",
-                  COUNT(*) AS "run_count!: i64"
-           FROM agent_runs NOT INDEXED
-           WHERE reset_marker IS NULL AND workflow_session_id IS NOT NULL
-             AND (NOT ?1 OR total_cost > 0)
-           GROUP BY model
-           ORDER BY COALESCE(SUM(total_cost), 0.0) DESC, model"#,
+    let mut conn = db.acquire().await?;
+    let skipped = skipped_rows(&mut conn).await?;
+    // The model as bytes: one name that is not UTF-8 must not fail the others.
+    let rows = sqlx::query!(
+        r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>",
+                  CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
+                      AS "total_cost!: f64",
+                  CASE WHEN ?1 THEN paid_runs ELSE runs END AS "run_count!: i64"
+           FROM usage_model_totals
+           WHERE CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
+           ORDER BY 2 DESC, model"#,
         hide_cancelled
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+    let mut models = Vec::with_capacity(rows.len());
+    let mut not_utf8 = 0;
+    for r in rows {
+        match String::from_utf8(r.model) {
+            Ok(model) => models.push(UsageByModel {
+                model,
+                total_cost: r.total_cost,
+                run_count: r.run_count,
+            }),
+            Err(_) => not_utf8 += r.run_count,
+        }
+    }
+    report_skipped("get_usage_by_model", skipped + not_utf8);
+    tracing::Span::current().record("count", models.len());
+    Ok(models)
 }
 
 /// "Clear" the usage history without deleting it: stamp `reset_marker` = now on every
