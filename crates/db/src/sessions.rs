@@ -176,9 +176,12 @@ pub async fn get_workflow_session<'e>(
 /// with `tracing::warn!` (table, rowid, column, problem) and counted in the span's
 /// `skipped` field.
 ///
+/// Only the sessions linked to the skill's master row (`skill_id`) count (issue 10):
+/// a session stored without a master link, or detached when its skill was deleted
+/// (`skill_id` NULL), belongs to no skill, so a skill created (or re-created) later
+/// under the same name does not inherit it.
+///
 /// # Differences from the existing layer
-/// Besides the sessions linked by `skill_id`, an open session that carries the skill's
-/// name with a NULL `skill_id` (created before the master row existed) counts too.
 /// A session whose pid cannot be read counts as live (the existing layer read it with
 /// SQLite's conversions, as pid 0: dead).
 #[instrument(skip_all, fields(skill_name = %skill_name, skipped))]
@@ -193,8 +196,7 @@ pub async fn has_active_session_with_live_pid<'e>(
                   CASE WHEN typeof(ws.pid_started_at) NOT IN ('integer', 'null')
                        THEN typeof(ws.pid_started_at) END AS "started_found: String"
            FROM workflow_sessions ws JOIN skills s ON s.name = ?
-           WHERE ws.ended_at IS NULL
-             AND (ws.skill_id = s.id OR (ws.skill_id IS NULL AND ws.skill_name = s.name))"#,
+           WHERE ws.ended_at IS NULL AND ws.skill_id = s.id"#,
         skill_name
     )
     .fetch_all(db)
