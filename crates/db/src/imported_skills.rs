@@ -431,18 +431,53 @@ pub async fn set_imported_skill_content_hash<'e>(
 /// Folder and stored fingerprint of the imported skill with this name
 /// (`content_hash` `None` = baseline unknown); `None` when there is no such row.
 ///
+/// A `disk_path` or `content_hash` that is not text (a BLOB; a NULL path) or not valid
+/// UTF-8 is an error, never read as text: one query, `typeof()` and the bytes of each
+/// value, checked in Rust.
+///
+/// # Differences from the existing layer
+/// Such a value is [`Error::Malformed`] (the existing layer read a BLOB's bytes as
+/// text and failed with a decode error on invalid UTF-8).
+///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] (`imported_skills`, the name, the column) for such a value; the
+/// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn get_imported_skill_hash_info<'e>(
     db: impl SqliteExecutor<'e>,
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
-    Ok(sqlx::query_as!(
-        HashInfo,
-        "SELECT disk_path, content_hash FROM imported_skills WHERE skill_name = ?",
+    let Some(row) = sqlx::query!(
+        r#"SELECT typeof(disk_path) AS "path_found!: String",
+                  CAST(disk_path AS BLOB) AS "path?: Vec<u8>",
+                  typeof(content_hash) AS "hash_found!: String",
+                  CAST(content_hash AS BLOB) AS "hash?: Vec<u8>"
+           FROM imported_skills WHERE skill_name = ?"#,
         skill_name
     )
     .fetch_optional(db)
-    .await?)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let disk_path = malformed::text_of_row(
+        TABLE,
+        skill_name,
+        "disk_path",
+        &row.path_found,
+        row.path,
+        false,
+    )?;
+    let content_hash = malformed::text_of_row(
+        TABLE,
+        skill_name,
+        "content_hash",
+        &row.hash_found,
+        row.hash,
+        true,
+    )?;
+    Ok(disk_path.map(|disk_path| HashInfo {
+        disk_path,
+        content_hash,
+    }))
 }

@@ -32,7 +32,7 @@ use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::require_name;
-use crate::malformed::{self, checked_list};
+use crate::malformed::{self, MalformedRow, checked_list};
 use crate::{Conflict, Entity, Error, InvalidInput, Result, pid};
 
 /// Whether a process is running; the existing layer's name for [`pid::is_alive`].
@@ -67,18 +67,26 @@ pub(crate) fn require_pid(value: i64) -> Result<()> {
 /// the OS gave to an unrelated process is dead. Locks without a start time (written
 /// by the existing app or before it was recorded) are checked by pid alone.
 ///
+/// A lock on the skill whose `pid` is not an integer (`'three'`, 2.5, a BLOB) or
+/// whose `pid_started_at` is neither an integer nor NULL cannot be judged: unless
+/// this instance or a live holder has the skill, the call fails with
+/// [`Error::Malformed`] and changes nothing (sqlx alone would read `'three'` as pid
+/// 0, a dead process, and take the lock over). `skill-builder-db check` lists it.
+///
 /// # Differences from the existing layer
 /// A leftover lock row for the name with a NULL `skill_id` is handled like any other
 /// lock (live holder → conflict naming it, dead holder → taken over) instead of
 /// surfacing as a uniqueness error. Every error rolls the transaction back, including
 /// a database error while looking up the master row (§14.10). The conflict names the
-/// holder's instance and pid.
+/// holder's instance and pid. A lock whose pid cannot be read is an error, not taken
+/// over.
 ///
 /// # Errors
 /// [`Error::NotFound`] (`Skill`) when the skill is not in the master;
-/// [`Conflict::LockHeld`]; [`crate::InvalidInput`] for an empty name or instance id,
-/// or a pid outside `1..=u32::MAX`; otherwise the database error (`SQLITE_BUSY` after
-/// the 5 s busy timeout).
+/// [`Conflict::LockHeld`]; [`Error::Malformed`] (`skill_locks`, the skill name, the
+/// column) for a lock that cannot be judged, as above; [`crate::InvalidInput`] for an
+/// empty name or instance id, or a pid outside `1..=u32::MAX`; otherwise the
+/// database error (`SQLITE_BUSY` after the 5 s busy timeout).
 #[instrument(skip_all, fields(skill_name = %skill_name, instance_id = %instance_id, pid = pid), err)]
 pub async fn acquire_skill_lock(
     conn: &mut SqliteConnection,
@@ -98,8 +106,11 @@ pub async fn acquire_skill_lock(
     .await?
     .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
     let held = sqlx::query!(
-        r#"SELECT skill_name AS "skill_name!", instance_id AS "instance_id: InstanceId", pid,
-                  pid_started_at
+        r#"SELECT rowid AS "rowid!: i64", instance_id AS "instance_id: InstanceId", pid,
+                  pid_started_at,
+                  CASE WHEN typeof(pid) <> 'integer' THEN typeof(pid) END AS "pid_found: String",
+                  CASE WHEN typeof(pid_started_at) NOT IN ('integer', 'null')
+                       THEN typeof(pid_started_at) END AS "started_found: String"
            FROM skill_locks WHERE skill_name = ?1 OR skill_id = ?2"#,
         skill_name,
         skill_id,
@@ -109,14 +120,25 @@ pub async fn acquire_skill_lock(
     if held.iter().any(|lock| lock.instance_id == *instance_id) {
         return Ok(());
     }
-    if let Some(live) = held
-        .iter()
-        .find(|lock| pid::is_alive_since(lock.pid, lock.pid_started_at))
-    {
+    if let Some(live) = held.iter().find(|lock| {
+        malformed::pid_problem(lock.pid_found.as_deref(), lock.started_found.as_deref()).is_none()
+            && pid::is_alive_since(lock.pid, lock.pid_started_at)
+    }) {
         return Err(Conflict::LockHeld {
             skill_name: skill_name.to_owned(),
             instance_id: live.instance_id.to_string(),
             pid: live.pid,
+        }
+        .into());
+    }
+    if let Some((column, problem)) = held.iter().find_map(|lock| {
+        malformed::pid_problem(lock.pid_found.as_deref(), lock.started_found.as_deref())
+    }) {
+        return Err(MalformedRow {
+            table: TABLE,
+            key: skill_name.to_owned(),
+            column: column.to_owned(),
+            problem,
         }
         .into());
     }
@@ -125,14 +147,10 @@ pub async fn acquire_skill_lock(
             reclaimed = held.len(),
             "taking over a lock of a dead process"
         );
-        let dead = serde_json::Value::from(
-            held.iter()
-                .map(|l| l.skill_name.clone())
-                .collect::<Vec<_>>(),
-        )
-        .to_string();
+        let dead =
+            serde_json::Value::from(held.iter().map(|l| l.rowid).collect::<Vec<_>>()).to_string();
         sqlx::query!(
-            "DELETE FROM skill_locks WHERE skill_name IN (SELECT value FROM json_each(?))",
+            "DELETE FROM skill_locks WHERE rowid IN (SELECT value FROM json_each(?))",
             dead
         )
         .execute(&mut *tx)
@@ -327,36 +345,68 @@ impl Row {
 /// started after the recorded holder, [`pid::is_alive_since`]); returns how many
 /// were removed. Locks of live processes are untouched.
 ///
+/// A lock is judged by its `pid` and `pid_started_at` only. A lock whose `pid` is not
+/// an integer (`'three'`, 2.5, a BLOB) or whose `pid_started_at` is neither an
+/// integer nor NULL is **left in place**: its holder cannot be told, and a
+/// substituted value (sqlx alone reads `'three'` as 0, a dead pid) would hand the
+/// skill to a second editor. Each such lock is logged with `tracing::warn!` (table,
+/// rowid, column, problem) and counted in the span's `skipped` field; the other
+/// locks are reclaimed as usual (whatever their other columns hold).
+///
 /// # Differences from the existing layer
-/// One transaction: one read, then one delete of all dead locks by their (primary key)
-/// names; a failure removes none. Each distinct pid is checked once.
+/// One transaction: one read, then one delete of all dead locks by rowid; a failure
+/// removes none. Each distinct pid is checked once. The existing layer read an
+/// unreadable pid with SQLite's conversions and so reclaimed such locks.
 ///
 /// # Errors
 /// The database error.
-#[instrument(skip_all, fields(reclaimed), err)]
+#[instrument(skip_all, fields(reclaimed, skipped), err)]
 pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    let locks =
-        sqlx::query!(r#"SELECT skill_name AS "skill_name!", pid, pid_started_at FROM skill_locks"#)
-            .fetch_all(&mut *tx)
-            .await?;
+    let locks = sqlx::query!(
+        r#"SELECT rowid AS "rowid!: i64", pid, pid_started_at,
+                  CASE WHEN typeof(pid) <> 'integer' THEN typeof(pid) END AS "pid_found: String",
+                  CASE WHEN typeof(pid_started_at) NOT IN ('integer', 'null')
+                       THEN typeof(pid_started_at) END AS "started_found: String"
+           FROM skill_locks"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
-    let dead: Vec<String> = locks
-        .into_iter()
-        .filter(|lock| {
-            !*alive
-                .entry((lock.pid, lock.pid_started_at))
-                .or_insert_with(|| pid::is_alive_since(lock.pid, lock.pid_started_at))
-        })
-        .map(|lock| lock.skill_name)
-        .collect();
+    let mut skipped = 0_usize;
+    let mut dead: Vec<i64> = Vec::new();
+    for lock in locks {
+        if let Some((column, problem)) =
+            malformed::pid_problem(lock.pid_found.as_deref(), lock.started_found.as_deref())
+        {
+            malformed::not_acted_on(
+                "reclaim_dead_locks",
+                TABLE,
+                lock.rowid,
+                column,
+                &problem,
+                "left a lock in place",
+            );
+            skipped += 1;
+            continue;
+        }
+        if !*alive
+            .entry((lock.pid, lock.pid_started_at))
+            .or_insert_with(|| pid::is_alive_since(lock.pid, lock.pid_started_at))
+        {
+            dead.push(lock.rowid);
+        }
+    }
+    if skipped > 0 {
+        tracing::Span::current().record("skipped", skipped);
+    }
     if dead.is_empty() {
         tx.commit().await?;
         return Ok(0);
     }
     let dead = serde_json::Value::from(dead).to_string();
     let done = sqlx::query!(
-        "DELETE FROM skill_locks WHERE skill_name IN (SELECT value FROM json_each(?))",
+        "DELETE FROM skill_locks WHERE rowid IN (SELECT value FROM json_each(?))",
         dead
     )
     .execute(&mut *tx)

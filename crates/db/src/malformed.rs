@@ -175,3 +175,93 @@ macro_rules! checked_one {
     };
 }
 pub(crate) use checked_one;
+
+// ---- Reads inside writes: the values a write decides by, tested in its own query.
+
+/// The problem of a value whose `typeof()` is `found` in a column declared
+/// `declared` (the type this layer's schema gives it, `INTEGER` or `TEXT`): `None`
+/// when it is of that class, or NULL and `nullable`. A NULL the column may not hold
+/// is reported as a `null` storage class.
+pub(crate) fn class_problem(
+    found: &str,
+    declared: &'static str,
+    nullable: bool,
+) -> Option<ValueProblem> {
+    let ok = found.eq_ignore_ascii_case(declared) || (nullable && found == "null");
+    (!ok).then(|| ValueProblem::StorageClass {
+        found: found.to_owned(),
+        declared: declared.to_owned(),
+    })
+}
+
+/// The exact text of a `TEXT` value read as its `typeof()` (`found`) and its bytes
+/// (`CAST(column AS BLOB)`, so invalid UTF-8 cannot fail the query): `Ok(None)` for
+/// NULL when `nullable`, the text when it is valid UTF-8 text, otherwise the problem.
+pub(crate) fn exact_text(
+    found: &str,
+    bytes: Option<Vec<u8>>,
+    nullable: bool,
+) -> std::result::Result<Option<String>, ValueProblem> {
+    if let Some(problem) = class_problem(found, "TEXT", nullable) {
+        return Err(problem);
+    }
+    bytes
+        .map(|b| String::from_utf8(b).map_err(|_| ValueProblem::InvalidUtf8))
+        .transpose()
+}
+
+/// Which of a lock's or session's `pid` (`INTEGER NOT NULL`) and `pid_started_at`
+/// (`INTEGER`, nullable) cannot be decided by, from the `typeof()` of each as read
+/// (`None` for a value of the right class, so healthy rows allocate nothing): the
+/// first such column and its problem.
+pub(crate) fn pid_problem(
+    pid_found: Option<&str>,
+    started_found: Option<&str>,
+) -> Option<(&'static str, ValueProblem)> {
+    let pid = pid_found.and_then(|f| class_problem(f, "INTEGER", false));
+    let started = started_found.and_then(|f| class_problem(f, "INTEGER", true));
+    pid.map(|p| ("pid", p))
+        .or_else(|| started.map(|p| ("pid_started_at", p)))
+}
+
+/// Log a row a write did not act on because `column` of row `rowid` of `table`
+/// cannot be read exactly: one `tracing::warn!` naming operation, table, rowid,
+/// column and problem, with `what` saying what was done instead.
+pub(crate) fn not_acted_on(
+    operation: &'static str,
+    table: &'static str,
+    rowid: i64,
+    column: &str,
+    problem: &ValueProblem,
+    what: &'static str,
+) {
+    tracing::warn!(
+        operation,
+        table,
+        rowid,
+        column,
+        problem = %problem,
+        "{what}: a value the typed API cannot read exactly (listed by `skill-builder-db check`)"
+    );
+}
+
+/// [`exact_text`] for a single-row read: the problem becomes the
+/// [`Error::Malformed`](crate::Error::Malformed) naming `table`, `key` and `column`.
+pub(crate) fn text_of_row(
+    table: &'static str,
+    key: &str,
+    column: &'static str,
+    found: &str,
+    bytes: Option<Vec<u8>>,
+    nullable: bool,
+) -> Result<Option<String>> {
+    exact_text(found, bytes, nullable).map_err(|problem| {
+        MalformedRow {
+            table,
+            key: key.to_owned(),
+            column: column.to_owned(),
+            problem,
+        }
+        .into()
+    })
+}

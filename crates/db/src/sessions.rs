@@ -169,32 +169,72 @@ pub async fn get_workflow_session<'e>(
 /// master and one of its sessions is open with a live pid. Never an error: a database
 /// failure is logged (`warn`) and reported as `false`.
 ///
+/// An open session of the skill whose `pid` is not an integer (`'three'`, 2.5, a
+/// BLOB) or whose `pid_started_at` is neither an integer nor NULL **counts as live**:
+/// its process cannot be told, and answering "dead" from a guessed pid (sqlx alone
+/// reads `'three'` as 0) would let a second editor in. Each such session is logged
+/// with `tracing::warn!` (table, rowid, column, problem) and counted in the span's
+/// `skipped` field.
+///
+/// Only the sessions linked to the skill's master row (`skill_id`) count (issue 10):
+/// a session stored without a master link, or detached when its skill was deleted
+/// (`skill_id` NULL), belongs to no skill, so a skill created (or re-created) later
+/// under the same name does not inherit it.
+///
 /// # Differences from the existing layer
-/// Besides the sessions linked by `skill_id`, an open session that carries the skill's
-/// name with a NULL `skill_id` (created before the master row existed) counts too.
-#[instrument(skip_all, fields(skill_name = %skill_name))]
+/// A session whose pid cannot be read counts as live (the existing layer read it with
+/// SQLite's conversions, as pid 0: dead).
+#[instrument(skip_all, fields(skill_name = %skill_name, skipped))]
 pub async fn has_active_session_with_live_pid<'e>(
     db: impl SqliteExecutor<'e>,
     skill_name: &str,
 ) -> bool {
-    let pids = sqlx::query!(
-        "SELECT ws.pid, ws.pid_started_at FROM workflow_sessions ws JOIN skills s ON s.name = ?
-         WHERE ws.ended_at IS NULL
-           AND (ws.skill_id = s.id OR (ws.skill_id IS NULL AND ws.skill_name = s.name))",
+    let sessions = sqlx::query!(
+        r#"SELECT ws.rowid AS "rowid!: i64", ws.pid, ws.pid_started_at,
+                  CASE WHEN typeof(ws.pid) <> 'integer' THEN typeof(ws.pid) END
+                      AS "pid_found: String",
+                  CASE WHEN typeof(ws.pid_started_at) NOT IN ('integer', 'null')
+                       THEN typeof(ws.pid_started_at) END AS "started_found: String"
+           FROM workflow_sessions ws JOIN skills s ON s.name = ?
+           WHERE ws.ended_at IS NULL AND ws.skill_id = s.id"#,
         skill_name
     )
     .fetch_all(db)
     .await;
-    match pids {
-        Ok(pids) => pids
-            .into_iter()
-            .any(|s| pid::is_alive_since(s.pid, s.pid_started_at)),
+    let sessions = match sessions {
+        Ok(sessions) => sessions,
         Err(error) => {
             tracing::warn!(%error, "cannot check the skill's sessions; assuming none is active");
-            false
+            return false;
+        }
+    };
+    let mut unreadable = 0_usize;
+    for s in &sessions {
+        if let Some((column, problem)) =
+            malformed::pid_problem(s.pid_found.as_deref(), s.started_found.as_deref())
+        {
+            malformed::not_acted_on(
+                "has_active_session_with_live_pid",
+                TABLE,
+                s.rowid,
+                column,
+                &problem,
+                "counted a session as live",
+            );
+            unreadable += 1;
         }
     }
+    if unreadable > 0 {
+        tracing::Span::current().record("skipped", unreadable);
+        return true;
+    }
+    sessions
+        .into_iter()
+        .any(|s| pid::is_alive_since(s.pid, s.pid_started_at))
 }
+
+/// The table of this module.
+const TABLE: &str = "workflow_sessions";
 
 /// Close the sessions left open by processes that are no longer running; returns how
 /// many were closed. Sessions of live processes stay open. A session whose pid now
@@ -209,6 +249,13 @@ pub async fn has_active_session_with_live_pid<'e>(
 /// finish. Sessions with pid 0 (rows created for agent runs, see
 /// [`crate::agent_runs::persist_agent_run`]) count as dead.
 ///
+/// A session is judged by its `pid` and `pid_started_at` only. An open session whose
+/// `pid` is not an integer (`'three'`, 2.5, a BLOB) or whose `pid_started_at` is
+/// neither an integer nor NULL is **left open**, its agent runs untouched: its
+/// process cannot be told (sqlx alone reads `'three'` as 0, a dead pid). Each such
+/// session is logged with `tracing::warn!` (table, rowid, column, problem) and
+/// counted in the span's `skipped` field; the other sessions are reconciled as usual.
+///
 /// # Differences from the existing layer
 /// Ending the agent runs is new: the existing layer left them `running` with no
 /// `completed_at` forever ("ghost running agent runs", fixed by the existing app
@@ -218,39 +265,67 @@ pub async fn has_active_session_with_live_pid<'e>(
 /// workflow session id with `agent_runs.session_id` (the SDK conversation id), which
 /// never matches, so it always fell back to `started_at` (§14.3). All updates are one
 /// statement in one transaction (one read of the open sessions, one update), each
-/// distinct pid is checked once.
+/// distinct pid is checked once. A session whose pid cannot be read stays open (the
+/// existing layer read it with SQLite's conversions, `'three'` as pid 0, and closed
+/// it).
 ///
 /// # Errors
 /// The database error; nothing is closed then.
-#[instrument(skip_all, fields(closed, runs_shut_down), err)]
+#[instrument(skip_all, fields(closed, runs_shut_down, skipped), err)]
 pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let open = sqlx::query!(
-        r#"SELECT session_id AS "session_id!", pid, pid_started_at
+        r#"SELECT rowid AS "rowid!: i64", pid, pid_started_at,
+                  CASE WHEN typeof(pid) <> 'integer' THEN typeof(pid) END AS "pid_found: String",
+                  CASE WHEN typeof(pid_started_at) NOT IN ('integer', 'null')
+                       THEN typeof(pid_started_at) END AS "started_found: String"
            FROM workflow_sessions WHERE ended_at IS NULL"#
     )
     .fetch_all(&mut *tx)
     .await?;
     let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
-    let dead: Vec<String> = open
-        .into_iter()
-        .filter(|s| {
-            !*alive
-                .entry((s.pid, s.pid_started_at))
-                .or_insert_with(|| pid::is_alive_since(s.pid, s.pid_started_at))
-        })
-        .map(|s| s.session_id)
-        .collect();
+    let mut skipped = 0_usize;
+    let mut dead: Vec<i64> = Vec::new();
+    for s in open {
+        if let Some((column, problem)) =
+            malformed::pid_problem(s.pid_found.as_deref(), s.started_found.as_deref())
+        {
+            malformed::not_acted_on(
+                "reconcile_orphaned_sessions",
+                TABLE,
+                s.rowid,
+                column,
+                &problem,
+                "left a session open",
+            );
+            skipped += 1;
+            continue;
+        }
+        if !*alive
+            .entry((s.pid, s.pid_started_at))
+            .or_insert_with(|| pid::is_alive_since(s.pid, s.pid_started_at))
+        {
+            dead.push(s.rowid);
+        }
+    }
+    if skipped > 0 {
+        tracing::Span::current().record("skipped", skipped);
+    }
     if dead.is_empty() {
         tx.commit().await?;
         return Ok(0);
     }
+    // The dead sessions by rowid: their ids are only compared in SQL, never decoded.
     let dead = serde_json::Value::from(dead).to_string();
     let done = sqlx::query!(
-        "WITH last_run AS MATERIALIZED (
+        "WITH dead AS MATERIALIZED (
+             SELECT rowid AS rid, session_id AS sid FROM workflow_sessions
+             WHERE rowid IN (SELECT value FROM json_each(?1))
+         ),
+         last_run AS MATERIALIZED (
              SELECT workflow_session_id AS sid, MAX(completed_at) AS last_completed
              FROM agent_runs
-             WHERE workflow_session_id IN (SELECT value FROM json_each(?1))
+             WHERE workflow_session_id IN (SELECT sid FROM dead)
              GROUP BY workflow_session_id
          )
          UPDATE workflow_sessions
@@ -258,7 +333,7 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
              (SELECT last_completed FROM last_run WHERE sid = workflow_sessions.session_id),
              started_at,
              datetime('now') || 'Z')
-         WHERE ended_at IS NULL AND session_id IN (SELECT value FROM json_each(?1))",
+         WHERE ended_at IS NULL AND rowid IN (SELECT rid FROM dead)",
         dead
     )
     .execute(&mut *tx)
@@ -267,7 +342,9 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
     let ghosts = sqlx::query!(
         "UPDATE agent_runs SET status = 'shutdown', completed_at = datetime('now') || 'Z'
          WHERE status = 'running'
-           AND workflow_session_id IN (SELECT value FROM json_each(?1))",
+           AND workflow_session_id IN (
+               SELECT session_id FROM workflow_sessions
+               WHERE rowid IN (SELECT value FROM json_each(?1)))",
         dead
     )
     .execute(&mut *tx)

@@ -416,23 +416,33 @@ pub async fn get_workflow_run<'e>(
 
 /// The purpose of a skill's run; `"domain"` when it has no run row.
 ///
+/// A `purpose` that is not text (a BLOB) or not valid UTF-8 is an error, never read
+/// as text: one query, `typeof()` and the bytes of the value, checked in Rust.
+///
 /// # Differences from the existing layer
 /// A run row whose `purpose` is NULL also reads as `"domain"` (the column default)
-/// instead of failing.
+/// instead of failing. A BLOB or invalid-UTF-8 purpose is [`Error::Malformed`] (the
+/// existing layer failed with sqlx's decode error, naming no row).
 ///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] (`workflow_runs`, the skill name, `purpose`) for such a
+/// value; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn get_purpose<'e>(db: impl SqliteExecutor<'e>, skill_name: &str) -> Result<String> {
-    let purpose = sqlx::query_scalar!(
-        "SELECT purpose FROM workflow_runs WHERE skill_name = ?",
+    let row = sqlx::query!(
+        r#"SELECT typeof(purpose) AS "found!: String", CAST(purpose AS BLOB) AS "bytes?: Vec<u8>"
+           FROM workflow_runs WHERE skill_name = ?"#,
         skill_name
     )
     .fetch_optional(db)
     .await?;
-    Ok(purpose
-        .flatten()
-        .unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()))
+    let purpose = match row {
+        Some(row) => {
+            malformed::text_of_row(TABLE, skill_name, "purpose", &row.found, row.bytes, true)?
+        }
+        None => None,
+    };
+    Ok(purpose.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()))
 }
 
 /// Every run row, ordered by `skill_name` ascending; empty store → empty list.

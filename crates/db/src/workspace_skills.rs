@@ -43,7 +43,7 @@ use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
-use crate::malformed::{checked_list, checked_one};
+use crate::malformed::{self, MalformedRow, checked_list, checked_one};
 use crate::{Conflict, Entity, Error, Result};
 
 /// The table of this module.
@@ -449,10 +449,23 @@ pub async fn update_workspace_skill_active<'e>(
 /// itself (a caller wanting the database change undone when a move fails runs this
 /// inside its own transaction and rolls back).
 ///
+/// Nothing is decided from a substituted value: when the skill's `purpose` is not
+/// text (a BLOB) or not valid UTF-8, or when a row holding the purpose has a value
+/// the typed API cannot read exactly (text in `is_active`, a BLOB description, …:
+/// it could not be returned as stored), the call fails with [`Error::Malformed`] and
+/// writes nothing. `skill-builder-db check` lists such values.
+///
+/// # Differences from the existing layer
+/// The existing layer failed with sqlx's decode error on a BLOB purpose, and read a
+/// holder's values with SQLite's conversions (`'yes'` in `is_active` as false: it was
+/// deactivated and returned with substituted values).
+///
 /// # Errors
 /// [`Error::NotFound`] (`WorkspaceSkill`, the id) when no row has that id;
-/// [`crate::InvalidInput`] for NUL in a path; otherwise the database error. Nothing is
-/// written on error.
+/// [`Error::Malformed`] (`workspace_skills`, the key, the column) as above: the key is
+/// `skill_id` for the skill's purpose, the holder's `skill_id` (or `rowid N` when
+/// that is the unreadable value) for a holder; [`crate::InvalidInput`] for NUL in a
+/// path; otherwise the database error. Nothing is written on error.
 #[instrument(skip_all, fields(skill_id = %skill_id, deactivated), err)]
 pub async fn activate_workspace_skill_exclusive(
     conn: &mut SqliteConnection,
@@ -462,13 +475,22 @@ pub async fn activate_workspace_skill_exclusive(
 ) -> Result<Vec<WorkspaceSkill>> {
     require_no_nul("disk_path", new_disk_path)?;
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    let purpose = sqlx::query_scalar!(
-        "SELECT purpose FROM workspace_skills WHERE skill_id = ?",
+    let row = sqlx::query!(
+        r#"SELECT typeof(purpose) AS "found!: String", CAST(purpose AS BLOB) AS "bytes?: Vec<u8>"
+           FROM workspace_skills WHERE skill_id = ?"#,
         skill_id,
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?;
+    let purpose = malformed::text_of_row(
+        TABLE,
+        skill_id.as_str(),
+        "purpose",
+        &row.found,
+        row.bytes,
+        true,
+    )?;
     let others = match purpose {
         Some(purpose) => {
             deactivate_holders(&mut tx, skill_id, &purpose, &mut deactivated_path).await?
@@ -490,19 +512,31 @@ pub async fn activate_workspace_skill_exclusive(
 /// Deactivate every active row other than `skill_id` holding `purpose` (when it is
 /// not blank, by the same test as the unique index: SQLite's `trim`), each moved to
 /// the folder `deactivated_path` returns for it; returns them as now stored.
+///
+/// A holder with a value the typed API cannot read exactly is [`Error::Malformed`]
+/// naming it (nothing written): it could not be returned as stored.
 async fn deactivate_holders(
     conn: &mut SqliteConnection,
     skill_id: &WorkspaceSkillId,
     purpose: &str,
     deactivated_path: &mut impl FnMut(&WorkspaceSkill) -> String,
 ) -> Result<Vec<WorkspaceSkill>> {
-    let mut others = sqlx::query_as!(
-        WorkspaceSkill,
-        r#"SELECT skill_id AS "skill_id!: WorkspaceSkillId", skill_name, description,
-                  is_active AS "is_active: bool", is_bundled AS "is_bundled: bool", disk_path,
-                  imported_at, purpose, version, model, argument_hint,
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
+                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
+                  disk_path, imported_at, purpose, version, model, argument_hint,
                   user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash
+                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
+                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
+                  AND typeof(description) IN ('text', 'null')
+                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
+                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
+                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
+                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
+                  AND typeof(user_invocable) IN ('integer', 'null')
+                  AND typeof(disable_model_invocation) IN ('integer', 'null')
+                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
            FROM workspace_skills
            WHERE purpose = ? AND trim(purpose) <> '' AND is_active <> 0 AND skill_id <> ?
            ORDER BY skill_name"#,
@@ -510,7 +544,12 @@ async fn deactivate_holders(
         skill_id,
     )
     .fetch_all(&mut *conn)
-    .await?;
+    .await;
+    let mut others: Vec<WorkspaceSkill> = match rows {
+        Ok(rows) if rows.iter().all(|r| r.ok) => rows.into_iter().map(Row::into_skill).collect(),
+        Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
+        _ => return Err(unreadable_holder(conn, skill_id, purpose).await),
+    };
     if !others.is_empty() {
         let mut paths = serde_json::Map::new();
         for other in &mut others {
@@ -535,6 +574,60 @@ async fn deactivate_holders(
     Ok(others)
 }
 
+/// The [`Error::Malformed`] for the first unreadable row among the holders of
+/// `purpose` other than `skill_id` (named by the scan of the table), keyed by its
+/// `skill_id`, or `rowid N` when that is the unreadable value.
+async fn unreadable_holder(
+    conn: &mut SqliteConnection,
+    skill_id: &WorkspaceSkillId,
+    purpose: &str,
+) -> Error {
+    let holders = match sqlx::query_scalar!(
+        r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills
+           WHERE purpose = ? AND trim(purpose) <> '' AND is_active <> 0 AND skill_id <> ?
+           ORDER BY skill_name"#,
+        purpose,
+        skill_id,
+    )
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(holders) => holders,
+        Err(e) => return e.into(),
+    };
+    let bad = match skill_builder_migrations::values::scan_table(&mut *conn, TABLE).await {
+        Ok(bad) => bad,
+        Err(e) => return e.into(),
+    };
+    let Some(first) = holders
+        .iter()
+        .find_map(|rowid| bad.iter().find(|b| b.rowid == *rowid))
+    else {
+        // The scan names no value of these rows (cannot happen inside the
+        // transaction, which keeps them as read).
+        return Error::not_found(Entity::WorkspaceSkill, purpose);
+    };
+    let key = if first.column == "skill_id" {
+        None
+    } else {
+        sqlx::query_scalar!(
+            r#"SELECT skill_id AS "skill_id!: String" FROM workspace_skills WHERE rowid = ?"#,
+            first.rowid
+        )
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()
+        .flatten()
+    };
+    MalformedRow {
+        table: TABLE,
+        key: key.unwrap_or_else(|| format!("rowid {}", first.rowid)),
+        column: first.column.clone(),
+        problem: first.problem.clone(),
+    }
+    .into()
+}
+
 /// Set (or, with `None`, clear) the purpose of a workspace skill, in one transaction.
 ///
 /// When the skill is active and the new purpose is non-blank, every other active skill
@@ -548,10 +641,14 @@ async fn deactivate_holders(
 /// statements in one `BEGIN IMMEDIATE` transaction) and deactivates the holder
 /// (issue 10).
 ///
+/// An `is_active` of the skill that is not an integer (`'yes'`), or a holder with a
+/// value the typed API cannot read exactly, is [`Error::Malformed`] (as for
+/// [`activate_workspace_skill_exclusive`]), never decided from a substituted value.
+///
 /// # Errors
 /// [`Error::NotFound`] (`WorkspaceSkill`, the id) when no row has that id;
-/// [`crate::InvalidInput`] for NUL in the purpose; otherwise the database error.
-/// Nothing is written on error.
+/// [`Error::Malformed`] as above; [`crate::InvalidInput`] for NUL in the purpose;
+/// otherwise the database error. Nothing is written on error.
 #[instrument(skip_all, fields(skill_id = %skill_id, purpose = ?purpose, deactivated), err)]
 pub async fn set_workspace_skill_purpose(
     conn: &mut SqliteConnection,
@@ -562,13 +659,30 @@ pub async fn set_workspace_skill_purpose(
         require_no_nul("purpose", p)?;
     }
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    let active = sqlx::query_scalar!(
-        r#"SELECT is_active <> 0 AS "active!: bool" FROM workspace_skills WHERE skill_id = ?"#,
+    let row = sqlx::query!(
+        r#"SELECT is_active <> 0 AS "active!: bool",
+                  CASE WHEN typeof(is_active) <> 'integer' THEN typeof(is_active) END
+                      AS "found: String"
+           FROM workspace_skills WHERE skill_id = ?"#,
         skill_id,
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?;
+    if let Some(problem) = row
+        .found
+        .as_deref()
+        .and_then(|found| malformed::class_problem(found, "INTEGER", false))
+    {
+        return Err(MalformedRow {
+            table: TABLE,
+            key: skill_id.as_str().to_owned(),
+            column: "is_active".to_owned(),
+            problem,
+        }
+        .into());
+    }
+    let active = row.active;
     let others = match purpose.filter(|_| active) {
         // The holders keep their folder: the caller moves it.
         Some(p) => deactivate_holders(&mut tx, skill_id, p, &mut |o| o.disk_path.clone()).await?,
@@ -771,18 +885,53 @@ pub async fn set_workspace_skill_content_hash<'e>(
 /// Folder and stored fingerprint of the workspace skill with this name
 /// (`content_hash` `None` = baseline unknown); `None` when there is no such row.
 ///
+/// A `disk_path` or `content_hash` that is not text (a BLOB; a NULL path) or not valid
+/// UTF-8 is an error, never read as text: one query, `typeof()` and the bytes of each
+/// value, checked in Rust.
+///
+/// # Differences from the existing layer
+/// Such a value is [`Error::Malformed`] (the existing layer read a BLOB's bytes as
+/// text and failed with a decode error on invalid UTF-8).
+///
 /// # Errors
-/// The database error.
+/// [`Error::Malformed`] (`workspace_skills`, the name, the column) for such a value; the
+/// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn get_workspace_skill_hash_info<'e>(
     db: impl SqliteExecutor<'e>,
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
-    Ok(sqlx::query_as!(
-        HashInfo,
-        "SELECT disk_path, content_hash FROM workspace_skills WHERE skill_name = ?",
+    let Some(row) = sqlx::query!(
+        r#"SELECT typeof(disk_path) AS "path_found!: String",
+                  CAST(disk_path AS BLOB) AS "path?: Vec<u8>",
+                  typeof(content_hash) AS "hash_found!: String",
+                  CAST(content_hash AS BLOB) AS "hash?: Vec<u8>"
+           FROM workspace_skills WHERE skill_name = ?"#,
         skill_name
     )
     .fetch_optional(db)
-    .await?)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let disk_path = malformed::text_of_row(
+        TABLE,
+        skill_name,
+        "disk_path",
+        &row.path_found,
+        row.path,
+        false,
+    )?;
+    let content_hash = malformed::text_of_row(
+        TABLE,
+        skill_name,
+        "content_hash",
+        &row.hash_found,
+        row.hash,
+        true,
+    )?;
+    Ok(disk_path.map(|disk_path| HashInfo {
+        disk_path,
+        content_hash,
+    }))
 }

@@ -268,12 +268,42 @@ async fn has_active_session_with_live_pid_follows_the_sessions_of_the_skill() {
     assert!(!sessions::has_active_session_with_live_pid(t.pool(), "alpha").await);
 }
 
+/// Issue 10: a session without a master link belongs to no skill, and a master row
+/// created later under its name does not adopt it.
 #[tokio::test]
-async fn has_active_session_counts_a_session_created_before_the_master_row() {
+async fn has_active_session_ignores_a_session_created_before_the_master_row() {
     let t = common::open_temp().await;
     create(t.pool(), "ws-1", "alpha", me()).await;
     assert_eq!(get(t.pool(), "ws-1").await.skill_id, None);
     add_skill(t.pool(), "alpha").await;
+    assert_eq!(get(t.pool(), "ws-1").await.skill_id, None, "not adopted");
+    assert!(!sessions::has_active_session_with_live_pid(t.pool(), "alpha").await);
+}
+
+/// Issue 10: deleting a skill detaches its sessions (`skill_id` NULL); a skill
+/// re-created under the name is another skill, without the deleted one's sessions.
+#[tokio::test]
+async fn has_active_session_ignores_the_sessions_of_a_deleted_skill_of_the_same_name() {
+    let t = common::open_temp().await;
+    add_skill(t.pool(), "alpha").await;
+    create(t.pool(), "ws-1", "alpha", me()).await;
+    assert!(sessions::has_active_session_with_live_pid(t.pool(), "alpha").await);
+    {
+        let mut conn = t.pool().acquire().await.unwrap();
+        skill_builder_db::skills::delete_skill(&mut conn, "alpha")
+            .await
+            .unwrap();
+    }
+    assert_eq!(get(t.pool(), "ws-1").await.skill_id, None, "detached");
+    assert!(get(t.pool(), "ws-1").await.ended_at.is_none(), "still open");
+    let recreated = add_skill(t.pool(), "alpha").await;
+    assert!(
+        !sessions::has_active_session_with_live_pid(t.pool(), "alpha").await,
+        "the open session of the deleted alpha is not the new alpha's"
+    );
+    // A session of the new skill counts.
+    create(t.pool(), "ws-2", "alpha", me()).await;
+    assert_eq!(get(t.pool(), "ws-2").await.skill_id, Some(recreated));
     assert!(sessions::has_active_session_with_live_pid(t.pool(), "alpha").await);
 }
 
