@@ -1,6 +1,7 @@
 //! The standard workload (`shared/spec/workload.md`): six phases, each on a fresh file
-//! in a temporary folder, through the public API with the production settings, and
-//! `contention`: the writer's latency while the usage screen is read on the readers.
+//! in a temporary folder, through the public API with the production settings, then
+//! `contention`: the writer's latency while the usage screen is read on the readers,
+//! and `recent_runs`: `get_recent_runs(50)` alone on the analytics data.
 //!
 //! `skill-builder-db bench` prints one line per phase; the criterion benches in
 //! `crates/app/benches/` time the same operations beside a raw rusqlite baseline and
@@ -54,11 +55,14 @@ pub enum Phase {
     /// take) while the usage screen is read in a loop on the readers, on the analytics
     /// data; also the p99 of 10,000 calls with no reader and the median screen time.
     Contention,
+    /// `get_recent_runs(50)` alone ([`recent_runs_once`]) on the analytics data (same
+    /// seeding as [`Phase::Analytics`]; median ms of 20).
+    RecentRuns,
 }
 
 impl Phase {
     /// Every phase, in the order they run.
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 8] = [
         Phase::OpenCold,
         Phase::OpenWarm,
         Phase::AgentRuns,
@@ -66,6 +70,7 @@ impl Phase {
         Phase::Analytics,
         Phase::Workflow,
         Phase::Contention,
+        Phase::RecentRuns,
     ];
 
     /// The phase's name in workload.md (`open_cold`, …).
@@ -78,6 +83,7 @@ impl Phase {
             Phase::Analytics => "analytics",
             Phase::Workflow => "workflow",
             Phase::Contention => "contention",
+            Phase::RecentRuns => "recent_runs",
         }
     }
 }
@@ -154,7 +160,7 @@ impl Measurement {
 pub enum BenchError {
     /// `--phase` named no phase.
     #[error(
-        "unknown phase '{0}' (one of open_cold, open_warm, agent_runs, catalog, analytics, workflow, contention)"
+        "unknown phase '{0}' (one of open_cold, open_warm, agent_runs, catalog, analytics, workflow, contention, recent_runs)"
     )]
     UnknownPhase(String),
     /// Opening a database failed.
@@ -315,6 +321,15 @@ pub async fn usage_screen(pool: &SqlitePool) -> Result<usize, BenchError> {
 /// Any operation's error.
 pub async fn analytics_once(pool: &SqlitePool) -> Result<usize, BenchError> {
     usage_screen(pool).await
+}
+
+/// The `recent_runs` phase's call: the 50 most recent agent runs, as the usage
+/// screen lists them.
+///
+/// # Errors
+/// Any operation's error.
+pub async fn recent_runs_once(pool: &SqlitePool) -> Result<usize, BenchError> {
+    Ok(agent_runs::get_recent_runs(pool, 50).await?.len())
 }
 
 /// The 8 KiB artifact content of the workflow phase.
@@ -600,6 +615,14 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
             Measurement::new(value, Unit::SkillsPerSec)
         }
         Phase::Contention => contention(dir.path(), sizes).await?,
+        Phase::RecentRuns => {
+            let db = fresh(dir.path(), "recent-runs.db").await?;
+            seed_agent_runs(db.pool(), sizes.agent_runs).await?;
+            seed_sessions(db.pool(), sizes.sessions).await?;
+            let m = median_of(20, async || recent_runs_once(db.pool()).await).await?;
+            db.close().await;
+            m
+        }
     };
     Ok(m)
 }
@@ -634,5 +657,18 @@ mod tests {
         assert_eq!(percentile_ms(samples, 0.5), 50.0);
         assert_eq!(percentile_ms(Vec::new(), 0.99), 0.0);
         assert_eq!("contention".parse::<Phase>().ok(), Some(Phase::Contention));
+    }
+
+    #[test]
+    fn every_phase_parses_from_its_name_and_is_listed_in_the_error() {
+        let unknown = "nope"
+            .parse::<Phase>()
+            .expect_err("'nope' is no phase")
+            .to_string();
+        for phase in Phase::ALL {
+            assert_eq!(phase.name().parse::<Phase>().ok(), Some(phase));
+            assert!(unknown.contains(phase.name()), "{unknown} lacks {phase}");
+        }
+        assert_eq!("recent_runs".parse::<Phase>().ok(), Some(Phase::RecentRuns));
     }
 }
