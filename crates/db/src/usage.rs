@@ -5,16 +5,19 @@
 //! shows, not the size of the history (issue 12). The totals equal, bit for bit, the
 //! plain aggregate queries over `agent_runs` and `workflow_sessions`
 //! ([`crate::usage_totals::recompute`]): a sum is kept as the running sum and the
-//! compensation of the Kahan-Babuska-Neumaier summation SQLite's `SUM()` uses, so it
-//! holds the exact sum of the costs and reads as that sum correctly rounded, which is
-//! what `SUM()` returns in any row order.
+//! compensation of the Kahan-Babuska-Neumaier summation SQLite's `SUM()` uses, with
+//! the same operations. The compensation captures every rounding error exactly, so the
+//! pair holds the exact sum of the costs — whenever those errors fit one double, i.e.
+//! the costs lie within ~2^25 of each other in magnitude, as any real usage history's
+//! do — and reads as that sum correctly rounded, which is what `SUM()` returns in any
+//! row order (`tests/usage_totals.rs` compares them with `==`).
 //!
 //! Rows stamped by [`reset_usage`] are left out of every report. So are agent rows
 //! another tool left unreadable (a step that is not an integer, a model that is not
-//! text, a cost that is not a number within ±2^53 USD or NULL, tokens or duration that are not
-//! integers or NULL): never summed with a substituted value, they are counted and
-//! reported — the span's `skipped` field and one `tracing::warn!` per report; `skill-builder-db check`
-//! lists them with table and rowid (issue 11).
+//! text, a cost that is not a number within ±2^53 USD or NULL, tokens or duration
+//! that are not integers or NULL): never summed with a substituted value, they are
+//! counted and reported — the span's `skipped` field and one `tracing::warn!` per
+//! report; `skill-builder-db check` lists them with table and rowid (issue 11).
 //!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
@@ -348,6 +351,9 @@ pub async fn get_usage_by_model<'e>(
 /// agent row and every workflow session not stamped yet (earlier stamps are kept). The
 /// reports above then ignore those rows; runs and sessions recorded afterwards count
 /// again. [`crate::agent_runs::get_session_agent_runs`] still lists them.
+///
+/// Each stamped row leaves the usage totals through its trigger, so a reset takes
+/// time in proportion to the rows it stamps (the reports stay constant-time).
 ///
 /// # Differences from the existing layer
 /// Both updates run in one transaction with one timestamp (the existing layer ran two
