@@ -29,11 +29,14 @@
 -- above zero ("paid", for `hide_cancelled`). `agent_rows` counts every agent run, so
 -- a change that bypassed the triggers (INSERT OR REPLACE by another tool without
 -- recursive triggers deletes rows without DELETE triggers) shows as a different
--- count; `Database::open` then rebuilds the totals (usage::rebuild_totals).
+-- count; `Database::open` then rebuilds the totals (usage_totals::rebuild).
 --
--- Two row-less views carry the arithmetic once: inserting into `usage_row_changes`
--- adds (sign 1) or removes (sign -1) one agent run's contribution; inserting into
--- `usage_session_changes` adds or removes one session's contribution to the summary.
+-- Row-less views carry the arithmetic once: inserting into `usage_row_changes` adds
+-- (sign 1) or removes (sign -1) one agent run's contribution (it decides whether the
+-- row is counted and readable and passes it to `usage_row_deltas`, which updates the
+-- totals); inserting into `usage_session_changes` adds or removes one session's
+-- contribution to the summary. The view `agent_runs_usage` gives the same two tests
+-- per stored row, for queries that read rows.
 -- Tables, views and triggers are new; no existing table, column or row changes.
 
 CREATE TABLE usage_totals (
