@@ -271,12 +271,7 @@ const READABLE: &str = "a.reset_marker IS NULL AND a.workflow_session_id IS NOT 
     AND typeof(a.step_id) = 'integer' AND typeof(a.model) = 'text'
     AND typeof(a.workflow_session_id) = 'text'
     AND (a.total_cost IS NULL
-         OR (typeof(a.total_cost) IN ('real', 'integer') AND abs(a.total_cost) <= 9007199254740992.0))
-    AND typeof(a.input_tokens) IN ('integer', 'null')
-    AND typeof(a.output_tokens) IN ('integer', 'null')
-    AND typeof(a.cache_read_tokens) IN ('integer', 'null')
-    AND typeof(a.cache_write_tokens) IN ('integer', 'null')
-    AND typeof(a.duration_ms) IN ('integer', 'null')";
+         OR (typeof(a.total_cost) IN ('real', 'integer') AND abs(a.total_cost) <= 9007199254740992.0))";
 
 async fn plain_summary(pool: &SqlitePool, hide: bool) -> UsageSummary {
     let sql = format!(

@@ -365,12 +365,6 @@ async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, 
         plain.shown_cost.to_string(),
     );
     differs(
-        "per-session totals",
-        kept.per_session == plain.per_session,
-        format!("{} groups", kept.per_session.len()),
-        format!("{} groups", plain.per_session.len()),
-    );
-    differs(
         "per-model totals",
         kept.per_model == plain.per_model,
         format!("{} groups", kept.per_model.len()),

@@ -13,11 +13,13 @@
 //! row order (`tests/usage_totals.rs` compares them with `==`).
 //!
 //! Rows stamped by [`reset_usage`] are left out of every report. So are agent rows
-//! another tool left unreadable (a step that is not an integer, a model that is not
-//! text, a cost that is not a number within ±2^53 USD or NULL, tokens or duration
-//! that are not integers or NULL): never summed with a substituted value, they are
-//! counted and reported — the span's `skipped` field and one `tracing::warn!` per
-//! report; `skill-builder-db check` lists them with table and rowid (issue 11).
+//! another tool left unreadable (a session id or model that is not text, a step that
+//! is not an integer, a cost that is not a number within ±2^53 USD or NULL): never
+//! summed with a substituted value, they are counted and reported — the span's
+//! `skipped` field and one `tracing::warn!` per report; `skill-builder-db check` lists
+//! them with table and rowid (issue 11). The session list, which also sums tokens and
+//! durations, leaves out a session with a token or duration value that is not an
+//! integer or NULL.
 //!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
@@ -63,10 +65,12 @@ fn report_skipped(operation: &'static str, skipped: i64) {
 
 /// The number of unreadable agent rows the totals left out.
 async fn skipped_rows(conn: &mut SqliteConnection) -> Result<i64> {
-    sqlx::query_scalar!(r#"SELECT skipped_rows AS "n!: i64" FROM usage_totals WHERE id = 0"#)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(Error::UsageTotalsMissing)
+    sqlx::query_scalar!(
+        r#"SELECT skipped_rows AS "n!: i64" FROM usage_totals WHERE kind = 0 AND key = 0"#
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(Error::UsageTotalsMissing)
 }
 
 /// Overall usage; one "run" is one workflow session.
@@ -78,7 +82,8 @@ async fn skipped_rows(conn: &mut SqliteConnection) -> Result<i64> {
 /// agents are hidden, empty ones are not (§14.4). Agent rows without a workflow session
 /// never count. The average is 0.0 when no session counts.
 ///
-/// Reads one row of `usage_totals` (constant time, whatever the history's size).
+/// Reads the summary row of `usage_totals` (constant time, whatever the history's
+/// size).
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -99,11 +104,11 @@ pub async fn get_usage_summary<'e>(
 ) -> Result<UsageSummary> {
     let mut conn = db.acquire().await?;
     let row = sqlx::query!(
-        r#"SELECT CASE WHEN ?1 THEN shown_cost + shown_cost_err ELSE cost + cost_err END
+        r#"SELECT CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
                       AS "total_cost!: f64",
-                  CASE WHEN ?1 THEN shown_sessions ELSE sessions END AS "total_runs!: i64",
+                  CASE WHEN ?1 THEN paid_runs ELSE runs END AS "total_runs!: i64",
                   skipped_rows AS "skipped!: i64"
-           FROM usage_totals WHERE id = 0"#,
+           FROM usage_totals WHERE kind = 0 AND key = 0"#,
         hide_cancelled
     )
     .fetch_optional(&mut *conn)
@@ -123,8 +128,8 @@ pub async fn get_usage_summary<'e>(
 /// counts once), and cost, token and duration totals summed over every row (0 without
 /// rows). `completed_at` is the session's `ended_at`.
 ///
-/// Reads `limit` entries of an index of the sessions (step `20261130120000`), their
-/// totals and their own agent rows: the cost follows `limit`, not the history.
+/// Reads `limit` entries of an index of the sessions (step `20261130120000`) and their
+/// own agent rows: the cost follows `limit`, not the history.
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -132,9 +137,10 @@ pub async fn get_usage_summary<'e>(
 /// writes.
 ///
 /// # Differences from the existing layer
-/// Unreadable agent rows are left out of the sums (module docs); a session row whose
-/// skill name or times are not text is left out of the list (warned about, counted in
-/// the span's `skipped` field together with the agent rows).
+/// Unreadable agent rows are left out of the sums (module docs); a session whose row
+/// has a skill name or times that are not text, or one of whose agent rows has tokens
+/// or a duration that are not integers, is left out of the list (warned about,
+/// counted in the span's `skipped` field together with the agent rows).
 ///
 /// # Errors
 /// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
@@ -148,21 +154,27 @@ pub async fn get_recent_workflow_sessions<'e>(
     let mut conn = db.acquire().await?;
     let skipped = skipped_rows(&mut conn).await?;
     // Pick the sessions first, in the order of the index workflow_sessions_recent (the
-    // hide test is a lookup of the session's totals), then aggregate only the picked
-    // sessions' readable agent rows (the index on agent_runs.workflow_session_id;
+    // hide test reads the session's entries of the covering index
+    // agent_runs_usage_session), then aggregate only the picked sessions' readable
+    // agent rows (the index on agent_runs.workflow_session_id;
     // CROSS JOIN keeps the picked sessions outside, where the planner would otherwise
     // walk every agent row with a session id).
     let rows = sqlx::query!(
         r#"WITH picked AS MATERIALIZED (
                SELECT ws.rowid AS session_rowid, ws.session_id, ws.skill_name,
-                      ws.started_at, ws.ended_at, t.cost + t.cost_err AS cost,
+                      ws.started_at, ws.ended_at,
                       typeof(ws.session_id) = 'text' AND typeof(ws.skill_name) = 'text'
                       AND typeof(ws.started_at) = 'text'
                       AND typeof(ws.ended_at) IN ('text', 'null') AS ok
                FROM workflow_sessions ws
-                    LEFT JOIN usage_session_totals t ON t.session_id = ws.session_id
                WHERE ws.reset_marker IS NULL
-                 AND (NOT ?1 OR t.runs IS NULL OR t.runs = 0 OR t.cost + t.cost_err > 0)
+                 AND (NOT ?1
+                      OR NOT EXISTS (SELECT 1 FROM agent_runs_usage a
+                                     WHERE a.workflow_session_id = ws.session_id
+                                       AND a.counted AND a.readable)
+                      OR (SELECT SUM(a.total_cost) FROM agent_runs_usage a
+                          WHERE a.workflow_session_id = ws.session_id
+                            AND a.counted AND a.readable) > 0)
                ORDER BY ws.started_at DESC, ws.session_id
                LIMIT ?2
            ),
@@ -172,18 +184,24 @@ pub async fn get_recent_workflow_sessions<'e>(
                       MAX(a.step_id) AS max_step,
                       GROUP_CONCAT(DISTINCT a.step_id ORDER BY a.step_id) AS steps_csv,
                       COUNT(DISTINCT a.agent_id) AS agent_count,
+                      SUM(a.total_cost) AS total_cost,
                       CAST(TOTAL(a.input_tokens) AS INTEGER) AS input_tokens,
                       CAST(TOTAL(a.output_tokens) AS INTEGER) AS output_tokens,
                       CAST(TOTAL(a.cache_read_tokens) AS INTEGER) AS cache_read,
                       CAST(TOTAL(a.cache_write_tokens) AS INTEGER) AS cache_write,
-                      CAST(TOTAL(a.duration_ms) AS INTEGER) AS duration_ms
+                      CAST(TOTAL(a.duration_ms) AS INTEGER) AS duration_ms,
+                      MIN(typeof(a.input_tokens) IN ('integer', 'null')
+                          AND typeof(a.output_tokens) IN ('integer', 'null')
+                          AND typeof(a.cache_read_tokens) IN ('integer', 'null')
+                          AND typeof(a.cache_write_tokens) IN ('integer', 'null')
+                          AND typeof(a.duration_ms) IN ('integer', 'null')) AS tokens_ok
                FROM picked p
                CROSS JOIN agent_runs_usage a ON a.workflow_session_id = p.session_id
                WHERE a.counted AND a.readable
                GROUP BY a.workflow_session_id
            )
            SELECT p.session_rowid AS "session_rowid!: i64",
-                  p.ok AS "ok!: bool",
+                  p.ok AND COALESCE(a.tokens_ok, 1) AS "ok!: bool",
                   CASE WHEN p.ok THEN p.session_id ELSE '' END
                       AS "session_id!: WorkflowSessionId",
                   CASE WHEN p.ok THEN p.skill_name ELSE '' END AS "skill_name!: String",
@@ -191,7 +209,7 @@ pub async fn get_recent_workflow_sessions<'e>(
                   COALESCE(a.max_step, 0) AS "max_step!: i64",
                   COALESCE(a.steps_csv, '') AS "steps_csv!: String",
                   COALESCE(a.agent_count, 0) AS "agent_count!: i64",
-                  COALESCE(p.cost, 0.0) AS "total_cost!: f64",
+                  COALESCE(a.total_cost, 0.0) AS "total_cost!: f64",
                   COALESCE(a.input_tokens, 0) AS "total_input_tokens!: i64",
                   COALESCE(a.output_tokens, 0) AS "total_output_tokens!: i64",
                   COALESCE(a.cache_read, 0) AS "total_cache_read!: i64",
@@ -248,7 +266,7 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
-/// Reads the per-step totals (one row per step id).
+/// Reads the per-step rows of `usage_totals` (one per step id).
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -269,13 +287,14 @@ pub async fn get_usage_by_step<'e>(
     let mut conn = db.acquire().await?;
     let skipped = skipped_rows(&mut conn).await?;
     let rows = sqlx::query!(
-        r#"SELECT step_id AS "step_id!: i64",
+        // CAST: sqlx 0.9's query analysis crashes (SIGSEGV) on the bare typeless `key`.
+        r#"SELECT CAST(key AS INTEGER) AS "step_id!: i64",
                   CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
                       AS "total_cost!: f64",
                   CASE WHEN ?1 THEN paid_runs ELSE runs END AS "run_count!: i64"
-           FROM usage_step_totals
-           WHERE CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
-           ORDER BY 2 DESC, step_id"#,
+           FROM usage_totals
+           WHERE kind = 2 AND CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
+           ORDER BY 2 DESC, key"#,
         hide_cancelled
     )
     .fetch_all(&mut *conn)
@@ -296,7 +315,7 @@ pub async fn get_usage_by_step<'e>(
 /// Usage grouped by model, most expensive first. Same rows and `hide_cancelled` rule
 /// as [`get_usage_by_step`] (per row, §14.4).
 ///
-/// Reads the per-model totals (one row per model).
+/// Reads the per-model rows of `usage_totals` (one per model).
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -319,13 +338,13 @@ pub async fn get_usage_by_model<'e>(
     let skipped = skipped_rows(&mut conn).await?;
     // The model as bytes: one name that is not UTF-8 must not fail the others.
     let rows = sqlx::query!(
-        r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>",
+        r#"SELECT CAST(key AS BLOB) AS "model!: Vec<u8>",
                   CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
                       AS "total_cost!: f64",
                   CASE WHEN ?1 THEN paid_runs ELSE runs END AS "run_count!: i64"
-           FROM usage_model_totals
-           WHERE CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
-           ORDER BY 2 DESC, model"#,
+           FROM usage_totals
+           WHERE kind = 1 AND CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
+           ORDER BY 2 DESC, key"#,
         hide_cancelled
     )
     .fetch_all(&mut *conn)
@@ -348,7 +367,7 @@ pub async fn get_usage_by_model<'e>(
 }
 
 /// "Clear" the usage history without deleting it: stamp `reset_marker` = now on every
-/// agent row and every workflow session not stamped yet (earlier stamps are kept). The
+/// workflow session and every agent row not stamped yet (earlier stamps are kept). The
 /// reports above then ignore those rows; runs and sessions recorded afterwards count
 /// again. [`crate::agent_runs::get_session_agent_runs`] still lists them.
 ///
@@ -357,7 +376,7 @@ pub async fn get_usage_by_model<'e>(
 ///
 /// # Differences from the existing layer
 /// Both updates run in one transaction with one timestamp (the existing layer ran two
-/// independent statements).
+/// independent statements, agent rows first).
 ///
 /// # Errors
 /// The database error; nothing is stamped then.
@@ -367,14 +386,17 @@ pub async fn reset_usage(conn: &mut SqliteConnection) -> Result<()> {
     let stamp = sqlx::query_scalar!(r#"SELECT datetime('now') || 'Z' AS "stamp!: String""#)
         .fetch_one(&mut *tx)
         .await?;
-    let runs = sqlx::query!(
-        "UPDATE agent_runs SET reset_marker = ? WHERE reset_marker IS NULL",
+    // Sessions first: a session that is no longer live needs no summary update when
+    // its agent rows are stamped next (each stamped row then costs its model and step
+    // totals only, not a re-sum of its session).
+    let sessions = sqlx::query!(
+        "UPDATE workflow_sessions SET reset_marker = ? WHERE reset_marker IS NULL",
         stamp
     )
     .execute(&mut *tx)
     .await?;
-    let sessions = sqlx::query!(
-        "UPDATE workflow_sessions SET reset_marker = ? WHERE reset_marker IS NULL",
+    let runs = sqlx::query!(
+        "UPDATE agent_runs SET reset_marker = ? WHERE reset_marker IS NULL",
         stamp
     )
     .execute(&mut *tx)

@@ -2,9 +2,9 @@
 //! against the plain aggregates, rebuilt when a change bypassed the triggers.
 //!
 //! Step `20261130130000_usage_totals` keeps, in the same statement as every write to
-//! `agent_runs` or `workflow_sessions`, one summary row (`usage_totals`) and totals
-//! per session, per model and per step (its header explains what is counted and why
-//! the sums are exact). Triggers see every change made through SQL, by this layer or
+//! `agent_runs` or `workflow_sessions`, the rows of `usage_totals`: one summary row
+//! (kind 0), one per model (kind 1), one per step (kind 2). Its header explains what
+//! is counted and why the sums are exact. Triggers see every change made through SQL, by this layer or
 //! any other tool, with one exception: `INSERT OR REPLACE` (or `REPLACE`) deletes the
 //! conflicting row without running DELETE triggers unless the connection enabled
 //! `recursive_triggers`. The summary row counts every agent run (`agent_rows`), so
@@ -36,19 +36,19 @@ use crate::Result;
 /// at an earlier version has none.
 pub const STEP: i64 = 20_261_130_130_000;
 
-/// Totals of one group (a session, a model or a step), key as stored bytes (a key
-/// that is not valid UTF-8 is still compared).
+/// Totals of one group (a model or a step), key as stored bytes (a key that is not
+/// valid UTF-8 is still compared).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupTotals {
-    /// The session id, model or step id (as its decimal text), as bytes.
+    /// The model, or the step id as its decimal text, as bytes.
     pub key: Vec<u8>,
     /// Readable usage rows.
     pub runs: i64,
     /// Their cost in US dollars (0.0 when every cost is NULL).
     pub cost: f64,
-    /// Rows with a cost above zero (0 for sessions, which do not keep them).
+    /// Rows with a cost above zero.
     pub paid_runs: i64,
-    /// Their cost (0.0 for sessions).
+    /// Their cost.
     pub paid_cost: f64,
 }
 
@@ -67,8 +67,6 @@ pub struct UsageTotals {
     pub shown_sessions: i64,
     /// The sum of their costs.
     pub shown_cost: f64,
-    /// Per session id with at least one readable usage row, ordered by key.
-    pub per_session: Vec<GroupTotals>,
     /// Per model with at least one readable usage row, ordered by key.
     pub per_model: Vec<GroupTotals>,
     /// Per step id with at least one readable usage row, ordered by step id.
@@ -85,7 +83,8 @@ pub struct UsageTotals {
 pub async fn is_current(conn: &mut SqliteConnection) -> Result<bool> {
     let current = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM usage_totals
-                          WHERE id = 0 AND agent_rows = (SELECT count(*) FROM agent_runs))
+                          WHERE kind = 0 AND key = 0
+                            AND agent_rows = (SELECT count(*) FROM agent_runs))
                AS "current!: bool""#
     )
     .fetch_one(conn)
@@ -94,9 +93,9 @@ pub async fn is_current(conn: &mut SqliteConnection) -> Result<bool> {
     Ok(current)
 }
 
-/// Recompute every total from the rows, in one `BEGIN IMMEDIATE` transaction: the
-/// totals tables are emptied and fed again, sessions first, then every agent run in
-/// rowid order, with the same triggers as the migration step. Logs a warning (it
+/// Recompute every total from the rows, in one `BEGIN IMMEDIATE` transaction:
+/// `usage_totals` is emptied and fed again with the statements that end the migration
+/// step (every agent run in rowid order, then every live session). Logs a warning (it
 /// means a change bypassed the triggers). Time grows with the history (a few seconds
 /// per million agent runs).
 ///
@@ -105,43 +104,33 @@ pub async fn is_current(conn: &mut SqliteConnection) -> Result<bool> {
 #[instrument(skip_all, fields(agent_rows), err)]
 pub async fn rebuild(conn: &mut SqliteConnection) -> Result<()> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    sqlx::query!("DELETE FROM usage_session_totals")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query!("DELETE FROM usage_model_totals")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query!("DELETE FROM usage_step_totals")
-        .execute(&mut *tx)
-        .await?;
     sqlx::query!("DELETE FROM usage_totals")
         .execute(&mut *tx)
         .await?;
+    sqlx::query!("INSERT INTO usage_totals (kind, key) VALUES (0, 0)")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!(
-        "INSERT INTO usage_totals (id, agent_rows, skipped_rows, sessions, cost, cost_err,
-                                   shown_sessions, shown_cost, shown_cost_err)
-         VALUES (0, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0)"
+        "INSERT INTO usage_row_applies
+         SELECT 1, row_id, NULL, NULL, NULL, NULL, 0, 0,
+                workflow_session_id, model, step_id, total_cost, counted, readable, 0
+         FROM agent_runs_usage ORDER BY row_id"
     )
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
         "INSERT INTO usage_session_changes (sign, runs, cost)
-         SELECT 1, 0, 0.0 FROM workflow_sessions WHERE reset_marker IS NULL"
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO usage_row_changes
-         SELECT 1, workflow_session_id, reset_marker, model, step_id, total_cost,
-                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-                duration_ms
-         FROM agent_runs ORDER BY rowid"
+         SELECT 1, COUNT(u.row_id), COALESCE(SUM(u.total_cost), 0.0)
+         FROM workflow_sessions ws
+              LEFT JOIN agent_runs_usage u
+                     ON u.workflow_session_id = ws.session_id AND u.counted AND u.readable
+         WHERE ws.reset_marker IS NULL
+         GROUP BY ws.rowid"
     )
     .execute(&mut *tx)
     .await?;
     let agent_rows = sqlx::query_scalar!(
-        r#"UPDATE usage_totals SET agent_rows = (SELECT count(*) FROM agent_runs) WHERE id = 0
-           RETURNING agent_rows AS "agent_rows!: i64""#
+        r#"SELECT agent_rows AS "agent_rows!: i64" FROM usage_totals WHERE kind = 0 AND key = 0"#
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -173,38 +162,29 @@ pub async fn ensure_current(conn: &mut SqliteConnection) -> Result<bool> {
 pub async fn stored(conn: &mut SqliteConnection) -> Result<UsageTotals> {
     let s = sqlx::query!(
         r#"SELECT agent_rows AS "agent_rows!: i64", skipped_rows AS "skipped_rows!: i64",
-                  sessions AS "sessions!: i64", cost + cost_err AS "cost!: f64",
-                  shown_sessions AS "shown_sessions!: i64",
-                  shown_cost + shown_cost_err AS "shown_cost!: f64"
-           FROM usage_totals WHERE id = 0"#
+                  runs AS "sessions!: i64", cost + cost_err AS "cost!: f64",
+                  paid_runs AS "shown_sessions!: i64",
+                  paid_cost + paid_cost_err AS "shown_cost!: f64"
+           FROM usage_totals WHERE kind = 0 AND key = 0"#
     )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(crate::Error::UsageTotalsMissing)?;
-    let per_session = sqlx::query_as!(
-        GroupTotals,
-        r#"SELECT CAST(session_id AS BLOB) AS "key!: Vec<u8>", runs AS "runs!: i64",
-                  cost + cost_err AS "cost!: f64", 0 AS "paid_runs!: i64",
-                  0.0 AS "paid_cost!: f64"
-           FROM usage_session_totals WHERE runs <> 0 ORDER BY 1"#
-    )
-    .fetch_all(&mut *conn)
-    .await?;
     let per_model = sqlx::query_as!(
         GroupTotals,
-        r#"SELECT CAST(model AS BLOB) AS "key!: Vec<u8>", runs AS "runs!: i64",
+        r#"SELECT CAST(key AS BLOB) AS "key!: Vec<u8>", runs AS "runs!: i64",
                   cost + cost_err AS "cost!: f64", paid_runs AS "paid_runs!: i64",
                   paid_cost + paid_cost_err AS "paid_cost!: f64"
-           FROM usage_model_totals WHERE runs <> 0 ORDER BY 1"#
+           FROM usage_totals WHERE kind = 1 AND runs <> 0 ORDER BY key"#
     )
     .fetch_all(&mut *conn)
     .await?;
     let per_step = sqlx::query_as!(
         GroupTotals,
-        r#"SELECT CAST(CAST(step_id AS TEXT) AS BLOB) AS "key!: Vec<u8>", runs AS "runs!: i64",
+        r#"SELECT CAST(CAST(key AS TEXT) AS BLOB) AS "key!: Vec<u8>", runs AS "runs!: i64",
                   cost + cost_err AS "cost!: f64", paid_runs AS "paid_runs!: i64",
                   paid_cost + paid_cost_err AS "paid_cost!: f64"
-           FROM usage_step_totals WHERE runs <> 0 ORDER BY step_id"#
+           FROM usage_totals WHERE kind = 2 AND runs <> 0 ORDER BY key"#
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -215,7 +195,6 @@ pub async fn stored(conn: &mut SqliteConnection) -> Result<UsageTotals> {
         cost: s.cost,
         shown_sessions: s.shown_sessions,
         shown_cost: s.shown_cost,
-        per_session,
         per_model,
         per_step,
     })
@@ -250,16 +229,6 @@ pub async fn recompute(conn: &mut SqliteConnection) -> Result<UsageTotals> {
     )
     .fetch_one(&mut *conn)
     .await?;
-    let per_session = sqlx::query_as!(
-        GroupTotals,
-        r#"SELECT CAST(workflow_session_id AS BLOB) AS "key!: Vec<u8>",
-                  COUNT(*) AS "runs!: i64", COALESCE(SUM(total_cost), 0.0) AS "cost!: f64",
-                  0 AS "paid_runs!: i64", 0.0 AS "paid_cost!: f64"
-           FROM agent_runs_usage WHERE counted AND readable
-           GROUP BY workflow_session_id ORDER BY 1"#
-    )
-    .fetch_all(&mut *conn)
-    .await?;
     let per_model = sqlx::query_as!(
         GroupTotals,
         r#"SELECT CAST(model AS BLOB) AS "key!: Vec<u8>",
@@ -268,7 +237,7 @@ pub async fn recompute(conn: &mut SqliteConnection) -> Result<UsageTotals> {
                   COALESCE(SUM(CASE WHEN total_cost > 0 THEN total_cost END), 0.0)
                       AS "paid_cost!: f64"
            FROM agent_runs_usage WHERE counted AND readable
-           GROUP BY model ORDER BY 1"#
+           GROUP BY model ORDER BY model"#
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -291,7 +260,6 @@ pub async fn recompute(conn: &mut SqliteConnection) -> Result<UsageTotals> {
         cost: s.cost,
         shown_sessions: s.shown_sessions,
         shown_cost: s.shown_cost,
-        per_session,
         per_model,
         per_step,
     })

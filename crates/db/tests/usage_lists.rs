@@ -292,9 +292,9 @@ fn report_statements() -> Vec<String> {
         let json: serde_json::Value = serde_json::from_str(&text).expect("json");
         let q = json["query"].as_str().unwrap_or_default().to_owned();
         let flat = q.split_whitespace().collect::<Vec<_>>().join(" ");
-        if flat.starts_with("SELECT CASE WHEN ?1 THEN shown_cost + shown_cost_err")
-            || flat.contains("FROM usage_model_totals WHERE CASE WHEN ?1")
-            || flat.contains("FROM usage_step_totals WHERE CASE WHEN ?1")
+        if flat.starts_with("SELECT CASE WHEN ?1 THEN paid_cost + paid_cost_err")
+            || flat.contains("FROM usage_totals WHERE kind = 1 AND CASE WHEN ?1")
+            || flat.contains("FROM usage_totals WHERE kind = 2 AND CASE WHEN ?1")
             || flat.starts_with("WITH picked AS MATERIALIZED")
         {
             out.push(q);
