@@ -10,12 +10,11 @@
 --   Readable usage rows are summed; unreadable ones (other tools' edits) are only
 --   counted, as skipped.
 --
--- One small table holds every total: the summary row (kind 0), one row per model
--- (kind 1) and one per step (kind 2), so a write touches one more page. Per-session
--- costs are not stored: the summary needs a session's cost before and after a
--- change, and reads it from the session's entries of the covering index below (the
--- entries the write itself touches). What a write pays is mostly the statements the
--- triggers run; they are kept few and simple (BENCHMARKS.md has the measurements).
+-- One table holds every total: the summary row (kind 0), one row per model (kind 1),
+-- one per step (kind 2) and one per workflow session id (kind 3). A write updates a
+-- fixed number of rows, whatever the size of the history or of the session. What a
+-- write pays is mostly the statements the triggers run; they are kept few and simple
+-- (BENCHMARKS.md has the measurements).
 --
 -- Exact sums. A total is kept as two REALs, `cost` + `cost_err`: the running sum and
 -- the compensation of the Kahan-Babuska-Neumaier summation that SQLite's own SUM()
@@ -38,29 +37,23 @@
 -- rows. Model and step rows: `runs`/`cost` over every readable usage row of that
 -- model or step, `paid_*` over those with a cost above zero (for `hide_cancelled`).
 --
+-- Session rows (kind 3): `runs`/`cost` over the session's readable usage rows.
+--
 -- Row-less views carry the arithmetic once: `usage_row_moves` takes an agent run's
 -- old and new version (either absent), decides for each whether it is counted and
--- readable, and passes them to `usage_row_applies`, which updates the counters, the
--- model and step totals, and moves the row's session(s) through
--- `usage_session_moves`, which adds the change of a live session's contribution via
--- `usage_session_changes`. The view `agent_runs_usage` gives the same two tests per
--- stored row.
+-- readable, and passes them to `usage_row_applies`, which updates the counters and
+-- the model and step totals, and passes the session part to `usage_session_pairs`
+-- and `usage_session_deltas`: a session's totals change, and while the session is
+-- live (has a workflow_sessions row without a reset marker) its contribution to the
+-- summary is removed as it was and added as it is (`usage_session_changes`). A
+-- session row that appears, disappears or is reset adds or removes its contribution
+-- from its stored totals, so the order in which SQLite runs this step's triggers and
+-- the session-creating triggers of step 20261130100000 does not matter. The view
+-- `agent_runs_usage` gives the same two tests per stored row. (VALUES, not SELECT,
+-- into the views on the hot path: an INSERT … SELECT into a view goes through a
+-- temporary table, several times slower.)
 --
--- The triggers of step 20261130100000 that create a missing workflow session row for
--- an agent run become BEFORE triggers, so a session row they create exists before the
--- AFTER triggers move the agent run into the totals: its contribution is added once,
--- whatever order SQLite runs triggers of the same timing in.
---
--- Tables, views, triggers and one index change; no table's rows or columns do.
-
-DROP TRIGGER agent_runs_ensure_session;
-DROP TRIGGER agent_runs_ensure_session_on_update;
-
--- The session's usage entries, covering every column the summary reads (it replaces
--- step 20261126103208's index on the first three columns, which it also serves).
-DROP INDEX agent_runs_workflow_session;
-CREATE INDEX agent_runs_usage_session
-    ON agent_runs (workflow_session_id, reset_marker, total_cost, model, step_id);
+-- Tables, views and triggers are new; no table's rows or columns change.
 
 CREATE TABLE usage_totals (
     kind INTEGER NOT NULL,
@@ -87,11 +80,11 @@ SELECT a.rowid AS row_id, a.*,
                 AND abs(a.total_cost) <= 9007199254740992.0)) AS readable
 FROM agent_runs AS a;
 
--- One session's contribution to the summary: sign 1 adds it, -1 removes it. `runs`
--- is 0 for a session without readable usage rows (any other number otherwise), `cost`
--- its cost.
+-- One session's contribution to the summary: sign 1 adds it, -1 removes it; nothing
+-- unless `live`. `runs` is 0 for a session without readable usage rows, `cost` its
+-- cost.
 CREATE VIEW usage_session_changes AS
-SELECT NULL AS sign, NULL AS runs, NULL AS cost
+SELECT NULL AS sign, NULL AS runs, NULL AS cost, NULL AS live
 WHERE 0;
 
 CREATE TRIGGER usage_session_changes_apply INSTEAD OF INSERT ON usage_session_changes
@@ -111,75 +104,70 @@ BEGIN
             WHEN abs(paid_cost) > abs(CASE WHEN NEW.runs = 0 OR NEW.cost > 0 THEN NEW.sign * NEW.cost ELSE 0.0 END)
             THEN (paid_cost - (paid_cost + CASE WHEN NEW.runs = 0 OR NEW.cost > 0 THEN NEW.sign * NEW.cost ELSE 0.0 END)) + CASE WHEN NEW.runs = 0 OR NEW.cost > 0 THEN NEW.sign * NEW.cost ELSE 0.0 END
             ELSE (CASE WHEN NEW.runs = 0 OR NEW.cost > 0 THEN NEW.sign * NEW.cost ELSE 0.0 END - (paid_cost + CASE WHEN NEW.runs = 0 OR NEW.cost > 0 THEN NEW.sign * NEW.cost ELSE 0.0 END)) + paid_cost END
-    WHERE kind = 0 AND key = 0;
+    WHERE kind = 0 AND key = 0 AND NEW.live;
 END;
 
--- A session whose usage rows change: when it is live (has a row without a reset
--- marker), remove its contribution as it was (its readable usage rows other than
--- `row_id`, plus the row's old cost when `before_in`) and add it as it is (plus the
--- row's new cost when `after_in`). SUM() over the same values as the plain report, so
--- the same rounding. (VALUES, not SELECT, into the views: an INSERT … SELECT into a
--- view goes through a temporary table, several times slower here.)
-CREATE VIEW usage_session_moves AS
-SELECT NULL AS session_id, NULL AS row_id, NULL AS before_cost, NULL AS before_in,
-       NULL AS after_cost, NULL AS after_in
+-- A session's totals change: remove `old_cost` (when `old_in`), add `new_cost` (when
+-- `new_in`); its summary contribution is removed before and added after, when live.
+CREATE VIEW usage_session_deltas AS
+SELECT NULL AS session_id, NULL AS old_cost, NULL AS old_in, NULL AS new_cost,
+       NULL AS new_in
 WHERE 0;
 
-CREATE TRIGGER usage_session_moves_apply INSTEAD OF INSERT ON usage_session_moves
-WHEN EXISTS (SELECT 1 FROM workflow_sessions
-             WHERE session_id = NEW.session_id AND reset_marker IS NULL)
+CREATE TRIGGER usage_session_deltas_apply INSTEAD OF INSERT ON usage_session_deltas
 BEGIN
-    INSERT INTO usage_session_changes (sign, runs, cost) VALUES (
+    INSERT INTO usage_session_changes VALUES (
         -1,
-        EXISTS (SELECT 1 FROM agent_runs_usage
-                WHERE workflow_session_id = NEW.session_id AND counted AND readable
-                  AND row_id <> NEW.row_id) OR NEW.before_in,
-        (SELECT COALESCE(SUM(c), 0.0)
-         FROM (SELECT total_cost AS c FROM agent_runs_usage
-               WHERE workflow_session_id = NEW.session_id AND counted AND readable
-                 AND row_id <> NEW.row_id
-               UNION ALL
-               SELECT NEW.before_cost WHERE NEW.before_in)));
-    INSERT INTO usage_session_changes (sign, runs, cost) VALUES (
+        COALESCE((SELECT runs FROM usage_totals WHERE kind = 3 AND key = NEW.session_id), 0),
+        COALESCE((SELECT cost + cost_err FROM usage_totals
+                  WHERE kind = 3 AND key = NEW.session_id), 0.0),
+        EXISTS (SELECT 1 FROM workflow_sessions
+                WHERE session_id = NEW.session_id AND reset_marker IS NULL));
+    INSERT INTO usage_totals (kind, key, runs, cost)
+    SELECT 3, NEW.session_id, g.sign, 0.0 + g.sign * COALESCE(g.cost, 0.0)
+    FROM (SELECT -1 AS sign, NEW.old_cost AS cost WHERE NEW.old_in
+          UNION ALL SELECT 1, NEW.new_cost WHERE NEW.new_in) AS g
+    WHERE 1
+    ON CONFLICT (kind, key) DO UPDATE SET
+        runs = runs + excluded.runs,
+        cost = CASE WHEN runs + excluded.runs = 0 THEN 0.0 ELSE cost + excluded.cost END,
+        cost_err = CASE WHEN runs + excluded.runs = 0 THEN 0.0 ELSE cost_err + CASE
+            WHEN abs(cost) > abs(excluded.cost)
+            THEN (cost - (cost + excluded.cost)) + excluded.cost
+            ELSE (excluded.cost - (cost + excluded.cost)) + cost END END;
+    INSERT INTO usage_session_changes VALUES (
         1,
-        EXISTS (SELECT 1 FROM agent_runs_usage
-                WHERE workflow_session_id = NEW.session_id AND counted AND readable
-                  AND row_id <> NEW.row_id) OR NEW.after_in,
-        (SELECT COALESCE(SUM(c), 0.0)
-         FROM (SELECT total_cost AS c FROM agent_runs_usage
-               WHERE workflow_session_id = NEW.session_id AND counted AND readable
-                 AND row_id <> NEW.row_id
-               UNION ALL
-               SELECT NEW.after_cost WHERE NEW.after_in)));
+        COALESCE((SELECT runs FROM usage_totals WHERE kind = 3 AND key = NEW.session_id), 0),
+        COALESCE((SELECT cost + cost_err FROM usage_totals
+                  WHERE kind = 3 AND key = NEW.session_id), 0.0),
+        EXISTS (SELECT 1 FROM workflow_sessions
+                WHERE session_id = NEW.session_id AND reset_marker IS NULL));
 END;
 
--- The session moves of one agent-run change (see usage_row_applies).
+-- The session part of one agent-run change (see usage_row_applies): one delta when
+-- the row stays in the same session, else one per session it leaves or joins.
 CREATE VIEW usage_session_pairs AS
-SELECT NULL AS active, NULL AS row_id, NULL AS old_session, NULL AS old_cost,
-       NULL AS old_ok, NULL AS new_session, NULL AS new_cost, NULL AS new_ok
+SELECT NULL AS old_session, NULL AS old_cost, NULL AS old_ok,
+       NULL AS new_session, NULL AS new_cost, NULL AS new_ok
 WHERE 0;
 
 CREATE TRIGGER usage_session_pairs_same INSTEAD OF INSERT ON usage_session_pairs
-WHEN NEW.active AND NEW.old_ok AND NEW.new_ok AND NEW.old_session = NEW.new_session
+WHEN NEW.old_ok AND NEW.new_ok AND NEW.old_session = NEW.new_session
 BEGIN
-    INSERT INTO usage_session_moves
-    VALUES (NEW.old_session, NEW.row_id, NEW.old_cost, 1, NEW.new_cost, 1);
+    INSERT INTO usage_session_deltas
+    VALUES (NEW.old_session, NEW.old_cost, 1, NEW.new_cost, 1);
 END;
 
 CREATE TRIGGER usage_session_pairs_leave INSTEAD OF INSERT ON usage_session_pairs
-WHEN NEW.active AND NEW.old_ok
- AND NOT (NEW.new_ok AND NEW.old_session = NEW.new_session)
+WHEN NEW.old_ok AND NOT (NEW.new_ok AND NEW.old_session = NEW.new_session)
 BEGIN
-    INSERT INTO usage_session_moves
-    VALUES (NEW.old_session, NEW.row_id, NEW.old_cost, 1, NULL, 0);
+    INSERT INTO usage_session_deltas VALUES (NEW.old_session, NEW.old_cost, 1, NULL, 0);
 END;
 
 CREATE TRIGGER usage_session_pairs_join INSTEAD OF INSERT ON usage_session_pairs
-WHEN NEW.active AND NEW.new_ok
- AND NOT (NEW.old_ok AND NEW.old_session = NEW.new_session)
+WHEN NEW.new_ok AND NOT (NEW.old_ok AND NEW.old_session = NEW.new_session)
 BEGIN
-    INSERT INTO usage_session_moves
-    VALUES (NEW.new_session, NEW.row_id, NULL, 0, NEW.new_cost, 1);
+    INSERT INTO usage_session_deltas VALUES (NEW.new_session, NULL, 0, NEW.new_cost, 1);
 END;
 
 -- An agent run's change, with whether its old and new version are `counted` and
@@ -189,7 +177,7 @@ SELECT NULL AS rows_delta, NULL AS row_id,
        NULL AS old_session, NULL AS old_model, NULL AS old_step, NULL AS old_cost,
        NULL AS old_counted, NULL AS old_readable,
        NULL AS new_session, NULL AS new_model, NULL AS new_step, NULL AS new_cost,
-       NULL AS new_counted, NULL AS new_readable, NULL AS moves_sessions
+       NULL AS new_counted, NULL AS new_readable
 WHERE 0;
 
 CREATE TRIGGER usage_row_applies_apply INSTEAD OF INSERT ON usage_row_applies
@@ -230,11 +218,8 @@ BEGIN
             THEN (paid_cost - (paid_cost + excluded.paid_cost)) + excluded.paid_cost
             ELSE (excluded.paid_cost - (paid_cost + excluded.paid_cost)) + paid_cost END END;
 
-    -- The summary (unless `moves_sessions` is 0: the initial fill adds every
-    -- session's contribution afterwards): one move when the row stays in the same
-    -- session, else one per session it leaves or joins.
+    -- The session totals and the summary.
     INSERT INTO usage_session_pairs VALUES (
-        NEW.moves_sessions, NEW.row_id,
         NEW.old_session, NEW.old_cost, NEW.old_counted AND NEW.old_readable,
         NEW.new_session, NEW.new_cost, NEW.new_counted AND NEW.new_readable);
 END;
@@ -267,42 +252,7 @@ BEGIN
         AND typeof(NEW.new_model) = 'text'
         AND (NEW.new_cost IS NULL
              OR (typeof(NEW.new_cost) IN ('real', 'integer')
-                 AND abs(NEW.new_cost) <= 9007199254740992.0)),
-        1);
-END;
-
--- An agent run with a workflow session id gets a session row when it has none (as
--- step 20261130100000's AFTER triggers did): pid 0, open, linked to the master row
--- by name. BEFORE the row is written, so the new session row adds the contribution
--- of the session's other rows, and the AFTER trigger below then moves this row in
--- (the order of two AFTER triggers is not defined). The insert trigger acts only
--- when the row is new: an upsert that meets an existing row goes through the update
--- trigger (and writes nothing when its WHERE declines the update, as before). Not
--- `INSERT OR IGNORE`: inside a trigger the outer statement's conflict policy (the
--- upsert of persist_agent_run) would override it.
-CREATE TRIGGER agent_runs_ensure_session BEFORE INSERT ON agent_runs
-WHEN NEW.workflow_session_id IS NOT NULL
- AND NOT EXISTS (SELECT 1 FROM agent_runs
-                 WHERE agent_id = NEW.agent_id AND model = NEW.model)
-BEGIN
-    INSERT INTO workflow_sessions (session_id, skill_name, pid, started_at, skill_id)
-    SELECT NEW.workflow_session_id, NEW.skill_name, 0,
-           COALESCE(NEW.started_at, datetime('now') || 'Z'),
-           (SELECT id FROM skills WHERE name = NEW.skill_name)
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_sessions
-                      WHERE session_id = NEW.workflow_session_id);
-END;
-
-CREATE TRIGGER agent_runs_ensure_session_on_update
-BEFORE UPDATE OF workflow_session_id ON agent_runs
-WHEN NEW.workflow_session_id IS NOT NULL
-BEGIN
-    INSERT INTO workflow_sessions (session_id, skill_name, pid, started_at, skill_id)
-    SELECT NEW.workflow_session_id, NEW.skill_name, 0,
-           COALESCE(NEW.started_at, datetime('now') || 'Z'),
-           (SELECT id FROM skills WHERE name = NEW.skill_name)
-    WHERE NOT EXISTS (SELECT 1 FROM workflow_sessions
-                      WHERE session_id = NEW.workflow_session_id);
+                 AND abs(NEW.new_cost) <= 9007199254740992.0)));
 END;
 
 -- Agent runs feed their changes.
@@ -344,22 +294,28 @@ BEGIN
             NEW.model, NEW.step_id, NEW.total_cost);
 END;
 
--- A session row without a reset marker is live: it adds its contribution while it
--- is (its readable usage rows, read from the covering index).
+-- A session row without a reset marker is live: it adds its contribution (from its
+-- stored totals) while it is.
 CREATE TRIGGER workflow_sessions_usage_insert AFTER INSERT ON workflow_sessions
 WHEN NEW.reset_marker IS NULL
 BEGIN
-    INSERT INTO usage_session_changes (sign, runs, cost)
-    SELECT 1, COUNT(*), COALESCE(SUM(total_cost), 0.0) FROM agent_runs_usage
-    WHERE workflow_session_id = NEW.session_id AND counted AND readable;
+    INSERT INTO usage_session_changes VALUES (
+        1,
+        COALESCE((SELECT runs FROM usage_totals WHERE kind = 3 AND key = NEW.session_id), 0),
+        COALESCE((SELECT cost + cost_err FROM usage_totals
+                  WHERE kind = 3 AND key = NEW.session_id), 0.0),
+        1);
 END;
 
 CREATE TRIGGER workflow_sessions_usage_delete AFTER DELETE ON workflow_sessions
 WHEN OLD.reset_marker IS NULL
 BEGIN
-    INSERT INTO usage_session_changes (sign, runs, cost)
-    SELECT -1, COUNT(*), COALESCE(SUM(total_cost), 0.0) FROM agent_runs_usage
-    WHERE workflow_session_id = OLD.session_id AND counted AND readable;
+    INSERT INTO usage_session_changes VALUES (
+        -1,
+        COALESCE((SELECT runs FROM usage_totals WHERE kind = 3 AND key = OLD.session_id), 0),
+        COALESCE((SELECT cost + cost_err FROM usage_totals
+                  WHERE kind = 3 AND key = OLD.session_id), 0.0),
+        1);
 END;
 
 CREATE TRIGGER workflow_sessions_usage_update
@@ -368,32 +324,29 @@ WHEN (OLD.reset_marker IS NULL OR NEW.reset_marker IS NULL)
  AND (OLD.session_id IS NOT NEW.session_id
       OR (OLD.reset_marker IS NULL) <> (NEW.reset_marker IS NULL))
 BEGIN
-    INSERT INTO usage_session_changes (sign, runs, cost)
-    SELECT -1, n, c
-    FROM (SELECT COUNT(*) AS n, COALESCE(SUM(total_cost), 0.0) AS c FROM agent_runs_usage
-          WHERE workflow_session_id = OLD.session_id AND counted AND readable)
-    WHERE OLD.reset_marker IS NULL;
-    INSERT INTO usage_session_changes (sign, runs, cost)
-    SELECT 1, n, c
-    FROM (SELECT COUNT(*) AS n, COALESCE(SUM(total_cost), 0.0) AS c FROM agent_runs_usage
-          WHERE workflow_session_id = NEW.session_id AND counted AND readable)
-    WHERE NEW.reset_marker IS NULL;
+    INSERT INTO usage_session_changes VALUES (
+        -1,
+        COALESCE((SELECT runs FROM usage_totals WHERE kind = 3 AND key = OLD.session_id), 0),
+        COALESCE((SELECT cost + cost_err FROM usage_totals
+                  WHERE kind = 3 AND key = OLD.session_id), 0.0),
+        OLD.reset_marker IS NULL);
+    INSERT INTO usage_session_changes VALUES (
+        1,
+        COALESCE((SELECT runs FROM usage_totals WHERE kind = 3 AND key = NEW.session_id), 0),
+        COALESCE((SELECT cost + cost_err FROM usage_totals
+                  WHERE kind = 3 AND key = NEW.session_id), 0.0),
+        NEW.reset_marker IS NULL);
 END;
 
--- The totals of the rows already stored: the summary row; every agent run in rowid
--- order (counters, model and step totals); then every live session's contribution.
--- The same statements rebuild the totals (crates/db/src/usage_totals.rs).
+-- The totals of the rows already stored: the summary row, every live session as
+-- empty, then every agent run in rowid order through the same path as a write. The
+-- same statements rebuild the totals (crates/db/src/usage_totals.rs).
 INSERT INTO usage_totals (kind, key) VALUES (0, 0);
+
+INSERT INTO usage_session_changes (sign, runs, cost, live)
+SELECT 1, 0, 0.0, 1 FROM workflow_sessions WHERE reset_marker IS NULL;
 
 INSERT INTO usage_row_applies
 SELECT 1, row_id, NULL, NULL, NULL, NULL, 0, 0,
-       workflow_session_id, model, step_id, total_cost, counted, readable, 0
+       workflow_session_id, model, step_id, total_cost, counted, readable
 FROM agent_runs_usage ORDER BY row_id;
-
-INSERT INTO usage_session_changes (sign, runs, cost)
-SELECT 1, COUNT(u.row_id), COALESCE(SUM(u.total_cost), 0.0)
-FROM workflow_sessions ws
-     LEFT JOIN agent_runs_usage u
-            ON u.workflow_session_id = ws.session_id AND u.counted AND u.readable
-WHERE ws.reset_marker IS NULL
-GROUP BY ws.rowid;

@@ -322,60 +322,33 @@ async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, 
         }
         Err(e) => return Err(db_error(e)),
     };
-    let mut out = Vec::new();
-    let mut differs = |name: &str, same: bool, kept: String, plain: String| {
-        if !same {
-            out.push(format!("{name}: stored {kept}, the rows give {plain}"));
-        }
-    };
-    differs(
-        "agent runs",
-        kept.agent_rows == plain.agent_rows,
-        kept.agent_rows.to_string(),
-        plain.agent_rows.to_string(),
-    );
-    differs(
-        "skipped rows",
-        kept.skipped_rows == plain.skipped_rows,
-        kept.skipped_rows.to_string(),
-        plain.skipped_rows.to_string(),
-    );
-    differs(
-        "sessions",
-        kept.sessions == plain.sessions,
-        kept.sessions.to_string(),
-        plain.sessions.to_string(),
-    );
-    differs(
-        "cost",
-        kept.cost == plain.cost,
-        kept.cost.to_string(),
-        plain.cost.to_string(),
-    );
-    differs(
-        "shown sessions",
-        kept.shown_sessions == plain.shown_sessions,
-        kept.shown_sessions.to_string(),
-        plain.shown_sessions.to_string(),
-    );
-    differs(
-        "shown cost",
-        kept.shown_cost == plain.shown_cost,
-        kept.shown_cost.to_string(),
-        plain.shown_cost.to_string(),
-    );
-    differs(
-        "per-model totals",
-        kept.per_model == plain.per_model,
-        format!("{} groups", kept.per_model.len()),
-        format!("{} groups", plain.per_model.len()),
-    );
-    differs(
-        "per-step totals",
-        kept.per_step == plain.per_step,
-        format!("{} groups", kept.per_step.len()),
-        format!("{} groups", plain.per_step.len()),
-    );
+    // (name, same, stored, from the rows) for every field of the comparison.
+    macro_rules! field {
+        ($name:literal, $f:ident) => {
+            (
+                $name,
+                kept.$f == plain.$f,
+                format!("{:?}", kept.$f),
+                format!("{:?}", plain.$f),
+            )
+        };
+    }
+    let fields = [
+        field!("agent runs", agent_rows),
+        field!("skipped rows", skipped_rows),
+        field!("sessions", sessions),
+        field!("cost", cost),
+        field!("shown sessions", shown_sessions),
+        field!("shown cost", shown_cost),
+        field!("per-session totals", per_session),
+        field!("per-model totals", per_model),
+        field!("per-step totals", per_step),
+    ];
+    let out = fields
+        .into_iter()
+        .filter(|(_, same, _, _)| !same)
+        .map(|(name, _, kept, plain)| format!("{name}: stored {kept}, the rows give {plain}"))
+        .collect();
     Ok(out)
 }
 

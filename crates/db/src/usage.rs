@@ -154,9 +154,8 @@ pub async fn get_recent_workflow_sessions<'e>(
     let mut conn = db.acquire().await?;
     let skipped = skipped_rows(&mut conn).await?;
     // Pick the sessions first, in the order of the index workflow_sessions_recent (the
-    // hide test reads the session's entries of the covering index
-    // agent_runs_usage_session), then aggregate only the picked sessions' readable
-    // agent rows (the index on agent_runs.workflow_session_id;
+    // hide test is a lookup of the session's totals), then aggregate only the picked
+    // sessions' readable agent rows (the index on agent_runs.workflow_session_id;
     // CROSS JOIN keeps the picked sessions outside, where the planner would otherwise
     // walk every agent row with a session id).
     let rows = sqlx::query!(
@@ -169,12 +168,10 @@ pub async fn get_recent_workflow_sessions<'e>(
                FROM workflow_sessions ws
                WHERE ws.reset_marker IS NULL
                  AND (NOT ?1
-                      OR NOT EXISTS (SELECT 1 FROM agent_runs_usage a
-                                     WHERE a.workflow_session_id = ws.session_id
-                                       AND a.counted AND a.readable)
-                      OR (SELECT SUM(a.total_cost) FROM agent_runs_usage a
-                          WHERE a.workflow_session_id = ws.session_id
-                            AND a.counted AND a.readable) > 0)
+                      OR NOT EXISTS (SELECT 1 FROM usage_totals t
+                                     WHERE t.kind = 3 AND t.key = ws.session_id
+                                       AND t.runs <> 0
+                                       AND NOT (t.cost + t.cost_err > 0)))
                ORDER BY ws.started_at DESC, ws.session_id
                LIMIT ?2
            ),

@@ -3,8 +3,8 @@
 //!
 //! Step `20261130130000_usage_totals` keeps, in the same statement as every write to
 //! `agent_runs` or `workflow_sessions`, the rows of `usage_totals`: one summary row
-//! (kind 0), one per model (kind 1), one per step (kind 2). Its header explains what
-//! is counted and why the sums are exact. Triggers see every change made through SQL, by this layer or
+//! (kind 0), one per model (kind 1), one per step (kind 2), one per workflow session id
+//! (kind 3). Its header explains what is counted and why the sums are exact. Triggers see every change made through SQL, by this layer or
 //! any other tool, with one exception: `INSERT OR REPLACE` (or `REPLACE`) deletes the
 //! conflicting row without running DELETE triggers unless the connection enabled
 //! `recursive_triggers`. The summary row counts every agent run (`agent_rows`), so
@@ -36,19 +36,19 @@ use crate::Result;
 /// at an earlier version has none.
 pub const STEP: i64 = 20_261_130_130_000;
 
-/// Totals of one group (a model or a step), key as stored bytes (a key that is not
-/// valid UTF-8 is still compared).
+/// Totals of one group (a model, a step or a session), key as stored bytes (a key that
+/// is not valid UTF-8 is still compared).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupTotals {
-    /// The model, or the step id as its decimal text, as bytes.
+    /// The model, the step id as its decimal text, or the session id, as bytes.
     pub key: Vec<u8>,
     /// Readable usage rows.
     pub runs: i64,
     /// Their cost in US dollars (0.0 when every cost is NULL).
     pub cost: f64,
-    /// Rows with a cost above zero.
+    /// Rows with a cost above zero (0 for sessions, which do not keep them).
     pub paid_runs: i64,
-    /// Their cost.
+    /// Their cost (0.0 for sessions).
     pub paid_cost: f64,
 }
 
@@ -67,6 +67,8 @@ pub struct UsageTotals {
     pub shown_sessions: i64,
     /// The sum of their costs.
     pub shown_cost: f64,
+    /// Per session id with at least one readable usage row, ordered by key bytes.
+    pub per_session: Vec<GroupTotals>,
     /// Per model with at least one readable usage row, ordered by key.
     pub per_model: Vec<GroupTotals>,
     /// Per step id with at least one readable usage row, ordered by step id.
@@ -95,7 +97,7 @@ pub async fn is_current(conn: &mut SqliteConnection) -> Result<bool> {
 
 /// Recompute every total from the rows, in one `BEGIN IMMEDIATE` transaction:
 /// `usage_totals` is emptied and fed again with the statements that end the migration
-/// step (every agent run in rowid order, then every live session). Logs a warning (it
+/// step (every live session as empty, then every agent run in rowid order). Logs a warning (it
 /// means a change bypassed the triggers). Time grows with the history (a few seconds
 /// per million agent runs).
 ///
@@ -111,21 +113,16 @@ pub async fn rebuild(conn: &mut SqliteConnection) -> Result<()> {
         .execute(&mut *tx)
         .await?;
     sqlx::query!(
-        "INSERT INTO usage_row_applies
-         SELECT 1, row_id, NULL, NULL, NULL, NULL, 0, 0,
-                workflow_session_id, model, step_id, total_cost, counted, readable, 0
-         FROM agent_runs_usage ORDER BY row_id"
+        "INSERT INTO usage_session_changes (sign, runs, cost, live)
+         SELECT 1, 0, 0.0, 1 FROM workflow_sessions WHERE reset_marker IS NULL"
     )
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
-        "INSERT INTO usage_session_changes (sign, runs, cost)
-         SELECT 1, COUNT(u.row_id), COALESCE(SUM(u.total_cost), 0.0)
-         FROM workflow_sessions ws
-              LEFT JOIN agent_runs_usage u
-                     ON u.workflow_session_id = ws.session_id AND u.counted AND u.readable
-         WHERE ws.reset_marker IS NULL
-         GROUP BY ws.rowid"
+        "INSERT INTO usage_row_applies
+         SELECT 1, row_id, NULL, NULL, NULL, NULL, 0, 0,
+                workflow_session_id, model, step_id, total_cost, counted, readable
+         FROM agent_runs_usage ORDER BY row_id"
     )
     .execute(&mut *tx)
     .await?;
@@ -170,6 +167,15 @@ pub async fn stored(conn: &mut SqliteConnection) -> Result<UsageTotals> {
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(crate::Error::UsageTotalsMissing)?;
+    let per_session = sqlx::query_as!(
+        GroupTotals,
+        r#"SELECT CAST(key AS BLOB) AS "key!: Vec<u8>", runs AS "runs!: i64",
+                  cost + cost_err AS "cost!: f64", 0 AS "paid_runs!: i64",
+                  0.0 AS "paid_cost!: f64"
+           FROM usage_totals WHERE kind = 3 AND runs <> 0 ORDER BY 1"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let per_model = sqlx::query_as!(
         GroupTotals,
         r#"SELECT CAST(key AS BLOB) AS "key!: Vec<u8>", runs AS "runs!: i64",
@@ -195,6 +201,7 @@ pub async fn stored(conn: &mut SqliteConnection) -> Result<UsageTotals> {
         cost: s.cost,
         shown_sessions: s.shown_sessions,
         shown_cost: s.shown_cost,
+        per_session,
         per_model,
         per_step,
     })
@@ -229,6 +236,16 @@ pub async fn recompute(conn: &mut SqliteConnection) -> Result<UsageTotals> {
     )
     .fetch_one(&mut *conn)
     .await?;
+    let per_session = sqlx::query_as!(
+        GroupTotals,
+        r#"SELECT CAST(workflow_session_id AS BLOB) AS "key!: Vec<u8>",
+                  COUNT(*) AS "runs!: i64", COALESCE(SUM(total_cost), 0.0) AS "cost!: f64",
+                  0 AS "paid_runs!: i64", 0.0 AS "paid_cost!: f64"
+           FROM agent_runs_usage WHERE counted AND readable
+           GROUP BY workflow_session_id ORDER BY 1"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let per_model = sqlx::query_as!(
         GroupTotals,
         r#"SELECT CAST(model AS BLOB) AS "key!: Vec<u8>",
@@ -260,6 +277,7 @@ pub async fn recompute(conn: &mut SqliteConnection) -> Result<UsageTotals> {
         cost: s.cost,
         shown_sessions: s.shown_sessions,
         shown_cost: s.shown_cost,
+        per_session,
         per_model,
         per_step,
     })
