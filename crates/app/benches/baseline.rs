@@ -308,7 +308,7 @@ pub fn one_query(conn: &Connection, q: &str, args: &[&dyn rusqlite::ToSql]) -> u
 /// The usage screen: the same queries (by model, by step and recent sessions each
 /// read the skipped-row count first, as the layer does).
 pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
-    count_rows(conn, &sql.summary, params![true])
+    count_rows(conn, &sql.summary, params![])
         + count_rows(conn, &sql.skipped, params![])
         + count_rows(conn, &sql.groups, params![1])
         + count_rows(conn, &sql.skipped, params![])

@@ -213,7 +213,7 @@ fn read_ops(c: &mut Criterion) {
             })
         });
         g.bench_function("rusqlite", |b| {
-            b.iter(|| baseline::one_query(&theirs, &sql.summary, &[&true]))
+            b.iter(|| baseline::one_query(&theirs, &sql.summary, &[]))
         });
         g.finish();
         let mut g = c.benchmark_group("usage_by_model");
