@@ -26,7 +26,7 @@ pub const IDLE_TICK: Duration = Duration::from_millis(250);
 
 /// A tail at least this long (agent runs) is folded even while writes go on, one
 /// chunk per tick.
-pub const FOLD_BACKLOG: i64 = 10_000;
+pub const FOLD_BACKLOG: i64 = 50_000;
 
 /// Aborts the task when the last `Database` clone holding it is dropped.
 #[derive(Debug)]

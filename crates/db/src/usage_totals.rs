@@ -182,16 +182,21 @@ pub async fn fold_state(conn: &mut SqliteConnection) -> Result<FoldState> {
 pub async fn fold(conn: &mut SqliteConnection) -> Result<u64> {
     let mut folded = 0_u64;
     // A read first: an empty tail takes no write lock.
-    if !fold_state(&mut *conn).await?.pending() {
+    let state = fold_state(&mut *conn).await?;
+    if !state.pending() {
         tracing::Span::current().record("folded", folded);
         return Ok(folded);
     }
+    // Rowids can have gaps: the span is an upper bound of the tail's rows.
+    let at_most = state.max_row_id - state.through_row_id;
     loop {
         let rows = fold_chunk(&mut *conn).await?;
         folded += rows;
         if rows < FOLD_CHUNK.unsigned_abs() {
             break;
         }
+        // Progress of a long fold (a tail left by a process that never went idle).
+        tracing::info!(folded, at_most, "folding the usage totals' tail");
     }
     tracing::Span::current().record("folded", folded);
     Ok(folded)
