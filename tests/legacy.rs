@@ -111,6 +111,7 @@ async fn migrating_in_stages_matches_migrating_at_once() {
             &path,
             &skill_builder_app::OpenOptions {
                 target: Some(target),
+                ..Default::default()
             },
         )
         .await

@@ -69,6 +69,8 @@ enum Op {
     FixCost(usize),
     Reconcile,
     ReplaceAndReopen(usize),
+    /// Fold the tail into the stored totals (the writer does it when idle).
+    Fold,
 }
 
 fn cost() -> impl Strategy<Value = Cost> {
@@ -98,6 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..AGENTS).prop_map(Op::FixCost),
         1 => Just(Op::Reconcile),
         1 => (0..AGENTS).prop_map(Op::ReplaceAndReopen),
+        3 => Just(Op::Fold),
     ]
 }
 
@@ -140,9 +143,13 @@ struct Db {
 
 impl Db {
     async fn open() -> Self {
+        Self::open_with(&skill_builder_app::OpenOptions::default()).await
+    }
+
+    async fn open_with(options: &skill_builder_app::OpenOptions) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("skill-builder.db");
-        let db = Database::open(&path).await.expect("open");
+        let db = Database::open_with(&path, options).await.expect("open");
         Self {
             db: Some(db),
             path,
@@ -260,6 +267,10 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
             .await
             .map_err(|e| fail(&e))?;
             db.reopen().await;
+        }
+        Op::Fold => {
+            let mut conn = pool.acquire().await.map_err(|e| fail(&e))?;
+            usage_totals::fold(&mut conn).await.map_err(|e| fail(&e))?;
         }
     }
     Ok(())
@@ -529,6 +540,11 @@ async fn a_replace_that_bypassed_the_triggers_is_found_by_check_and_rebuilt_at_o
     agent_runs::persist_agent_run(&pool, &run(1, 0, Some(0), 1, 0.25))
         .await
         .expect("persist");
+    // Folded into the stored totals first: a bypassing REPLACE of a row of the tail
+    // (not in the stored totals yet) would change nothing they hold.
+    let mut conn = pool.acquire().await.expect("conn");
+    assert_eq!(usage_totals::fold(&mut conn).await.expect("fold"), 1);
+    drop(conn);
     sqlx::query(
         "INSERT OR REPLACE INTO agent_runs (agent_id, skill_name, step_id, model, status,
                                             total_cost, workflow_session_id)
@@ -569,4 +585,170 @@ async fn a_replace_that_bypassed_the_triggers_is_found_by_check_and_rebuilt_at_o
     assert_eq!(summary.total_runs, 1);
     let report = skill_builder_app::check(&db.path).await.expect("check");
     assert!(report.usage_totals.is_empty(), "{:?}", report.problems());
+}
+
+/// Every row of `usage_totals` and the fold boundary, as stored.
+async fn raw_totals(pool: &SqlitePool) -> (Vec<(i64, String, i64, f64, f64)>, i64) {
+    let rows = sqlx::query(
+        "SELECT kind, CAST(key AS TEXT), runs, cost, cost_err FROM usage_totals ORDER BY kind, key",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("totals")
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+    .collect();
+    let through: i64 = sqlx::query_scalar("SELECT through_row_id FROM usage_totals_fold")
+        .fetch_one(pool)
+        .await
+        .expect("boundary");
+    (rows, through)
+}
+
+/// Issue 12 item 4: a new agent run costs its insert nothing in `usage_totals` (it
+/// lands in the tail), the reports count it at once, and a fold moves it into the
+/// stored totals without changing any report.
+#[tokio::test]
+async fn a_new_agent_run_lands_in_the_tail_and_the_fold_moves_it_in() {
+    let db = Db::open_with(&skill_builder_app::OpenOptions {
+        no_idle_fold: true,
+        ..Default::default()
+    })
+    .await;
+    let pool = db.pool().clone();
+    sessions::create_workflow_session(&pool, &session(0), "alpha", DEAD_PID - 1)
+        .await
+        .expect("session");
+    agent_runs::persist_agent_run(&pool, &run(1, 0, Some(0), 1, 0.25))
+        .await
+        .expect("persist");
+    let mut conn = pool.acquire().await.expect("conn");
+    usage_totals::fold(&mut conn).await.expect("fold");
+    drop(conn);
+    let before = raw_totals(&pool).await;
+    for a in 2..6 {
+        agent_runs::persist_agent_run(&pool, &run(a, a % 3, Some(0), 2, 0.1 * a as f64))
+            .await
+            .expect("persist");
+    }
+    assert_eq!(
+        raw_totals(&pool).await,
+        before,
+        "the inserts left usage_totals alone"
+    );
+    reports_equal_plain(&db, &Op::Reconcile)
+        .await
+        .expect("reports with a tail of 4");
+    let mut conn = pool.acquire().await.expect("conn");
+    let state = usage_totals::fold_state(&mut conn).await.expect("state");
+    assert!(state.pending());
+    assert_eq!(usage_totals::fold(&mut conn).await.expect("fold"), 4);
+    let state = usage_totals::fold_state(&mut conn).await.expect("state");
+    assert!(!state.pending());
+    assert_eq!(state.through_row_id, state.max_row_id);
+    drop(conn);
+    assert_ne!(raw_totals(&pool).await, before);
+    reports_equal_plain(&db, &Op::Fold)
+        .await
+        .expect("reports after the fold");
+}
+
+/// A folded row whose rowid another tool changes leaves the totals (above the
+/// boundary it is tail) and comes back when folded; a tail row moved below the
+/// boundary joins them: the reports stay exact either way.
+#[tokio::test]
+async fn a_row_moved_across_the_boundary_is_counted_once() {
+    let db = Db::open().await;
+    let pool = db.pool().clone();
+    for a in 0..4 {
+        agent_runs::persist_agent_run(&pool, &run(a, a % 3, Some(a % 2), 1, 0.5 + a as f64))
+            .await
+            .expect("persist");
+    }
+    let mut conn = pool.acquire().await.expect("conn");
+    usage_totals::fold(&mut conn).await.expect("fold");
+    drop(conn);
+    agent_runs::persist_agent_run(&pool, &run(4, 0, Some(0), 3, 0.125))
+        .await
+        .expect("persist a tail row");
+    sqlx::query("UPDATE agent_runs SET rowid = rowid + 1000 WHERE agent_id = 'agent-1'")
+        .execute(&pool)
+        .await
+        .expect("folded row above the boundary");
+    reports_equal_plain(&db, &Op::Reconcile)
+        .await
+        .expect("after moving a folded row up");
+    sqlx::query("UPDATE agent_runs SET rowid = -7 WHERE agent_id = 'agent-4'")
+        .execute(&pool)
+        .await
+        .expect("tail row below the boundary");
+    reports_equal_plain(&db, &Op::Reconcile)
+        .await
+        .expect("after moving a tail row down");
+    let mut conn = pool.acquire().await.expect("conn");
+    assert!(usage_totals::is_current(&mut conn).await.expect("current"));
+    usage_totals::fold(&mut conn).await.expect("fold");
+    drop(conn);
+    reports_equal_plain(&db, &Op::Fold)
+        .await
+        .expect("after the fold");
+}
+
+/// The writer folds the tail by itself once no agent run arrived for a moment.
+#[tokio::test]
+async fn the_idle_writer_folds_the_tail() {
+    let db = Db::open().await;
+    let pool = db.pool().clone();
+    for a in 0..AGENTS {
+        agent_runs::persist_agent_run(&pool, &run(a, a % 3, Some(a % SESSIONS), 1, 0.01))
+            .await
+            .expect("persist");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut conn = pool.acquire().await.expect("conn");
+        let state = usage_totals::fold_state(&mut conn).await.expect("state");
+        drop(conn);
+        if !state.pending() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still not folded: {state:?}"
+        );
+        tokio::time::sleep(skill_builder_app::idle_fold::IDLE_TICK).await;
+    }
+    reports_equal_plain(&db, &Op::Fold)
+        .await
+        .expect("after the idle fold");
+}
+
+/// Without the fold boundary (another tool dropped its row) the reports refuse to
+/// guess, and the next open rebuilds the totals.
+#[tokio::test]
+async fn a_missing_fold_boundary_is_refused_and_rebuilt_at_open() {
+    let mut db = Db::open().await;
+    agent_runs::persist_agent_run(db.pool(), &run(1, 0, Some(0), 1, 0.25))
+        .await
+        .expect("persist");
+    sqlx::query("DELETE FROM usage_totals_fold")
+        .execute(db.pool())
+        .await
+        .expect("delete");
+    let e = usage::get_usage_summary(db.pool(), false)
+        .await
+        .expect_err("no boundary");
+    assert!(
+        matches!(e, skill_builder_db::Error::UsageTotalsMissing),
+        "{e:?}"
+    );
+    assert!(usage::get_usage_by_model(db.pool(), false).await.is_err());
+    db.reopen().await;
+    let summary = usage::get_usage_summary(db.pool(), false)
+        .await
+        .expect("summary");
+    assert_eq!(summary.total_cost, 0.25);
+    reports_equal_plain(&db, &Op::Fold)
+        .await
+        .expect("after the rebuild");
 }

@@ -65,8 +65,8 @@ pub struct Sql {
     pub tags_batch: String,
     pub summary: String,
     pub skipped: String,
-    pub by_model: String,
-    pub by_step: String,
+    /// The group totals (`?1` = 1 per model, 2 per step) with the tail added.
+    pub groups: String,
     pub recent: String,
     pub recent_runs: String,
 }
@@ -82,11 +82,10 @@ impl Sql {
             tags_set: c.find("INSERT INTO skill_tag_sets (skill_name, tags_json)", &[]),
             list_skills: c.find("SELECT json_group_array(json_array( id, name, skill_source,", &["FROM skills"]),
             tags_batch: c.find("SELECT json_group_array(json_array(t.skill_name, t.tag))", &[]),
-            summary: c.find("SELECT CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END", &[]),
-            skipped: c.find(r#"SELECT skipped_rows AS "n!: i64" FROM usage_totals WHERE kind = 0 AND key = 0"#, &[]),
-            by_model: c.find(r#"SELECT CAST(key AS BLOB) AS "model!: Vec<u8>""#, &["FROM usage_totals WHERE kind = 1"]),
-            by_step: c.find(r#"SELECT CAST(key AS INTEGER) AS "step_id!: i64""#, &["FROM usage_totals WHERE kind = 2"]),
-            recent: c.find("WITH picked AS MATERIALIZED (", &[]),
+            summary: c.find("WITH tail AS MATERIALIZED (", &["changed AS MATERIALIZED"]),
+            skipped: c.find("SELECT s.skipped_rows + (SELECT count(*) FROM agent_runs_usage_tail", &[]),
+            groups: c.find("SELECT CAST(p.key AS BLOB)", &["FROM agent_runs_usage_tail"]),
+            recent: c.find("WITH tail AS MATERIALIZED (", &["picked AS MATERIALIZED"]),
             recent_runs: c.find(r#"SELECT agent_id AS "agent_id: AgentId""#, &["WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?))"]),
         }
     }
@@ -309,11 +308,11 @@ pub fn one_query(conn: &Connection, q: &str, args: &[&dyn rusqlite::ToSql]) -> u
 /// The usage screen: the same queries (by model, by step and recent sessions each
 /// read the skipped-row count first, as the layer does).
 pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
-    count_rows(conn, &sql.summary, params![true])
+    count_rows(conn, &sql.summary, params![])
         + count_rows(conn, &sql.skipped, params![])
-        + count_rows(conn, &sql.by_model, params![true])
+        + count_rows(conn, &sql.groups, params![1])
         + count_rows(conn, &sql.skipped, params![])
-        + count_rows(conn, &sql.by_step, params![true])
+        + count_rows(conn, &sql.groups, params![2])
         + count_rows(conn, &sql.skipped, params![])
         + count_rows(conn, &sql.recent, params![true, 50])
         + count_rows(conn, &sql.recent_runs, params!["[]", 50])

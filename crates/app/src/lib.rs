@@ -21,6 +21,7 @@
 pub mod bench;
 pub mod demo;
 mod error;
+pub mod idle_fold;
 mod media;
 mod open;
 mod paths;

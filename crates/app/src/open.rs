@@ -23,6 +23,11 @@ const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 pub struct OpenOptions {
     /// Apply steps only up to this version (default: all). Used by `migrate --to N`.
     pub target: Option<i64>,
+    /// Do not start the task that folds the usage totals' tail while the writer is
+    /// idle ([`crate::idle_fold`]); the reports stay exact, and the tail grows until
+    /// the next open or an explicit `skill_builder_db::usage_totals::fold`. For tests
+    /// that need the tail to stay where it is.
+    pub no_idle_fold: bool,
 }
 
 /// Connections in the read-only pool ([`Database::reader`]).
@@ -44,6 +49,11 @@ pub const READER_CONNECTIONS: u32 = 3;
 ///   starts. A write sent to a reader fails with
 ///   [`skill_builder_db::Error::ReadOnlyConnection`] and writes nothing.
 ///
+/// It also runs one background task ([`crate::idle_fold`]): while the writer is idle
+/// it folds the agent runs written since into the usage totals, so the usage reports
+/// stay cheap (unless [`OpenOptions::no_idle_fold`]). It ends with the last clone or
+/// [`Database::close`].
+///
 /// Cloning is cheap and shares both pools.
 ///
 /// ```no_run
@@ -63,6 +73,9 @@ pub struct Database {
     reader: SqlitePool,
     path: PathBuf,
     report: MigrationReport,
+    /// The task folding the usage totals' tail while the writer is idle
+    /// ([`crate::idle_fold`]); `None` for a file opened before the fold step.
+    idle_fold: Option<std::sync::Arc<crate::idle_fold::IdleFold>>,
 }
 
 impl Database {
@@ -169,13 +182,17 @@ impl Database {
                 report.snapshot = snapshot;
                 // Totals that a change bypassing their triggers (another tool's
                 // INSERT OR REPLACE) left wrong are rebuilt before anything reads them.
+                // The tail a previous run left unfolded is folded now, so the first
+                // screens read no long tail.
                 if report.to_version >= skill_builder_db::usage_totals::STEP {
-                    skill_builder_db::usage_totals::ensure_current(&mut conn)
-                        .await
-                        .map_err(|e| OpenError::UsageTotals {
-                            path: path.clone(),
-                            source: Box::new(e),
-                        })?;
+                    let totals = async {
+                        skill_builder_db::usage_totals::ensure_current(&mut conn).await?;
+                        skill_builder_db::usage_totals::fold(&mut conn).await
+                    };
+                    totals.await.map_err(|e| OpenError::UsageTotals {
+                        path: path.clone(),
+                        source: Box::new(e),
+                    })?;
                 }
                 if !report.applied.is_empty() {
                     crate::recovery::truncate_wal(&mut conn).await;
@@ -192,11 +209,15 @@ impl Database {
                 applied = report.applied.len(),
                 "database ready"
             );
+            let idle_fold = (report.to_version >= skill_builder_db::usage_totals::STEP
+                && !options.no_idle_fold)
+                .then(|| crate::idle_fold::spawn(pool.clone()));
             Ok(Self {
                 pool,
                 reader,
                 path,
                 report,
+                idle_fold,
             })
         }
         .instrument(span)
@@ -261,6 +282,7 @@ impl Database {
     /// Close both pools, waiting for their connections to finish: the readers first,
     /// so that the writer closes last and checkpoints the WAL.
     pub async fn close(self) {
+        drop(self.idle_fold);
         self.reader.close().await;
         self.pool.close().await;
     }

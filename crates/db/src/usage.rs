@@ -1,16 +1,20 @@
 //! Usage analytics over `agent_runs` and `workflow_sessions`, and the usage reset.
 //!
-//! The reports read totals that triggers keep up to date with every write (step
-//! `20261130130000_usage_totals`, [`crate::usage_totals`]): a report costs what it
-//! shows, not the size of the history (issue 12). The totals equal, bit for bit, the
-//! plain aggregate queries over `agent_runs` and `workflow_sessions`
-//! ([`crate::usage_totals::recompute`]): a sum is kept as the running sum and the
-//! compensation of the Kahan-Babuska-Neumaier summation SQLite's `SUM()` uses, with
-//! the same operations. The compensation captures every rounding error exactly, so the
-//! pair holds the exact sum of the costs — whenever those errors fit one double, i.e.
-//! the costs lie within ~2^25 of each other in magnitude, as any real usage history's
-//! do — and reads as that sum correctly rounded, which is what `SUM()` returns in any
-//! row order (`tests/usage_totals.rs` compares them with `==`).
+//! The reports read totals kept in `usage_totals` ([`crate::usage_totals`], steps
+//! `20261130130000_usage_totals` and `20261130140000_usage_totals_fold`) plus the
+//! agent runs not folded into them yet (the tail: runs written since the writer was
+//! last idle): a report costs what it shows and the tail, not the size of the history
+//! (issue 12). The results equal, bit for bit, the plain aggregate queries over
+//! `agent_runs` and `workflow_sessions` ([`crate::usage_totals::recompute`]): a stored
+//! sum is kept as the running sum and the compensation of the Kahan-Babuska-Neumaier
+//! summation SQLite's `SUM()` uses, with the same operations. The compensation
+//! captures every rounding error exactly, so the pair holds the exact sum of the costs
+//! — whenever those errors fit one double, i.e. the costs lie within ~2^25 of each
+//! other in magnitude, as any real usage history's do — and reads as that sum
+//! correctly rounded, which is what `SUM()` returns in any row order. A report adds the
+//! tail with one `SUM()` over the stored pair and the tail's costs, which is again the
+//! exact sum correctly rounded (`tests/usage_totals.rs` compares every report with
+//! `==`, folded or not).
 //!
 //! Rows stamped by [`reset_usage`] are left out of every report. So are agent rows
 //! another tool left unreadable (a session id or model that is not text, a step that
@@ -48,7 +52,7 @@ use skill_builder_model::{
 use sqlx::{Acquire, Sqlite, SqliteConnection};
 use tracing::instrument;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// Agent rows the reports left out because a column they read is unreadable: recorded
 /// as the span's `skipped` field and warned about once.
@@ -63,16 +67,6 @@ fn report_skipped(operation: &'static str, skipped: i64) {
     }
 }
 
-/// The number of unreadable agent rows the totals left out.
-async fn skipped_rows(conn: &mut SqliteConnection) -> Result<i64> {
-    sqlx::query_scalar!(
-        r#"SELECT skipped_rows AS "n!: i64" FROM usage_totals WHERE kind = 0 AND key = 0"#
-    )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(Error::UsageTotalsMissing)
-}
-
 /// Overall usage; one "run" is one workflow session.
 ///
 /// Counted sessions: those not cleared by a reset. A session's cost is the sum of the
@@ -82,8 +76,9 @@ async fn skipped_rows(conn: &mut SqliteConnection) -> Result<i64> {
 /// agents are hidden, empty ones are not (§14.4). Agent rows without a workflow session
 /// never count. The average is 0.0 when no session counts.
 ///
-/// Reads the summary row of `usage_totals` (constant time, whatever the history's
-/// size).
+/// Reads the summary row of `usage_totals` and the tail (the agent runs not folded
+/// in yet, with the stored totals of the sessions they belong to): its cost follows
+/// the tail, not the history.
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -95,7 +90,7 @@ async fn skipped_rows(conn: &mut SqliteConnection) -> Result<i64> {
 /// docs), where the existing layer summed `'three'` as 0.
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, skipped), err)]
 pub async fn get_usage_summary<'e>(
@@ -103,19 +98,14 @@ pub async fn get_usage_summary<'e>(
     hide_cancelled: bool,
 ) -> Result<UsageSummary> {
     let mut conn = db.acquire().await?;
-    let row = sqlx::query!(
-        r#"SELECT CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
-                      AS "total_cost!: f64",
-                  CASE WHEN ?1 THEN paid_runs ELSE runs END AS "total_runs!: i64",
-                  skipped_rows AS "skipped!: i64"
-           FROM usage_totals WHERE kind = 0 AND key = 0"#,
-        hide_cancelled
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(Error::UsageTotalsMissing)?;
-    report_skipped("get_usage_summary", row.skipped);
-    Ok(UsageSummary::new(row.total_cost, row.total_runs))
+    let s = crate::usage_totals::current_summary(&mut conn).await?;
+    report_skipped("get_usage_summary", s.skipped_rows);
+    let (total_cost, total_runs) = if hide_cancelled {
+        (s.shown_cost, s.shown_sessions)
+    } else {
+        (s.cost, s.sessions)
+    };
+    Ok(UsageSummary::new(total_cost, total_runs))
 }
 
 /// Per-session usage of the most recent sessions (by session `started_at`, newest
@@ -143,7 +133,7 @@ pub async fn get_usage_summary<'e>(
 /// counted in the span's `skipped` field together with the agent rows).
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error (also when a skill name is text that is not valid UTF-8).
 #[instrument(skip_all, fields(limit = limit, hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_recent_workflow_sessions<'e>(
@@ -152,14 +142,30 @@ pub async fn get_recent_workflow_sessions<'e>(
     hide_cancelled: bool,
 ) -> Result<Vec<SessionUsage>> {
     let mut conn = db.acquire().await?;
-    let skipped = skipped_rows(&mut conn).await?;
+    let skipped = crate::usage_totals::current_skipped(&mut conn).await?;
     // Pick the sessions first, in the order of the index workflow_sessions_recent (the
-    // hide test is a lookup of the session's totals), then aggregate only the picked
+    // hide test is a lookup of the session's totals, with the tail's rows added for the
+    // sessions they belong to), then aggregate only the picked
     // sessions' readable agent rows (the index on agent_runs.workflow_session_id;
     // CROSS JOIN keeps the picked sessions outside, where the planner would otherwise
     // walk every agent row with a session id).
     let rows = sqlx::query!(
-        r#"WITH picked AS MATERIALIZED (
+        r#"WITH tail AS MATERIALIZED (
+               SELECT workflow_session_id AS sid, 0.0 + COALESCE(total_cost, 0.0) AS cost
+               FROM agent_runs_usage_tail WHERE counted AND readable
+           ),
+           touched AS MATERIALIZED (
+               SELECT p.sid, SUM(p.n) AS runs, SUM(p.v) AS value
+               FROM (SELECT sid, cost AS v, 1 AS n FROM tail
+                     UNION ALL
+                     SELECT key, cost, runs FROM usage_totals
+                     WHERE kind = 3 AND key IN (SELECT sid FROM tail)
+                     UNION ALL
+                     SELECT key, cost_err, 0 FROM usage_totals
+                     WHERE kind = 3 AND key IN (SELECT sid FROM tail)) AS p
+               GROUP BY p.sid
+           ),
+           picked AS MATERIALIZED (
                SELECT ws.rowid AS session_rowid, ws.session_id, ws.skill_name,
                       ws.started_at, ws.ended_at,
                       typeof(ws.session_id) = 'text' AND typeof(ws.skill_name) = 'text'
@@ -168,10 +174,15 @@ pub async fn get_recent_workflow_sessions<'e>(
                FROM workflow_sessions ws
                WHERE ws.reset_marker IS NULL
                  AND (NOT ?1
-                      OR NOT EXISTS (SELECT 1 FROM usage_totals t
-                                     WHERE t.kind = 3 AND t.key = ws.session_id
-                                       AND t.runs <> 0
-                                       AND NOT (t.cost + t.cost_err > 0)))
+                      OR NOT CASE
+                          WHEN EXISTS (SELECT 1 FROM touched x WHERE x.sid = ws.session_id)
+                          THEN EXISTS (SELECT 1 FROM touched x
+                                       WHERE x.sid = ws.session_id
+                                         AND x.runs <> 0 AND NOT (x.value > 0))
+                          ELSE EXISTS (SELECT 1 FROM usage_totals t
+                                       WHERE t.kind = 3 AND t.key = ws.session_id
+                                         AND t.runs <> 0
+                                         AND NOT (t.cost + t.cost_err > 0)) END)
                ORDER BY ws.started_at DESC, ws.session_id
                LIMIT ?2
            ),
@@ -263,7 +274,7 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
-/// Reads the per-step rows of `usage_totals` (one per step id).
+/// Reads the per-step rows of `usage_totals` (one per step id) and the tail.
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -274,7 +285,7 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// Unreadable agent rows are left out (module docs).
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_usage_by_step<'e>(
@@ -282,37 +293,55 @@ pub async fn get_usage_by_step<'e>(
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByStep>> {
     let mut conn = db.acquire().await?;
-    let skipped = skipped_rows(&mut conn).await?;
-    let rows = sqlx::query!(
-        // CAST: sqlx 0.9's query analysis crashes (SIGSEGV) on the bare typeless `key`.
-        r#"SELECT CAST(key AS INTEGER) AS "step_id!: i64",
-                  CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
-                      AS "total_cost!: f64",
-                  CASE WHEN ?1 THEN paid_runs ELSE runs END AS "run_count!: i64"
-           FROM usage_totals
-           WHERE kind = 2 AND CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
-           ORDER BY 2 DESC, key"#,
-        hide_cancelled
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let skipped = crate::usage_totals::current_skipped(&mut conn).await?;
+    let groups = crate::usage_totals::current_groups(&mut conn, 2).await?;
     report_skipped("get_usage_by_step", skipped);
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows
-        .into_iter()
-        .map(|r| UsageByStep {
-            step_id: r.step_id,
-            step_name: step_name(r.step_id),
-            total_cost: r.total_cost,
-            run_count: r.run_count,
-        })
-        .collect())
+    let mut steps = Vec::with_capacity(groups.len());
+    for g in groups {
+        let (total_cost, run_count) = shown(&g, hide_cancelled);
+        if run_count <= 0 {
+            continue;
+        }
+        // The key of a step total is its id as decimal text (usage_totals keeps
+        // integers only: the triggers count a step that is not an integer as skipped).
+        let Some(step_id) = std::str::from_utf8(&g.key)
+            .ok()
+            .and_then(|k| k.parse().ok())
+        else {
+            continue;
+        };
+        steps.push(UsageByStep {
+            step_id,
+            step_name: step_name(step_id),
+            total_cost,
+            run_count,
+        });
+    }
+    // Most expensive first, then by step id (the order of the plain query).
+    steps.sort_by(|a, b| {
+        b.total_cost
+            .partial_cmp(&a.total_cost)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.step_id.cmp(&b.step_id))
+    });
+    tracing::Span::current().record("count", steps.len());
+    Ok(steps)
+}
+
+/// A group's cost and count as a report shows it: with `hide_cancelled`, only its rows
+/// with a cost above zero (§14.4).
+fn shown(g: &crate::usage_totals::GroupTotals, hide_cancelled: bool) -> (f64, i64) {
+    if hide_cancelled {
+        (g.paid_cost, g.paid_runs)
+    } else {
+        (g.cost, g.runs)
+    }
 }
 
 /// Usage grouped by model, most expensive first. Same rows and `hide_cancelled` rule
 /// as [`get_usage_by_step`] (per row, §14.4).
 ///
-/// Reads the per-model rows of `usage_totals` (one per model).
+/// Reads the per-model rows of `usage_totals` (one per model) and the tail.
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -324,7 +353,7 @@ pub async fn get_usage_by_step<'e>(
 /// valid UTF-8 (its rows are counted in the span's `skipped` field).
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`] when another tool deleted the totals; the database
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_usage_by_model<'e>(
@@ -332,32 +361,32 @@ pub async fn get_usage_by_model<'e>(
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByModel>> {
     let mut conn = db.acquire().await?;
-    let skipped = skipped_rows(&mut conn).await?;
+    let skipped = crate::usage_totals::current_skipped(&mut conn).await?;
     // The model as bytes: one name that is not UTF-8 must not fail the others.
-    let rows = sqlx::query!(
-        r#"SELECT CAST(key AS BLOB) AS "model!: Vec<u8>",
-                  CASE WHEN ?1 THEN paid_cost + paid_cost_err ELSE cost + cost_err END
-                      AS "total_cost!: f64",
-                  CASE WHEN ?1 THEN paid_runs ELSE runs END AS "run_count!: i64"
-           FROM usage_totals
-           WHERE kind = 1 AND CASE WHEN ?1 THEN paid_runs ELSE runs END > 0
-           ORDER BY 2 DESC, key"#,
-        hide_cancelled
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut models = Vec::with_capacity(rows.len());
+    let groups = crate::usage_totals::current_groups(&mut conn, 1).await?;
+    let mut models = Vec::with_capacity(groups.len());
     let mut not_utf8 = 0;
-    for r in rows {
-        match String::from_utf8(r.model) {
+    for g in groups {
+        let (total_cost, run_count) = shown(&g, hide_cancelled);
+        if run_count <= 0 {
+            continue;
+        }
+        match String::from_utf8(g.key) {
             Ok(model) => models.push(UsageByModel {
                 model,
-                total_cost: r.total_cost,
-                run_count: r.run_count,
+                total_cost,
+                run_count,
             }),
-            Err(_) => not_utf8 += r.run_count,
+            Err(_) => not_utf8 += run_count,
         }
     }
+    // Most expensive first, then by name (bytes, SQLite's BINARY order).
+    models.sort_by(|a, b| {
+        b.total_cost
+            .partial_cmp(&a.total_cost)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.model.cmp(&b.model))
+    });
     report_skipped("get_usage_by_model", skipped + not_utf8);
     tracing::Span::current().record("count", models.len());
     Ok(models)
@@ -368,8 +397,9 @@ pub async fn get_usage_by_model<'e>(
 /// reports above then ignore those rows; runs and sessions recorded afterwards count
 /// again. [`crate::agent_runs::get_session_agent_runs`] still lists them.
 ///
-/// Each stamped row leaves the usage totals through its trigger, so a reset takes
-/// time in proportion to the rows it stamps (the reports stay constant-time).
+/// Each stamped folded row leaves the usage totals through its trigger, so a reset
+/// takes time in proportion to the rows it stamps (a stamped row of the tail just
+/// stops counting; the reports stay as cheap as before).
 ///
 /// # Differences from the existing layer
 /// Both updates run in one transaction with one timestamp (the existing layer ran two
