@@ -752,3 +752,70 @@ async fn a_missing_fold_boundary_is_refused_and_rebuilt_at_open() {
         .await
         .expect("after the rebuild");
 }
+
+/// `get_recent_runs` reads the folded runs from `recent_agent_runs` (step
+/// 20261130150000): a folded run completed later moves to the front, and an entry
+/// another tool deleted is reported by `check`.
+#[tokio::test]
+async fn recent_runs_follow_folded_rows_and_check_reports_a_missing_entry() {
+    let mut db = Db::open_with(&skill_builder_app::OpenOptions {
+        no_idle_fold: true,
+        ..Default::default()
+    })
+    .await;
+    let pool = db.pool().clone();
+    let mut running = run(1, 0, Some(0), 1, 0.0);
+    running.status = AgentRunStatus::Running;
+    agent_runs::persist_agent_run(&pool, &running)
+        .await
+        .expect("running");
+    agent_runs::persist_agent_run(&pool, &run(2, 0, Some(0), 1, 0.5))
+        .await
+        .expect("completed");
+    let mut conn = pool.acquire().await.expect("conn");
+    assert_eq!(usage_totals::fold(&mut conn).await.expect("fold"), 2);
+    drop(conn);
+    let ids = |runs: Vec<skill_builder_db::model::AgentRun>| {
+        runs.into_iter()
+            .map(|r| r.agent_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let recent = agent_runs::get_recent_runs(&pool, 10)
+        .await
+        .expect("recent");
+    assert_eq!(ids(recent), ["agent-2", "agent-1"], "running last");
+    // The folded running run completes one second later than agent-2.
+    sqlx::query(
+        "UPDATE agent_runs SET status = 'completed',
+                completed_at = strftime('%Y-%m-%d %H:%M:%S', 'now', '+1 second') || 'Z'
+         WHERE agent_id = 'agent-1'",
+    )
+    .execute(&pool)
+    .await
+    .expect("complete");
+    let recent = agent_runs::get_recent_runs(&pool, 10)
+        .await
+        .expect("recent");
+    assert_eq!(
+        ids(recent),
+        ["agent-1", "agent-2"],
+        "latest completion first"
+    );
+    sqlx::query("DELETE FROM recent_agent_runs WHERE row_id = (SELECT rowid FROM agent_runs WHERE agent_id = 'agent-2')")
+        .execute(&pool)
+        .await
+        .expect("delete entry");
+    if let Some(d) = db.db.take() {
+        d.close().await;
+    }
+    let report = skill_builder_app::check(&db.path).await.expect("check");
+    assert!(
+        report
+            .problems()
+            .iter()
+            .any(|p| p.contains("recent runs: 1 folded agent run(s)")),
+        "{:?}",
+        report.problems()
+    );
+    db.reopen().await;
+}

@@ -86,7 +86,7 @@ impl Sql {
             skipped: c.find("SELECT s.skipped_rows + (SELECT count(*) FROM agent_runs_usage_tail", &[]),
             groups: c.find("SELECT CAST(p.key AS BLOB)", &["FROM agent_runs_usage_tail"]),
             recent: c.find("WITH tail AS MATERIALIZED (", &["picked AS MATERIALIZED"]),
-            recent_runs: c.find(r#"SELECT agent_id AS "agent_id: AgentId""#, &["WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?))"]),
+            recent_runs: c.find("WITH picked AS MATERIALIZED ( SELECT row_id", &["FROM recent_agent_runs r"]),
         }
     }
 }

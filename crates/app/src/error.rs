@@ -101,11 +101,11 @@ pub enum OpenError {
         #[source]
         source: Box<OpenError>,
     },
-    /// The usage totals could not be checked, rebuilt or folded at open
-    /// (`skill_builder_db::usage_totals::ensure_current`, then `fold`); nothing of the
-    /// rebuild, or of the fold chunk that failed, was kept (the reports stay exact
-    /// either way).
-    #[error("{path}: cannot rebuild or fold the usage totals: {source}")]
+    /// The usage totals could not be checked or rebuilt at open
+    /// (`skill_builder_db::usage_totals::ensure_current`); nothing of the rebuild was
+    /// kept. (A fold that fails at open is only logged: the reports are exact without
+    /// it, and the idle writer folds later.)
+    #[error("{path}: cannot rebuild the usage totals: {source}")]
     UsageTotals {
         /// The database file.
         path: PathBuf,

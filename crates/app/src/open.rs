@@ -183,16 +183,19 @@ impl Database {
                 // Totals that a change bypassing their triggers (another tool's
                 // INSERT OR REPLACE) left wrong are rebuilt before anything reads them.
                 // The tail a previous run left unfolded is folded now, so the first
-                // screens read no long tail.
+                // screens read no long tail; the reports are exact without it, so a
+                // fold that fails (another process holds the write lock past the busy
+                // timeout) is left to the idle task.
                 if report.to_version >= skill_builder_db::usage_totals::STEP {
-                    let totals = async {
-                        skill_builder_db::usage_totals::ensure_current(&mut conn).await?;
-                        skill_builder_db::usage_totals::fold(&mut conn).await
-                    };
-                    totals.await.map_err(|e| OpenError::UsageTotals {
-                        path: path.clone(),
-                        source: Box::new(e),
-                    })?;
+                    skill_builder_db::usage_totals::ensure_current(&mut conn)
+                        .await
+                        .map_err(|e| OpenError::UsageTotals {
+                            path: path.clone(),
+                            source: Box::new(e),
+                        })?;
+                    if let Err(e) = skill_builder_db::usage_totals::fold(&mut conn).await {
+                        tracing::warn!(error = %e, "folding the usage totals at open failed; the idle writer will");
+                    }
                 }
                 if !report.applied.is_empty() {
                     crate::recovery::truncate_wal(&mut conn).await;

@@ -318,7 +318,9 @@ async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, 
     let kept: UsageTotals = match stored(conn).await {
         Ok(t) => t,
         Err(skill_builder_db::Error::UsageTotalsMissing) => {
-            return Ok(vec!["the summary row is missing".to_owned()]);
+            return Ok(vec![
+                "the summary row or the fold boundary is missing".to_owned(),
+            ]);
         }
         Err(e) => return Err(db_error(e)),
     };
@@ -344,11 +346,19 @@ async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, 
         field!("per-model totals", per_model),
         field!("per-step totals", per_step),
     ];
-    let out = fields
+    let mut out: Vec<String> = fields
         .into_iter()
         .filter(|(_, same, _, _)| !same)
         .map(|(name, _, kept, plain)| format!("{name}: stored {kept}, the rows give {plain}"))
         .collect();
+    let missing = skill_builder_db::usage_totals::recent_entries_missing(conn)
+        .await
+        .map_err(db_error)?;
+    if missing > 0 {
+        out.push(format!(
+            "recent runs: {missing} folded agent run(s) without their entry in recent_agent_runs"
+        ));
+    }
     Ok(out)
 }
 

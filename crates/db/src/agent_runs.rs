@@ -234,7 +234,12 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
 
 /// The most recent agent runs not cleared by a usage reset (with or without a workflow
 /// session), latest `completed_at` first (rows without one, i.e. still running, last),
-/// at most `limit`.
+/// then latest `started_at`, then in rowid order, at most `limit`.
+///
+/// Reads the first entries of `recent_agent_runs` in index order (step
+/// `20261130150000`: the runs folded in, kept by triggers) merged with the runs not
+/// folded in yet (the tail, see [`crate::usage_totals`]): its cost follows `limit`
+/// and the tail, not the history.
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -251,7 +256,21 @@ pub async fn get_recent_runs<'e>(
     let mut conn = db.acquire().await?;
     let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
         Row,
-        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+        r#"WITH picked AS MATERIALIZED (
+               SELECT row_id, running AS k_running, completed_at AS k_completed,
+                      started_at AS k_started
+               FROM recent_agent_runs r
+               WHERE row_id NOT IN (SELECT value FROM json_each(?1))
+                 AND EXISTS (SELECT 1 FROM agent_runs x WHERE x.rowid = r.row_id)
+               UNION ALL
+               SELECT rowid, completed_at IS NULL, completed_at, started_at FROM agent_runs
+               WHERE rowid > (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
+                 AND reset_marker IS NULL
+                 AND rowid NOT IN (SELECT value FROM json_each(?1))
+               ORDER BY 2, 3 DESC, 4 DESC, 1
+               LIMIT ?2
+           )
+           SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
                   status AS "status: AgentRunStatus",
                   COALESCE(input_tokens, 0) AS "input_tokens!: i64",
                   COALESCE(output_tokens, 0) AS "output_tokens!: i64",
@@ -285,10 +304,8 @@ pub async fn get_recent_runs<'e>(
                   AND typeof(completed_at) IN ('text', 'null')
                   AND typeof(reset_marker) IN ('text', 'null')
                   AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
-           FROM agent_runs
-           WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?))
-           ORDER BY completed_at IS NULL, completed_at DESC, started_at DESC
-           LIMIT ?"#,
+           FROM picked p CROSS JOIN agent_runs a ON a.rowid = p.row_id
+           ORDER BY p.k_running, p.k_completed DESC, p.k_started DESC, p.row_id"#,
         skip,
         limit
     )

@@ -118,8 +118,9 @@ pub async fn get_usage_summary<'e>(
 /// counts once), and cost, token and duration totals summed over every row (0 without
 /// rows). `completed_at` is the session's `ended_at`.
 ///
-/// Reads `limit` entries of an index of the sessions (step `20261130120000`) and their
-/// own agent rows: the cost follows `limit`, not the history.
+/// Reads `limit` entries of an index of the sessions (step `20261130120000`), their
+/// own agent rows and the tail (see [`crate::usage_totals`]): the cost follows `limit`
+/// and the tail, not the history.
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass

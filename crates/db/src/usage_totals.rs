@@ -47,11 +47,12 @@ use tracing::instrument;
 
 use crate::Result;
 
-/// The migration step from which this build reads the totals
-/// (`20261130140000_usage_totals_fold`, which adds the fold boundary to the totals of
-/// step `20261130130000_usage_totals`): a file at an earlier version has none it can
-/// read.
-pub const STEP: i64 = 20_261_130_140_000;
+/// The migration step from which this build reads and folds the totals
+/// (`20261130150000_recent_runs_fold`; step `20261130130000_usage_totals` made the
+/// totals, `20261130140000_usage_totals_fold` the fold boundary, and
+/// `20261130150000` the recent-runs entries a fold also adds): a file at an earlier
+/// version has none it can read.
+pub const STEP: i64 = 20_261_130_150_000;
 
 /// Agent runs folded per transaction by [`fold`]: bounds how long one fold holds the
 /// write lock (each row costs ~25 µs there, ~13 ms per transaction).
@@ -235,6 +236,16 @@ pub async fn fold_chunk(conn: &mut SqliteConnection) -> Result<u64> {
     )
     .execute(&mut *tx)
     .await?;
+    // The recent-runs entries of the same rows (step 20261130150000).
+    sqlx::query!(
+        "INSERT OR REPLACE INTO recent_agent_runs (row_id, running, completed_at, started_at)
+         SELECT rowid, completed_at IS NULL, completed_at, started_at FROM agent_runs
+         WHERE rowid > ?1 AND rowid <= ?2 AND reset_marker IS NULL",
+        through,
+        upto
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "UPDATE usage_totals_fold SET through_row_id = ?1 WHERE id = 0",
         upto
@@ -251,7 +262,8 @@ pub async fn fold_chunk(conn: &mut SqliteConnection) -> Result<u64> {
 /// Recompute every total from the rows, in one `BEGIN IMMEDIATE` transaction:
 /// `usage_totals` is emptied and fed again with the statements that end the migration
 /// step (every live session as empty, then every agent run in rowid order), and the
-/// fold boundary is set to the highest rowid (the tail is folded too). Logs a warning (it
+/// fold boundary is set to the highest rowid (the tail is folded too); the recent-runs
+/// entries (step 20261130150000) are written again. Logs a warning (it
 /// means a change bypassed the triggers). Time grows with the history (a few seconds
 /// per million agent runs).
 ///
@@ -269,6 +281,16 @@ pub async fn rebuild(conn: &mut SqliteConnection) -> Result<()> {
     sqlx::query!(
         "INSERT OR REPLACE INTO usage_totals_fold (id, through_row_id)
          SELECT 0, COALESCE(max(rowid), 0) FROM agent_runs"
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("DELETE FROM recent_agent_runs")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO recent_agent_runs (row_id, running, completed_at, started_at)
+         SELECT rowid, completed_at IS NULL, completed_at, started_at FROM agent_runs
+         WHERE reset_marker IS NULL"
     )
     .execute(&mut *tx)
     .await?;
@@ -308,6 +330,28 @@ pub async fn ensure_current(conn: &mut SqliteConnection) -> Result<bool> {
     }
     rebuild(conn).await?;
     Ok(true)
+}
+
+/// Folded agent runs without a reset marker whose entry in `recent_agent_runs` (step
+/// 20261130150000, what `get_recent_runs` reads) is missing or holds other values: 0
+/// unless another tool edited that table. A full scan, for `check`; [`rebuild`]
+/// writes the entries again.
+///
+/// # Errors
+/// The database error.
+pub async fn recent_entries_missing(conn: &mut SqliteConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM agent_runs a
+           WHERE a.reset_marker IS NULL
+             AND a.rowid <= (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
+             AND NOT EXISTS (SELECT 1 FROM recent_agent_runs r
+                             WHERE r.row_id = a.rowid
+                               AND r.running IS (a.completed_at IS NULL)
+                               AND r.completed_at IS a.completed_at
+                               AND r.started_at IS a.started_at)"#
+    )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// The summary the reports show: the stored summary row with the tail added (the

@@ -1,11 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Step `20261130120000_usage_list_indexes` changes no result: on random histories
-//! (re-persisted runs, running rows, resets, deletes, cancelled and empty sessions,
-//! timestamps rewritten to force ties and reorderings) every usage report and both
-//! "most recent" lists return exactly — including every f64 bit and the order of
-//! ties — what they return with the step's indexes dropped (the plain scan-and-sort
-//! plans of before the step), and the lists are read from the indexes.
-//! `PROPTEST_CASES` sets the number of histories (default 24).
+//! The list indexes change no result: on random histories (re-persisted runs, running
+//! rows, resets, deletes, cancelled and empty sessions, timestamps rewritten to force
+//! ties and reorderings, folds of the tail) every usage report and both "most recent"
+//! lists return exactly — including every f64 bit and the order of ties — what they
+//! return with the indexes dropped (`workflow_sessions_recent` of step
+//! `20261130120000`, `recent_agent_runs_order` of step `20261130150000`), the recent
+//! runs equal the plain scan-and-sort of `agent_runs`, and the lists are read from the
+//! indexes. `PROPTEST_CASES` sets the number of histories (default 24).
 
 mod common;
 
@@ -39,6 +40,8 @@ enum Op {
         session: u8,
         started: u8,
     },
+    /// Fold the tail into the usage totals and the recent-runs entries.
+    Fold,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -61,6 +64,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..16, proptest::option::of(0u8..3), 0u8..3)
             .prop_map(|(agent, completed, started)| Op::StampRun { agent, completed, started }),
         1 => (0u8..6, 0u8..3).prop_map(|(session, started)| Op::StampSession { session, started }),
+        2 => Just(Op::Fold),
     ]
 }
 
@@ -157,6 +161,11 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) {
                 .await
                 .expect("stamp session");
         }
+        Op::Fold => {
+            skill_builder_db::usage_totals::fold(&mut *conn)
+                .await
+                .expect("fold");
+        }
     }
 }
 
@@ -223,7 +232,7 @@ async fn check(ops: Vec<Op>) {
     // A second connection, without the pool's cached statements, planned afresh.
     let mut plain = raw(&t).await;
     let mut tx = sqlx::Connection::begin(&mut plain).await.expect("begin");
-    sqlx::query("DROP INDEX agent_runs_recent")
+    sqlx::query("DROP INDEX recent_agent_runs_order")
         .execute(&mut *tx)
         .await
         .expect("drop");
@@ -232,6 +241,25 @@ async fn check(ops: Vec<Op>) {
         .await
         .expect("drop");
     let without = reports(&mut tx).await;
+    // The recent runs straight from agent_runs (no recent_agent_runs, no tail).
+    for limit in [1, 3, 50] {
+        let listed: Vec<String> = agent_runs::get_recent_runs(&mut *tx, limit)
+            .await
+            .expect("recent runs")
+            .into_iter()
+            .map(|r| r.agent_id.as_str().to_owned())
+            .collect();
+        let plain: Vec<String> = sqlx::query_scalar(
+            "SELECT agent_id FROM agent_runs WHERE reset_marker IS NULL
+             ORDER BY completed_at IS NULL, completed_at DESC, started_at DESC, rowid
+             LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .expect("plain recent runs");
+        assert_eq!(listed, plain, "limit {limit}, ops: {ops:?}");
+    }
     tx.rollback().await.expect("rollback");
     assert_eq!(with, without, "ops: {ops:?}");
 }
@@ -262,13 +290,14 @@ proptest! {
 async fn the_lists_read_their_first_rows_from_the_indexes() {
     let t = common::open_temp().await;
     let mut conn = t.pool().acquire().await.expect("conn");
-    let runs = plan(
-        &mut conn,
-        "SELECT agent_id FROM agent_runs WHERE reset_marker IS NULL
-         ORDER BY completed_at IS NULL, completed_at DESC, started_at DESC LIMIT 50",
-    )
-    .await;
-    assert_eq!(runs, "SCAN agent_runs USING INDEX agent_runs_recent");
+    // get_recent_runs: the entries in index order, merged with the sorted tail.
+    let recent = report_statements_starting("WITH picked AS MATERIALIZED ( SELECT row_id");
+    assert_eq!(recent.len(), 1);
+    let runs = plan(&mut conn, &recent[0]).await;
+    assert!(runs.contains("recent_agent_runs_order"), "{runs}");
+    assert!(runs.contains("MERGE (UNION ALL)"), "{runs}");
+    assert!(runs.contains("(rowid>?)"), "{runs}");
+    assert!(!runs.contains("SCAN agent_runs"), "{runs}");
     let sessions = plan(
         &mut conn,
         "SELECT session_id FROM workflow_sessions ws WHERE ws.reset_marker IS NULL
@@ -281,6 +310,23 @@ async fn the_lists_read_their_first_rows_from_the_indexes() {
         "{sessions}"
     );
     assert!(!sessions.contains("TEMP B-TREE"), "{sessions}");
+}
+
+/// The cached statements (`.sqlx/`) whose text, whitespace folded, starts with
+/// `prefix`.
+fn report_statements_starting(prefix: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.sqlx");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect(".sqlx") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let q = json["query"].as_str().unwrap_or_default().to_owned();
+        let flat = q.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.starts_with(prefix) {
+            out.push(q);
+        }
+    }
+    out
 }
 
 /// The cached statements (`.sqlx/`) of the four usage reports.
