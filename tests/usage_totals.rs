@@ -542,9 +542,7 @@ async fn a_replace_that_bypassed_the_triggers_is_found_by_check_and_rebuilt_at_o
         .expect("persist");
     // Folded into the stored totals first: a bypassing REPLACE of a row of the tail
     // (not in the stored totals yet) would change nothing they hold.
-    let mut conn = pool.acquire().await.expect("conn");
-    assert_eq!(usage_totals::fold(&mut conn).await.expect("fold"), 1);
-    drop(conn);
+    assert_eq!(fold_now(&pool).await, 1);
     sqlx::query(
         "INSERT OR REPLACE INTO agent_runs (agent_id, skill_name, step_id, model, status,
                                             total_cost, workflow_session_id)
@@ -587,6 +585,12 @@ async fn a_replace_that_bypassed_the_triggers_is_found_by_check_and_rebuilt_at_o
     assert!(report.usage_totals.is_empty(), "{:?}", report.problems());
 }
 
+/// Fold the tail now (what the idle writer does); returns the agent runs folded.
+async fn fold_now(pool: &SqlitePool) -> u64 {
+    let mut conn = pool.acquire().await.expect("conn");
+    usage_totals::fold(&mut conn).await.expect("fold")
+}
+
 /// Every row of `usage_totals` and the fold boundary, as stored.
 async fn raw_totals(pool: &SqlitePool) -> (Vec<(i64, String, i64, f64, f64)>, i64) {
     let rows = sqlx::query(
@@ -622,9 +626,7 @@ async fn a_new_agent_run_lands_in_the_tail_and_the_fold_moves_it_in() {
     agent_runs::persist_agent_run(&pool, &run(1, 0, Some(0), 1, 0.25))
         .await
         .expect("persist");
-    let mut conn = pool.acquire().await.expect("conn");
-    usage_totals::fold(&mut conn).await.expect("fold");
-    drop(conn);
+    fold_now(&pool).await;
     let before = raw_totals(&pool).await;
     for a in 2..6 {
         agent_runs::persist_agent_run(&pool, &run(a, a % 3, Some(0), 2, 0.1 * a as f64))
@@ -665,9 +667,7 @@ async fn a_row_moved_across_the_boundary_is_counted_once() {
             .await
             .expect("persist");
     }
-    let mut conn = pool.acquire().await.expect("conn");
-    usage_totals::fold(&mut conn).await.expect("fold");
-    drop(conn);
+    fold_now(&pool).await;
     agent_runs::persist_agent_run(&pool, &run(4, 0, Some(0), 3, 0.125))
         .await
         .expect("persist a tail row");
@@ -687,8 +687,8 @@ async fn a_row_moved_across_the_boundary_is_counted_once() {
         .expect("after moving a tail row down");
     let mut conn = pool.acquire().await.expect("conn");
     assert!(usage_totals::is_current(&mut conn).await.expect("current"));
-    usage_totals::fold(&mut conn).await.expect("fold");
     drop(conn);
+    fold_now(&pool).await;
     reports_equal_plain(&db, &Op::Fold)
         .await
         .expect("after the fold");
@@ -772,9 +772,7 @@ async fn recent_runs_follow_folded_rows_and_check_reports_a_missing_entry() {
     agent_runs::persist_agent_run(&pool, &run(2, 0, Some(0), 1, 0.5))
         .await
         .expect("completed");
-    let mut conn = pool.acquire().await.expect("conn");
-    assert_eq!(usage_totals::fold(&mut conn).await.expect("fold"), 2);
-    drop(conn);
+    assert_eq!(fold_now(&pool).await, 2);
     let ids = |runs: Vec<skill_builder_db::model::AgentRun>| {
         runs.into_iter()
             .map(|r| r.agent_id.as_str().to_owned())

@@ -291,7 +291,7 @@ async fn the_lists_read_their_first_rows_from_the_indexes() {
     let t = common::open_temp().await;
     let mut conn = t.pool().acquire().await.expect("conn");
     // get_recent_runs: the entries in index order, merged with the sorted tail.
-    let recent = report_statements_starting("WITH picked AS MATERIALIZED ( SELECT row_id");
+    let recent = cached_statements(&["WITH picked AS MATERIALIZED ( SELECT row_id"]);
     assert_eq!(recent.len(), 1);
     let runs = plan(&mut conn, &recent[0]).await;
     assert!(runs.contains("recent_agent_runs_order"), "{runs}");
@@ -312,9 +312,9 @@ async fn the_lists_read_their_first_rows_from_the_indexes() {
     assert!(!sessions.contains("TEMP B-TREE"), "{sessions}");
 }
 
-/// The cached statements (`.sqlx/`) whose text, whitespace folded, starts with
-/// `prefix`.
-fn report_statements_starting(prefix: &str) -> Vec<String> {
+/// The cached statements (`.sqlx/`) whose text, whitespace folded, starts with one of
+/// `prefixes`.
+fn cached_statements(prefixes: &[&str]) -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.sqlx");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect(".sqlx") {
@@ -322,31 +322,21 @@ fn report_statements_starting(prefix: &str) -> Vec<String> {
         let json: serde_json::Value = serde_json::from_str(&text).expect("json");
         let q = json["query"].as_str().unwrap_or_default().to_owned();
         let flat = q.split_whitespace().collect::<Vec<_>>().join(" ");
-        if flat.starts_with(prefix) {
+        if prefixes.iter().any(|p| flat.starts_with(p)) {
             out.push(q);
         }
     }
     out
 }
 
-/// The cached statements (`.sqlx/`) of the four usage reports.
+/// The cached statements of the four usage reports: summary, group totals (by model,
+/// by step), skipped rows, recent sessions.
 fn report_statements() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.sqlx");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect(".sqlx") {
-        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
-        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
-        let q = json["query"].as_str().unwrap_or_default().to_owned();
-        let flat = q.split_whitespace().collect::<Vec<_>>().join(" ");
-        if flat.starts_with("WITH tail AS MATERIALIZED")
-            || flat.starts_with("SELECT CAST(p.key AS BLOB)")
-            || flat
-                .starts_with("SELECT s.skipped_rows + (SELECT count(*) FROM agent_runs_usage_tail")
-        {
-            out.push(q);
-        }
-    }
-    out
+    cached_statements(&[
+        "WITH tail AS MATERIALIZED",
+        "SELECT CAST(p.key AS BLOB)",
+        "SELECT s.skipped_rows + (SELECT count(*) FROM agent_runs_usage_tail",
+    ])
 }
 
 /// Issue 12: the reports read totals (a few rows) and the tail (by rowid range), and
