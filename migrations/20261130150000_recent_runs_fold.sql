@@ -12,7 +12,8 @@
 -- NULL; the columns have no type, so each value keeps its storage class and sorts as
 -- the agent_runs column does). Ties are broken by rowid, as the index did.
 -- A row removed without its DELETE trigger (another tool's INSERT OR REPLACE) leaves
--- an entry whose rowid no longer exists: the list skips such entries.
+-- an entry whose rowid no longer exists: the list skips every entry that does not
+-- match its row (gone, reset, other values), and `check` reports them.
 
 CREATE TABLE recent_agent_runs (
     row_id INTEGER PRIMARY KEY,
@@ -31,12 +32,16 @@ WHERE reset_marker IS NULL
 
 DROP INDEX agent_runs_recent;
 
+-- An entry left at a rowid by a row removed without its DELETE trigger is replaced
+-- (or removed) when the rowid is used again; plain INSERTs after the DELETE, so no
+-- conflict clause of the outer statement can change what happens.
 CREATE TRIGGER agent_runs_recent_insert AFTER INSERT ON agent_runs
-WHEN NEW.reset_marker IS NULL
- AND NEW.rowid <= (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
+WHEN NEW.rowid <= (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
 BEGIN
-    INSERT OR REPLACE INTO recent_agent_runs (row_id, running, completed_at, started_at)
-    VALUES (NEW.rowid, NEW.completed_at IS NULL, NEW.completed_at, NEW.started_at);
+    DELETE FROM recent_agent_runs WHERE row_id = NEW.rowid;
+    INSERT INTO recent_agent_runs (row_id, running, completed_at, started_at)
+    SELECT NEW.rowid, NEW.completed_at IS NULL, NEW.completed_at, NEW.started_at
+    WHERE NEW.reset_marker IS NULL;
 END;
 
 CREATE TRIGGER agent_runs_recent_delete AFTER DELETE ON agent_runs
@@ -56,7 +61,8 @@ WHEN (OLD.rowid <= (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
       OR typeof(OLD.started_at) <> typeof(NEW.started_at))
 BEGIN
     DELETE FROM recent_agent_runs WHERE row_id = OLD.rowid;
-    INSERT OR REPLACE INTO recent_agent_runs (row_id, running, completed_at, started_at)
+    DELETE FROM recent_agent_runs WHERE row_id = NEW.rowid;
+    INSERT INTO recent_agent_runs (row_id, running, completed_at, started_at)
     SELECT NEW.rowid, NEW.completed_at IS NULL, NEW.completed_at, NEW.started_at
     WHERE NEW.reset_marker IS NULL
       AND NEW.rowid <= (SELECT through_row_id FROM usage_totals_fold WHERE id = 0);

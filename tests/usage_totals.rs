@@ -743,6 +743,10 @@ async fn a_missing_fold_boundary_is_refused_and_rebuilt_at_open() {
         "{e:?}"
     );
     assert!(usage::get_usage_by_model(db.pool(), false).await.is_err());
+    assert!(matches!(
+        agent_runs::get_recent_runs(db.pool(), 10).await,
+        Err(skill_builder_db::Error::UsageTotalsMissing)
+    ));
     db.reopen().await;
     let summary = usage::get_usage_summary(db.pool(), false)
         .await
@@ -811,9 +815,64 @@ async fn recent_runs_follow_folded_rows_and_check_reports_a_missing_entry() {
         report
             .problems()
             .iter()
-            .any(|p| p.contains("recent runs: 1 folded agent run(s)")),
+            .any(|p| p.contains("recent runs: 1 entries")),
         "{:?}",
         report.problems()
     );
     db.reopen().await;
+}
+
+/// An entry left behind by a row another tool removed without its DELETE trigger is
+/// never listed, and is replaced when its rowid is used again, here by a reset run
+/// that must not be listed at all (the list equals the plain scan-and-sort).
+#[tokio::test]
+async fn a_stale_recent_entry_is_never_listed() {
+    let db = Db::open_with(&skill_builder_app::OpenOptions {
+        no_idle_fold: true,
+        ..Default::default()
+    })
+    .await;
+    let pool = db.pool().clone();
+    for a in 1..=2 {
+        agent_runs::persist_agent_run(&pool, &run(a, 0, Some(0), 1, 0.5))
+            .await
+            .expect("persist");
+    }
+    assert_eq!(fold_now(&pool).await, 2);
+    for sql in [
+        // Row 2 leaves without its DELETE trigger; its replacement lands in the tail.
+        "INSERT OR REPLACE INTO agent_runs (agent_id, skill_name, step_id, model, status,
+                                            workflow_session_id, completed_at)
+         VALUES ('agent-2', 'alpha', 1, 'sonnet', 'completed', 'ws-0', '2030-01-01 00:00:00Z')",
+        "DELETE FROM agent_runs WHERE agent_id = 'agent-2'",
+        // A reset run takes rowid 2 again, at or below the boundary.
+        "INSERT INTO agent_runs (rowid, agent_id, skill_name, step_id, model, status,
+                                 completed_at, reset_marker)
+         VALUES (2, 'agent-9', 'alpha', 1, 'sonnet', 'completed', '2031-01-01 00:00:00Z',
+                 '2026-01-01Z')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.expect(sql);
+    }
+    let listed: Vec<String> = agent_runs::get_recent_runs(&pool, 10)
+        .await
+        .expect("recent")
+        .into_iter()
+        .map(|r| r.agent_id.as_str().to_owned())
+        .collect();
+    let plain: Vec<String> = sqlx::query_scalar(
+        "SELECT agent_id FROM agent_runs WHERE reset_marker IS NULL
+         ORDER BY completed_at IS NULL, completed_at DESC, started_at DESC, rowid",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("plain");
+    assert_eq!(listed, plain);
+    assert_eq!(listed, ["agent-1"]);
+    let mut conn = pool.acquire().await.expect("conn");
+    assert_eq!(
+        usage_totals::recent_entries_missing(&mut conn)
+            .await
+            .expect("check"),
+        0
+    );
 }

@@ -9,7 +9,9 @@
 //! (no agent run was added for a tick) and runs wait, it folds them,
 //! [`skill_builder_db::usage_totals::FOLD_CHUNK`] per transaction, chunk after chunk
 //! for at most [`IDLE_FOLD_BUDGET`] before it hands the writer back until the next
-//! tick (a write that arrives meanwhile waits at most that long). A tail of
+//! tick (a write that arrives meanwhile waits for the chunk in progress to end: up to
+//! the budget plus one chunk, longer only if that chunk waits for another process's
+//! write lock). A tail of
 //! [`FOLD_BACKLOG`] runs or more is folded one chunk per tick even while writes go on
 //! (a continuous stream of agent runs must not make every screen read a long tail).
 //!

@@ -356,7 +356,7 @@ async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, 
         .map_err(db_error)?;
     if missing > 0 {
         out.push(format!(
-            "recent runs: {missing} folded agent run(s) without their entry in recent_agent_runs"
+            "recent runs: {missing} entries of recent_agent_runs missing, wrong or without their agent run (get_recent_runs skips the wrong ones and misses the runs without one)"
         ));
     }
     Ok(out)

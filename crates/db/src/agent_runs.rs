@@ -247,13 +247,17 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
 /// writes.
 ///
 /// # Errors
-/// The database error.
+/// [`Error::UsageTotalsMissing`] when another tool deleted the fold boundary; the
+/// database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
 pub async fn get_recent_runs<'e>(
     db: impl Acquire<'e, Database = Sqlite>,
     limit: u32,
 ) -> Result<Vec<AgentRun>> {
     let mut conn = db.acquire().await?;
+    // Without the fold boundary the tail cannot be told apart: refuse, as the usage
+    // reports do, instead of listing a wrong set.
+    crate::usage_totals::folded_through(&mut conn).await?;
     let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
         Row,
         r#"WITH picked AS MATERIALIZED (
@@ -261,7 +265,10 @@ pub async fn get_recent_runs<'e>(
                       started_at AS k_started
                FROM recent_agent_runs r
                WHERE row_id NOT IN (SELECT value FROM json_each(?1))
-                 AND EXISTS (SELECT 1 FROM agent_runs x WHERE x.rowid = r.row_id)
+                 AND EXISTS (SELECT 1 FROM agent_runs x
+                             WHERE x.rowid = r.row_id AND x.reset_marker IS NULL
+                               AND x.completed_at IS r.completed_at
+                               AND x.started_at IS r.started_at)
                UNION ALL
                SELECT rowid, completed_at IS NULL, completed_at, started_at FROM agent_runs
                WHERE rowid > (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)

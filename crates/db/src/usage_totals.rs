@@ -55,7 +55,8 @@ use crate::Result;
 pub const STEP: i64 = 20_261_130_150_000;
 
 /// Agent runs folded per transaction by [`fold`]: bounds how long one fold holds the
-/// write lock (each row costs ~25 µs there, ~13 ms per transaction).
+/// write lock (each row costs ~25 µs for its totals, measured before the recent-runs
+/// entry was added to the fold, plus one indexed insert for that entry).
 pub const FOLD_CHUNK: i64 = 512;
 
 /// Totals of one group (a model, a step or a session), key as stored bytes (a key that
@@ -236,9 +237,17 @@ pub async fn fold_chunk(conn: &mut SqliteConnection) -> Result<u64> {
     )
     .execute(&mut *tx)
     .await?;
-    // The recent-runs entries of the same rows (step 20261130150000).
+    // The recent-runs entries of the same rows (step 20261130150000), replacing any
+    // entry another tool's edits left at those rowids.
     sqlx::query!(
-        "INSERT OR REPLACE INTO recent_agent_runs (row_id, running, completed_at, started_at)
+        "DELETE FROM recent_agent_runs WHERE row_id > ?1 AND row_id <= ?2",
+        through,
+        upto
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO recent_agent_runs (row_id, running, completed_at, started_at)
          SELECT rowid, completed_at IS NULL, completed_at, started_at FROM agent_runs
          WHERE rowid > ?1 AND rowid <= ?2 AND reset_marker IS NULL",
         through,
@@ -332,23 +341,33 @@ pub async fn ensure_current(conn: &mut SqliteConnection) -> Result<bool> {
     Ok(true)
 }
 
-/// Folded agent runs without a reset marker whose entry in `recent_agent_runs` (step
-/// 20261130150000, what `get_recent_runs` reads) is missing or holds other values: 0
-/// unless another tool edited that table. A full scan, for `check`; [`rebuild`]
-/// writes the entries again.
+/// Mismatches between `recent_agent_runs` (step 20261130150000, what
+/// `get_recent_runs` reads) and the folded agent runs: folded runs without a reset
+/// marker whose entry is missing or holds other values, plus entries that match no
+/// such run (its row gone, reset, or above the fold boundary). 0 unless another tool
+/// edited that table or removed rows without their triggers. The list never shows an
+/// entry that does not match its row; a missing entry hides its run from the list
+/// until [`rebuild`]. A full scan, for `check`.
 ///
 /// # Errors
 /// The database error.
 pub async fn recent_entries_missing(conn: &mut SqliteConnection) -> Result<i64> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!: i64" FROM agent_runs a
-           WHERE a.reset_marker IS NULL
-             AND a.rowid <= (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
-             AND NOT EXISTS (SELECT 1 FROM recent_agent_runs r
-                             WHERE r.row_id = a.rowid
-                               AND r.running IS (a.completed_at IS NULL)
-                               AND r.completed_at IS a.completed_at
-                               AND r.started_at IS a.started_at)"#
+        r#"SELECT (SELECT count(*) FROM agent_runs a
+                   WHERE a.reset_marker IS NULL
+                     AND a.rowid <= (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
+                     AND NOT EXISTS (SELECT 1 FROM recent_agent_runs r
+                                     WHERE r.row_id = a.rowid
+                                       AND r.running IS (a.completed_at IS NULL)
+                                       AND r.completed_at IS a.completed_at
+                                       AND r.started_at IS a.started_at))
+                + (SELECT count(*) FROM recent_agent_runs r
+                   WHERE NOT EXISTS (
+                       SELECT 1 FROM agent_runs a
+                       WHERE a.rowid = r.row_id AND a.reset_marker IS NULL
+                         AND a.rowid <= (SELECT through_row_id FROM usage_totals_fold
+                                         WHERE id = 0)))
+               AS "n!: i64""#
     )
     .fetch_one(conn)
     .await?)
