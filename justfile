@@ -17,10 +17,11 @@ run *ARGS="status":
 test:
     cargo test --workspace --all-features
 
-# Formatting check and clippy with warnings denied.
+# Formatting check, clippy and rustdoc (broken or redundant links) with warnings denied.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --all-features -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 
 # Build a fresh database from the migrations (no query macros involved).
 schema-db:

@@ -1,11 +1,11 @@
 //! Consistent copies of a live database: [`crate::backup`] and the snapshot written
 //! beside a file before every upgrade.
 //!
-//! Both go through [`write_copy`]: `VACUUM INTO` a temporary file in the destination's
+//! Both go through `write_copy`: `VACUUM INTO` a temporary file in the destination's
 //! folder (created empty, 0600 on Unix: settings hold API keys), `fsync` it, then move
 //! it into place and `fsync` the folder. A copy killed at any moment leaves no file at
-//! the destination, only a temporary `.NAME.PID.NANOS.tmp` (and its `-journal`) beside it, which is removed
-//! on any error this process sees.
+//! the destination, only a temporary `.NAME.PID.NANOS.tmp` (and its `-journal`) beside
+//! it, which is removed on any error this process sees.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -95,7 +95,7 @@ pub async fn upsert_artifact<'e>(
 /// One artifact with its content, by skill name, step and path; `None` when absent.
 ///
 /// # Errors
-/// [`Error::Malformed`](crate::Error::Malformed) naming the table, the key
+/// [`Error::Malformed`] naming the table, the key
 /// (`skill/step/path`) and the column when the stored row holds a value the typed
 /// API cannot read exactly (e.g. text in `size_bytes`, invalid UTF-8 content; see
 /// [`crate::malformed`]); the database error.

@@ -42,9 +42,9 @@ use crate::{Error, InvalidInput, Result, malformed, tx};
 /// when the file was upgraded (step 20261130100000).
 ///
 /// # Errors
-/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
-/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name or
-/// purpose; [`InvalidInput::NotAllowed`](crate::InvalidInput::NotAllowed) for a
+/// [`InvalidInput::Empty`] /
+/// [`InvalidInput::ContainsNul`] for a bad name or
+/// purpose; [`InvalidInput::NotAllowed`] for a
 /// `skill_source` outside the three the schema's CHECK constraint allows (also when
 /// the name exists, whose source would not change); other database errors.
 #[instrument(skip_all, fields(skill_name = name, skill_source = %skill_source), err)]
@@ -275,8 +275,8 @@ pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Res
 /// existing app's later fix ("preserve usage history when deleting a skill").
 ///
 /// # Errors
-/// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
-/// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name;
+/// [`InvalidInput::Empty`] /
+/// [`InvalidInput::ContainsNul`] for a bad name;
 /// the database error (nothing is deleted then).
 #[instrument(skip_all, fields(skill_name = name, deleted = tracing::field::Empty), err)]
 pub async fn delete_skill(conn: &mut SqliteConnection, name: &str) -> Result<()> {

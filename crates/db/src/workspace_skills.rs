@@ -113,6 +113,39 @@ fn conflict_on_unique(key: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
     }
 }
 
+/// The error of an upsert whose `ON CONFLICT … DO UPDATE` was skipped: the row named
+/// `skill_name` holds an `is_active` that is not an integer (e.g. `'yes'` written by
+/// another tool), which the upsert keeps and would have to report as a `bool`.
+async fn kept_flag_malformed(conn: &mut SqliteConnection, skill_name: &str) -> Error {
+    let found = sqlx::query_scalar!(
+        r#"SELECT typeof(is_active) AS "found!: String"
+           FROM workspace_skills WHERE skill_name = ?"#,
+        skill_name
+    )
+    .fetch_optional(&mut *conn)
+    .await;
+    let found = match found {
+        Ok(found) => found,
+        Err(e) => return e.into(),
+    };
+    // Only another writer between the two statements could make the value readable
+    // (or remove the row): still reported as what the upsert met, a non-integer.
+    let problem = found
+        .as_deref()
+        .and_then(|f| malformed::class_problem(f, "INTEGER", false))
+        .unwrap_or_else(|| malformed::ValueProblem::StorageClass {
+            found: "non-integer".to_owned(),
+            declared: "INTEGER".to_owned(),
+        });
+    MalformedRow {
+        table: TABLE,
+        key: skill_name.to_owned(),
+        column: "is_active".to_owned(),
+        problem,
+    }
+    .into()
+}
+
 /// Insert a workspace skill: the 13 stored fields (`content_hash` starts NULL; the
 /// input's `content_hash` is ignored). Returns whether the row is stored active.
 ///
@@ -181,16 +214,25 @@ pub async fn insert_workspace_skill<'e>(
 /// "Inactive on conflict" is new (the existing layer could leave two active skills
 /// with one purpose, issue 10); it returned nothing.
 ///
+/// A row of that name whose `is_active` is not an integer (`'yes'` or 2.5 written by
+/// another tool) is left untouched and the upsert fails with [`Error::Malformed`]: the
+/// flag it keeps cannot be returned exactly (sqlx alone would read `'yes'` as `false`
+/// and the caller would move the folder of a skill the lists skip). Takes a pool or a
+/// connection (a second statement reads the value's `typeof()` in that case only).
+///
 /// # Errors
 /// [`Conflict::AlreadyExists`] (`WorkspaceSkill`, key = the `skill_id`) when the
-/// `skill_id` belongs to a row with another name; [`crate::InvalidInput`] as for
-/// [`insert_workspace_skill`]; otherwise the database error.
+/// `skill_id` belongs to a row with another name; [`Error::Malformed`]
+/// (`workspace_skills`, key = the name, column `is_active`) as above;
+/// [`crate::InvalidInput`] as for [`insert_workspace_skill`]; otherwise the database
+/// error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn upsert_workspace_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
     validate(skill)?;
+    let mut conn = db.acquire().await?;
     let active = sqlx::query_scalar!(
         r#"INSERT INTO workspace_skills (
                skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
@@ -216,6 +258,7 @@ pub async fn upsert_workspace_skill<'e>(
                           WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
                             AND o.skill_name <> ?2)
                    THEN 0 ELSE workspace_skills.is_active END
+           WHERE typeof(workspace_skills.is_active) = 'integer'
            RETURNING is_active AS "is_active!: bool""#,
         skill.skill_id,
         skill.skill_name,
@@ -231,10 +274,13 @@ pub async fn upsert_workspace_skill<'e>(
         skill.user_invocable,
         skill.disable_model_invocation,
     )
-    .fetch_one(db)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(conflict_on_unique(skill.skill_id.as_str()))?;
-    Ok(active)
+    match active {
+        Some(active) => Ok(active),
+        None => Err(kept_flag_malformed(&mut conn, &skill.skill_name).await),
+    }
 }
 
 /// (Re-)seed an app-bundled skill: as [`upsert_workspace_skill`], except that on a
@@ -246,14 +292,18 @@ pub async fn upsert_workspace_skill<'e>(
 /// As [`upsert_workspace_skill`]: a purpose held by another active skill stores the
 /// row inactive (also an existing active row re-seeded with such a purpose).
 ///
+/// A row of that name whose `is_active` is not an integer is left untouched, as for
+/// [`upsert_workspace_skill`].
+///
 /// # Errors
 /// As [`upsert_workspace_skill`].
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn upsert_bundled_workspace_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
     validate(skill)?;
+    let mut conn = db.acquire().await?;
     let active = sqlx::query_scalar!(
         r#"INSERT INTO workspace_skills (
                skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
@@ -279,6 +329,7 @@ pub async fn upsert_bundled_workspace_skill<'e>(
                           WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
                             AND o.skill_name <> ?2)
                    THEN 0 ELSE workspace_skills.is_active END
+           WHERE typeof(workspace_skills.is_active) = 'integer'
            RETURNING is_active AS "is_active!: bool""#,
         skill.skill_id,
         skill.skill_name,
@@ -294,10 +345,13 @@ pub async fn upsert_bundled_workspace_skill<'e>(
         skill.user_invocable,
         skill.disable_model_invocation,
     )
-    .fetch_one(db)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(conflict_on_unique(skill.skill_id.as_str()))?;
-    Ok(active)
+    match active {
+        Some(active) => Ok(active),
+        None => Err(kept_flag_malformed(&mut conn, &skill.skill_name).await),
+    }
 }
 
 /// Every workspace skill, newest first (`imported_at` descending as text, then name).

@@ -672,3 +672,79 @@ async fn legacy_workspace_skills_read_back() {
         }
     }
 }
+
+/// The stored columns of the row named `name`, as SQLite holds them (values and types).
+async fn raw_row(pool: &SqlitePool, name: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT json_array(skill_id, description, is_active, typeof(is_active), is_bundled,
+                           disk_path, purpose, version, imported_at)
+         FROM workspace_skills WHERE skill_name = ?",
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_and_writes_nothing()
+{
+    let t = common::open_temp().await;
+    insert(
+        t.pool(),
+        &with_purpose("ws-1", "research", "research", true),
+    )
+    .await;
+    for (value, found) in [("'yes'", "text"), ("2.5", "real"), ("x'01'", "blob")] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE workspace_skills SET is_active = {value} WHERE skill_name = 'research'"
+        )))
+        .execute(t.pool())
+        .await
+        .unwrap();
+        let before = raw_row(t.pool(), "research").await;
+        let mut next = with_purpose("ws-9", "research", "other", true);
+        next.description = Some("changed".into());
+        next.disk_path = "/ws/elsewhere".into();
+        for bundled in [false, true] {
+            let result = if bundled {
+                // Through a connection as well as through the pool.
+                let mut conn = t.pool().acquire().await.unwrap();
+                ws::upsert_bundled_workspace_skill(&mut *conn, &next).await
+            } else {
+                ws::upsert_workspace_skill(t.pool(), &next).await
+            };
+            match result {
+                Err(Error::Malformed(m)) => {
+                    assert_eq!(m.table, "workspace_skills");
+                    assert_eq!(m.key, "research");
+                    assert_eq!(m.column, "is_active");
+                    assert_eq!(
+                        m.problem,
+                        skill_builder_db::malformed::ValueProblem::StorageClass {
+                            found: found.to_owned(),
+                            declared: "INTEGER".to_owned(),
+                        },
+                        "{value}"
+                    );
+                }
+                other => panic!("{value}, bundled {bundled}: {other:?}"),
+            }
+            assert_eq!(raw_row(t.pool(), "research").await, before, "{value}");
+        }
+    }
+    // Once the flag is an integer again, the upsert goes through and reports it.
+    sqlx::query("UPDATE workspace_skills SET is_active = 0 WHERE skill_name = 'research'")
+        .execute(t.pool())
+        .await
+        .unwrap();
+    assert!(
+        !ws::upsert_workspace_skill(t.pool(), &with_purpose("ws-9", "research", "other", true))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        get(t.pool(), "ws-1").await.purpose.as_deref(),
+        Some("other")
+    );
+}
