@@ -16,6 +16,10 @@
 //!   one.
 //! * a **single-row read** fails with [`Error::Malformed`](crate::Error::Malformed),
 //!   naming the table, the row's key and the column.
+//! * a **write** that would decide by such a value, or return it, fails with
+//!   [`Error::Malformed`](crate::Error::Malformed) the same way and writes nothing
+//!   (a lock whose `pid` is `'three'`, a workspace skill whose `is_active` is `'yes'`
+//!   given to an upsert, …); the lock and session sweeps leave such rows in place.
 //!
 //! `skill-builder-db check` lists every such value of the file, with table and
 //! rowid; the repair pass converts the ones that can be converted without guessing

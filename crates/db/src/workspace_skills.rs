@@ -113,37 +113,59 @@ fn conflict_on_unique(key: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
     }
 }
 
-/// The error of an upsert whose `ON CONFLICT … DO UPDATE` was skipped: the row named
-/// `skill_name` holds an `is_active` that is not an integer (e.g. `'yes'` written by
-/// another tool), which the upsert keeps and would have to report as a `bool`.
-async fn kept_flag_malformed(conn: &mut SqliteConnection, skill_name: &str) -> Error {
+/// Why an upsert's `ON CONFLICT … DO UPDATE` was skipped, read inside the caller's
+/// write transaction: the row named `skill_name` holds an `is_active` that is not an
+/// integer (e.g. `'yes'` written by another tool), which the upsert keeps and would
+/// have to return as a `bool`. `Ok(None)` when the flag is an integer (or the row is
+/// gone), i.e. another writer changed it since the skipped statement.
+async fn kept_flag_problem(
+    conn: &mut SqliteConnection,
+    skill_name: &str,
+) -> Result<Option<MalformedRow>> {
     let found = sqlx::query_scalar!(
         r#"SELECT typeof(is_active) AS "found!: String"
            FROM workspace_skills WHERE skill_name = ?"#,
         skill_name
     )
     .fetch_optional(&mut *conn)
-    .await;
-    let found = match found {
-        Ok(found) => found,
-        Err(e) => return e.into(),
-    };
-    // Only another writer between the two statements could make the value readable
-    // (or remove the row): still reported as what the upsert met, a non-integer.
-    let problem = found
-        .as_deref()
-        .and_then(|f| malformed::class_problem(f, "INTEGER", false))
-        .unwrap_or_else(|| malformed::ValueProblem::StorageClass {
-            found: "non-integer".to_owned(),
-            declared: "INTEGER".to_owned(),
-        });
-    MalformedRow {
-        table: TABLE,
-        key: skill_name.to_owned(),
-        column: "is_active".to_owned(),
-        problem,
+    .await?;
+    Ok(found
+        .and_then(|f| malformed::class_problem(&f, "INTEGER", false))
+        .map(|problem| MalformedRow {
+            table: TABLE,
+            key: skill_name.to_owned(),
+            column: "is_active".to_owned(),
+            problem,
+        }))
+}
+
+/// Run an upsert (`bundled`: [`upsert_bundled_workspace_skill`]'s, else
+/// [`upsert_workspace_skill`]'s) on `db`: the stored `is_active`.
+///
+/// Healthy files take one statement. When its `DO UPDATE` was skipped (the kept flag
+/// is not an integer), the flag is read and the upsert run again in one
+/// `BEGIN IMMEDIATE` transaction (a savepoint inside the caller's), so no other writer
+/// can change the flag between the decision and the write.
+async fn upsert<'e>(
+    db: impl Acquire<'e, Database = Sqlite>,
+    skill: &WorkspaceSkill,
+    bundled: bool,
+) -> Result<bool> {
+    validate(skill)?;
+    let mut conn = db.acquire().await?;
+    if let Some(active) = upsert_row(&mut conn, skill, bundled).await? {
+        return Ok(active);
     }
-    .into()
+    let mut tx = crate::tx::begin_immediate(&mut conn).await?;
+    if let Some(bad) = kept_flag_problem(&mut tx, &skill.skill_name).await? {
+        return Err(bad.into());
+    }
+    // Another writer made the flag an integer (or removed the row) meanwhile.
+    let active = upsert_row(&mut tx, skill, bundled)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(active)
 }
 
 /// Insert a workspace skill: the 13 stored fields (`content_hash` starts NULL; the
@@ -210,15 +232,21 @@ pub async fn insert_workspace_skill<'e>(
 /// purpose is deactivated (`disk_path` as given; move the folder when this returns
 /// `false` for a skill that was active).
 ///
+/// A row of that name whose `is_active` is not an integer (`'yes'`, 2.5 or a BLOB
+/// written by another tool) is left untouched and the upsert fails with
+/// [`Error::Malformed`]: the flag it keeps cannot be returned exactly. Another row's
+/// unreadable flag counts as active when deciding "inactive on conflict", as it does
+/// for the partial unique index (`is_active <> 0`).
+///
+/// Takes a pool, a connection or a transaction (`&mut *tx`). A healthy file costs one
+/// statement; only a skipped update reads the flag and retries, inside one
+/// `BEGIN IMMEDIATE` transaction (a savepoint inside the caller's).
+///
 /// # Differences from the existing layer
 /// "Inactive on conflict" is new (the existing layer could leave two active skills
-/// with one purpose, issue 10); it returned nothing.
-///
-/// A row of that name whose `is_active` is not an integer (`'yes'` or 2.5 written by
-/// another tool) is left untouched and the upsert fails with [`Error::Malformed`]: the
-/// flag it keeps cannot be returned exactly (sqlx alone would read `'yes'` as `false`
-/// and the caller would move the folder of a skill the lists skip). Takes a pool or a
-/// connection (a second statement reads the value's `typeof()` in that case only).
+/// with one purpose, issue 10); it returned nothing. Refusing an unreadable kept flag
+/// is new too: sqlx alone would return `'yes'` as `false`, and the caller would move
+/// the folder of a skill the lists skip.
 ///
 /// # Errors
 /// [`Conflict::AlreadyExists`] (`WorkspaceSkill`, key = the `skill_id`) when the
@@ -231,56 +259,7 @@ pub async fn upsert_workspace_skill<'e>(
     db: impl Acquire<'e, Database = Sqlite>,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
-    validate(skill)?;
-    let mut conn = db.acquire().await?;
-    let active = sqlx::query_scalar!(
-        r#"INSERT INTO workspace_skills (
-               skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
-               purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
-           VALUES (?1, ?2, ?3, CASE WHEN ?4 AND NOT EXISTS (
-                        SELECT 1 FROM workspace_skills o
-                        WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
-                          AND o.skill_name <> ?2)
-                        THEN 1 ELSE 0 END,
-                   ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-           ON CONFLICT (skill_name) DO UPDATE SET
-               description = excluded.description,
-               is_bundled = excluded.is_bundled,
-               disk_path = excluded.disk_path,
-               purpose = excluded.purpose,
-               version = excluded.version,
-               model = excluded.model,
-               argument_hint = excluded.argument_hint,
-               user_invocable = excluded.user_invocable,
-               disable_model_invocation = excluded.disable_model_invocation,
-               is_active = CASE WHEN EXISTS (
-                          SELECT 1 FROM workspace_skills o
-                          WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
-                            AND o.skill_name <> ?2)
-                   THEN 0 ELSE workspace_skills.is_active END
-           WHERE typeof(workspace_skills.is_active) = 'integer'
-           RETURNING is_active AS "is_active!: bool""#,
-        skill.skill_id,
-        skill.skill_name,
-        skill.description,
-        skill.is_active,
-        skill.is_bundled,
-        skill.disk_path,
-        skill.imported_at,
-        skill.purpose,
-        skill.version,
-        skill.model,
-        skill.argument_hint,
-        skill.user_invocable,
-        skill.disable_model_invocation,
-    )
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(conflict_on_unique(skill.skill_id.as_str()))?;
-    match active {
-        Some(active) => Ok(active),
-        None => Err(kept_flag_malformed(&mut conn, &skill.skill_name).await),
-    }
+    upsert(db, skill, false).await
 }
 
 /// (Re-)seed an app-bundled skill: as [`upsert_workspace_skill`], except that on a
@@ -288,12 +267,12 @@ pub async fn upsert_workspace_skill<'e>(
 /// user's deactivation survives re-seeding; a fresh insert uses the input as given.
 /// Returns whether the row is stored active.
 ///
+/// A row of that name whose `is_active` is not an integer is left untouched and the
+/// call fails with [`Error::Malformed`], as for [`upsert_workspace_skill`].
+///
 /// # Differences from the existing layer
 /// As [`upsert_workspace_skill`]: a purpose held by another active skill stores the
 /// row inactive (also an existing active row re-seeded with such a purpose).
-///
-/// A row of that name whose `is_active` is not an integer is left untouched, as for
-/// [`upsert_workspace_skill`].
 ///
 /// # Errors
 /// As [`upsert_workspace_skill`].
@@ -302,9 +281,18 @@ pub async fn upsert_bundled_workspace_skill<'e>(
     db: impl Acquire<'e, Database = Sqlite>,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
-    validate(skill)?;
-    let mut conn = db.acquire().await?;
-    let active = sqlx::query_scalar!(
+    upsert(db, skill, true).await
+}
+
+/// One upsert statement (`bundled`: a name conflict sets `is_bundled` to 1 instead of
+/// the input's): `Some(is_active)` as stored, `None` when its `DO UPDATE` was skipped
+/// because the row's `is_active` is not an integer (the row is untouched).
+async fn upsert_row(
+    conn: &mut SqliteConnection,
+    skill: &WorkspaceSkill,
+    bundled: bool,
+) -> Result<Option<bool>> {
+    sqlx::query_scalar!(
         r#"INSERT INTO workspace_skills (
                skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
                purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
@@ -316,7 +304,7 @@ pub async fn upsert_bundled_workspace_skill<'e>(
                    ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
            ON CONFLICT (skill_name) DO UPDATE SET
                description = excluded.description,
-               is_bundled = 1,
+               is_bundled = CASE WHEN ?14 THEN 1 ELSE excluded.is_bundled END,
                disk_path = excluded.disk_path,
                purpose = excluded.purpose,
                version = excluded.version,
@@ -344,14 +332,11 @@ pub async fn upsert_bundled_workspace_skill<'e>(
         skill.argument_hint,
         skill.user_invocable,
         skill.disable_model_invocation,
+        bundled,
     )
     .fetch_optional(&mut *conn)
     .await
-    .map_err(conflict_on_unique(skill.skill_id.as_str()))?;
-    match active {
-        Some(active) => Ok(active),
-        None => Err(kept_flag_malformed(&mut conn, &skill.skill_name).await),
-    }
+    .map_err(conflict_on_unique(skill.skill_id.as_str()))
 }
 
 /// Every workspace skill, newest first (`imported_at` descending as text, then name).

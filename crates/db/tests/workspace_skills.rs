@@ -673,11 +673,15 @@ async fn legacy_workspace_skills_read_back() {
     }
 }
 
-/// The stored columns of the row named `name`, as SQLite holds them (values and types).
+/// Every stored column of the row named `name`, as SQLite holds it (`quote()`: values
+/// and storage classes).
 async fn raw_row(pool: &SqlitePool, name: &str) -> String {
     sqlx::query_scalar(
-        "SELECT json_array(skill_id, description, is_active, typeof(is_active), is_bundled,
-                           disk_path, purpose, version, imported_at)
+        "SELECT quote(skill_id) || '|' || quote(description) || '|' || quote(is_active)
+                || '|' || quote(is_bundled) || '|' || quote(disk_path) || '|' || quote(imported_at)
+                || '|' || quote(purpose) || '|' || quote(version) || '|' || quote(model)
+                || '|' || quote(argument_hint) || '|' || quote(user_invocable) || '|' || quote(disable_model_invocation)
+                || '|' || quote(content_hash)
          FROM workspace_skills WHERE skill_name = ?",
     )
     .bind(name)
@@ -686,15 +690,64 @@ async fn raw_row(pool: &SqlitePool, name: &str) -> String {
     .unwrap()
 }
 
+/// How an upsert is called: which function, and through what.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    Pool,
+    Connection,
+    Transaction,
+}
+
+async fn upsert_via(
+    pool: &SqlitePool,
+    bundled: bool,
+    via: Via,
+    s: &WorkspaceSkill,
+) -> skill_builder_db::Result<bool> {
+    async fn call(
+        conn: &mut sqlx::SqliteConnection,
+        bundled: bool,
+        s: &WorkspaceSkill,
+    ) -> skill_builder_db::Result<bool> {
+        if bundled {
+            ws::upsert_bundled_workspace_skill(conn, s).await
+        } else {
+            ws::upsert_workspace_skill(conn, s).await
+        }
+    }
+    match via {
+        Via::Pool if bundled => ws::upsert_bundled_workspace_skill(pool, s).await,
+        Via::Pool => ws::upsert_workspace_skill(pool, s).await,
+        Via::Connection => call(&mut pool.acquire().await.unwrap(), bundled, s).await,
+        Via::Transaction => {
+            let mut tx = pool.begin().await.unwrap();
+            let result = call(&mut tx, bundled, s).await;
+            tx.commit().await.unwrap();
+            result
+        }
+    }
+}
+
 #[tokio::test]
 async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_and_writes_nothing()
 {
     let t = common::open_temp().await;
-    insert(
-        t.pool(),
-        &with_purpose("ws-1", "research", "research", true),
-    )
-    .await;
+    let mut first = with_purpose("ws-1", "research", "research", true);
+    first.version = Some("1".into());
+    insert(t.pool(), &first).await;
+    ws::set_workspace_skill_content_hash(t.pool(), "research", "h1")
+        .await
+        .unwrap();
+    // Every overwritable field differs from the stored row.
+    let mut next = with_purpose("ws-9", "research", "other", true);
+    next.description = Some("changed".into());
+    next.disk_path = "/ws/elsewhere".into();
+    next.is_bundled = true;
+    next.version = Some("2".into());
+    next.model = Some("opus".into());
+    next.argument_hint = Some("[x]".into());
+    next.user_invocable = Some(false);
+    next.disable_model_invocation = Some(true);
     for (value, found) in [("'yes'", "text"), ("2.5", "real"), ("x'01'", "blob")] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE workspace_skills SET is_active = {value} WHERE skill_name = 'research'"
@@ -703,34 +756,31 @@ async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_a
         .await
         .unwrap();
         let before = raw_row(t.pool(), "research").await;
-        let mut next = with_purpose("ws-9", "research", "other", true);
-        next.description = Some("changed".into());
-        next.disk_path = "/ws/elsewhere".into();
         for bundled in [false, true] {
-            let result = if bundled {
-                // Through a connection as well as through the pool.
-                let mut conn = t.pool().acquire().await.unwrap();
-                ws::upsert_bundled_workspace_skill(&mut *conn, &next).await
-            } else {
-                ws::upsert_workspace_skill(t.pool(), &next).await
-            };
-            match result {
-                Err(Error::Malformed(m)) => {
-                    assert_eq!(m.table, "workspace_skills");
-                    assert_eq!(m.key, "research");
-                    assert_eq!(m.column, "is_active");
-                    assert_eq!(
-                        m.problem,
-                        skill_builder_db::malformed::ValueProblem::StorageClass {
-                            found: found.to_owned(),
-                            declared: "INTEGER".to_owned(),
-                        },
-                        "{value}"
-                    );
+            for via in [Via::Pool, Via::Connection, Via::Transaction] {
+                match upsert_via(t.pool(), bundled, via, &next).await {
+                    Err(Error::Malformed(m)) => {
+                        assert_eq!(
+                            (m.table, m.key.as_str(), m.column.as_str()),
+                            ("workspace_skills", "research", "is_active")
+                        );
+                        assert_eq!(
+                            m.problem,
+                            skill_builder_db::malformed::ValueProblem::StorageClass {
+                                found: found.to_owned(),
+                                declared: "INTEGER".to_owned(),
+                            },
+                            "{value}"
+                        );
+                    }
+                    other => panic!("{value}, bundled {bundled}, {via:?}: {other:?}"),
                 }
-                other => panic!("{value}, bundled {bundled}: {other:?}"),
+                assert_eq!(
+                    raw_row(t.pool(), "research").await,
+                    before,
+                    "{value}, bundled {bundled}, {via:?}: nothing written"
+                );
             }
-            assert_eq!(raw_row(t.pool(), "research").await, before, "{value}");
         }
     }
     // Once the flag is an integer again, the upsert goes through and reports it.
@@ -738,13 +788,12 @@ async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_a
         .execute(t.pool())
         .await
         .unwrap();
-    assert!(
-        !ws::upsert_workspace_skill(t.pool(), &with_purpose("ws-9", "research", "other", true))
-            .await
-            .unwrap()
-    );
+    for via in [Via::Pool, Via::Connection, Via::Transaction] {
+        assert!(!upsert_via(t.pool(), false, via, &next).await.unwrap());
+    }
+    let stored = get(t.pool(), "ws-1").await;
     assert_eq!(
-        get(t.pool(), "ws-1").await.purpose.as_deref(),
-        Some("other")
+        (stored.purpose.as_deref(), stored.model.as_deref()),
+        (Some("other"), Some("opus"))
     );
 }
