@@ -757,6 +757,78 @@ async fn a_missing_fold_boundary_is_refused_and_rebuilt_at_open() {
         .expect("after the rebuild");
 }
 
+/// A fold boundary another tool made unreadable (`'7x'`, 2.5, a BLOB) is treated as
+/// missing: compared as stored, text and BLOBs rank above every rowid, which would
+/// empty the tail and hide its runs. The reports and the fold refuse; the next open
+/// rebuilds.
+#[tokio::test]
+async fn an_unreadable_fold_boundary_is_refused_and_rebuilt_at_open() {
+    for value in ["'7x'", "2.5", "x'07'"] {
+        let mut db = Db::open_with(&skill_builder_app::OpenOptions {
+            no_idle_fold: true,
+            ..Default::default()
+        })
+        .await;
+        let pool = db.pool().clone();
+        agent_runs::persist_agent_run(&pool, &run(1, 0, Some(0), 1, 0.25))
+            .await
+            .expect("persist");
+        assert_eq!(fold_now(&pool).await, 1);
+        // A run in the tail, then the boundary overwritten.
+        agent_runs::persist_agent_run(&pool, &run(2, 0, Some(0), 2, 0.5))
+            .await
+            .expect("persist");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE usage_totals_fold SET through_row_id = {value}"
+        )))
+        .execute(&pool)
+        .await
+        .expect("raw update");
+        let missing = |r: Result<_, skill_builder_db::Error>, what: &str| {
+            assert!(
+                matches!(r, Err(skill_builder_db::Error::UsageTotalsMissing)),
+                "{value}: {what}"
+            );
+        };
+        missing(
+            usage::get_usage_summary(&pool, false).await.map(|_| ()),
+            "summary",
+        );
+        missing(
+            usage::get_usage_by_model(&pool, false).await.map(|_| ()),
+            "by model",
+        );
+        missing(
+            usage::get_usage_by_step(&pool, false).await.map(|_| ()),
+            "by step",
+        );
+        missing(
+            agent_runs::get_recent_runs(&pool, 10).await.map(|_| ()),
+            "recent runs",
+        );
+        let mut conn = pool.acquire().await.expect("conn");
+        missing(
+            usage_totals::fold_state(&mut conn).await.map(|_| ()),
+            "fold state",
+        );
+        assert!(
+            !usage_totals::is_current(&mut conn)
+                .await
+                .expect("is_current")
+        );
+        drop(conn);
+        drop(pool);
+        db.reopen().await;
+        let summary = usage::get_usage_summary(db.pool(), false)
+            .await
+            .expect("summary");
+        assert_eq!(summary.total_cost, 0.75, "{value}: both runs counted");
+        reports_equal_plain(&db, &Op::Fold)
+            .await
+            .expect("after the rebuild");
+    }
+}
+
 /// `get_recent_runs` reads the folded runs from `recent_agent_runs` (step
 /// 20261130150000): a folded run completed later moves to the front, and an entry
 /// another tool deleted is reported by `check`.

@@ -319,7 +319,8 @@ async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, 
         Ok(t) => t,
         Err(skill_builder_db::Error::UsageTotalsMissing) => {
             return Ok(vec![
-                "the summary row or the fold boundary is missing".to_owned(),
+                "the summary row or the fold boundary is missing (or the boundary is not an integer)"
+                    .to_owned(),
             ]);
         }
         Err(e) => return Err(db_error(e)),

@@ -324,6 +324,11 @@ async fn read(
 /// No run row → nothing deleted. Any `from_step` is accepted. Returns the number of
 /// artifacts deleted.
 ///
+/// An artifact whose `step_id` is not an integer (`'three'`, 2.5 or a BLOB written by
+/// another tool) is never deleted: SQLite would rank text and BLOBs above every step,
+/// and the row's step cannot be read (the lists skip it; `skill-builder-db check`
+/// names it).
+///
 /// # Errors
 /// [`InvalidInput::Empty`](crate::InvalidInput::Empty) /
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name; the
@@ -337,7 +342,7 @@ pub async fn delete_artifacts_from_step<'e>(
     require_name("skill_name", skill_name)?;
     let count = sqlx::query!(
         "DELETE FROM workflow_artifacts
-         WHERE skill_name = ?1 AND step_id >= ?2
+         WHERE skill_name = ?1 AND step_id >= ?2 AND typeof(step_id) = 'integer'
            AND EXISTS (SELECT 1 FROM workflow_runs r
                        WHERE r.skill_name = ?1
                          AND (workflow_artifacts.workflow_run_id = r.id

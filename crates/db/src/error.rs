@@ -151,11 +151,12 @@ pub enum Error {
     /// (`Database::pool`).
     #[error("cannot write through a read-only connection (writes go to the writer pool): {0}")]
     ReadOnlyConnection(#[source] sqlx::Error),
-    /// The row of `usage_totals` that the usage reports read is missing: another tool
-    /// deleted it. `Database::open` of `skill-builder-app` rebuilds it (see
-    /// [`crate::usage_totals::rebuild`]).
+    /// The row of `usage_totals` that the usage reports read, or the fold boundary
+    /// (`usage_totals_fold`), is missing or unreadable: another tool deleted it, or
+    /// wrote a boundary that is not an integer. `Database::open` of `skill-builder-app`
+    /// rebuilds them (see [`crate::usage_totals::rebuild`]).
     #[error(
-        "the usage totals are missing (the file was edited by another tool): reopen the database to rebuild them"
+        "the usage totals are missing or unreadable (the file was edited by another tool): reopen the database to rebuild them"
     )]
     UsageTotalsMissing,
     /// The database failed underneath.

@@ -98,8 +98,8 @@ pub struct UsageTotals {
     pub per_step: Vec<GroupTotals>,
 }
 
-/// Whether the totals can be trusted: the summary row and the fold boundary exist, and
-/// the summary counts as many agent runs as the table holds at or below the boundary.
+/// Whether the totals can be trusted: the summary row and the fold boundary exist, the
+/// boundary is an integer, and the summary counts as many agent runs as the table holds at or below the boundary.
 /// A full count of `agent_runs` (SQLite counts the entries of its smallest index:
 /// ~1 ms per 100,000 rows when cached, ~130 ms for 1,000,000 rows read from disk).
 ///
@@ -110,6 +110,7 @@ pub async fn is_current(conn: &mut SqliteConnection) -> Result<bool> {
     let current = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM usage_totals t, usage_totals_fold f
                           WHERE t.kind = 0 AND t.key = 0 AND f.id = 0
+                            AND typeof(f.through_row_id) = 'integer'
                             AND t.agent_rows = (SELECT count(*) FROM agent_runs)
                                 - (SELECT count(*) FROM agent_runs
                                    WHERE rowid > f.through_row_id))
@@ -122,14 +123,16 @@ pub async fn is_current(conn: &mut SqliteConnection) -> Result<bool> {
 }
 
 /// The highest agent-run rowid the stored totals include (agent runs above it are
-/// the tail the reports add as they read). Missing →
+/// the tail the reports add as they read). Missing, or not an integer (another tool
+/// wrote `'7x'`, 2.5 or a BLOB: compared as stored it would empty the tail) →
 /// [`crate::Error::UsageTotalsMissing`].
 ///
 /// # Errors
 /// That, or the database error.
 pub async fn folded_through(conn: &mut SqliteConnection) -> Result<i64> {
     sqlx::query_scalar!(
-        r#"SELECT through_row_id AS "through_row_id!: i64" FROM usage_totals_fold WHERE id = 0"#
+        r#"SELECT through_row_id AS "through_row_id!: i64" FROM usage_totals_fold
+           WHERE id = 0 AND typeof(through_row_id) = 'integer'"#
     )
     .fetch_optional(conn)
     .await?
@@ -441,7 +444,8 @@ pub(crate) async fn current_summary(conn: &mut SqliteConnection) -> Result<Curre
                                                  WHERE value_n > 0))
                       AS "shown_cost!: f64"
            FROM usage_totals s, usage_totals_fold f
-           WHERE s.kind = 0 AND s.key = 0 AND f.id = 0"#
+           WHERE s.kind = 0 AND s.key = 0 AND f.id = 0
+             AND typeof(f.through_row_id) = 'integer'"#
     )
     .fetch_optional(conn)
     .await?
@@ -464,7 +468,8 @@ pub(crate) async fn current_skipped(conn: &mut SqliteConnection) -> Result<i64> 
                   + (SELECT count(*) FROM agent_runs_usage_tail WHERE counted AND NOT readable)
                   AS "n!: i64"
            FROM usage_totals s, usage_totals_fold f
-           WHERE s.kind = 0 AND s.key = 0 AND f.id = 0"#
+           WHERE s.kind = 0 AND s.key = 0 AND f.id = 0
+             AND typeof(f.through_row_id) = 'integer'"#
     )
     .fetch_optional(conn)
     .await?

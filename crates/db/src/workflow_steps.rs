@@ -190,6 +190,11 @@ pub async fn get_workflow_steps<'e>(
 /// No run row → nothing changes. Idempotent. Any `from_step` is accepted (a negative
 /// one rewinds every step). Returns the number of step rows rewound.
 ///
+/// A step row whose `step_id` is not an integer (`'three'`, 2.5 or a BLOB written by
+/// another tool) is left as it is: SQLite would rank text and BLOBs above every step,
+/// and the row's step cannot be read (the lists skip it; `skill-builder-db check`
+/// names it).
+///
 /// # Differences from the existing layer
 /// Also rewinds the run's steps that have a NULL `workflow_run_id` (see
 /// [`get_workflow_steps`]), and reports the count.
@@ -207,7 +212,7 @@ pub async fn reset_workflow_steps_from<'e>(
     let count = sqlx::query!(
         "UPDATE workflow_steps
          SET status = 'pending', started_at = NULL, completed_at = NULL
-         WHERE skill_name = ?1 AND step_id >= ?2
+         WHERE skill_name = ?1 AND step_id >= ?2 AND typeof(step_id) = 'integer'
            AND EXISTS (SELECT 1 FROM workflow_runs r
                        WHERE r.skill_name = ?1
                          AND (workflow_steps.workflow_run_id = r.id

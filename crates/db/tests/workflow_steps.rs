@@ -423,3 +423,47 @@ async fn legacy_steps_read_back_as_stored() {
         assert_eq!(total, expected.len(), "{fixture}");
     }
 }
+
+/// A step row whose step id another tool made unreadable (`'three'`, 2.5, a BLOB) is
+/// left as it is by a rewind: SQLite ranks text and BLOBs above every number.
+#[tokio::test]
+async fn a_rewind_leaves_a_step_whose_id_is_unreadable() {
+    let t = common::open_temp().await;
+    let pool = t.pool();
+    save_run(pool, "s").await;
+    for id in 1..=4 {
+        step(pool, "s", id, StepStatus::Completed).await;
+    }
+    for (id, value) in [(2, "'three'"), (3, "2.5"), (4, "x'04'")] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE workflow_steps SET step_id = {value} WHERE step_id = {id}"
+        )))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        workflow_steps::reset_workflow_steps_from(pool, "s", 0)
+            .await
+            .unwrap(),
+        1,
+        "only the readable step 1"
+    );
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT typeof(step_id), status FROM workflow_steps WHERE skill_name = 's'
+         ORDER BY typeof(step_id)",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(t, s)| (t.as_str(), s.as_str())).collect();
+    assert_eq!(
+        rows,
+        [
+            ("blob", "completed"),
+            ("integer", "pending"),
+            ("real", "completed"),
+            ("text", "completed")
+        ]
+    );
+}
