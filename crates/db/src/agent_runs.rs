@@ -139,7 +139,9 @@ impl Row {
 ///   analytics) and `started_at` (§14.2).
 /// - `completed_at` stays NULL while the status is `running` (§14.2).
 /// - A `running` snapshot no longer overwrites a `completed`/`error` row; the existing
-///   layer guarded only `shutdown` (§14.2).
+///   layer guarded only `shutdown` (§14.2). Nor does it overwrite a row whose stored
+///   `status` is not text (a BLOB written by another tool cannot be told from a final
+///   status); a `completed`/`error` persist replaces such a row.
 ///
 /// # Errors
 /// [`crate::InvalidInput`] for an empty skill name or NUL in a key;
@@ -198,7 +200,8 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
              workflow_session_id = excluded.workflow_session_id,
              workflow_run_id = COALESCE(?19, agent_runs.workflow_run_id),
              completed_at = excluded.completed_at
-         WHERE NOT (agent_runs.status IN ('completed', 'error')
+         WHERE NOT ((agent_runs.status IN ('completed', 'error')
+                     OR typeof(agent_runs.status) <> 'text')
                     AND excluded.status IN ('running', 'shutdown'))",
         run.agent_id,
         run.skill_name,

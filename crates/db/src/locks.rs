@@ -72,6 +72,7 @@ pub(crate) fn require_pid(value: i64) -> Result<()> {
 /// this instance or a live holder has the skill, the call fails with
 /// [`Error::Malformed`] and changes nothing (sqlx alone would read `'three'` as pid
 /// 0, a dead process, and take the lock over). `skill-builder-db check` lists it.
+/// Only a lock whose `instance_id` is text counts as this instance's own (step 2).
 ///
 /// # Differences from the existing layer
 /// A leftover lock row for the name with a NULL `skill_id` is handled like any other
@@ -106,8 +107,8 @@ pub async fn acquire_skill_lock(
     .await?
     .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
     let held = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", instance_id AS "instance_id: InstanceId", pid,
-                  pid_started_at,
+        r#"SELECT rowid AS "rowid!: i64", instance_id AS "instance_id: InstanceId",
+                  typeof(instance_id) = 'text' AS "id_is_text!: bool", pid, pid_started_at,
                   CASE WHEN typeof(pid) <> 'integer' THEN typeof(pid) END AS "pid_found: String",
                   CASE WHEN typeof(pid_started_at) NOT IN ('integer', 'null')
                        THEN typeof(pid_started_at) END AS "started_found: String"
@@ -117,7 +118,12 @@ pub async fn acquire_skill_lock(
     )
     .fetch_all(&mut *tx)
     .await?;
-    if held.iter().any(|lock| lock.instance_id == *instance_id) {
+    // Only a text id is this instance's: a BLOB with the same bytes (another tool's
+    // write) would read as equal, and no lock row would be written.
+    if held
+        .iter()
+        .any(|lock| lock.id_is_text && lock.instance_id == *instance_id)
+    {
         return Ok(());
     }
     if let Some(live) = held.iter().find(|lock| {

@@ -244,7 +244,9 @@ const TABLE: &str = "workflow_sessions";
 ///
 /// A closed session's `ended_at` is the latest `completed_at` of the agent runs
 /// recorded for it (`agent_runs.workflow_session_id`), else its own `started_at`,
-/// else now (taken before the next change). Then its agent runs still `running`
+/// else now (taken before the next change); a `completed_at` or `started_at` that is
+/// not text (a BLOB written by another tool, which SQLite ranks above every text) is
+/// never taken. Then its agent runs still `running`
 /// become `shutdown` with `completed_at` = now: their process is gone, they will never
 /// finish. Sessions with pid 0 (rows created for agent runs, see
 /// [`crate::agent_runs::persist_agent_run`]) count as dead.
@@ -323,7 +325,9 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
              WHERE rowid IN (SELECT value FROM json_each(?1))
          ),
          last_run AS MATERIALIZED (
-             SELECT workflow_session_id AS sid, MAX(completed_at) AS last_completed
+             SELECT workflow_session_id AS sid,
+                    MAX(CASE WHEN typeof(completed_at) = 'text' THEN completed_at END)
+                        AS last_completed
              FROM agent_runs
              WHERE workflow_session_id IN (SELECT sid FROM dead)
              GROUP BY workflow_session_id
@@ -331,7 +335,7 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
          UPDATE workflow_sessions
          SET ended_at = COALESCE(
              (SELECT last_completed FROM last_run WHERE sid = workflow_sessions.session_id),
-             started_at,
+             CASE WHEN typeof(started_at) = 'text' THEN started_at END,
              datetime('now') || 'Z')
          WHERE ended_at IS NULL AND rowid IN (SELECT rid FROM dead)",
         dead

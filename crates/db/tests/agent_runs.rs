@@ -626,3 +626,42 @@ async fn legacy_agent_runs_read_back() {
         }
     }
 }
+
+/// A stored status another tool wrote as a BLOB cannot be told from a final one: a
+/// `running` or `shutdown` snapshot leaves the row, a final persist replaces it.
+#[tokio::test]
+async fn a_running_snapshot_does_not_overwrite_a_row_whose_status_is_unreadable() {
+    let t = common::open_temp().await;
+    let mut done = run("agent-b", "sonnet", AgentRunStatus::Completed);
+    done.total_cost = 0.5;
+    persist(t.pool(), &done).await;
+    sqlx::query("UPDATE agent_runs SET status = CAST('completed' AS BLOB)")
+        .execute(t.pool())
+        .await
+        .unwrap();
+    let raw = |pool: &SqlitePool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, f64)>(
+                "SELECT typeof(status), total_cost FROM agent_runs WHERE agent_id = 'agent-b'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    for status in [AgentRunStatus::Running, AgentRunStatus::Shutdown] {
+        let mut late = run("agent-b", "sonnet", status);
+        late.total_cost = 0.1;
+        persist(t.pool(), &late).await;
+        assert_eq!(raw(t.pool()).await, ("blob".to_owned(), 0.5));
+    }
+    let mut fin = run("agent-b", "sonnet", AgentRunStatus::Error);
+    fin.total_cost = 0.75;
+    persist(t.pool(), &fin).await;
+    assert_eq!(raw(t.pool()).await, ("text".to_owned(), 0.75));
+    assert_eq!(
+        stored(t.pool(), "agent-b", "sonnet").await.status,
+        AgentRunStatus::Error
+    );
+}

@@ -450,3 +450,30 @@ async fn legacy_locks_read_back_and_dead_ones_are_reclaimable() {
         }
     }
 }
+
+/// A lock row whose `instance_id` another tool wrote as a BLOB with this instance's
+/// bytes is not this instance's lock: the dead holder is taken over and a real lock
+/// row written (before, the BLOB read as equal and nothing was written).
+#[tokio::test]
+async fn a_blob_instance_id_equal_to_ours_is_not_our_lock() {
+    let t = common::open_temp().await;
+    add_skill(t.pool(), "alpha").await;
+    sqlx::query(
+        "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid)
+         SELECT 'alpha', id, CAST('inst-a' AS BLOB), ? FROM skills WHERE name = 'alpha'",
+    )
+    .bind(dead_pid())
+    .execute(t.pool())
+    .await
+    .unwrap();
+    acquire(t.pool(), "alpha", &InstanceId::from("inst-a"), me())
+        .await
+        .unwrap();
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT typeof(instance_id), pid FROM skill_locks WHERE skill_name = 'alpha'",
+    )
+    .fetch_all(t.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows, [("text".to_owned(), me())]);
+}

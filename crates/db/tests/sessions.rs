@@ -386,3 +386,46 @@ async fn legacy_sessions_read_back_and_reconcile() {
         }
     }
 }
+
+/// A `completed_at` or `started_at` another tool wrote as a BLOB (which SQLite ranks
+/// above every text) is never taken as a reconciled session's end.
+#[tokio::test]
+async fn reconciliation_never_ends_a_session_at_a_blob_time() {
+    let t = common::open_temp().await;
+    let dead = dead_pid();
+    create(t.pool(), "ws-1", "alpha", dead).await;
+    create(t.pool(), "ws-2", "alpha", dead).await;
+    for (agent, completed) in [
+        ("a1", "'2026-01-01 10:00:00Z'"),
+        ("a2", "CAST('2026-12-31 23:59:59Z' AS BLOB)"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO agent_runs (agent_id, skill_name, step_id, model, workflow_session_id,
+                                     completed_at)
+             VALUES ('{agent}', 'alpha', 0, 'sonnet', 'ws-1', {completed})"
+        )))
+        .execute(t.pool())
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "UPDATE workflow_sessions SET started_at = CAST('2026-01-01 09:00:00Z' AS BLOB)
+         WHERE session_id = 'ws-2'",
+    )
+    .execute(t.pool())
+    .await
+    .unwrap();
+    assert_eq!(reconcile(t.pool()).await, 2);
+    assert_eq!(
+        get(t.pool(), "ws-1").await.ended_at.as_deref(),
+        Some("2026-01-01 10:00:00Z")
+    );
+    let ws2: (String, String) = sqlx::query_as(
+        "SELECT typeof(ended_at), ended_at FROM workflow_sessions WHERE session_id = 'ws-2'",
+    )
+    .fetch_one(t.pool())
+    .await
+    .unwrap();
+    assert_eq!(ws2.0, "text", "now, not the BLOB start");
+    assert!(ws2.1.ends_with('Z'), "{}", ws2.1);
+}
