@@ -3,7 +3,7 @@
 //! writes, refuses writes with a typed error, and opening a refused file still leaves
 //! it untouched (the readers open only after the migrations, lazily).
 
-use skill_builder_app::bench::agent_run;
+use skill_builder_cli::bench::agent_run;
 use skill_builder_app::{Database, READER_CONNECTIONS};
 use skill_builder_db::{Error, agent_runs, usage};
 use sqlx::Row;

@@ -1,7 +1,7 @@
 //! A skill's life through the data layer, start to finish:
 //! open → create → steps → artifacts → agent runs → tags → lock → usage report → delete.
 //!
-//! The life itself is [`skill_builder_app::demo::skill_life`] (also run by
+//! The life itself is [`skill_builder_cli::demo::skill_life`] (also run by
 //! `skill-builder-db demo`, which keeps the skill); this example then deletes it.
 //!
 //! ```sh
@@ -11,7 +11,7 @@
 
 use skill_builder_app::Database;
 use skill_builder_app::db::{skills, workflow_runs};
-use skill_builder_app::demo::skill_life;
+use skill_builder_cli::demo::skill_life;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

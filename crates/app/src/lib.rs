@@ -3,13 +3,15 @@
 //! [`Database::open`] (or [`Database::open_default`]) is the one way in: it refuses a
 //! file this build must not touch (not SQLite, corrupt, read-only, newer schema,
 //! edited migration) before writing a byte, creates a missing file and folder (0600 on
-//! Unix: settings hold API keys), opens a pool of exactly one connection (WAL, busy
+//! Unix: settings hold API keys), opens exactly one writer connection (WAL, busy
 //! timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`) and runs the startup
-//! migrations with the repair pass; beside it, a few read-only connections
-//! ([`Database::reader`]) for the screens, so reads never hold up writes. [`status`],
-//! [`check`] and [`backup`] read a file without writing to it (they only give the owner
-//! write permission back on a `-wal`/`-shm` SQLite created with a read-only file's
-//! mode). The `skill-builder-db` binary is a thin CLI over these.
+//! migrations with the repair pass; beside it, a few read-only connections for the
+//! screens, so reads never hold up writes. An app then takes a handle per command —
+//! [`Database::write`], [`Database::begin`] or [`Database::read`] — and passes it to
+//! every operation of [`db`] as `op(&mut handle, …)`. [`status`], [`check`] and
+//! [`backup`] read a file without writing to it (they only give the owner write
+//! permission back on a `-wal`/`-shm` SQLite created with a read-only file's mode);
+//! the `skill-builder-db` tool (crate `skill-builder-cli`) is a thin CLI over these.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), skill_builder_app::OpenError> {
@@ -18,10 +20,8 @@
 //! # Ok(()) }
 //! ```
 
-pub mod bench;
-pub mod demo;
 mod error;
-pub mod idle_fold;
+mod handle;
 mod media;
 mod open;
 mod paths;
@@ -32,6 +32,7 @@ mod upgrade_wait;
 mod wal_view;
 
 pub use error::OpenError;
+pub use handle::{ReadConnection, Transaction, WRITER_WAIT, WriteConnection};
 pub use open::{
     BUSY_TIMEOUT, Database, JOURNAL_SIZE_LIMIT, OpenOptions, READER_CONNECTIONS, connect_options,
 };

@@ -4,9 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use skill_builder_migrations::{MigrationReport, SchemaState};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
+
+use crate::handle::{ReadConnection, Transaction, WriteConnection, Writer};
 use tracing::{Instrument, info, info_span};
 
 use crate::paths::sqlite_path;
@@ -18,64 +22,96 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
-/// How to open a database.
-#[derive(Debug, Clone, Default)]
-pub struct OpenOptions {
-    /// Apply steps only up to this version (default: all). Used by `migrate --to N`.
-    pub target: Option<i64>,
-    /// Do not start the task that folds the usage totals' tail while the writer is
-    /// idle ([`crate::idle_fold`]); the reports stay exact, and the tail grows until
-    /// the next open or an explicit `skill_builder_db::usage_totals::fold`. For tests
-    /// that need the tail to stay where it is.
-    pub no_idle_fold: bool,
-}
-
-/// Connections in the read-only pool ([`Database::reader`]).
-pub const READER_CONNECTIONS: u32 = 3;
-
-/// An open Skill Builder database on a file whose schema is up to date, with two
-/// pools:
+/// How to open a database: [`OpenOptions::new`], then a builder method per option.
 ///
-/// - the **writer**, [`Database::pool`]: exactly one connection in WAL mode (busy
-///   timeout 5 s, `foreign_keys=ON`, `synchronous=NORMAL`). Every write goes here,
-///   and every read that must see the caller's own uncommitted writes (a read inside
-///   a transaction);
-/// - the **readers**, [`Database::reader`]: [`READER_CONNECTIONS`] connections opened
-///   `read_only` with `query_only=ON` (same busy timeout, same WAL file), for the
-///   list screens and reports. In WAL mode a reader never waits for the writer nor
-///   the writer for a reader, so a screen read in a loop does not queue the agent
-///   event stream's writes behind its statements (a single connection serves one
-///   statement at a time). A reader sees every write committed before its statement
-///   starts. A write sent to a reader fails with
-///   [`skill_builder_db::Error::ReadOnlyConnection`] and writes nothing.
-///
-/// It also runs one background task ([`crate::idle_fold`]): while the writer is idle
-/// it folds the agent runs written since into the usage totals, so the usage reports
-/// stay cheap (unless [`OpenOptions::no_idle_fold`]). It ends with the last clone or
-/// [`Database::close`].
-///
-/// Cloning is cheap and shares both pools.
+/// Options are added without breaking callers (the struct cannot be built with a
+/// literal).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), skill_builder_app::OpenError> {
-/// let db = skill_builder_app::Database::open("/tmp/demo/skill-builder.db").await?;
-/// let version: i64 = sqlx::query_scalar("SELECT max(version) FROM schema_migrations")
-///     .fetch_one(db.pool())
-///     .await
-///     .unwrap_or_default();
-/// assert_eq!(version, skill_builder_migrations::LATEST_VERSION);
+/// use skill_builder_app::{Database, OpenOptions};
+/// let db = Database::open_with("/tmp/demo.db", &OpenOptions::new().target(28)).await?;
+/// # drop(db); Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    target: Option<i64>,
+}
+
+impl OpenOptions {
+    /// The defaults: apply every pending step.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Apply steps only up to `version` (one this build knows; `migrate --to N`).
+    #[must_use]
+    pub fn target(mut self, version: i64) -> Self {
+        self.target = Some(version);
+        self
+    }
+
+    /// The version steps are applied up to, if limited.
+    pub fn target_version(&self) -> Option<i64> {
+        self.target
+    }
+}
+
+/// Connections in the read-only pool ([`Database::read`]).
+pub const READER_CONNECTIONS: u32 = 3;
+
+/// An open Skill Builder database on a file whose schema is up to date.
+///
+/// It holds one read-write connection, the **writer** (WAL, busy timeout 5 s,
+/// `foreign_keys=ON`, `synchronous=NORMAL`), and a pool of [`READER_CONNECTIONS`]
+/// read-only connections (opened on first use, `query_only=ON`, same busy timeout).
+/// An app keeps one `Database` as shared state (cloning is cheap and shares both)
+/// and takes a handle per command:
+///
+/// | handle | from | for |
+/// |---|---|---|
+/// | [`WriteConnection`] | [`Database::write`] | one operation or several, each committed on its own |
+/// | [`Transaction`] | [`Database::begin`] | several operations that must all happen or none (`BEGIN IMMEDIATE`) |
+/// | [`ReadConnection`] | [`Database::read`] | the list and report operations of the screens: they never wait behind a write |
+///
+/// Every operation is then called as `op(&mut handle, …)`. The handles own what
+/// they hold, so they and the futures that use them are `Send + 'static`:
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use skill_builder_app::Database;
+/// use skill_builder_app::db::{model::SkillSource, skills, workflow_runs};
+///
+/// let db = Database::open("/tmp/demo/skill-builder.db").await?;
+/// let task = tokio::spawn({
+///     let db = db.clone();
+///     async move {
+///         let mut tx = db.begin().await?;
+///         skills::upsert_skill(&mut tx, "my-skill", &SkillSource::SkillBuilder, None).await?;
+///         let run = workflow_runs::get_workflow_run(&mut tx, "my-skill").await?;
+///         tx.commit().await?;
+///         Ok::<_, skill_builder_app::db::Error>(run)
+///     }
+/// });
+/// let _run = task.await??;
+/// let names = skills::list_all_skills(&mut db.read().await?).await?;
+/// # let _ = names;
 /// db.close().await;
 /// # Ok(()) }
 /// ```
+///
+/// The writer is one connection: while a task holds a [`WriteConnection`] or a
+/// [`Transaction`], other tasks asking for the writer wait for it (up to
+/// [`crate::WRITER_WAIT`]); the holding task asking again fails at once with
+/// [`skill_builder_db::Error::WriterHeldByThisTask`] (it would wait for itself).
+/// An idle `Database` runs nothing: no background task, no timer.
 #[derive(Debug, Clone)]
 pub struct Database {
-    pool: SqlitePool,
+    writer: Arc<Writer>,
     reader: SqlitePool,
     path: PathBuf,
-    report: MigrationReport,
-    /// The task folding the usage totals' tail while the writer is idle
-    /// ([`crate::idle_fold`]); `None` for a file opened before the fold step.
-    idle_fold: Option<std::sync::Arc<crate::idle_fold::IdleFold>>,
+    report: Arc<MigrationReport>,
 }
 
 impl Database {
@@ -139,68 +175,20 @@ impl Database {
                 FileState::QuietWal => {}
             }
             restrict_permissions(&path)?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .test_before_acquire(false)
-                .connect_with(connect_options(&sqlite_path))
+            let mut conn = SqliteConnection::connect_with(&connect_options(&sqlite_path))
                 .await
                 .map_err(|e| OpenError::from_sqlx(&path, e))?;
-            let report = {
-                let mut conn = pool
-                    .acquire()
-                    .await
-                    .map_err(|e| OpenError::from_sqlx(&path, e))?;
-                enable_wal(&mut conn, &path).await?;
-                if state == FileState::QuietWal {
-                    // Nothing has been written yet; refuse here and the file is untouched.
-                    let checked = match verify(&mut conn, &path).await {
-                        Ok(schema) => {
-                            crate::snapshot::before_upgrade(
-                                &mut conn,
-                                &path,
-                                &schema,
-                                options.target,
-                            )
-                            .await
-                        }
-                        Err(e) => Err(e),
-                    };
-                    match checked {
-                        Ok(written) => snapshot = written,
-                        Err(e) => {
-                            drop(conn);
-                            pool.close().await;
-                            return Err(e);
-                        }
+            let report = match prepare(&mut conn, &path, state, options.target).await {
+                Ok(mut report) => {
+                    if report.snapshot.is_none() {
+                        report.snapshot = snapshot;
                     }
+                    report
                 }
-                let mut report =
-                    crate::upgrade_wait::migrate_waiting(&mut conn, &path, options.target).await?;
-                report.snapshot = snapshot;
-                // Totals that a change bypassing their triggers (another tool's
-                // INSERT OR REPLACE) left wrong are rebuilt before anything reads them.
-                // The tail a previous run left unfolded is folded now, so the first
-                // screens read no long tail; the reports are exact without it, so a
-                // fold that fails (another process holds the write lock past the busy
-                // timeout) is left to the idle task.
-                if report.to_version >= skill_builder_db::usage_totals::STEP {
-                    skill_builder_db::usage_totals::ensure_current(&mut conn)
-                        .await
-                        .map_err(|e| OpenError::UsageTotals {
-                            path: path.clone(),
-                            source: Box::new(e),
-                        })?;
-                    if let Err(e) = skill_builder_db::usage_totals::fold(&mut conn).await {
-                        tracing::warn!(error = %e, "folding the usage totals at open failed; the idle writer will");
-                    }
+                Err(e) => {
+                    let _ = conn.close().await;
+                    return Err(e);
                 }
-                if !report.applied.is_empty() {
-                    crate::recovery::truncate_wal(&mut conn).await;
-                }
-                report
             };
             restrict_permissions(&path)?;
             // Only now, with the file verified and migrated: the readers connect on
@@ -212,33 +200,85 @@ impl Database {
                 applied = report.applied.len(),
                 "database ready"
             );
-            let idle_fold = (report.to_version >= skill_builder_db::usage_totals::STEP
-                && !options.no_idle_fold)
-                .then(|| crate::idle_fold::spawn(pool.clone()));
             Ok(Self {
-                pool,
+                writer: Arc::new(Writer::new(conn)),
                 reader,
                 path,
-                report,
-                idle_fold,
+                report: Arc::new(report),
             })
         }
         .instrument(span)
         .await
     }
 
-    /// The writer pool (one connection). Every `skill-builder-db` operation accepts it
-    /// as executor; writes must use it (or a connection or transaction taken from it).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Take the writer connection for one or more operations, each committed on its
+    /// own (autocommit; a multi-statement operation is its own transaction). Held
+    /// until the handle is dropped: keep it for a command's work, not longer.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: &skill_builder_app::Database) -> skill_builder_app::db::Result<()> {
+    /// use skill_builder_app::db::settings;
+    /// let mut conn = db.write().await?;
+    /// let mut s = settings::read_settings(&mut conn).await?;
+    /// s.max_dimensions += 1;
+    /// settings::write_settings(&mut conn, &s).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`skill_builder_db::Error::WriterHeldByThisTask`] at once when this task
+    /// holds the writer already; `Error::Database(sqlx::Error::PoolTimedOut)` when
+    /// another task held it for [`crate::WRITER_WAIT`];
+    /// `Error::Database(sqlx::Error::PoolClosed)` after [`Database::close`].
+    pub async fn write(&self) -> skill_builder_db::Result<WriteConnection> {
+        self.writer.acquire().await
     }
 
-    /// The read-only pool ([`READER_CONNECTIONS`] connections, opened on first use):
-    /// pass it to the list and report operations of the screens (their rustdoc says
-    /// so), so they never hold up a write. It sees every committed write; a write
-    /// through it fails with [`skill_builder_db::Error::ReadOnlyConnection`].
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// Begin a write transaction with `BEGIN IMMEDIATE` on the writer: the way to
+    /// group operations so that all of them happen or none.
+    ///
+    /// The write lock is taken up front (waiting up to [`BUSY_TIMEOUT`] for another
+    /// process), so a read followed by a write in the same transaction never fails
+    /// with `SQLITE_BUSY_SNAPSHOT` (517), as a DEFERRED transaction (sqlx's plain
+    /// `begin()`) does whenever another process committed in between. Operations
+    /// nest inside it as savepoints; dropping it without
+    /// [`Transaction::commit`] rolls back.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: &skill_builder_app::Database) -> skill_builder_app::db::Result<()> {
+    /// use skill_builder_app::db::settings;
+    /// let mut tx = db.begin().await?;
+    /// let mut s = settings::read_settings(&mut tx).await?;
+    /// s.skills_path = Some("/home/me/skills".into());
+    /// settings::write_settings(&mut tx, &s).await?;
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Database::write`]; the database error (`busy` when another process held
+    /// the write lock past the busy timeout).
+    pub async fn begin(&self) -> skill_builder_db::Result<Transaction> {
+        Transaction::begin(self.writer.acquire().await?).await
+    }
+
+    /// Take a connection of the read-only pool, for the list and report operations
+    /// of the screens: in WAL mode a reader never waits for the writer nor the writer
+    /// for a reader. It sees every write committed before each statement.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: &skill_builder_app::Database) -> skill_builder_app::db::Result<()> {
+    /// use skill_builder_app::db::usage;
+    /// let mut reader = db.read().await?;
+    /// let summary = usage::get_usage_summary(&mut reader, true).await?;
+    /// # let _ = summary; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The database error (the pool's acquire timeout, 30 s, when every reader is
+    /// busy for that long).
+    pub async fn read(&self) -> skill_builder_db::Result<ReadConnection> {
+        Ok(ReadConnection(self.reader.acquire().await?))
     }
 
     /// The database file.
@@ -251,44 +291,46 @@ impl Database {
         &self.report
     }
 
-    /// Begin a write transaction with `BEGIN IMMEDIATE` on the pool's connection: the
-    /// way for app code to group its own reads and writes.
-    ///
-    /// The write lock is taken up front (waiting up to [`BUSY_TIMEOUT`] for another
-    /// process), so a read followed by a write in the same transaction never fails.
-    /// sqlx's plain `pool.begin()` starts a DEFERRED transaction instead: once it has
-    /// read, a write fails at once with `SQLITE_BUSY_SNAPSHOT` (517) whenever another
-    /// process committed in between — the busy timeout does not help there.
-    /// Operations of `skill-builder-db` called with `&mut *tx` nest inside it as
-    /// savepoints.
-    ///
-    /// ```no_run
-    /// # async fn demo(db: &skill_builder_app::Database) -> skill_builder_app::db::Result<()> {
-    /// use skill_builder_app::db::settings;
-    /// let mut tx = db.begin().await?;
-    /// let mut s = settings::read_settings(&mut *tx).await?;
-    /// s.skills_path = Some("/home/me/skills".into());
-    /// settings::write_settings(&mut *tx, &s).await?;
-    /// tx.commit().await?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// The database error (`SQLITE_BUSY` when another process held the write lock past
-    /// the busy timeout).
-    pub async fn begin(
-        &self,
-    ) -> skill_builder_db::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    /// Close both pools, waiting for their connections to finish: the readers first,
-    /// so that the writer closes last and checkpoints the WAL.
+    /// Close the readers, then the writer (waiting for a task that holds it), so
+    /// that the writer closes last and checkpoints the WAL. Every clone is closed:
+    /// handles taken afterwards fail with `sqlx::Error::PoolClosed`.
     pub async fn close(self) {
-        drop(self.idle_fold);
         self.reader.close().await;
-        self.pool.close().await;
+        self.writer.close().await;
     }
+}
+
+/// The writer's work at open: the checks of a quiet WAL file (on this connection:
+/// nothing has been written yet, so a refusal leaves the file untouched), the
+/// upgrade, and a WAL truncation after steps ran.
+async fn prepare(
+    conn: &mut SqliteConnection,
+    path: &Path,
+    state: FileState,
+    target: Option<i64>,
+) -> Result<MigrationReport, OpenError> {
+    enable_wal(conn, path).await?;
+    let mut snapshot = None;
+    if state == FileState::QuietWal {
+        let schema = verify(conn, path).await?;
+        snapshot = crate::snapshot::before_upgrade(conn, path, &schema, target).await?;
+    }
+    let mut report = crate::upgrade_wait::migrate_waiting(conn, path, target).await?;
+    report.snapshot = snapshot;
+    // Totals that a change bypassing their triggers (another tool's INSERT OR
+    // REPLACE) left wrong are rebuilt before anything reads them.
+    if report.to_version >= skill_builder_db::usage_totals::STEP {
+        skill_builder_db::usage_totals::ensure_current(conn)
+            .await
+            .map_err(|e| OpenError::UsageTotals {
+                path: path.into(),
+                source: Box::new(e),
+            })?;
+    }
+    if !report.applied.is_empty() {
+        crate::recovery::truncate_wal(conn).await;
+    }
+    Ok(report)
 }
 
 /// The largest `-wal` file kept between checkpoints (`PRAGMA journal_size_limit`):

@@ -17,7 +17,34 @@ use std::path::{Path, PathBuf};
 /// A scratch folder with a hard link to a database and a copy of its `-wal`.
 #[derive(Debug)]
 pub(crate) struct WalView {
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Drop for WalView {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Create a new, empty, owner-only folder in `parent`, named
+/// `.skill-builder-check-<pid>-<n>`: `create_dir` fails on a name that exists, so a
+/// few attempts find a free one and never reuse another's folder.
+fn private_dir(parent: &Path) -> Option<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let pid = std::process::id();
+    for _ in 0..16 {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = parent.join(format!(".skill-builder-check-{pid}-{n}"));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&dir) {
+            Ok(()) => return Some(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 impl WalView {
@@ -27,11 +54,9 @@ impl WalView {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let dir = tempfile::Builder::new()
-            .prefix(".skill-builder-check-")
-            .tempdir_in(&parent)
-            .ok()?;
-        let view = Self { dir };
+        let view = Self {
+            dir: private_dir(&parent)?,
+        };
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         std::fs::hard_link(path, view.path()).ok()?;
@@ -41,10 +66,10 @@ impl WalView {
 
     /// The view's database file (a hard link to the original).
     pub(crate) fn path(&self) -> PathBuf {
-        self.dir.path().join("view.db")
+        self.dir.join("view.db")
     }
 
     fn wal_path(&self) -> PathBuf {
-        self.dir.path().join("view.db-wal")
+        self.dir.join("view.db-wal")
     }
 }

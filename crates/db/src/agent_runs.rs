@@ -39,7 +39,8 @@
 use skill_builder_model::{
     AgentId, AgentRun, AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId,
 };
-use sqlx::{Acquire, Sqlite, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
@@ -154,7 +155,7 @@ impl Row {
            model = %run.model, status = %run.status),
     err
 )]
-pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRun) -> Result<()> {
+pub async fn persist_agent_run(conn: &mut SqliteConnection, run: &NewAgentRun) -> Result<()> {
     require_name("skill_name", &run.skill_name)?;
     require_no_nul("agent_id", run.agent_id.as_str())?;
     require_no_nul("model", &run.model)?;
@@ -223,7 +224,7 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
         run.workflow_session_id,
         run.workflow_run_id,
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await
     .map_err(|e| match run.workflow_run_id {
         // The table's only foreign key: the explicit run id names no run.
@@ -253,14 +254,14 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
 /// [`Error::UsageTotalsMissing`] when another tool deleted the fold boundary; the
 /// database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
-pub async fn get_recent_runs<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_recent_runs(
+    db: &mut dyn Reader,
     limit: u32,
 ) -> Result<Vec<AgentRun>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     // Without the fold boundary the tail cannot be told apart: refuse, as the usage
     // reports do, instead of listing a wrong set.
-    crate::usage_totals::folded_through(&mut conn).await?;
+    crate::usage_totals::folded_through(&mut *conn).await?;
     let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
         Row,
         r#"WITH picked AS MATERIALIZED (
@@ -337,11 +338,11 @@ pub async fn get_recent_runs<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(session_id = %session_id, count, skipped), err)]
-pub async fn get_session_agent_runs<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_session_agent_runs(
+    db: &mut dyn Reader,
     session_id: &WorkflowSessionId,
 ) -> Result<Vec<AgentRun>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
         sqlx::query_as!(
             Row,
@@ -407,12 +408,12 @@ pub async fn get_session_agent_runs<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, step_id = step_id, count, skipped), err)]
-pub async fn get_step_agent_runs<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_step_agent_runs(
+    db: &mut dyn Reader,
     skill_name: &str,
     step_id: i64,
 ) -> Result<Vec<AgentRun>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "get_step_agent_runs", |skip| {
         sqlx::query_as!(
             Row,

@@ -21,7 +21,8 @@
 //! ```
 
 use skill_builder_model::{ArtifactMeta, WorkflowArtifact, WorkflowRunId};
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -54,8 +55,8 @@ use crate::{Entity, Error, Result, malformed};
     fields(skill_name = skill_name, step_id = step_id, relative_path = relative_path, size_bytes = content.len()),
     err
 )]
-pub async fn upsert_artifact<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn upsert_artifact(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     step_id: i64,
     relative_path: &str,
@@ -83,7 +84,7 @@ pub async fn upsert_artifact<'e>(
         content,
         size_bytes
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         // The skill has no master row (never created, or deleted).
@@ -100,13 +101,13 @@ pub async fn upsert_artifact<'e>(
 /// API cannot read exactly (e.g. text in `size_bytes`, invalid UTF-8 content; see
 /// [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step_id = step_id, relative_path = relative_path), err)]
-pub async fn get_artifact<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_artifact(
+    db: &mut dyn Reader,
     skill_name: &str,
     step_id: i64,
     relative_path: &str,
 ) -> Result<Option<WorkflowArtifact>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let row = sqlx::query_as!(
         Row,
         r#"SELECT rowid AS "rowid!: i64", skill_name, step_id, relative_path,
@@ -141,7 +142,7 @@ pub async fn get_artifact<'e>(
         }
         Err(e) => return Err(e.into()),
     };
-    let bad = skill_builder_migrations::values::scan_table(&mut conn, TABLE).await?;
+    let bad = skill_builder_migrations::values::scan_table(&mut *conn, TABLE).await?;
     let key = format!("{skill_name}/{step_id}/{relative_path}");
     // No bad value left: another connection fixed or removed the row meanwhile.
     Err(malformed::row_error(&bad, TABLE, rowid, key.clone())
@@ -224,13 +225,13 @@ impl Row {
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn list_artifacts<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn list_artifacts(
+    db: &mut dyn Reader,
     skill_name: &str,
     step: Option<i64>,
 ) -> Result<Vec<ArtifactMeta>> {
-    let mut conn = db.acquire().await?;
-    let rows = list(&mut conn, skill_name, step, false, "list_artifacts").await?;
+    let conn = db.connection();
+    let rows = list(&mut *conn, skill_name, step, false, "list_artifacts").await?;
     tracing::Span::current().record("count", rows.len());
     Ok(rows.into_iter().map(Row::into_meta).collect())
 }
@@ -244,14 +245,14 @@ pub async fn list_artifacts<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step = ?step, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn list_artifacts_with_content<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn list_artifacts_with_content(
+    db: &mut dyn Reader,
     skill_name: &str,
     step: Option<i64>,
 ) -> Result<Vec<WorkflowArtifact>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = list(
-        &mut conn,
+        &mut *conn,
         skill_name,
         step,
         true,
@@ -334,8 +335,8 @@ async fn read(
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name; the
 /// database error.
 #[instrument(skip_all, fields(skill_name = skill_name, from_step = from_step, count = tracing::field::Empty), err)]
-pub async fn delete_artifacts_from_step<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn delete_artifacts_from_step(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     from_step: i64,
 ) -> Result<u64> {
@@ -350,7 +351,7 @@ pub async fn delete_artifacts_from_step<'e>(
         skill_name,
         from_step
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     tracing::Span::current().record("count", count);

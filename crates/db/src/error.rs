@@ -118,7 +118,16 @@ pub enum InvalidInput {
     },
     /// The stored settings are not valid AppSettings JSON. The stored value is kept;
     /// it is never overwritten by defaults.
-    #[error("stored settings cannot be read: {0}")]
+    ///
+    /// The message names the kind of problem and its line and column, never the
+    /// stored text (serde_json's own message quotes the offending value, which may be
+    /// an API key).
+    #[error(
+        "stored settings cannot be read: {} at line {}, column {}",
+        settings_problem(.0),
+        .0.line(),
+        .0.column()
+    )]
     Settings(#[source] serde_json::Error),
 }
 
@@ -159,9 +168,28 @@ pub enum Error {
         "the usage totals are missing or unreadable (the file was edited by another tool): reopen the database to rebuild them"
     )]
     UsageTotalsMissing,
+    /// The task asked for the writer (`Database::write` or `Database::begin` of
+    /// `skill-builder-app`) while it holds it already: a `WriteConnection` or a
+    /// `Transaction` of its own is still alive. Waiting would never end (the writer
+    /// is one connection), so this fails at once; pass the handle it holds
+    /// (`&mut tx`) to the operation instead. Nothing was run.
+    #[error(
+        "this task already holds the writer (an open transaction or write connection): pass it (`&mut tx`) to the operation instead of taking the writer again"
+    )]
+    WriterHeldByThisTask,
     /// The database failed underneath.
     #[error(transparent)]
     Database(sqlx::Error),
+}
+
+/// The kind of a settings decode error, without the stored text.
+fn settings_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "an I/O error",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "a value of the wrong type or shape",
+        serde_json::error::Category::Eof => "JSON that ends early",
+    }
 }
 
 impl From<sqlx::Error> for Error {
@@ -177,6 +205,41 @@ impl From<sqlx::Error> for Error {
 }
 
 impl Error {
+    /// The error's stable code: the `kind` of its serialized form (see
+    /// [`Error`]'s `Serialize`).
+    ///
+    /// | kind | variant |
+    /// |---|---|
+    /// | `not_found` | [`Error::NotFound`] |
+    /// | `lock_held` | [`Conflict::LockHeld`] |
+    /// | `already_exists` | [`Conflict::AlreadyExists`] |
+    /// | `purpose_taken` | [`Conflict::PurposeTaken`] |
+    /// | `invalid_input` | [`Error::InvalidInput`] |
+    /// | `malformed` | [`Error::Malformed`] |
+    /// | `read_only` | [`Error::ReadOnlyConnection`] |
+    /// | `usage_totals_missing` | [`Error::UsageTotalsMissing`] |
+    /// | `writer_held_by_this_task` | [`Error::WriterHeldByThisTask`] |
+    /// | `busy` | [`Error::Database`] with `SQLITE_BUSY` (another process held the lock past the busy timeout) |
+    /// | `database` | any other [`Error::Database`] |
+    ///
+    /// Codes are never renamed or reused; a new variant gets a new code, noted in
+    /// CHANGELOG.md.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict(Conflict::LockHeld { .. }) => "lock_held",
+            Self::Conflict(Conflict::AlreadyExists { .. }) => "already_exists",
+            Self::Conflict(Conflict::PurposeTaken { .. }) => "purpose_taken",
+            Self::InvalidInput(_) => "invalid_input",
+            Self::Malformed(_) => "malformed",
+            Self::ReadOnlyConnection(_) => "read_only",
+            Self::UsageTotalsMissing => "usage_totals_missing",
+            Self::WriterHeldByThisTask => "writer_held_by_this_task",
+            Self::Database(e) if is_busy(e) => "busy",
+            Self::Database(_) => "database",
+        }
+    }
+
     /// Shorthand for [`Error::NotFound`].
     pub fn not_found(entity: Entity, key: impl Into<String>) -> Self {
         Self::NotFound {
@@ -189,6 +252,39 @@ impl Error {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, Self::Database(e) if is_unique_violation(e))
     }
+}
+
+/// Serialized as `{ "kind": "<code>", "message": "<Display>" }`: the shape Tauri
+/// hands to the front end for a command's error. `kind` is [`Error::kind`] (stable);
+/// `message` is the `Display` text, which never holds a secret (settings values are
+/// never quoted: see [`InvalidInput::Settings`]).
+///
+/// ```
+/// let e = skill_builder_db::Error::not_found(skill_builder_db::Entity::Skill, "x");
+/// assert_eq!(
+///     serde_json::to_value(&e).unwrap(),
+///     serde_json::json!({ "kind": "not_found", "message": "skill 'x' not found" })
+/// );
+/// ```
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Error", 2)?;
+        s.serialize_field("kind", self.kind())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.end()
+    }
+}
+
+/// SQLite's primary result code `SQLITE_BUSY`.
+const SQLITE_BUSY: i32 = 5;
+
+/// Whether a database error is `SQLITE_BUSY` (any extended code).
+pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == SQLITE_BUSY)
 }
 
 /// Whether a database error is a UNIQUE or PRIMARY KEY constraint violation.

@@ -16,7 +16,7 @@
 //!     "2026-01-31T12:00:00Z",
 //! );
 //! let mut conn = pool.acquire().await?;
-//! imported_skills::upsert_imported_skill(&mut conn, &skill).await?;
+//! imported_skills::upsert_imported_skill(&mut *conn, &skill).await?;
 //! for s in imported_skills::list_active_skills(pool).await? {
 //!     println!("{}: {}", s.skill_name, s.description.unwrap_or_default());
 //! }
@@ -24,7 +24,8 @@
 //! ```
 
 use skill_builder_model::{HashInfo, ImportedSkill, ImportedSkillId, SkillId};
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
@@ -65,8 +66,8 @@ fn validate(skill: &ImportedSkill) -> Result<()> {
 /// `skill_id` is taken; [`crate::InvalidInput`] for an empty name or id, or NUL in any
 /// text; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn insert_imported_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn insert_imported_skill(
+    conn: &mut SqliteConnection,
     skill: &ImportedSkill,
 ) -> Result<()> {
     validate(skill)?;
@@ -90,7 +91,7 @@ pub async fn insert_imported_skill<'e>(
         skill.user_invocable,
         skill.disable_model_invocation,
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -207,8 +208,8 @@ pub async fn upsert_imported_skill(
 /// [`crate::InvalidInput`] for an empty name or NUL in the path; otherwise the
 /// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, is_active = is_active), err)]
-pub async fn update_imported_skill_active<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn update_imported_skill_active(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     is_active: bool,
     new_disk_path: &str,
@@ -221,7 +222,7 @@ pub async fn update_imported_skill_active<'e>(
         new_disk_path,
         skill_name,
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(Error::not_found(Entity::ImportedSkill, skill_name));
@@ -239,15 +240,15 @@ pub async fn update_imported_skill_active<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, deleted), err)]
-pub async fn delete_imported_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn delete_imported_skill(
+    conn: &mut SqliteConnection,
     skill_name: &str,
 ) -> Result<()> {
     let done = sqlx::query!(
         "DELETE FROM imported_skills WHERE skill_name = ?",
         skill_name
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     tracing::Span::current().record("deleted", done.rows_affected());
     Ok(())
@@ -257,11 +258,11 @@ pub async fn delete_imported_skill<'e>(
 ///
 /// # Errors
 /// The database error.
-pub async fn delete_imported_skill_by_name<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn delete_imported_skill_by_name(
+    conn: &mut SqliteConnection,
     skill_name: &str,
 ) -> Result<()> {
-    delete_imported_skill(db, skill_name).await
+    delete_imported_skill(&mut *conn, skill_name).await
 }
 
 /// The imported skill with this name, `description` hydrated from disk.
@@ -275,11 +276,11 @@ pub async fn delete_imported_skill_by_name<'e>(
 /// a value the typed API cannot read exactly (a NULL `skill_id`, text in
 /// `is_active`, invalid UTF-8, …; see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn get_imported_skill<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_imported_skill(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<ImportedSkill>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     // Whether the row holds only values the model reads exactly (the name is UNIQUE).
     let Some(probe) = sqlx::query!(
         r#"SELECT rowid AS "rowid!: i64",
@@ -320,7 +321,7 @@ pub async fn get_imported_skill<'e>(
             Err(_) => {}
         }
     }
-    let bad = skill_builder_migrations::values::scan_table(&mut conn, TABLE).await?;
+    let bad = skill_builder_migrations::values::scan_table(&mut *conn, TABLE).await?;
     Err(
         malformed::row_error(&bad, TABLE, probe.rowid, skill_name).map_or_else(
             || Error::not_found(Entity::ImportedSkill, skill_name),
@@ -352,10 +353,10 @@ const TABLE: &str = "imported_skills";
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn list_active_skills<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn list_active_skills(
+    db: &mut dyn Reader,
 ) -> Result<Vec<ImportedSkill>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let unreadable = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!: i64" FROM imported_skills
            WHERE NOT (typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
@@ -371,7 +372,7 @@ pub async fn list_active_skills<'e>(
     .fetch_one(&mut *conn)
     .await?;
     let first = if unreadable == 0 {
-        Some(active(&mut conn, "[]").await)
+        Some(active(&mut *conn, "[]").await)
     } else {
         None
     };
@@ -379,9 +380,9 @@ pub async fn list_active_skills<'e>(
         Some(Ok(rows)) => rows,
         Some(Err(e)) if !malformed::is_decode(&e) => return Err(e.into()),
         _ => {
-            let bad = malformed::skipped(&mut conn, TABLE, &[], "list_active_skills").await?;
+            let bad = malformed::skipped(&mut *conn, TABLE, &[], "list_active_skills").await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            active(&mut conn, &malformed::rowids(&bad)).await?
+            active(&mut *conn, &malformed::rowids(&bad)).await?
         }
     };
     tracing::Span::current().record("count", rows.len());
@@ -412,8 +413,8 @@ async fn active(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<Imp
 /// # Errors
 /// [`crate::InvalidInput`] for NUL in the hash; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn set_imported_skill_content_hash<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn set_imported_skill_content_hash(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     hash: &str,
 ) -> Result<()> {
@@ -423,7 +424,7 @@ pub async fn set_imported_skill_content_hash<'e>(
         hash,
         skill_name
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -443,8 +444,8 @@ pub async fn set_imported_skill_content_hash<'e>(
 /// [`Error::Malformed`] (`imported_skills`, the name, the column) for such a value; the
 /// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn get_imported_skill_hash_info<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn get_imported_skill_hash_info(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
     let Some(row) = sqlx::query!(
@@ -455,7 +456,7 @@ pub async fn get_imported_skill_hash_info<'e>(
            FROM imported_skills WHERE skill_name = ?"#,
         skill_name
     )
-    .fetch_optional(db)
+    .fetch_optional(db.connection())
     .await?
     else {
         return Ok(None);

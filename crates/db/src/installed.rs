@@ -7,7 +7,7 @@
 //! # Ok(()) }
 //! ```
 
-use sqlx::SqliteExecutor;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::Result;
@@ -28,7 +28,7 @@ use crate::Result;
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count), err)]
-pub async fn get_all_installed_skill_names<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<String>> {
+pub async fn get_all_installed_skill_names(db: &mut dyn Reader) -> Result<Vec<String>> {
     let names = sqlx::query_scalar!(
         r#"SELECT skill_name AS "skill_name!" FROM workflow_runs WHERE typeof(skill_name) = 'text'
            UNION
@@ -37,7 +37,7 @@ pub async fn get_all_installed_skill_names<'e>(db: impl SqliteExecutor<'e>) -> R
            SELECT skill_name FROM workspace_skills WHERE typeof(skill_name) = 'text'
            ORDER BY 1"#
     )
-    .fetch_all(db)
+    .fetch_all(db.connection())
     .await?;
     tracing::Span::current().record("count", names.len());
     Ok(names)

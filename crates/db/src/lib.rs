@@ -34,6 +34,7 @@ pub mod installed;
 pub mod locks;
 pub mod malformed;
 pub mod pid;
+mod reader;
 pub mod rename;
 pub mod sessions;
 pub mod settings;
@@ -47,4 +48,5 @@ pub mod workflow_steps;
 pub mod workspace_skills;
 
 pub use error::{Conflict, Entity, Error, InvalidInput, Result};
+pub use reader::Reader;
 pub use skill_builder_model as model;

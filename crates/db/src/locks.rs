@@ -14,7 +14,7 @@
 //! let me = InstanceId::new_v4();
 //! let pid = i64::from(std::process::id());
 //! let mut conn = pool.acquire().await?;
-//! match locks::acquire_skill_lock(&mut conn, "sales-pipeline", &me, pid).await {
+//! match locks::acquire_skill_lock(&mut *conn, "sales-pipeline", &me, pid).await {
 //!     Ok(()) => println!("editing"),
 //!     Err(Error::Conflict(Conflict::LockHeld { instance_id, pid, .. })) => {
 //!         println!("being edited by {instance_id} (pid {pid})");
@@ -28,7 +28,8 @@
 use std::collections::HashMap;
 
 use skill_builder_model::{InstanceId, SkillId, SkillLock};
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -188,8 +189,8 @@ pub async fn acquire_skill_lock(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, instance_id = %instance_id), err)]
-pub async fn release_skill_lock<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn release_skill_lock(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     instance_id: &InstanceId,
 ) -> Result<()> {
@@ -200,7 +201,7 @@ pub async fn release_skill_lock<'e>(
         skill_name,
         instance_id,
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -211,12 +212,12 @@ pub async fn release_skill_lock<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(instance_id = %instance_id, released), err)]
-pub async fn release_all_instance_locks<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn release_all_instance_locks(
+    conn: &mut SqliteConnection,
     instance_id: &InstanceId,
 ) -> Result<u64> {
     let done = sqlx::query!("DELETE FROM skill_locks WHERE instance_id = ?", instance_id)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     tracing::Span::current().record("released", done.rows_affected());
     Ok(done.rows_affected())
@@ -234,11 +235,11 @@ pub async fn release_all_instance_locks<'e>(
 /// [`Error::Malformed`] naming the table, the skill name and the column for such a
 /// value (see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn get_skill_lock<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_skill_lock(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<SkillLock>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let row = sqlx::query_as!(
         Row,
         r#"SELECT rowid AS "rowid!: i64", skill_name AS "skill_name!",
@@ -276,7 +277,7 @@ pub async fn get_skill_lock<'e>(
     };
     let not_found = Error::not_found(Entity::SkillLock, skill_name);
     Err(
-        malformed::single_row_error(&mut conn, TABLE, rowid, skill_name.to_owned(), not_found)
+        malformed::single_row_error(&mut *conn, TABLE, rowid, skill_name.to_owned(), not_found)
             .await,
     )
 }
@@ -296,10 +297,10 @@ pub async fn get_skill_lock<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn get_all_skill_locks<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_all_skill_locks(
+    db: &mut dyn Reader,
 ) -> Result<Vec<SkillLock>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "get_all_skill_locks", |skip| {
         sqlx::query_as!(
             Row,

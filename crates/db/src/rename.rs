@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
 //! let mut conn = pool.acquire().await?;
-//! skill_builder_db::rename::rename_skill(&mut conn, "sales-pipeline", "sales-forecast").await?;
+//! skill_builder_db::rename::rename_skill(&mut *conn, "sales-pipeline", "sales-forecast").await?;
 //! # Ok(()) }
 //! ```
 

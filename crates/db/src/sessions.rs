@@ -13,7 +13,7 @@
 //! sessions::end_workflow_session(pool, &id).await?;
 //! // At start-up: close what crashed processes left open.
 //! let mut conn = pool.acquire().await?;
-//! let closed = sessions::reconcile_orphaned_sessions(&mut conn).await?;
+//! let closed = sessions::reconcile_orphaned_sessions(&mut *conn).await?;
 //! println!("closed {closed} orphaned sessions");
 //! # Ok(()) }
 //! ```
@@ -21,7 +21,8 @@
 use std::collections::HashMap;
 
 use skill_builder_model::{SkillId, WorkflowSession, WorkflowSessionId};
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -42,8 +43,8 @@ use crate::{Entity, Error, Result, malformed, pid};
 /// [`crate::InvalidInput`] for an empty session id or skill name, or a pid outside
 /// `1..=u32::MAX`; otherwise the database error.
 #[instrument(skip_all, fields(session_id = %session_id, skill_name = %skill_name, pid = pid), err)]
-pub async fn create_workflow_session<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn create_workflow_session(
+    conn: &mut SqliteConnection,
     session_id: &WorkflowSessionId,
     skill_name: &str,
     pid: i64,
@@ -61,7 +62,7 @@ pub async fn create_workflow_session<'e>(
         pid,
         started,
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -72,8 +73,8 @@ pub async fn create_workflow_session<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(session_id = %session_id), err)]
-pub async fn end_workflow_session<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn end_workflow_session(
+    conn: &mut SqliteConnection,
     session_id: &WorkflowSessionId,
 ) -> Result<()> {
     sqlx::query!(
@@ -81,7 +82,7 @@ pub async fn end_workflow_session<'e>(
          WHERE session_id = ? AND ended_at IS NULL",
         session_id
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -92,13 +93,13 @@ pub async fn end_workflow_session<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(pid = pid, ended), err)]
-pub async fn end_all_sessions_for_pid<'e>(db: impl SqliteExecutor<'e>, pid: i64) -> Result<u64> {
+pub async fn end_all_sessions_for_pid(conn: &mut SqliteConnection, pid: i64) -> Result<u64> {
     let done = sqlx::query!(
         "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
          WHERE pid = ? AND ended_at IS NULL",
         pid
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     tracing::Span::current().record("ended", done.rows_affected());
     Ok(done.rows_affected())
@@ -112,11 +113,11 @@ pub async fn end_all_sessions_for_pid<'e>(db: impl SqliteExecutor<'e>, pid: i64)
 /// UTF-8 in a text column; see [`crate::malformed`]) — never a substituted value;
 /// the database error.
 #[instrument(skip_all, fields(session_id = %session_id), err)]
-pub async fn get_workflow_session<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_workflow_session(
+    db: &mut dyn Reader,
     session_id: &WorkflowSessionId,
 ) -> Result<Option<WorkflowSession>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let row = sqlx::query!(
         r#"SELECT rowid AS "rowid!: i64", session_id AS "session_id!: WorkflowSessionId",
                   skill_name, pid, started_at, ended_at, reset_marker,
@@ -156,7 +157,7 @@ pub async fn get_workflow_session<'e>(
     };
     let not_found = Error::not_found(Entity::WorkflowSession, session_id.as_str());
     Err(malformed::single_row_error(
-        &mut conn,
+        &mut *conn,
         "workflow_sessions",
         rowid,
         session_id.as_str().to_owned(),
@@ -185,8 +186,8 @@ pub async fn get_workflow_session<'e>(
 /// A session whose pid cannot be read counts as live (the existing layer read it with
 /// SQLite's conversions, as pid 0: dead).
 #[instrument(skip_all, fields(skill_name = %skill_name, skipped))]
-pub async fn has_active_session_with_live_pid<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn has_active_session_with_live_pid(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> bool {
     let sessions = sqlx::query!(
@@ -199,7 +200,7 @@ pub async fn has_active_session_with_live_pid<'e>(
            WHERE ws.ended_at IS NULL AND ws.skill_id = s.id"#,
         skill_name
     )
-    .fetch_all(db)
+    .fetch_all(db.connection())
     .await;
     let sessions = match sessions {
         Ok(sessions) => sessions,

@@ -10,7 +10,8 @@
 //! ```
 
 use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
-use sqlx::SqliteExecutor;
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::malformed::{MalformedRow, ValueProblem};
@@ -27,7 +28,7 @@ use crate::{InvalidInput, Result};
 /// `value` when the stored value is not text (a BLOB, a number) or not valid UTF-8
 /// (see [`crate::malformed`]). The stored value is left as it is.
 #[instrument(skip_all, err)]
-pub async fn read_settings<'e>(db: impl SqliteExecutor<'e>) -> Result<AppSettings> {
+pub async fn read_settings(db: &mut dyn Reader) -> Result<AppSettings> {
     // The bytes and the storage class in one read: a value of another class is named,
     // never converted to text by SQLite.
     let stored = sqlx::query!(
@@ -35,7 +36,7 @@ pub async fn read_settings<'e>(db: impl SqliteExecutor<'e>) -> Result<AppSetting
            FROM settings WHERE key = ?"#,
         APP_SETTINGS_KEY
     )
-    .fetch_optional(db)
+    .fetch_optional(db.connection())
     .await?;
     let Some(stored) = stored else {
         return Ok(AppSettings::default());
@@ -62,8 +63,8 @@ pub async fn read_settings<'e>(db: impl SqliteExecutor<'e>) -> Result<AppSetting
 ///
 /// # Errors
 /// As [`read_settings`].
-pub async fn read_settings_hydrated<'e>(db: impl SqliteExecutor<'e>) -> Result<AppSettings> {
-    read_settings(db).await
+pub async fn read_settings_hydrated(db: &mut dyn Reader) -> Result<AppSettings> {
+    read_settings(db.connection()).await
 }
 
 /// Persist the whole settings record (insert or replace the `app_settings` row).
@@ -72,7 +73,7 @@ pub async fn read_settings_hydrated<'e>(db: impl SqliteExecutor<'e>) -> Result<A
 /// # Errors
 /// The database error.
 #[instrument(skip_all, err)]
-pub async fn write_settings<'e>(db: impl SqliteExecutor<'e>, settings: &AppSettings) -> Result<()> {
+pub async fn write_settings(conn: &mut SqliteConnection, settings: &AppSettings) -> Result<()> {
     // Serialising a struct of strings, bools and integers cannot fail.
     let json = serde_json::to_string(settings).map_err(InvalidInput::Settings)?;
     sqlx::query!(
@@ -81,7 +82,7 @@ pub async fn write_settings<'e>(db: impl SqliteExecutor<'e>, settings: &AppSetti
         APP_SETTINGS_KEY,
         json
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -11,17 +11,18 @@
 //! use skill_builder_db::{model::SkillSource, skills};
 //!
 //! let mut conn = pool.acquire().await?;
-//! let id = skills::upsert_skill(&mut conn, "sales-pipeline", &SkillSource::Marketplace, Some("domain")).await?;
+//! let id = skills::upsert_skill(&mut *conn, "sales-pipeline", &SkillSource::Marketplace, Some("domain")).await?;
 //! assert_eq!(skills::get_skill_master_id(pool, "sales-pipeline").await?, Some(id));
 //! for skill in skills::list_all_skills(pool).await? {
 //!     println!("{} ({})", skill.name, skill.skill_source);
 //! }
-//! skills::delete_skill(&mut conn, "sales-pipeline").await?;
+//! skills::delete_skill(&mut *conn, "sales-pipeline").await?;
 //! # Ok(()) }
 //! ```
 
 use skill_builder_model::{Skill, SkillId, SkillSource, WorkflowRunId};
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -176,7 +177,7 @@ pub(crate) async fn upsert_in_tx(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Result<Vec<Skill>> {
+pub async fn list_all_skills(db: &mut dyn Reader) -> Result<Vec<Skill>> {
     type Row = (
         i64,
         String,
@@ -191,7 +192,7 @@ pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Res
         Option<i64>,
         Option<i64>,
     );
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     // The fast path is the plain query: a healthy catalogue pays nothing for the
     // checks. A bad row makes it fail instead of reading wrong: a BLOB fails
     // `json_array` in SQLite, invalid UTF-8 fails the document's decode, and text or
@@ -212,7 +213,7 @@ pub async fn list_all_skills<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Res
         Ok(rows) => rows,
         Err(first) => {
             // Name the bad rows, then read without them; nothing bad → the error stands.
-            let bad = malformed::skipped(&mut conn, "skills", &[], "list_all_skills").await?;
+            let bad = malformed::skipped(&mut *conn, "skills", &[], "list_all_skills").await?;
             if bad.is_empty() {
                 return Err(first);
             }
@@ -379,15 +380,15 @@ pub(crate) async fn delete_cascade_in_tx(conn: &mut SqliteConnection, name: &str
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = name), err)]
-pub async fn get_skill_master_id<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn get_skill_master_id(
+    db: &mut dyn Reader,
     name: &str,
 ) -> Result<Option<SkillId>> {
     let id = sqlx::query_scalar!(
         r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
         name
     )
-    .fetch_optional(db)
+    .fetch_optional(db.connection())
     .await?;
     Ok(id)
 }
@@ -397,15 +398,15 @@ pub async fn get_skill_master_id<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = name), err)]
-pub async fn get_workflow_run_id<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn get_workflow_run_id(
+    db: &mut dyn Reader,
     name: &str,
 ) -> Result<Option<WorkflowRunId>> {
     let id = sqlx::query_scalar!(
         r#"SELECT id AS "id: WorkflowRunId" FROM workflow_runs WHERE skill_name = ?"#,
         name
     )
-    .fetch_optional(db)
+    .fetch_optional(db.connection())
     .await?;
     Ok(id)
 }
@@ -429,20 +430,20 @@ pub async fn get_workflow_run_id<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn get_dashboard_skill_names<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_dashboard_skill_names(
+    db: &mut dyn Reader,
 ) -> Result<Vec<String>> {
-    let mut conn = db.acquire().await?;
-    let rows = match names(&mut conn, "[]").await {
+    let conn = db.connection();
+    let rows = match names(&mut *conn, "[]").await {
         Ok(rows) if rows.iter().all(|r| r.1) => rows,
         Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
         // A BLOB or invalid UTF-8: name the bad rows, then read without them.
         _ => {
             let bad =
-                malformed::skipped(&mut conn, "skills", &["name"], "get_dashboard_skill_names")
+                malformed::skipped(&mut *conn, "skills", &["name"], "get_dashboard_skill_names")
                     .await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            names(&mut conn, &malformed::rowids(&bad)).await?
+            names(&mut *conn, &malformed::rowids(&bad)).await?
         }
     };
     let names: Vec<String> = rows.into_iter().filter(|r| r.1).map(|r| r.0).collect();

@@ -17,7 +17,8 @@
 use std::collections::BTreeMap;
 
 use skill_builder_model::normalize_tags;
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{NO_SUCH_SKILL, is_trigger_abort, require_name, require_no_nul};
@@ -45,8 +46,8 @@ use crate::{Entity, Error, Result, malformed};
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name or
 /// a tag containing NUL; the database error (the old tags are kept then).
 #[instrument(skip_all, fields(skill_name = skill_name, count = tags.len()), err)]
-pub async fn set_skill_tags<'e, S: AsRef<str>>(
-    db: impl SqliteExecutor<'e>,
+pub async fn set_skill_tags<S: AsRef<str>>(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     tags: &[S],
 ) -> Result<()> {
@@ -60,7 +61,7 @@ pub async fn set_skill_tags<'e, S: AsRef<str>>(
         skill_name,
         tags
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await
     .map_err(|e| {
         if is_trigger_abort(&e, NO_SUCH_SKILL) {
@@ -104,8 +105,8 @@ pub async fn set_skill_tags<'e, S: AsRef<str>>(
     fields(names = names.len(), count = tracing::field::Empty, skipped = tracing::field::Empty),
     err
 )]
-pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_tags_for_skills<S: AsRef<str>>(
+    db: &mut dyn Reader,
     names: &[S],
 ) -> Result<BTreeMap<String, Vec<String>>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -113,7 +114,7 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
         return Ok(map);
     }
     let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     // The fast path is the plain query. A bad tag makes it fail instead of reading
     // wrong: a BLOB fails `json_array` in SQLite, invalid UTF-8 the document's decode.
     let fast = sqlx::query_scalar!(
@@ -133,7 +134,7 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
         Err(first) => {
             // Name the bad rows, then read without them; nothing bad → the error stands.
             let bad = malformed::skipped(
-                &mut conn,
+                &mut *conn,
                 "skill_tags",
                 &["skill_name", "tag"],
                 "get_tags_for_skills",
@@ -189,16 +190,16 @@ pub async fn get_tags_for_skills<'e, S: AsRef<str>>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn get_all_tags<'e>(db: impl Acquire<'e, Database = Sqlite>) -> Result<Vec<String>> {
-    let mut conn = db.acquire().await?;
-    let rows = match all_tags(&mut conn, "[]").await {
+pub async fn get_all_tags(db: &mut dyn Reader) -> Result<Vec<String>> {
+    let conn = db.connection();
+    let rows = match all_tags(&mut *conn, "[]").await {
         Ok(rows) if rows.iter().all(|r| r.1) => rows,
         Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
         // A BLOB or invalid UTF-8: name the bad rows, then read without them.
         _ => {
-            let bad = malformed::skipped(&mut conn, "skill_tags", &["tag"], "get_all_tags").await?;
+            let bad = malformed::skipped(&mut *conn, "skill_tags", &["tag"], "get_all_tags").await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            all_tags(&mut conn, &malformed::rowids(&bad)).await?
+            all_tags(&mut *conn, &malformed::rowids(&bad)).await?
         }
     };
     let tags: Vec<String> = rows.into_iter().filter(|r| r.1).map(|r| r.0).collect();

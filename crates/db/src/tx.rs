@@ -9,7 +9,7 @@
 //! ```no_run
 //! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
 //! let mut conn = pool.acquire().await?;
-//! let mut tx = skill_builder_db::tx::begin_immediate(&mut conn).await?;
+//! let mut tx = skill_builder_db::tx::begin_immediate(&mut *conn).await?;
 //! let settings = skill_builder_db::settings::read_settings(&mut *tx).await?;
 //! skill_builder_db::settings::write_settings(&mut *tx, &settings).await?;
 //! tx.commit().await?;

@@ -41,7 +41,7 @@
 //! }
 //! let recent = usage::get_recent_workflow_sessions(pool, 50, true).await?;
 //! let mut conn = pool.acquire().await?;
-//! usage::reset_usage(&mut conn).await?;
+//! usage::reset_usage(&mut *conn).await?;
 //! # let _ = recent;
 //! # Ok(()) }
 //! ```
@@ -49,7 +49,8 @@
 use skill_builder_model::{
     SessionUsage, UsageByModel, UsageByStep, UsageSummary, WorkflowSessionId, step_name,
 };
-use sqlx::{Acquire, Sqlite, SqliteConnection};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::Result;
@@ -93,12 +94,12 @@ fn report_skipped(operation: &'static str, skipped: i64) {
 /// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, skipped), err)]
-pub async fn get_usage_summary<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_usage_summary(
+    db: &mut dyn Reader,
     hide_cancelled: bool,
 ) -> Result<UsageSummary> {
-    let mut conn = db.acquire().await?;
-    let s = crate::usage_totals::current_summary(&mut conn).await?;
+    let conn = db.connection();
+    let s = crate::usage_totals::current_summary(&mut *conn).await?;
     report_skipped("get_usage_summary", s.skipped_rows);
     let (total_cost, total_runs) = if hide_cancelled {
         (s.shown_cost, s.shown_sessions)
@@ -137,13 +138,13 @@ pub async fn get_usage_summary<'e>(
 /// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error (also when a skill name is text that is not valid UTF-8).
 #[instrument(skip_all, fields(limit = limit, hide_cancelled = hide_cancelled, count, skipped), err)]
-pub async fn get_recent_workflow_sessions<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_recent_workflow_sessions(
+    db: &mut dyn Reader,
     limit: u32,
     hide_cancelled: bool,
 ) -> Result<Vec<SessionUsage>> {
-    let mut conn = db.acquire().await?;
-    let skipped = crate::usage_totals::current_skipped(&mut conn).await?;
+    let conn = db.connection();
+    let skipped = crate::usage_totals::current_skipped(&mut *conn).await?;
     // Pick the sessions first, in the order of the index workflow_sessions_recent (the
     // hide test is a lookup of the session's totals, with the tail's rows added for the
     // sessions they belong to), then aggregate only the picked
@@ -289,13 +290,13 @@ pub async fn get_recent_workflow_sessions<'e>(
 /// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
-pub async fn get_usage_by_step<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_usage_by_step(
+    db: &mut dyn Reader,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByStep>> {
-    let mut conn = db.acquire().await?;
-    let skipped = crate::usage_totals::current_skipped(&mut conn).await?;
-    let groups = crate::usage_totals::current_groups(&mut conn, 2).await?;
+    let conn = db.connection();
+    let skipped = crate::usage_totals::current_skipped(&mut *conn).await?;
+    let groups = crate::usage_totals::current_groups(&mut *conn, 2).await?;
     report_skipped("get_usage_by_step", skipped);
     let mut steps = Vec::with_capacity(groups.len());
     for g in groups {
@@ -357,14 +358,14 @@ fn shown(g: &crate::usage_totals::GroupTotals, hide_cancelled: bool) -> (f64, i6
 /// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
-pub async fn get_usage_by_model<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_usage_by_model(
+    db: &mut dyn Reader,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByModel>> {
-    let mut conn = db.acquire().await?;
-    let skipped = crate::usage_totals::current_skipped(&mut conn).await?;
+    let conn = db.connection();
+    let skipped = crate::usage_totals::current_skipped(&mut *conn).await?;
     // The model as bytes: one name that is not UTF-8 must not fail the others.
-    let groups = crate::usage_totals::current_groups(&mut conn, 1).await?;
+    let groups = crate::usage_totals::current_groups(&mut *conn, 1).await?;
     let mut models = Vec::with_capacity(groups.len());
     let mut not_utf8 = 0;
     for g in groups {

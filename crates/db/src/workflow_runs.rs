@@ -11,7 +11,7 @@
 //! workflow_runs::set_skill_author(&mut *conn, "sales-pipeline", "octocat", None).await?;
 //! let run = workflow_runs::get_workflow_run(&mut *conn, "sales-pipeline").await?;
 //! assert_eq!(run.map(|r| r.current_step), Some(3));
-//! workflow_runs::delete_workflow_run(&mut conn, "sales-pipeline").await?;
+//! workflow_runs::delete_workflow_run(&mut *conn, "sales-pipeline").await?;
 //! # Ok(()) }
 //! ```
 
@@ -19,7 +19,8 @@ use skill_builder_model::{
     DEFAULT_PURPOSE, SkillBehaviour, SkillId, SkillSource, WorkflowRun, WorkflowRunId,
     WorkflowRunStatus,
 };
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -109,8 +110,8 @@ impl Row {
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a bad name,
 /// status or purpose; the database error (nothing is written then).
 #[instrument(skip_all, fields(skill_name = skill_name, current_step = current_step, status = %status), err)]
-pub async fn save_workflow_run<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn save_workflow_run(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     current_step: i64,
     status: &WorkflowRunStatus,
@@ -127,7 +128,7 @@ pub async fn save_workflow_run<'e>(
         status,
         purpose
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -158,8 +159,8 @@ pub async fn save_marketplace_skill(
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a NUL in any
 /// input; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
-pub async fn set_skill_author<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn set_skill_author(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     author_login: &str,
     author_avatar: Option<&str>,
@@ -173,7 +174,7 @@ pub async fn set_skill_author<'e>(
         author_avatar,
         skill_name
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -185,8 +186,8 @@ pub async fn set_skill_author<'e>(
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a NUL in any
 /// input; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
-pub async fn set_skill_display_name<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn set_skill_display_name(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     display_name: Option<&str>,
 ) -> Result<()> {
@@ -198,7 +199,7 @@ pub async fn set_skill_display_name<'e>(
         display_name,
         skill_name
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -210,8 +211,8 @@ pub async fn set_skill_display_name<'e>(
 /// [`InvalidInput::ContainsNul`](crate::InvalidInput::ContainsNul) for a NUL in any
 /// input; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
-pub async fn set_skill_intake<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn set_skill_intake(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     intake_json: Option<&str>,
 ) -> Result<()> {
@@ -223,7 +224,7 @@ pub async fn set_skill_intake<'e>(
         intake_json,
         skill_name
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -362,11 +363,11 @@ pub async fn set_skill_purpose(
 /// [`Error::Malformed`] naming the table, the skill name and the column for such a
 /// value (see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
-pub async fn get_workflow_run<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_workflow_run(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<WorkflowRun>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let run = sqlx::query_as!(
         Row,
         r#"SELECT rowid AS "rowid!: i64", id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
@@ -409,7 +410,7 @@ pub async fn get_workflow_run<'e>(
     };
     let not_found = Error::not_found(Entity::WorkflowRun, skill_name);
     Err(
-        malformed::single_row_error(&mut conn, TABLE, rowid, skill_name.to_owned(), not_found)
+        malformed::single_row_error(&mut *conn, TABLE, rowid, skill_name.to_owned(), not_found)
             .await,
     )
 }
@@ -428,13 +429,13 @@ pub async fn get_workflow_run<'e>(
 /// [`Error::Malformed`] (`workflow_runs`, the skill name, `purpose`) for such a
 /// value; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
-pub async fn get_purpose<'e>(db: impl SqliteExecutor<'e>, skill_name: &str) -> Result<String> {
+pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String> {
     let row = sqlx::query!(
         r#"SELECT typeof(purpose) AS "found!: String", CAST(purpose AS BLOB) AS "bytes?: Vec<u8>"
            FROM workflow_runs WHERE skill_name = ?"#,
         skill_name
     )
-    .fetch_optional(db)
+    .fetch_optional(db.connection())
     .await?;
     let purpose = match row {
         Some(row) => {
@@ -464,10 +465,10 @@ pub async fn get_purpose<'e>(db: impl SqliteExecutor<'e>, skill_name: &str) -> R
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn list_all_workflow_runs<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn list_all_workflow_runs(
+    db: &mut dyn Reader,
 ) -> Result<Vec<WorkflowRun>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
         sqlx::query_as!(
         Row,

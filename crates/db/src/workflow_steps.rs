@@ -25,7 +25,8 @@
 use std::ops::RangeInclusive;
 
 use skill_builder_model::{StepStatus, WorkflowRunId, WorkflowStep};
-use sqlx::{Acquire, Sqlite, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -86,8 +87,8 @@ pub(crate) fn require_step(step_id: i64) -> Result<()> {
 /// (nothing is written); [`InvalidInput::StepOutOfRange`], [`InvalidInput::Empty`],
 /// [`InvalidInput::ContainsNul`]; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step_id = step_id, status = %status), err)]
-pub async fn save_workflow_step<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn save_workflow_step(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     step_id: i64,
     status: &StepStatus,
@@ -114,7 +115,7 @@ pub async fn save_workflow_step<'e>(
         step_id,
         status
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         // The skill has no master row (never created, or deleted).
@@ -143,11 +144,11 @@ pub async fn save_workflow_step<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = skill_name, count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn get_workflow_steps<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_workflow_steps(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Vec<WorkflowStep>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "get_workflow_steps", |skip| {
         sqlx::query_as!(
             Row,
@@ -203,8 +204,8 @@ pub async fn get_workflow_steps<'e>(
 /// [`InvalidInput::Empty`] / [`InvalidInput::ContainsNul`] for a bad name; the
 /// database error.
 #[instrument(skip_all, fields(skill_name = skill_name, from_step = from_step, count = tracing::field::Empty), err)]
-pub async fn reset_workflow_steps_from<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn reset_workflow_steps_from(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     from_step: i64,
 ) -> Result<u64> {
@@ -220,7 +221,7 @@ pub async fn reset_workflow_steps_from<'e>(
         skill_name,
         from_step
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     tracing::Span::current().record("count", count);

@@ -26,7 +26,7 @@
 //! workspace_skills::upsert_workspace_skill(pool, &skill).await?;
 //! let mut conn = pool.acquire().await?;
 //! let moved = workspace_skills::activate_workspace_skill_exclusive(
-//!     &mut conn,
+//!     &mut *conn,
 //!     &skill.skill_id,
 //!     "/ws/.claude/skills/research",
 //!     |other| format!("/ws/.claude/skills/.inactive/{}", other.skill_name),
@@ -39,7 +39,8 @@
 //! ```
 
 use skill_builder_model::{HashInfo, WorkspaceSkill, WorkspaceSkillId};
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::SqliteConnection;
+use crate::Reader;
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
@@ -146,17 +147,16 @@ async fn kept_flag_problem(
 /// is not an integer), the flag is read and the upsert run again in one
 /// `BEGIN IMMEDIATE` transaction (a savepoint inside the caller's), so no other writer
 /// can change the flag between the decision and the write.
-async fn upsert<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+async fn upsert(
+    conn: &mut SqliteConnection,
     skill: &WorkspaceSkill,
     bundled: bool,
 ) -> Result<bool> {
     validate(skill)?;
-    let mut conn = db.acquire().await?;
-    if let Some(active) = upsert_row(&mut conn, skill, bundled).await? {
+    if let Some(active) = upsert_row(&mut *conn, skill, bundled).await? {
         return Ok(active);
     }
-    let mut tx = crate::tx::begin_immediate(&mut conn).await?;
+    let mut tx = crate::tx::begin_immediate(&mut *conn).await?;
     if let Some(bad) = kept_flag_problem(&mut tx, &skill.skill_name).await? {
         return Err(bad.into());
     }
@@ -184,8 +184,8 @@ async fn upsert<'e>(
 /// `skill_id` is taken; [`crate::InvalidInput`] for an empty name or id, or NUL in a
 /// path; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn insert_workspace_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn insert_workspace_skill(
+    conn: &mut SqliteConnection,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
     validate(skill)?;
@@ -214,7 +214,7 @@ pub async fn insert_workspace_skill<'e>(
         skill.user_invocable,
         skill.disable_model_invocation,
     )
-    .fetch_one(db)
+    .fetch_one(&mut *conn)
     .await
     .map_err(conflict_on_unique(&skill.skill_name))?;
     Ok(active)
@@ -255,11 +255,11 @@ pub async fn insert_workspace_skill<'e>(
 /// [`crate::InvalidInput`] as for [`insert_workspace_skill`]; otherwise the database
 /// error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn upsert_workspace_skill<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn upsert_workspace_skill(
+    conn: &mut SqliteConnection,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
-    upsert(db, skill, false).await
+    upsert(conn, skill, false).await
 }
 
 /// (Re-)seed an app-bundled skill: as [`upsert_workspace_skill`], except that on a
@@ -277,11 +277,11 @@ pub async fn upsert_workspace_skill<'e>(
 /// # Errors
 /// As [`upsert_workspace_skill`].
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn upsert_bundled_workspace_skill<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn upsert_bundled_workspace_skill(
+    conn: &mut SqliteConnection,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
-    upsert(db, skill, true).await
+    upsert(conn, skill, true).await
 }
 
 /// One upsert statement (`bundled`: a name conflict sets `is_bundled` to 1 instead of
@@ -352,10 +352,10 @@ async fn upsert_row(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn list_workspace_skills<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn list_workspace_skills(
+    db: &mut dyn Reader,
 ) -> Result<Vec<WorkspaceSkill>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_workspace_skills", |skip| {
         sqlx::query_as!(
         Row,
@@ -398,10 +398,10 @@ pub async fn list_workspace_skills<'e>(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn list_active_workspace_skills<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn list_active_workspace_skills(
+    db: &mut dyn Reader,
 ) -> Result<Vec<WorkspaceSkill>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_active_workspace_skills", |skip| {
         sqlx::query_as!(
         Row,
@@ -444,8 +444,8 @@ pub async fn list_active_workspace_skills<'e>(
 /// [`Conflict::PurposeTaken`] as above; [`crate::InvalidInput`] for NUL in the path;
 /// otherwise the database error.
 #[instrument(skip_all, fields(skill_id = %skill_id, is_active = is_active), err)]
-pub async fn update_workspace_skill_active<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn update_workspace_skill_active(
+    conn: &mut SqliteConnection,
     skill_id: &WorkspaceSkillId,
     is_active: bool,
     new_disk_path: &str,
@@ -457,7 +457,7 @@ pub async fn update_workspace_skill_active<'e>(
         new_disk_path,
         skill_id,
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await
     .map_err(|e| {
         // The only unique index an update of these two columns can hit.
@@ -744,12 +744,12 @@ pub async fn set_workspace_skill_purpose(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_id = %skill_id), err)]
-pub async fn delete_workspace_skill<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn delete_workspace_skill(
+    conn: &mut SqliteConnection,
     skill_id: &WorkspaceSkillId,
 ) -> Result<()> {
     sqlx::query!("DELETE FROM workspace_skills WHERE skill_id = ?", skill_id)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -761,11 +761,11 @@ pub async fn delete_workspace_skill<'e>(
 /// value the typed API cannot read exactly (text in `is_active`, a BLOB or invalid
 /// UTF-8 in a text column, …; see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_id = %skill_id), err)]
-pub async fn get_workspace_skill<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_workspace_skill(
+    db: &mut dyn Reader,
     skill_id: &WorkspaceSkillId,
 ) -> Result<Option<WorkspaceSkill>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let row = checked_one!(
         conn,
         TABLE,
@@ -807,11 +807,11 @@ pub async fn get_workspace_skill<'e>(
 /// a value the typed API cannot read exactly (see [`get_workspace_skill`]); the
 /// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn get_workspace_skill_by_name<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_workspace_skill_by_name(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<WorkspaceSkill>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let row = checked_one!(
         conn,
         TABLE,
@@ -859,11 +859,11 @@ pub async fn get_workspace_skill_by_name<'e>(
 /// holds a value the typed API cannot read exactly (see [`get_workspace_skill`]); the
 /// database error.
 #[instrument(skip_all, fields(purpose = %purpose), err)]
-pub async fn get_workspace_skill_by_purpose<'e>(
-    db: impl Acquire<'e, Database = Sqlite>,
+pub async fn get_workspace_skill_by_purpose(
+    db: &mut dyn Reader,
     purpose: &str,
 ) -> Result<Option<WorkspaceSkill>> {
-    let mut conn = db.acquire().await?;
+    let conn = db.connection();
     let row = checked_one!(
         conn,
         TABLE,
@@ -905,8 +905,8 @@ pub async fn get_workspace_skill_by_purpose<'e>(
 /// # Errors
 /// [`crate::InvalidInput`] for NUL in the hash; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn set_workspace_skill_content_hash<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn set_workspace_skill_content_hash(
+    conn: &mut SqliteConnection,
     skill_name: &str,
     hash: &str,
 ) -> Result<()> {
@@ -916,7 +916,7 @@ pub async fn set_workspace_skill_content_hash<'e>(
         hash,
         skill_name
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -936,8 +936,8 @@ pub async fn set_workspace_skill_content_hash<'e>(
 /// [`Error::Malformed`] (`workspace_skills`, the name, the column) for such a value; the
 /// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn get_workspace_skill_hash_info<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn get_workspace_skill_hash_info(
+    db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
     let Some(row) = sqlx::query!(
@@ -948,7 +948,7 @@ pub async fn get_workspace_skill_hash_info<'e>(
            FROM workspace_skills WHERE skill_name = ?"#,
         skill_name
     )
-    .fetch_optional(db)
+    .fetch_optional(db.connection())
     .await?
     else {
         return Ok(None);

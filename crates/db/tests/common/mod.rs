@@ -1,8 +1,7 @@
 //! Shared helpers for the db integration tests: real files, production opening code.
 #![allow(dead_code, missing_docs)]
 
-use skill_builder_app::Database;
-use sqlx::SqlitePool;
+use skill_builder_app::{Database, ReadConnection, WriteConnection};
 
 /// A fresh database in its own temporary folder, opened exactly as the app opens it.
 pub struct TestDb {
@@ -11,8 +10,17 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    pub fn pool(&self) -> &SqlitePool {
-        self.db.pool()
+    /// The writer, for one statement or a few: `op(&mut t.conn().await, …)`, or
+    /// `.fetch_one(&mut *t.conn().await)` for a raw query. Released at the end of the
+    /// statement that takes it. Never while the same test task holds a transaction
+    /// (`WriterHeldByThisTask`): pass the transaction instead.
+    pub async fn conn(&self) -> WriteConnection {
+        self.db.write().await.expect("take the writer")
+    }
+
+    /// A connection of the read-only pool.
+    pub async fn reader(&self) -> ReadConnection {
+        self.db.read().await.expect("take a reader")
     }
 }
 

@@ -13,8 +13,8 @@
 //! so the demo skill can be opened (or deleted) in the app like any other.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), skill_builder_app::demo::DemoError> {
-//! let skill = skill_builder_app::demo::run("demo.db".as_ref(), &mut std::io::stdout()).await?;
+//! # async fn demo() -> Result<(), skill_builder_cli::demo::DemoError> {
+//! let skill = skill_builder_cli::demo::run("demo.db".as_ref(), &mut std::io::stdout()).await?;
 //! println!("walked {skill}");
 //! # Ok(()) }
 //! ```
@@ -33,7 +33,7 @@ use skill_builder_model::{
 use sqlx::SqliteConnection;
 use tracing::Instrument;
 
-use crate::{Database, OpenError};
+use skill_builder_app::{Database, OpenError};
 
 /// The names of demo skills: this prefix and a number from 1.
 pub const DEMO_SKILL_PREFIX: &str = "demo-skill-";
@@ -81,7 +81,7 @@ pub async fn run(path: &Path, out: &mut impl Write) -> Result<String, DemoError>
             report.applied.len()
         )?;
         let walked = async {
-            let mut conn = db.pool().acquire().await?;
+            let mut conn = db.write().await?;
             let skill = free_demo_name(&mut conn).await?;
             tracing::Span::current().record("skill", skill.as_str());
             skill_life(&mut conn, &skill, out).await?;
@@ -91,7 +91,7 @@ pub async fn run(path: &Path, out: &mut impl Write) -> Result<String, DemoError>
         db.close().await;
         let skill = walked?;
 
-        let status = crate::status(path).await?;
+        let status = skill_builder_app::status(path).await?;
         writeln!(out)?;
         writeln!(
             out,

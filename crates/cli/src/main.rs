@@ -67,9 +67,9 @@ enum CliError {
     #[error("cannot encode output: {0}")]
     Json(#[from] serde_json::Error),
     #[error(transparent)]
-    Bench(#[from] skill_builder_app::bench::BenchError),
+    Bench(#[from] skill_builder_cli::bench::BenchError),
     #[error(transparent)]
-    Demo(#[from] skill_builder_app::demo::DemoError),
+    Demo(#[from] skill_builder_cli::demo::DemoError),
 }
 
 fn main() -> ExitCode {
@@ -100,9 +100,9 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(match &e {
                 CliError::Open(e) => e.exit_code(),
-                CliError::Bench(skill_builder_app::bench::BenchError::Open(e)) => e.exit_code(),
-                CliError::Bench(skill_builder_app::bench::BenchError::UnknownPhase(_)) => 2,
-                CliError::Demo(skill_builder_app::demo::DemoError::Open(e)) => e.exit_code(),
+                CliError::Bench(skill_builder_cli::bench::BenchError::Open(e)) => e.exit_code(),
+                CliError::Bench(skill_builder_cli::bench::BenchError::UnknownPhase(_)) => 2,
+                CliError::Demo(skill_builder_cli::demo::DemoError::Open(e)) => e.exit_code(),
                 CliError::Json(_) | CliError::Bench(_) | CliError::Demo(_) => 1,
             })
         }
@@ -120,15 +120,8 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     };
     match cli.command {
         Command::Migrate { to } => {
-            let db = Database::open_with(
-                &path,
-                &OpenOptions {
-                    target: to,
-                    // One-shot: it closes right away.
-                    no_idle_fold: true,
-                },
-            )
-            .await?;
+            let options = to.map_or_else(OpenOptions::new, |to| OpenOptions::new().target(to));
+            let db = Database::open_with(&path, &options).await?;
             let report = db.migration_report().clone();
             db.close().await;
             if let Some(snapshot) = &report.snapshot {
@@ -218,7 +211,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             println!("{} -> {}", path.display(), dest.display());
         }
         Command::Demo => {
-            skill_builder_app::demo::run(&path, &mut std::io::stdout().lock()).await?;
+            skill_builder_cli::demo::run(&path, &mut std::io::stdout().lock()).await?;
         }
         Command::Bench { .. } => {}
     }
@@ -227,7 +220,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
 
 /// `bench`: one line per phase, or one JSON object.
 async fn bench(json: bool, phase: Option<&str>, scale: u32) -> Result<(), CliError> {
-    use skill_builder_app::bench::{Phase, run_phase};
+    use skill_builder_cli::bench::{Phase, run_phase};
     let phases = match phase {
         Some(name) => vec![name.parse::<Phase>()?],
         None => Phase::ALL.to_vec(),

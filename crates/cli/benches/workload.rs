@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use skill_builder_app::Database;
-use skill_builder_app::bench::{
+use skill_builder_cli::bench::{
     ScreenLoop, Sizes, agent_run, analytics_once, catalog_once, seed_agent_runs, seed_catalog,
     seed_sessions, workflow_skill,
 };

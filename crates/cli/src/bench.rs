@@ -4,12 +4,12 @@
 //! and `recent_runs`: `get_recent_runs(50)` alone on the analytics data.
 //!
 //! `skill-builder-db bench` prints one line per phase; the criterion benches in
-//! `crates/app/benches/` time the same operations beside a raw rusqlite baseline and
+//! `crates/cli/benches/` time the same operations beside a raw rusqlite baseline and
 //! reuse the data generators here.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), skill_builder_app::bench::BenchError> {
-//! use skill_builder_app::bench::{Phase, run_phase};
+//! # async fn demo() -> Result<(), skill_builder_cli::bench::BenchError> {
+//! use skill_builder_cli::bench::{Phase, run_phase};
 //! let m = run_phase(Phase::AgentRuns, 1).await?;
 //! println!("{} {} {}", Phase::AgentRuns, m.value, m.unit);
 //! # Ok(()) }
@@ -29,9 +29,9 @@ use skill_builder_model::{
     AgentId, AgentRunStatus, NewAgentRun, SkillSource, StepStatus, WorkflowRunStatus,
     WorkflowSessionId,
 };
-use sqlx::SqlitePool;
-
-use crate::{Database, OpenError};
+use skill_builder_app::{Database, OpenError};
+use skill_builder_db::Reader;
+use sqlx::SqliteConnection;
 
 /// One phase of the workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,7 +169,7 @@ pub enum BenchError {
     /// A data operation failed.
     #[error(transparent)]
     Db(#[from] skill_builder_db::Error),
-    /// A database error outside the data operations (pool, transaction).
+    /// A database error outside the data operations (db, transaction).
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     /// The temporary folder (or the screen thread's runtime) could not be created.
@@ -240,13 +240,13 @@ pub fn agent_run(i: u64) -> NewAgentRun {
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn seed_agent_runs(pool: &SqlitePool, n: u64) -> Result<(), BenchError> {
-    let mut tx = pool.begin().await?;
+pub async fn seed_agent_runs(db: &Database, n: u64) -> Result<(), BenchError> {
+    let mut tx = db.begin().await?;
     for i in 0..n {
-        agent_runs::persist_agent_run(&mut *tx, &agent_run(i)).await?;
+        agent_runs::persist_agent_run(&mut tx, &agent_run(i)).await?;
     }
     tx.commit().await?;
-    let mut conn = pool.acquire().await?;
+    let mut conn = db.write().await?;
     usage_totals::fold(&mut conn).await?;
     Ok(())
 }
@@ -255,12 +255,12 @@ pub async fn seed_agent_runs(pool: &SqlitePool, n: u64) -> Result<(), BenchError
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn seed_sessions(pool: &SqlitePool, n: u64) -> Result<(), BenchError> {
+pub async fn seed_sessions(db: &Database, n: u64) -> Result<(), BenchError> {
     let pid = i64::from(std::process::id());
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     for j in 0..n {
         let id = WorkflowSessionId::from(format!("ws{j}"));
-        sessions::create_workflow_session(&mut *tx, &id, &format!("s{}", j % 200), pid).await?;
+        sessions::create_workflow_session(&mut tx, &id, &format!("s{}", j % 200), pid).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -270,8 +270,8 @@ pub async fn seed_sessions(pool: &SqlitePool, n: u64) -> Result<(), BenchError> 
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn seed_catalog(pool: &SqlitePool, n: u64) -> Result<(), BenchError> {
-    let mut tx = pool.begin().await?;
+pub async fn seed_catalog(db: &Database, n: u64) -> Result<(), BenchError> {
+    let mut tx = db.begin().await?;
     for i in 0..n {
         let name = format!("skill-{i:05}");
         skills::upsert_skill(&mut tx, &name, &SkillSource::Marketplace, Some("domain")).await?;
@@ -281,7 +281,7 @@ pub async fn seed_catalog(pool: &SqlitePool, n: u64) -> Result<(), BenchError> {
             format!("tier-{}", i % 3),
             "catalog".to_owned(),
         ];
-        tags::set_skill_tags(&mut *tx, &name, &tag_set).await?;
+        tags::set_skill_tags(&mut tx, &name, &tag_set).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -291,26 +291,26 @@ pub async fn seed_catalog(pool: &SqlitePool, n: u64) -> Result<(), BenchError> {
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn catalog_once(pool: &SqlitePool) -> Result<usize, BenchError> {
-    let all = skills::list_all_skills(pool).await?;
+pub async fn catalog_once(db: &mut dyn Reader) -> Result<usize, BenchError> {
+    let all = skills::list_all_skills(db).await?;
     let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-    let tagged = tags::get_tags_for_skills(pool, &names).await?;
+    let tagged = tags::get_tags_for_skills(db, &names).await?;
     Ok(tagged.len())
 }
 
 /// The usage screen as the app shows it: summary, by model, by step, 50 recent
 /// sessions (hiding cancelled) and the 50 most recent agent runs. The app passes the
-/// reader pool ([`Database::reader`]); the analytics phase passes the writer, as the
+/// readers ([`Database::read`]); the analytics phase passes the writer, as the
 /// baseline has one connection.
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn usage_screen(pool: &SqlitePool) -> Result<usize, BenchError> {
-    let summary = usage::get_usage_summary(pool, true).await?;
-    let by_model = usage::get_usage_by_model(pool, true).await?;
-    let by_step = usage::get_usage_by_step(pool, true).await?;
-    let recent = usage::get_recent_workflow_sessions(pool, 50, true).await?;
-    let runs = agent_runs::get_recent_runs(pool, 50).await?;
+pub async fn usage_screen(db: &mut dyn Reader) -> Result<usize, BenchError> {
+    let summary = usage::get_usage_summary(db, true).await?;
+    let by_model = usage::get_usage_by_model(db, true).await?;
+    let by_step = usage::get_usage_by_step(db, true).await?;
+    let recent = usage::get_recent_workflow_sessions(db, 50, true).await?;
+    let runs = agent_runs::get_recent_runs(db, 50).await?;
     Ok(usize::try_from(summary.total_runs).unwrap_or(0)
         + by_model.len()
         + by_step.len()
@@ -323,8 +323,8 @@ pub async fn usage_screen(pool: &SqlitePool) -> Result<usize, BenchError> {
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn analytics_once(pool: &SqlitePool) -> Result<usize, BenchError> {
-    usage_screen(pool).await
+pub async fn analytics_once(db: &mut dyn Reader) -> Result<usize, BenchError> {
+    usage_screen(db).await
 }
 
 /// The `recent_runs` phase's call: the 50 most recent agent runs, as the usage
@@ -332,8 +332,8 @@ pub async fn analytics_once(pool: &SqlitePool) -> Result<usize, BenchError> {
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn recent_runs_once(pool: &SqlitePool) -> Result<usize, BenchError> {
-    Ok(agent_runs::get_recent_runs(pool, 50).await?.len())
+pub async fn recent_runs_once(db: &mut dyn Reader) -> Result<usize, BenchError> {
+    Ok(agent_runs::get_recent_runs(db, 50).await?.len())
 }
 
 /// The 8 KiB artifact content of the workflow phase.
@@ -350,9 +350,8 @@ pub fn artifact_content(i: u64, step: i64) -> String {
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn workflow_skill(pool: &SqlitePool, i: u64) -> Result<(), BenchError> {
+pub async fn workflow_skill(conn: &mut SqliteConnection, i: u64) -> Result<(), BenchError> {
     let name = format!("wf-{i:05}");
-    let mut conn = pool.acquire().await?;
     workflow_runs::save_workflow_run(
         &mut *conn,
         &name,
@@ -400,7 +399,9 @@ pub async fn timed_writes(
         let run = agent_run(*next);
         *next += 1;
         let started = Instant::now();
-        agent_runs::persist_agent_run(db.pool(), &run).await?;
+        let mut conn = db.write().await?;
+        agent_runs::persist_agent_run(&mut conn, &run).await?;
+        drop(conn);
         samples.push(started.elapsed());
     }
     Ok(samples)
@@ -432,7 +433,8 @@ impl ScreenLoop {
                     while !stop.load(Ordering::Relaxed) {
                         screens.fetch_add(1, Ordering::Relaxed);
                         let started = Instant::now();
-                        usage_screen(db.reader()).await?;
+                        let mut reader = db.read().await?;
+                        usage_screen(&mut reader).await?;
                         samples.push(started.elapsed());
                     }
                     Ok(samples)
@@ -473,8 +475,8 @@ impl ScreenLoop {
 /// a loop on the readers, beside the p99 with no reader and the median screen time.
 async fn contention(dir: &Path, sizes: Sizes) -> Result<Measurement, BenchError> {
     let db = fresh(dir, "contention.db").await?;
-    seed_agent_runs(db.pool(), sizes.agent_runs).await?;
-    seed_sessions(db.pool(), sizes.sessions).await?;
+    seed_agent_runs(&db, sizes.agent_runs).await?;
+    seed_sessions(&db, sizes.sessions).await?;
     let mut next = sizes.agent_runs;
     // Warm the writer's statement and page caches before either half is timed.
     timed_writes(&db, &mut next, 100).await?;
@@ -587,7 +589,8 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
             let db = fresh(dir.path(), "agent-runs.db").await?;
             let started = Instant::now();
             for i in 0..sizes.agent_runs {
-                agent_runs::persist_agent_run(db.pool(), &agent_run(i)).await?;
+                let mut conn = db.write().await?;
+                agent_runs::persist_agent_run(&mut conn, &agent_run(i)).await?;
             }
             let value = per_second(sizes.agent_runs, started.elapsed());
             db.close().await;
@@ -595,16 +598,16 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
         }
         Phase::Catalog => {
             let db = fresh(dir.path(), "catalog.db").await?;
-            seed_catalog(db.pool(), sizes.catalog_skills).await?;
-            let m = median_of(20, async || catalog_once(db.pool()).await).await?;
+            seed_catalog(&db, sizes.catalog_skills).await?;
+            let m = median_of(20, async || catalog_once(&mut db.write().await?).await).await?;
             db.close().await;
             m
         }
         Phase::Analytics => {
             let db = fresh(dir.path(), "analytics.db").await?;
-            seed_agent_runs(db.pool(), sizes.agent_runs).await?;
-            seed_sessions(db.pool(), sizes.sessions).await?;
-            let m = median_of(20, async || analytics_once(db.pool()).await).await?;
+            seed_agent_runs(&db, sizes.agent_runs).await?;
+            seed_sessions(&db, sizes.sessions).await?;
+            let m = median_of(20, async || analytics_once(&mut db.write().await?).await).await?;
             db.close().await;
             m
         }
@@ -612,7 +615,8 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
             let db = fresh(dir.path(), "workflow.db").await?;
             let started = Instant::now();
             for i in 0..sizes.workflow_skills {
-                workflow_skill(db.pool(), i).await?;
+                let mut conn = db.write().await?;
+                workflow_skill(&mut conn, i).await?;
             }
             let value = per_second(sizes.workflow_skills, started.elapsed());
             db.close().await;
@@ -621,9 +625,9 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
         Phase::Contention => contention(dir.path(), sizes).await?,
         Phase::RecentRuns => {
             let db = fresh(dir.path(), "recent-runs.db").await?;
-            seed_agent_runs(db.pool(), sizes.agent_runs).await?;
-            seed_sessions(db.pool(), sizes.sessions).await?;
-            let m = median_of(20, async || recent_runs_once(db.pool()).await).await?;
+            seed_agent_runs(&db, sizes.agent_runs).await?;
+            seed_sessions(&db, sizes.sessions).await?;
+            let m = median_of(20, async || recent_runs_once(&mut db.write().await?).await).await?;
             db.close().await;
             m
         }

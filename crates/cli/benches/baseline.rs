@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{Connection, params};
-use skill_builder_app::bench::{agent_run, artifact_content};
+use skill_builder_cli::bench::{agent_run, artifact_content};
 
 /// Every query text of `.sqlx/`, whitespace-normalised.
 pub struct QueryCache(Vec<String>);

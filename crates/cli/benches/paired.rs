@@ -21,7 +21,7 @@ mod baseline;
 use std::time::{Duration, Instant};
 
 use skill_builder_app::Database;
-use skill_builder_app::bench::{
+use skill_builder_cli::bench::{
     Sizes, agent_run, analytics_once, catalog_once, seed_agent_runs, seed_catalog, seed_sessions,
     workflow_skill,
 };
