@@ -219,3 +219,38 @@ impl OpenError {
         }
     }
 }
+
+impl OpenError {
+    /// The stable code of the serialized form (`{ "kind", "message" }`, as every
+    /// error of the layer): `no_data_dir`, `create_dir`, `read_only`,
+    /// `rollback_pending`, `not_utf8`, `missing`, `not_a_database`, `corrupt`,
+    /// `locked`, `journal_mode`, `newer_schema` (a later release wrote the file),
+    /// `checksum_mismatch` (an applied step was edited), `migration` (any other
+    /// failure of the upgrade), `snapshot`, `usage_totals`, `io`, `database`. Codes
+    /// are never renamed or reused; a new one is noted in CHANGELOG.md.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoDataDir => "no_data_dir",
+            Self::CreateDir { .. } => "create_dir",
+            Self::ReadOnly { .. } => "read_only",
+            Self::RollbackPending { .. } => "rollback_pending",
+            Self::NotUtf8 { .. } => "not_utf8",
+            Self::Missing { .. } => "missing",
+            Self::NotADatabase { .. } => "not_a_database",
+            Self::Corrupt { .. } => "corrupt",
+            Self::Locked { .. } => "locked",
+            Self::JournalMode { .. } => "journal_mode",
+            Self::Migration { source, .. } => match source {
+                MigrationError::NewerSchema { .. } => "newer_schema",
+                MigrationError::ChecksumMismatch { .. } => "checksum_mismatch",
+                _ => "migration",
+            },
+            Self::Snapshot { .. } => "snapshot",
+            Self::UsageTotals { .. } => "usage_totals",
+            Self::Io { .. } => "io",
+            Self::Database { .. } => "database",
+        }
+    }
+}
+
+skill_builder_model::serialize_error!(OpenError);

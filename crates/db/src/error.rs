@@ -116,19 +116,12 @@ pub enum InvalidInput {
         /// The refused value.
         value: i64,
     },
-    /// The stored settings are not valid AppSettings JSON. The stored value is kept;
-    /// it is never overwritten by defaults.
-    ///
-    /// The message names the kind of problem and its line and column, never the
-    /// stored text (serde_json's own message quotes the offending value, which may be
-    /// an API key).
-    #[error(
-        "stored settings cannot be read: {} at line {}, column {}",
-        settings_problem(.0),
-        .0.line(),
-        .0.column()
-    )]
-    Settings(#[source] serde_json::Error),
+    /// The stored settings are not valid AppSettings JSON (or could not be encoded).
+    /// The stored value is kept; it is never overwritten by defaults. The problem
+    /// names its kind and position only, never the stored text: serde_json's own
+    /// message quotes the offending value, which may be an API key.
+    #[error("stored settings cannot be read: {0}")]
+    Settings(SettingsProblem),
 }
 
 /// Everything a data operation can fail with.
@@ -182,13 +175,38 @@ pub enum Error {
     Database(sqlx::Error),
 }
 
-/// The kind of a settings decode error, without the stored text.
-fn settings_problem(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Io => "an I/O error",
-        serde_json::error::Category::Syntax => "invalid JSON",
-        serde_json::error::Category::Data => "a value of the wrong type or shape",
-        serde_json::error::Category::Eof => "JSON that ends early",
+/// Why stored settings could not be decoded: the kind of problem and where, without
+/// the stored text (see [`InvalidInput::Settings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingsProblem {
+    /// `invalid JSON`, `a value of the wrong type or shape`, `JSON that ends early`
+    /// or `an I/O error`.
+    pub kind: &'static str,
+    /// 1-based line of the problem in the stored JSON (0 when unknown).
+    pub line: usize,
+    /// 1-based column of the problem in the stored JSON (0 when unknown).
+    pub column: usize,
+}
+
+impl From<serde_json::Error> for SettingsProblem {
+    fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        Self {
+            kind: match e.classify() {
+                Category::Io => "an I/O error",
+                Category::Syntax => "invalid JSON",
+                Category::Data => "a value of the wrong type or shape",
+                Category::Eof => "JSON that ends early",
+            },
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+}
+
+impl std::fmt::Display for SettingsProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at line {}, column {}", self.kind, self.line, self.column)
     }
 }
 
@@ -205,8 +223,19 @@ impl From<sqlx::Error> for Error {
 }
 
 impl Error {
-    /// The error's stable code: the `kind` of its serialized form (see
-    /// [`Error`]'s `Serialize`).
+    /// The error's stable code: the `kind` of its serialized form. `Error`
+    /// implements `serde::Serialize` as `{ "kind": "<code>", "message": "<Display>" }`,
+    /// the shape Tauri hands to the front end for a command's error; the message
+    /// never holds a secret (settings values are never quoted: see
+    /// [`InvalidInput::Settings`]).
+    ///
+    /// ```
+    /// let e = skill_builder_db::Error::not_found(skill_builder_db::Entity::Skill, "x");
+    /// assert_eq!(
+    ///     serde_json::to_value(&e).unwrap(),
+    ///     serde_json::json!({ "kind": "not_found", "message": "skill 'x' not found" })
+    /// );
+    /// ```
     ///
     /// | kind | variant |
     /// |---|---|
@@ -227,10 +256,8 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NotFound { .. } => "not_found",
-            Self::Conflict(Conflict::LockHeld { .. }) => "lock_held",
-            Self::Conflict(Conflict::AlreadyExists { .. }) => "already_exists",
-            Self::Conflict(Conflict::PurposeTaken { .. }) => "purpose_taken",
-            Self::InvalidInput(_) => "invalid_input",
+            Self::Conflict(c) => c.kind(),
+            Self::InvalidInput(e) => e.kind(),
             Self::Malformed(_) => "malformed",
             Self::ReadOnlyConnection(_) => "read_only",
             Self::UsageTotalsMissing => "usage_totals_missing",
@@ -254,25 +281,27 @@ impl Error {
     }
 }
 
-/// Serialized as `{ "kind": "<code>", "message": "<Display>" }`: the shape Tauri
-/// hands to the front end for a command's error. `kind` is [`Error::kind`] (stable);
-/// `message` is the `Display` text, which never holds a secret (settings values are
-/// never quoted: see [`InvalidInput::Settings`]).
-///
-/// ```
-/// let e = skill_builder_db::Error::not_found(skill_builder_db::Entity::Skill, "x");
-/// assert_eq!(
-///     serde_json::to_value(&e).unwrap(),
-///     serde_json::json!({ "kind": "not_found", "message": "skill 'x' not found" })
-/// );
-/// ```
-impl serde::Serialize for Error {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Error", 2)?;
-        s.serialize_field("kind", self.kind())?;
-        s.serialize_field("message", &self.to_string())?;
-        s.end()
+// Serialized as `{ "kind": kind(), "message": Display }` (see `Error::kind`).
+skill_builder_model::serialize_error!(Error);
+skill_builder_model::serialize_error!(Conflict);
+skill_builder_model::serialize_error!(InvalidInput);
+
+impl Conflict {
+    /// The stable code of the serialized form: `lock_held`, `already_exists`,
+    /// `purpose_taken` (as [`Error::kind`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::LockHeld { .. } => "lock_held",
+            Self::AlreadyExists { .. } => "already_exists",
+            Self::PurposeTaken { .. } => "purpose_taken",
+        }
+    }
+}
+
+impl InvalidInput {
+    /// The stable code of the serialized form: `invalid_input` (as [`Error::kind`]).
+    pub fn kind(&self) -> &'static str {
+        "invalid_input"
     }
 }
 

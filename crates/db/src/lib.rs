@@ -47,6 +47,6 @@ pub mod workflow_runs;
 pub mod workflow_steps;
 pub mod workspace_skills;
 
-pub use error::{Conflict, Entity, Error, InvalidInput, Result};
+pub use error::{Conflict, Entity, Error, InvalidInput, Result, SettingsProblem};
 pub use reader::Reader;
 pub use skill_builder_model as model;

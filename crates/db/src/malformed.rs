@@ -269,3 +269,12 @@ pub(crate) fn text_of_row(
         .into()
     })
 }
+
+impl MalformedRow {
+    /// The stable code of the serialized form: `malformed` (as [`crate::Error::kind`]).
+    pub fn kind(&self) -> &'static str {
+        "malformed"
+    }
+}
+
+skill_builder_model::serialize_error!(MalformedRow);

@@ -56,7 +56,7 @@ pub async fn read_settings(db: &mut dyn Reader) -> Result<AppSettings> {
     }
     let json =
         std::str::from_utf8(&stored.bytes).map_err(|_| malformed(ValueProblem::InvalidUtf8))?;
-    serde_json::from_str(json).map_err(|e| InvalidInput::Settings(e).into())
+    serde_json::from_str(json).map_err(|e| InvalidInput::Settings(e.into()).into())
 }
 
 /// Same as [`read_settings`]; kept as a second name for existing callers.
@@ -75,7 +75,7 @@ pub async fn read_settings_hydrated(db: &mut dyn Reader) -> Result<AppSettings> 
 #[instrument(skip_all, err)]
 pub async fn write_settings(conn: &mut SqliteConnection, settings: &AppSettings) -> Result<()> {
     // Serialising a struct of strings, bools and integers cannot fail.
-    let json = serde_json::to_string(settings).map_err(InvalidInput::Settings)?;
+    let json = serde_json::to_string(settings).map_err(|e| InvalidInput::Settings(e.into()))?;
     sqlx::query!(
         "INSERT INTO settings (key, value) VALUES (?, ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -111,3 +111,23 @@ mod tests {
         assert_eq!(version_list(&[]), "");
     }
 }
+
+impl MigrationError {
+    /// The stable code of the serialized form (`{ "kind", "message" }`):
+    /// `newer_schema`, `checksum_mismatch`, `unknown_target`,
+    /// `foreign_key_violations`, `missing_baseline`, `step`, `database`. Codes are
+    /// never renamed or reused.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NewerSchema { .. } => "newer_schema",
+            Self::ChecksumMismatch { .. } => "checksum_mismatch",
+            Self::UnknownTarget(_) => "unknown_target",
+            Self::ForeignKeyViolations { .. } => "foreign_key_violations",
+            Self::MissingBaseline => "missing_baseline",
+            Self::Step { .. } => "step",
+            Self::Database(_) => "database",
+        }
+    }
+}
+
+skill_builder_model::serialize_error!(MigrationError);

@@ -27,6 +27,7 @@
 
 pub mod agent_run;
 pub mod enums;
+mod error;
 pub mod ids;
 pub mod imported;
 pub mod lock;

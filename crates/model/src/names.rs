@@ -266,3 +266,17 @@ mod tests {
         Ok(())
     }
 }
+
+impl ModelError {
+    /// The stable code of the serialized form: `empty_name`, `name_contains_nul`,
+    /// `not_kebab_case`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::EmptyName => "empty_name",
+            Self::NameContainsNul => "name_contains_nul",
+            Self::NotKebabCase => "not_kebab_case",
+        }
+    }
+}
+
+crate::serialize_error!(ModelError);
