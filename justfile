@@ -11,7 +11,12 @@ default:
 
 # Run the skill-builder-db tool (default: `status` of the default database).
 run *ARGS="status":
-    cargo run -q -p skill-builder-app --bin skill-builder-db -- {{ ARGS }}
+    cargo run -q -p skill-builder-cli --bin skill-builder-db -- {{ ARGS }}
+
+# The example backend (examples/tauri-backend): async commands spawned on a
+# multi-thread runtime, results and errors printed as JSON.
+example:
+    cargo run -q -p tauri-backend-example
 
 # Every test of the workspace: unit, integration, doc tests and examples.
 test:
@@ -42,14 +47,14 @@ ci: lint check-sqlx test
 
 # Long-running reliability variants (CI runs them too): 40 kill points, more load.
 stress:
-    STRESS_KILL_POINTS=40 cargo test -p skill-builder-app --test crash_migrate -- --nocapture
-    STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 cargo test -p skill-builder-app --test processes -- --nocapture
-    PROPTEST_CASES=1000 cargo test -p skill-builder-app --test bad_input -- --nocapture
-    PROPTEST_CASES=1000 cargo test -p skill-builder-app --test usage_history -- --nocapture
-    PROPTEST_CASES=200 cargo test -p skill-builder-app --test usage_totals -- --nocapture
+    STRESS_KILL_POINTS=40 cargo test -p skill-builder-cli --test crash_migrate -- --nocapture
+    STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 cargo test -p skill-builder-cli --test processes -- --nocapture
+    PROPTEST_CASES=1000 cargo test -p skill-builder-cli --test bad_input -- --nocapture
+    PROPTEST_CASES=1000 cargo test -p skill-builder-cli --test usage_history -- --nocapture
+    PROPTEST_CASES=200 cargo test -p skill-builder-cli --test usage_totals -- --nocapture
 
 # Benchmarks (release): criterion beside the rusqlite baseline, its table, the paired ratios.
 bench:
-    cargo bench -p skill-builder-app --bench workload
+    cargo bench -p skill-builder-cli --bench workload
     python3 tools/bench_table.py
-    cargo bench -p skill-builder-app --bench paired
+    cargo bench -p skill-builder-cli --bench paired

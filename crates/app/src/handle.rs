@@ -2,10 +2,10 @@
 //! [`Transaction`] and [`ReadConnection`].
 //!
 //! Every operation of `skill-builder-db` is called as `op(&mut handle, …)`:
-//! writes take `&mut SqliteConnection`, which a [`WriteConnection`] and a
-//! [`Transaction`] dereference to; reads take `&mut dyn Reader`, which all three
-//! handles are. A [`ReadConnection`] is not a `SqliteConnection`, so a write given
-//! one does not compile:
+//! writes take `&mut dyn Writer`, which a [`WriteConnection`] and a [`Transaction`]
+//! are; reads take `&mut dyn Reader`, which all three handles are (see
+//! `skill_builder_db::handle`). A [`ReadConnection`] is not a `Writer`, so a write
+//! given one does not compile:
 //!
 //! ```compile_fail
 //! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use skill_builder_db::Reader;
+use skill_builder_db::{Reader, Writer};
 use sqlx::sqlite::SqliteTransactionManager;
 use sqlx::{Sqlite, SqliteConnection, SqlStr};
 use sqlx_core::transaction::TransactionManager;
@@ -50,12 +50,12 @@ impl Holder {
 /// The writer: the one read-write connection of a [`crate::Database`] (`None` once
 /// closed), and which task holds it.
 #[derive(Debug)]
-pub(crate) struct Writer {
+pub(crate) struct WriterSlot {
     conn: Arc<Mutex<Option<SqliteConnection>>>,
     holder: std::sync::Mutex<Option<Holder>>,
 }
 
-impl Writer {
+impl WriterSlot {
     pub(crate) fn new(conn: SqliteConnection) -> Self {
         Self {
             conn: Arc::new(Mutex::new(Some(conn))),
@@ -113,7 +113,8 @@ impl Writer {
 /// The writer connection of a [`crate::Database`], held by one task until dropped
 /// (from [`crate::Database::write`]).
 ///
-/// Writes take it as `&mut conn` (it dereferences to `SqliteConnection`), reads too.
+/// Operations take it as `&mut conn` (it also dereferences to `SqliteConnection`,
+/// for a query of your own: `.fetch_one(&mut *conn)`).
 /// Each statement is its own transaction (autocommit); an operation that writes
 /// several statements runs them in one `BEGIN IMMEDIATE` transaction of its own.
 /// Group several operations with [`crate::Database::begin`] instead.
@@ -123,7 +124,7 @@ impl Writer {
 #[derive(Debug)]
 pub struct WriteConnection {
     guard: OwnedMappedMutexGuard<Option<SqliteConnection>, SqliteConnection>,
-    writer: Arc<Writer>,
+    writer: Arc<WriterSlot>,
 }
 
 impl Drop for WriteConnection {
@@ -151,6 +152,8 @@ impl Reader for WriteConnection {
         &mut self.guard
     }
 }
+
+impl Writer for WriteConnection {}
 
 /// A write transaction on the writer (`BEGIN IMMEDIATE`), from
 /// [`crate::Database::begin`]: the way to group operations so that all of them
@@ -226,12 +229,14 @@ impl Reader for Transaction {
     }
 }
 
+impl Writer for Transaction {}
+
 /// A connection of the read-only pool, from [`crate::Database::read`]: for the
 /// list and report operations of the screens, which then never wait behind a write
 /// (WAL: readers and the writer do not block each other).
 ///
-/// Reads take it as `&mut conn`. It is not a `SqliteConnection`, so write
-/// operations do not accept it (a compile error). It sees every write committed
+/// Reads take it as `&mut conn`. It is not a [`Writer`], so write operations do
+/// not accept it (a compile error). It sees every write committed
 /// before each statement starts, not the uncommitted writes of a [`Transaction`]:
 /// read inside a transaction with the transaction itself.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use skill_builder_migrations::{MigrationReport, SchemaState};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
 
-use crate::handle::{ReadConnection, Transaction, WriteConnection, Writer};
+use crate::handle::{ReadConnection, Transaction, WriteConnection, WriterSlot};
 use tracing::{Instrument, info, info_span};
 
 use crate::paths::sqlite_path;
@@ -108,7 +108,7 @@ pub const READER_CONNECTIONS: u32 = 3;
 /// An idle `Database` runs nothing: no background task, no timer.
 #[derive(Debug, Clone)]
 pub struct Database {
-    writer: Arc<Writer>,
+    writer: Arc<WriterSlot>,
     reader: SqlitePool,
     path: PathBuf,
     report: Arc<MigrationReport>,
@@ -201,7 +201,7 @@ impl Database {
                 "database ready"
             );
             Ok(Self {
-                writer: Arc::new(Writer::new(conn)),
+                writer: Arc::new(WriterSlot::new(conn)),
                 reader,
                 path,
                 report: Arc::new(report),
@@ -407,7 +407,7 @@ pub(crate) fn read_only_options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Normal)
 }
 
-/// The options of a reader of [`Database::reader`]: opened `read_only`, `query_only`
+/// The options of a reader of [`Database::read`]: opened `read_only`, `query_only`
 /// on (a write fails with `SQLITE_READONLY` even if the open flag were ignored), the
 /// busy timeout, and the writer's row buffer, temp store and page cache for the
 /// reports.

@@ -58,11 +58,16 @@ pub enum Phase {
     /// `get_recent_runs(50)` alone ([`recent_runs_once`]) on the analytics data (same
     /// seeding as [`Phase::Analytics`]; median ms of 20).
     RecentRuns,
+    /// The layer's floor: `SELECT 1` through the path every write operation takes
+    /// ([`hop_once`]: take the writer, one statement, release), as many calls as the
+    /// agent_runs phase (calls/s). Everything an operation costs above this is its
+    /// SQL.
+    Hop,
 }
 
 impl Phase {
     /// Every phase, in the order they run.
-    pub const ALL: [Phase; 8] = [
+    pub const ALL: [Phase; 9] = [
         Phase::OpenCold,
         Phase::OpenWarm,
         Phase::AgentRuns,
@@ -71,6 +76,7 @@ impl Phase {
         Phase::Workflow,
         Phase::Contention,
         Phase::RecentRuns,
+        Phase::Hop,
     ];
 
     /// The phase's name in workload.md (`open_cold`, …).
@@ -84,6 +90,7 @@ impl Phase {
             Phase::Workflow => "workflow",
             Phase::Contention => "contention",
             Phase::RecentRuns => "recent_runs",
+            Phase::Hop => "hop",
         }
     }
 }
@@ -160,7 +167,7 @@ impl Measurement {
 pub enum BenchError {
     /// `--phase` named no phase.
     #[error(
-        "unknown phase '{0}' (one of open_cold, open_warm, agent_runs, catalog, analytics, workflow, contention, recent_runs)"
+        "unknown phase '{0}' (one of open_cold, open_warm, agent_runs, catalog, analytics, workflow, contention, recent_runs, hop)"
     )]
     UnknownPhase(String),
     /// Opening a database failed.
@@ -334,6 +341,20 @@ pub async fn analytics_once(db: &mut dyn Reader) -> Result<usize, BenchError> {
 /// Any operation's error.
 pub async fn recent_runs_once(db: &mut dyn Reader) -> Result<usize, BenchError> {
     Ok(agent_runs::get_recent_runs(db, 50).await?.len())
+}
+
+/// One call of the `hop` phase: take the writer as an operation's caller does
+/// ([`Database::write`]), run `SELECT 1` on it (a cached prepared statement, one
+/// round trip to the connection's worker thread), release it.
+///
+/// # Errors
+/// The database error.
+pub async fn hop_once(db: &Database) -> Result<i64, BenchError> {
+    let mut conn = db.write().await?;
+    // unchecked-ok: the floor of a statement, no table involved.
+    Ok(sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 /// The 8 KiB artifact content of the workflow phase.
@@ -623,6 +644,16 @@ pub async fn run_phase(phase: Phase, scale: u32) -> Result<Measurement, BenchErr
             Measurement::new(value, Unit::SkillsPerSec)
         }
         Phase::Contention => contention(dir.path(), sizes).await?,
+        Phase::Hop => {
+            let db = fresh(dir.path(), "hop.db").await?;
+            let started = Instant::now();
+            for _ in 0..sizes.agent_runs {
+                hop_once(&db).await?;
+            }
+            let value = per_second(sizes.agent_runs, started.elapsed());
+            db.close().await;
+            Measurement::new(value, Unit::CallsPerSec)
+        }
         Phase::RecentRuns => {
             let db = fresh(dir.path(), "recent-runs.db").await?;
             seed_agent_runs(&db, sizes.agent_runs).await?;

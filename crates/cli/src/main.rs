@@ -50,7 +50,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Run only this phase (open_cold, open_warm, agent_runs, catalog, analytics, workflow,
-        /// contention, recent_runs).
+        /// contention, recent_runs, hop).
         #[arg(long, value_name = "NAME")]
         phase: Option<String>,
         /// Multiply the workload's sizes (for scaling figures).

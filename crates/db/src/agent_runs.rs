@@ -39,8 +39,7 @@
 use skill_builder_model::{
     AgentId, AgentRun, AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId,
 };
-use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
@@ -155,7 +154,8 @@ impl Row {
            model = %run.model, status = %run.status),
     err
 )]
-pub async fn persist_agent_run(conn: &mut SqliteConnection, run: &NewAgentRun) -> Result<()> {
+pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", &run.skill_name)?;
     require_no_nul("agent_id", run.agent_id.as_str())?;
     require_no_nul("model", &run.model)?;
@@ -245,10 +245,9 @@ pub async fn persist_agent_run(conn: &mut SqliteConnection, run: &NewAgentRun) -
 /// folded in yet (the tail, see [`crate::usage_totals`]): its cost follows `limit`
 /// and the tail, not the history.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// [`Error::UsageTotalsMissing`] when another tool deleted the fold boundary; the
@@ -330,10 +329,9 @@ pub async fn get_recent_runs(
 /// Rows cleared by a usage reset are included: this is the session's full record, not
 /// an analytics read (§14.4).
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -400,10 +398,9 @@ pub async fn get_session_agent_runs(
 /// (see [`persist_agent_run`]); rows the existing layer persisted after the link
 /// columns were introduced have none and are not listed.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.

@@ -22,7 +22,7 @@
 
 use skill_builder_model::{ArtifactMeta, WorkflowArtifact, WorkflowRunId};
 use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -56,12 +56,13 @@ use crate::{Entity, Error, Result, malformed};
     err
 )]
 pub async fn upsert_artifact(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     step_id: i64,
     relative_path: &str,
     content: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_step(step_id)?;
     require_name("relative_path", relative_path)?;
@@ -217,10 +218,9 @@ impl Row {
 /// # Differences from the existing layer
 /// One unreadable row no longer fails the list (or reads as a wrong number).
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -336,10 +336,11 @@ async fn read(
 /// database error.
 #[instrument(skip_all, fields(skill_name = skill_name, from_step = from_step, count = tracing::field::Empty), err)]
 pub async fn delete_artifacts_from_step(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     from_step: i64,
 ) -> Result<u64> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     let count = sqlx::query!(
         "DELETE FROM workflow_artifacts

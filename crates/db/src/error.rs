@@ -146,12 +146,11 @@ pub enum Error {
     /// another tool; see [`crate::malformed`]). Lists skip such rows instead.
     #[error(transparent)]
     Malformed(#[from] crate::malformed::MalformedRow),
-    /// A write reached a connection that cannot write: a reader of the read-only pool
-    /// (`Database::reader` of `skill-builder-app`, opened `read_only` with
-    /// `query_only`), or a file that became read-only under an open connection
-    /// (SQLite's `SQLITE_READONLY`). Nothing was written; retry on the writer
-    /// (`Database::pool`).
-    #[error("cannot write through a read-only connection (writes go to the writer pool): {0}")]
+    /// A write reached a connection that cannot write: a file that became read-only
+    /// under an open connection, or a raw write statement on a read-only connection
+    /// (SQLite's `SQLITE_READONLY`; the operations' own writes cannot be given a
+    /// read-only connection: that is a compile error). Nothing was written.
+    #[error("cannot write through a read-only connection (writes go to the writer): {0}")]
     ReadOnlyConnection(#[source] sqlx::Error),
     /// The row of `usage_totals` that the usage reports read, or the fold boundary
     /// (`usage_totals_fold`), is missing or unreadable: another tool deleted it, or

@@ -25,7 +25,7 @@
 
 use skill_builder_model::{HashInfo, ImportedSkill, ImportedSkillId, SkillId};
 use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
@@ -67,9 +67,10 @@ fn validate(skill: &ImportedSkill) -> Result<()> {
 /// text; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn insert_imported_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill: &ImportedSkill,
 ) -> Result<()> {
+    let conn = conn.connection();
     validate(skill)?;
     sqlx::query!(
         "INSERT INTO imported_skills (
@@ -129,9 +130,10 @@ pub async fn insert_imported_skill(
 /// [`insert_imported_skill`]; otherwise the database error. Nothing is written on error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn upsert_imported_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill: &ImportedSkill,
 ) -> Result<()> {
+    let conn = conn.connection();
     validate(skill)?;
     let mut tx = crate::tx::begin_immediate(conn).await?;
     sqlx::query!(
@@ -209,11 +211,12 @@ pub async fn upsert_imported_skill(
 /// database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, is_active = is_active), err)]
 pub async fn update_imported_skill_active(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     is_active: bool,
     new_disk_path: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_no_nul("disk_path", new_disk_path)?;
     let done = sqlx::query!(
@@ -241,9 +244,10 @@ pub async fn update_imported_skill_active(
 /// The database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, deleted), err)]
 pub async fn delete_imported_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     let done = sqlx::query!(
         "DELETE FROM imported_skills WHERE skill_name = ?",
         skill_name
@@ -259,9 +263,10 @@ pub async fn delete_imported_skill(
 /// # Errors
 /// The database error.
 pub async fn delete_imported_skill_by_name(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     delete_imported_skill(&mut *conn, skill_name).await
 }
 
@@ -345,10 +350,9 @@ const TABLE: &str = "imported_skills";
 /// The existing layer read a NULL `skill_id` as `""` (and counted the row), and text
 /// in a flag as a wrong boolean; one invalid UTF-8 value failed the whole list.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -414,10 +418,11 @@ async fn active(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<Imp
 /// [`crate::InvalidInput`] for NUL in the hash; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn set_imported_skill_content_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     hash: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_no_nul("content_hash", hash)?;
     sqlx::query!(
         "UPDATE imported_skills SET content_hash = ? WHERE skill_name = ?",

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 
 use skill_builder_model::{InstanceId, SkillId, SkillLock};
 use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -91,11 +91,12 @@ pub(crate) fn require_pid(value: i64) -> Result<()> {
 /// database error (`SQLITE_BUSY` after the 5 s busy timeout).
 #[instrument(skip_all, fields(skill_name = %skill_name, instance_id = %instance_id, pid = pid), err)]
 pub async fn acquire_skill_lock(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     instance_id: &InstanceId,
     pid: i64,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_name("instance_id", instance_id.as_str())?;
     require_pid(pid)?;
@@ -190,10 +191,11 @@ pub async fn acquire_skill_lock(
 /// The database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, instance_id = %instance_id), err)]
 pub async fn release_skill_lock(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     instance_id: &InstanceId,
 ) -> Result<()> {
+    let conn = conn.connection();
     sqlx::query!(
         "DELETE FROM skill_locks
          WHERE instance_id = ?2
@@ -213,9 +215,10 @@ pub async fn release_skill_lock(
 /// The database error.
 #[instrument(skip_all, fields(instance_id = %instance_id, released), err)]
 pub async fn release_all_instance_locks(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     instance_id: &InstanceId,
 ) -> Result<u64> {
+    let conn = conn.connection();
     let done = sqlx::query!("DELETE FROM skill_locks WHERE instance_id = ?", instance_id)
         .execute(&mut *conn)
         .await?;
@@ -289,10 +292,9 @@ pub async fn get_skill_lock(
 /// substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of the
 /// table, the span's `skipped` field counts the rows).
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.

@@ -11,6 +11,7 @@
 //! ```
 
 use sqlx::SqliteConnection;
+use crate::Writer;
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -39,10 +40,11 @@ use crate::{Conflict, Entity, Error, InvalidInput, Result, skills, tx};
 /// On any error nothing is renamed.
 #[instrument(skip_all, fields(old_name = old_name, new_name = new_name, renamed = tracing::field::Empty), err)]
 pub async fn rename_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     old_name: &str,
     new_name: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("old_name", old_name)?;
     require_name("new_name", new_name)?;
     if !skill_builder_model::is_kebab_case(new_name) {

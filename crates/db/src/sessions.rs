@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use skill_builder_model::{SkillId, WorkflowSession, WorkflowSessionId};
 use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -44,11 +44,12 @@ use crate::{Entity, Error, Result, malformed, pid};
 /// `1..=u32::MAX`; otherwise the database error.
 #[instrument(skip_all, fields(session_id = %session_id, skill_name = %skill_name, pid = pid), err)]
 pub async fn create_workflow_session(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     session_id: &WorkflowSessionId,
     skill_name: &str,
     pid: i64,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("session_id", session_id.as_str())?;
     require_name("skill_name", skill_name)?;
     require_pid(pid)?;
@@ -74,9 +75,10 @@ pub async fn create_workflow_session(
 /// The database error.
 #[instrument(skip_all, fields(session_id = %session_id), err)]
 pub async fn end_workflow_session(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     session_id: &WorkflowSessionId,
 ) -> Result<()> {
+    let conn = conn.connection();
     sqlx::query!(
         "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
          WHERE session_id = ? AND ended_at IS NULL",
@@ -93,7 +95,8 @@ pub async fn end_workflow_session(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(pid = pid, ended), err)]
-pub async fn end_all_sessions_for_pid(conn: &mut SqliteConnection, pid: i64) -> Result<u64> {
+pub async fn end_all_sessions_for_pid(conn: &mut dyn Writer, pid: i64) -> Result<u64> {
+    let conn = conn.connection();
     let done = sqlx::query!(
         "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
          WHERE pid = ? AND ended_at IS NULL",

@@ -10,8 +10,7 @@
 //! ```
 
 use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
-use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::malformed::{MalformedRow, ValueProblem};
@@ -73,7 +72,8 @@ pub async fn read_settings_hydrated(db: &mut dyn Reader) -> Result<AppSettings> 
 /// # Errors
 /// The database error.
 #[instrument(skip_all, err)]
-pub async fn write_settings(conn: &mut SqliteConnection, settings: &AppSettings) -> Result<()> {
+pub async fn write_settings(conn: &mut dyn Writer, settings: &AppSettings) -> Result<()> {
+    let conn = conn.connection();
     // Serialising a struct of strings, bools and integers cannot fail.
     let json = serde_json::to_string(settings).map_err(|e| InvalidInput::Settings(e.into()))?;
     sqlx::query!(

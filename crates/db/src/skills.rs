@@ -22,7 +22,7 @@
 
 use skill_builder_model::{Skill, SkillId, SkillSource, WorkflowRunId};
 use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -50,11 +50,12 @@ use crate::{Error, InvalidInput, Result, malformed, tx};
 /// the name exists, whose source would not change); other database errors.
 #[instrument(skip_all, fields(skill_name = name, skill_source = %skill_source), err)]
 pub async fn upsert_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     name: &str,
     skill_source: &SkillSource,
     purpose: Option<&str>,
 ) -> Result<SkillId> {
+    let conn = conn.connection();
     validate(name, skill_source, purpose)?;
     let mut tx = tx::begin_immediate(conn).await?;
     let id = upsert_in_tx(&mut tx, name, skill_source, purpose, false).await?;
@@ -73,11 +74,12 @@ pub async fn upsert_skill(
 /// As [`upsert_skill`].
 #[instrument(skip_all, fields(skill_name = name, skill_source = %skill_source), err)]
 pub async fn upsert_skill_with_source(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     name: &str,
     skill_source: &SkillSource,
     purpose: Option<&str>,
 ) -> Result<SkillId> {
+    let conn = conn.connection();
     validate(name, skill_source, purpose)?;
     let mut tx = tx::begin_immediate(conn).await?;
     let id = upsert_in_tx(&mut tx, name, skill_source, purpose, true).await?;
@@ -169,10 +171,9 @@ pub(crate) async fn upsert_in_tx(
 /// # Differences from the existing layer
 /// The existing layer failed the whole list on such a row (or read a wrong value).
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -280,7 +281,8 @@ pub async fn list_all_skills(db: &mut dyn Reader) -> Result<Vec<Skill>> {
 /// [`InvalidInput::ContainsNul`] for a bad name;
 /// the database error (nothing is deleted then).
 #[instrument(skip_all, fields(skill_name = name, deleted = tracing::field::Empty), err)]
-pub async fn delete_skill(conn: &mut SqliteConnection, name: &str) -> Result<()> {
+pub async fn delete_skill(conn: &mut dyn Writer, name: &str) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", name)?;
     let mut tx = tx::begin_immediate(conn).await?;
     let deleted = delete_cascade_in_tx(&mut tx, name).await?;
@@ -422,10 +424,9 @@ pub async fn get_workflow_run_id(
 /// Names come back sorted ascending (the existing layer had no defined order). One
 /// unreadable name no longer fails the whole list.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use skill_builder_model::normalize_tags;
 use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{NO_SUCH_SKILL, is_trigger_abort, require_name, require_no_nul};
@@ -47,10 +47,11 @@ use crate::{Entity, Error, Result, malformed};
 /// a tag containing NUL; the database error (the old tags are kept then).
 #[instrument(skip_all, fields(skill_name = skill_name, count = tags.len()), err)]
 pub async fn set_skill_tags<S: AsRef<str>>(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     tags: &[S],
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     for tag in tags {
         require_no_nul("tag", tag.as_ref())?;
@@ -93,10 +94,9 @@ pub async fn set_skill_tags<S: AsRef<str>>(
 /// row at a time; grouping and sorting happen here. One unreadable tag no longer
 /// fails the whole map.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -182,10 +182,9 @@ pub async fn get_tags_for_skills<S: AsRef<str>>(
 /// # Differences from the existing layer
 /// One unreadable tag no longer fails the whole list.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.

@@ -81,10 +81,9 @@ fn report_skipped(operation: &'static str, skipped: i64) {
 /// in yet, with the stored totals of the sessions they belong to): its cost follows
 /// the tail, not the history.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
 /// Agent rows holding values the typed API cannot read are left out (see the module
@@ -123,10 +122,9 @@ pub async fn get_usage_summary(
 /// own agent rows and the tail (see [`crate::usage_totals`]): the cost follows `limit`
 /// and the tail, not the history.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
 /// Unreadable agent rows are left out of the sums (module docs); a session whose row
@@ -278,10 +276,9 @@ pub async fn get_recent_workflow_sessions(
 ///
 /// Reads the per-step rows of `usage_totals` (one per step id) and the tail.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
 /// Unreadable agent rows are left out (module docs).
@@ -345,10 +342,9 @@ fn shown(g: &crate::usage_totals::GroupTotals, hide_cancelled: bool) -> (f64, i6
 ///
 /// Reads the per-model rows of `usage_totals` (one per model) and the tail.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
 /// Unreadable agent rows are left out (module docs); so is a model name that is not

@@ -19,8 +19,7 @@ use skill_builder_model::{
     DEFAULT_PURPOSE, SkillBehaviour, SkillId, SkillSource, WorkflowRun, WorkflowRunId,
     WorkflowRunStatus,
 };
-use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -111,12 +110,13 @@ impl Row {
 /// status or purpose; the database error (nothing is written then).
 #[instrument(skip_all, fields(skill_name = skill_name, current_step = current_step, status = %status), err)]
 pub async fn save_workflow_run(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     current_step: i64,
     status: &WorkflowRunStatus,
     purpose: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_no_nul("status", status.as_str())?;
     require_no_nul("purpose", purpose)?;
@@ -144,10 +144,11 @@ pub async fn save_workflow_run(
 /// As [`skills::upsert_skill`].
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn save_marketplace_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     purpose: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     skills::upsert_skill(conn, skill_name, &SkillSource::Marketplace, Some(purpose)).await?;
     Ok(())
 }
@@ -160,11 +161,12 @@ pub async fn save_marketplace_skill(
 /// input; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn set_skill_author(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     author_login: &str,
     author_avatar: Option<&str>,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_no_nul("author_login", author_login)?;
     require_no_nul("author_avatar", author_avatar.unwrap_or_default())?;
@@ -187,10 +189,11 @@ pub async fn set_skill_author(
 /// input; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn set_skill_display_name(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     display_name: Option<&str>,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_no_nul("display_name", display_name.unwrap_or_default())?;
     sqlx::query!(
@@ -212,10 +215,11 @@ pub async fn set_skill_display_name(
 /// input; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn set_skill_intake(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     intake_json: Option<&str>,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_no_nul("intake_json", intake_json.unwrap_or_default())?;
     sqlx::query!(
@@ -247,10 +251,11 @@ pub async fn set_skill_intake(
 /// the database error (nothing is written then).
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn set_skill_behaviour(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     behaviour: &SkillBehaviour,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     for (field, value) in [
         ("description", &behaviour.description),
@@ -326,10 +331,11 @@ pub async fn set_skill_behaviour(
 /// the database error (nothing is written then).
 #[instrument(skip_all, fields(skill_name = skill_name, purpose = purpose), err)]
 pub async fn set_skill_purpose(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     purpose: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_no_nul("purpose", purpose)?;
     let mut tx = tx::begin_immediate(conn).await?;
@@ -457,10 +463,9 @@ pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String
 /// A NULL `purpose` reads as `None` instead of failing the whole list; one
 /// unreadable row no longer fails (or falsifies) the list.
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -527,7 +532,8 @@ pub async fn list_all_workflow_runs(
 /// else with [`Entity::Skill`] when it has no master row; input and database errors
 /// (nothing is deleted then).
 #[instrument(skip_all, fields(skill_name = skill_name, deleted = tracing::field::Empty), err)]
-pub async fn delete_workflow_run(conn: &mut SqliteConnection, skill_name: &str) -> Result<()> {
+pub async fn delete_workflow_run(conn: &mut dyn Writer, skill_name: &str) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     let mut tx = tx::begin_immediate(conn).await?;
     if skills::get_workflow_run_id(&mut *tx, skill_name)

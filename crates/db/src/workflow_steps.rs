@@ -25,8 +25,7 @@
 use std::ops::RangeInclusive;
 
 use skill_builder_model::{StepStatus, WorkflowRunId, WorkflowStep};
-use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -88,11 +87,12 @@ pub(crate) fn require_step(step_id: i64) -> Result<()> {
 /// [`InvalidInput::ContainsNul`]; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name, step_id = step_id, status = %status), err)]
 pub async fn save_workflow_step(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     step_id: i64,
     status: &StepStatus,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     require_step(step_id)?;
     require_no_nul("status", status.as_str())?;
@@ -136,10 +136,9 @@ pub async fn save_workflow_step(
 /// substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of the
 /// table, the span's `skipped` field counts the rows).
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -205,10 +204,11 @@ pub async fn get_workflow_steps(
 /// database error.
 #[instrument(skip_all, fields(skill_name = skill_name, from_step = from_step, count = tracing::field::Empty), err)]
 pub async fn reset_workflow_steps_from(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     from_step: i64,
 ) -> Result<u64> {
+    let conn = conn.connection();
     require_name("skill_name", skill_name)?;
     let count = sqlx::query!(
         "UPDATE workflow_steps

@@ -40,7 +40,7 @@
 
 use skill_builder_model::{HashInfo, WorkspaceSkill, WorkspaceSkillId};
 use sqlx::SqliteConnection;
-use crate::Reader;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
@@ -185,9 +185,10 @@ async fn upsert(
 /// path; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn insert_workspace_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
+    let conn = conn.connection();
     validate(skill)?;
     let active = sqlx::query_scalar!(
         r#"INSERT INTO workspace_skills (
@@ -256,9 +257,10 @@ pub async fn insert_workspace_skill(
 /// error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn upsert_workspace_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
+    let conn = conn.connection();
     upsert(conn, skill, false).await
 }
 
@@ -278,9 +280,10 @@ pub async fn upsert_workspace_skill(
 /// As [`upsert_workspace_skill`].
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn upsert_bundled_workspace_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
+    let conn = conn.connection();
     upsert(conn, skill, true).await
 }
 
@@ -344,10 +347,9 @@ async fn upsert_row(
 /// A row the typed API cannot read exactly is skipped and reported (see
 /// [`list_active_workspace_skills`]).
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -390,10 +392,9 @@ pub async fn list_workspace_skills(
 /// never substituted (see [`crate::malformed`]: a `tracing::warn!` per bad value of
 /// the table, the span's `skipped` field counts the rows).
 ///
-/// **Pool:** reads only. The app's screens pass the read-only pool
-/// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
-/// the writer (`Database::pool`) or your transaction to see your own uncommitted
-/// writes.
+/// **Reader:** the app's screens pass a read-only connection
+/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
+/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
 /// The database error.
@@ -445,11 +446,12 @@ pub async fn list_active_workspace_skills(
 /// otherwise the database error.
 #[instrument(skip_all, fields(skill_id = %skill_id, is_active = is_active), err)]
 pub async fn update_workspace_skill_active(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_id: &WorkspaceSkillId,
     is_active: bool,
     new_disk_path: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_no_nul("disk_path", new_disk_path)?;
     let done = sqlx::query!(
         "UPDATE workspace_skills SET is_active = ?, disk_path = ? WHERE skill_id = ?",
@@ -507,11 +509,12 @@ pub async fn update_workspace_skill_active(
 /// path; otherwise the database error. Nothing is written on error.
 #[instrument(skip_all, fields(skill_id = %skill_id, deactivated), err)]
 pub async fn activate_workspace_skill_exclusive(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_id: &WorkspaceSkillId,
     new_disk_path: &str,
     mut deactivated_path: impl FnMut(&WorkspaceSkill) -> String,
 ) -> Result<Vec<WorkspaceSkill>> {
+    let conn = conn.connection();
     require_no_nul("disk_path", new_disk_path)?;
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let row = sqlx::query!(
@@ -690,10 +693,11 @@ async fn unreadable_holder(
 /// otherwise the database error. Nothing is written on error.
 #[instrument(skip_all, fields(skill_id = %skill_id, purpose = ?purpose, deactivated), err)]
 pub async fn set_workspace_skill_purpose(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_id: &WorkspaceSkillId,
     purpose: Option<&str>,
 ) -> Result<Vec<WorkspaceSkill>> {
+    let conn = conn.connection();
     if let Some(p) = purpose {
         require_no_nul("purpose", p)?;
     }
@@ -745,9 +749,10 @@ pub async fn set_workspace_skill_purpose(
 /// The database error.
 #[instrument(skip_all, fields(skill_id = %skill_id), err)]
 pub async fn delete_workspace_skill(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_id: &WorkspaceSkillId,
 ) -> Result<()> {
+    let conn = conn.connection();
     sqlx::query!("DELETE FROM workspace_skills WHERE skill_id = ?", skill_id)
         .execute(&mut *conn)
         .await?;
@@ -906,10 +911,11 @@ pub async fn get_workspace_skill_by_purpose(
 /// [`crate::InvalidInput`] for NUL in the hash; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn set_workspace_skill_content_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Writer,
     skill_name: &str,
     hash: &str,
 ) -> Result<()> {
+    let conn = conn.connection();
     require_no_nul("content_hash", hash)?;
     sqlx::query!(
         "UPDATE workspace_skills SET content_hash = ? WHERE skill_name = ?",

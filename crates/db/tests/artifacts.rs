@@ -5,16 +5,16 @@ mod common;
 
 use skill_builder_db::model::{ArtifactMeta, WorkflowArtifact, WorkflowRunStatus};
 use skill_builder_db::{Entity, Error, InvalidInput, artifacts, skills, workflow_runs};
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
-async fn save_run(pool: &SqlitePool, name: &str) {
-    workflow_runs::save_workflow_run(pool, name, 0, &WorkflowRunStatus::Pending, "domain")
+async fn save_run(conn: &mut SqliteConnection, name: &str) {
+    workflow_runs::save_workflow_run(conn, name, 0, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
 }
 
-async fn put(pool: &SqlitePool, name: &str, step: i64, path: &str, content: &str) {
-    artifacts::upsert_artifact(pool, name, step, path, content)
+async fn put(conn: &mut SqliteConnection, name: &str, step: i64, path: &str, content: &str) {
+    artifacts::upsert_artifact(conn, name, step, path, content)
         .await
         .unwrap();
 }
@@ -28,10 +28,10 @@ fn assert_z_stamp(stamp: &str) {
 #[tokio::test]
 async fn artifact_round_trips_with_utf8_size_and_run_link() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    put(pool, "s", 2, "context/notes.md", "héllo ✓").await;
-    let a = artifacts::get_artifact(pool, "s", 2, "context/notes.md")
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    put(&mut conn, "s", 2, "context/notes.md", "héllo ✓").await;
+    let a = artifacts::get_artifact(&mut conn, "s", 2, "context/notes.md")
         .await
         .unwrap()
         .unwrap();
@@ -45,15 +45,17 @@ async fn artifact_round_trips_with_utf8_size_and_run_link() {
             size_bytes: 10,
             created_at: a.created_at.clone(),
             updated_at: a.updated_at.clone(),
-            workflow_run_id: skills::get_workflow_run_id(pool, "s").await.unwrap(),
+            workflow_run_id: skills::get_workflow_run_id(&mut conn, "s").await.unwrap(),
         }
     );
     assert!(a.workflow_run_id.is_some());
     assert_z_stamp(&a.created_at);
     assert_z_stamp(&a.updated_at);
-    let listed = artifacts::list_artifacts(pool, "s", None).await.unwrap();
+    let listed = artifacts::list_artifacts(&mut conn, "s", None)
+        .await
+        .unwrap();
     assert_eq!(listed, [ArtifactMeta::from(&a)]);
-    let full = artifacts::list_artifacts_with_content(pool, "s", None)
+    let full = artifacts::list_artifacts_with_content(&mut conn, "s", None)
         .await
         .unwrap();
     assert_eq!(full, [a]);
@@ -62,8 +64,9 @@ async fn artifact_round_trips_with_utf8_size_and_run_link() {
 #[tokio::test]
 async fn get_artifact_of_an_unknown_key_is_none() {
     let t = common::open_temp().await;
+    let mut conn = t.conn().await;
     assert_eq!(
-        artifacts::get_artifact(t.pool(), "s", 0, "x.md")
+        artifacts::get_artifact(&mut conn, "s", 0, "x.md")
             .await
             .unwrap(),
         None
@@ -73,15 +76,15 @@ async fn get_artifact_of_an_unknown_key_is_none() {
 #[tokio::test]
 async fn upsert_replaces_content_size_and_updated_at_and_keeps_created_at() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    put(pool, "s", 0, "a.md", "first").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    put(&mut conn, "s", 0, "a.md", "first").await;
     sqlx::query!("UPDATE workflow_artifacts SET created_at = 'c0', updated_at = 'u0'")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    put(pool, "s", 0, "a.md", "second version").await;
-    let a = artifacts::get_artifact(pool, "s", 0, "a.md")
+    put(&mut conn, "s", 0, "a.md", "second version").await;
+    let a = artifacts::get_artifact(&mut conn, "s", 0, "a.md")
         .await
         .unwrap()
         .unwrap();
@@ -90,7 +93,7 @@ async fn upsert_replaces_content_size_and_updated_at_and_keeps_created_at() {
     assert_eq!(a.created_at, "c0");
     assert_z_stamp(&a.updated_at);
     assert_eq!(
-        artifacts::list_artifacts(pool, "s", None)
+        artifacts::list_artifacts(&mut conn, "s", None)
             .await
             .unwrap()
             .len(),
@@ -101,21 +104,25 @@ async fn upsert_replaces_content_size_and_updated_at_and_keeps_created_at() {
 #[tokio::test]
 async fn list_artifacts_is_ordered_by_step_then_path_and_filters_by_step() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    save_run(pool, "other").await;
-    put(pool, "s", 3, "b.md", "x").await;
-    put(pool, "s", 1, "z.md", "x").await;
-    put(pool, "s", 3, "a.md", "x").await;
-    put(pool, "s", 1, "a.md", "x").await;
-    put(pool, "other", 1, "a.md", "x").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    save_run(&mut conn, "other").await;
+    put(&mut conn, "s", 3, "b.md", "x").await;
+    put(&mut conn, "s", 1, "z.md", "x").await;
+    put(&mut conn, "s", 3, "a.md", "x").await;
+    put(&mut conn, "s", 1, "a.md", "x").await;
+    put(&mut conn, "other", 1, "a.md", "x").await;
     let keys = |v: Vec<ArtifactMeta>| -> Vec<(i64, String)> {
         v.into_iter()
             .map(|m| (m.step_id, m.relative_path))
             .collect()
     };
     assert_eq!(
-        keys(artifacts::list_artifacts(pool, "s", None).await.unwrap()),
+        keys(
+            artifacts::list_artifacts(&mut conn, "s", None)
+                .await
+                .unwrap()
+        ),
         [
             (1, "a.md".into()),
             (1, "z.md".into()),
@@ -124,16 +131,20 @@ async fn list_artifacts_is_ordered_by_step_then_path_and_filters_by_step() {
         ]
     );
     assert_eq!(
-        keys(artifacts::list_artifacts(pool, "s", Some(3)).await.unwrap()),
+        keys(
+            artifacts::list_artifacts(&mut conn, "s", Some(3))
+                .await
+                .unwrap()
+        ),
         [(3, "a.md".into()), (3, "b.md".into())]
     );
     assert!(
-        artifacts::list_artifacts(pool, "s", Some(5))
+        artifacts::list_artifacts(&mut conn, "s", Some(5))
             .await
             .unwrap()
             .is_empty()
     );
-    let with_content = artifacts::list_artifacts_with_content(pool, "s", Some(1))
+    let with_content = artifacts::list_artifacts_with_content(&mut conn, "s", Some(1))
         .await
         .unwrap();
     assert_eq!(with_content.len(), 2);
@@ -143,15 +154,15 @@ async fn list_artifacts_is_ordered_by_step_then_path_and_filters_by_step() {
 #[tokio::test]
 async fn list_artifacts_of_an_unknown_run_is_empty() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     assert!(
-        artifacts::list_artifacts(pool, "nope", None)
+        artifacts::list_artifacts(&mut conn, "nope", None)
             .await
             .unwrap()
             .is_empty()
     );
     // Issue 10: no master row (never created, or deleted) → refused, nothing stored.
-    let err = artifacts::upsert_artifact(pool, "early", 0, "a.md", "x")
+    let err = artifacts::upsert_artifact(&mut conn, "early", 0, "a.md", "x")
         .await
         .unwrap_err();
     assert!(
@@ -159,30 +170,30 @@ async fn list_artifacts_of_an_unknown_run_is_empty() {
         "{err:?}"
     );
     assert!(
-        artifacts::get_artifact(pool, "early", 0, "a.md")
+        artifacts::get_artifact(&mut conn, "early", 0, "a.md")
             .await
             .unwrap()
             .is_none()
     );
     // A catalogue skill without a run: stored with a NULL link, listed once the run
     // exists.
-    workflow_runs::save_marketplace_skill(&mut pool.acquire().await.unwrap(), "early", "domain")
+    workflow_runs::save_marketplace_skill(&mut conn, "early", "domain")
         .await
         .unwrap();
-    put(pool, "early", 0, "a.md", "x").await;
-    let a = artifacts::get_artifact(pool, "early", 0, "a.md")
+    put(&mut conn, "early", 0, "a.md", "x").await;
+    let a = artifacts::get_artifact(&mut conn, "early", 0, "a.md")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(a.workflow_run_id, None);
     assert!(
-        artifacts::list_artifacts(pool, "early", None)
+        artifacts::list_artifacts(&mut conn, "early", None)
             .await
             .unwrap()
             .is_empty()
     );
-    save_run(pool, "early").await;
-    let listed = artifacts::list_artifacts(pool, "early", None)
+    save_run(&mut conn, "early").await;
+    let listed = artifacts::list_artifacts(&mut conn, "early", None)
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
@@ -190,7 +201,7 @@ async fn list_artifacts_of_an_unknown_run_is_empty() {
     // runtime adoption since issue 10.
     assert_eq!(listed[0].workflow_run_id, None);
     assert!(
-        skills::get_workflow_run_id(pool, "early")
+        skills::get_workflow_run_id(&mut conn, "early")
             .await
             .unwrap()
             .is_some()
@@ -200,20 +211,20 @@ async fn list_artifacts_of_an_unknown_run_is_empty() {
 #[tokio::test]
 async fn delete_artifacts_from_step_removes_that_step_and_later_ones_only() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    save_run(pool, "other").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    save_run(&mut conn, "other").await;
     for step in 0..=5 {
-        put(pool, "s", step, "a.md", "x").await;
-        put(pool, "other", step, "a.md", "x").await;
+        put(&mut conn, "s", step, "a.md", "x").await;
+        put(&mut conn, "other", step, "a.md", "x").await;
     }
     assert_eq!(
-        artifacts::delete_artifacts_from_step(pool, "s", 3)
+        artifacts::delete_artifacts_from_step(&mut conn, "s", 3)
             .await
             .unwrap(),
         3
     );
-    let left: Vec<i64> = artifacts::list_artifacts(pool, "s", None)
+    let left: Vec<i64> = artifacts::list_artifacts(&mut conn, "s", None)
         .await
         .unwrap()
         .into_iter()
@@ -221,20 +232,20 @@ async fn delete_artifacts_from_step_removes_that_step_and_later_ones_only() {
         .collect();
     assert_eq!(left, [0, 1, 2]);
     assert_eq!(
-        artifacts::list_artifacts(pool, "other", None)
+        artifacts::list_artifacts(&mut conn, "other", None)
             .await
             .unwrap()
             .len(),
         6
     );
     assert_eq!(
-        artifacts::delete_artifacts_from_step(pool, "s", 3)
+        artifacts::delete_artifacts_from_step(&mut conn, "s", 3)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        artifacts::delete_artifacts_from_step(pool, "nope", 0)
+        artifacts::delete_artifacts_from_step(&mut conn, "nope", 0)
             .await
             .unwrap(),
         0
@@ -244,23 +255,23 @@ async fn delete_artifacts_from_step_removes_that_step_and_later_ones_only() {
 #[tokio::test]
 async fn invalid_artifact_inputs_are_refused() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    let err = artifacts::upsert_artifact(pool, "s", 6, "a.md", "x")
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    let err = artifacts::upsert_artifact(&mut conn, "s", 6, "a.md", "x")
         .await
         .unwrap_err();
     assert!(
         matches!(err, Error::InvalidInput(InvalidInput::StepOutOfRange(6))),
         "{err:?}"
     );
-    let err = artifacts::upsert_artifact(pool, "s", -1, "a.md", "x")
+    let err = artifacts::upsert_artifact(&mut conn, "s", -1, "a.md", "x")
         .await
         .unwrap_err();
     assert!(matches!(
         err,
         Error::InvalidInput(InvalidInput::StepOutOfRange(-1))
     ));
-    let err = artifacts::upsert_artifact(pool, "s", 0, " ", "x")
+    let err = artifacts::upsert_artifact(&mut conn, "s", 0, " ", "x")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -269,7 +280,7 @@ async fn invalid_artifact_inputs_are_refused() {
             field: "relative_path"
         })
     ));
-    let err = artifacts::upsert_artifact(pool, "", 0, "a.md", "x")
+    let err = artifacts::upsert_artifact(&mut conn, "", 0, "a.md", "x")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -278,7 +289,7 @@ async fn invalid_artifact_inputs_are_refused() {
             field: "skill_name"
         })
     ));
-    let err = artifacts::upsert_artifact(pool, "s", 0, "a.md", "nul\0inside")
+    let err = artifacts::upsert_artifact(&mut conn, "s", 0, "a.md", "nul\0inside")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -286,12 +297,12 @@ async fn invalid_artifact_inputs_are_refused() {
         Error::InvalidInput(InvalidInput::ContainsNul { field: "content" })
     ));
     assert!(
-        artifacts::list_artifacts(pool, "s", None)
+        artifacts::list_artifacts(&mut conn, "s", None)
             .await
             .unwrap()
             .is_empty()
     );
-    let err = artifacts::delete_artifacts_from_step(pool, "", 0)
+    let err = artifacts::delete_artifacts_from_step(&mut conn, "", 0)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -306,6 +317,7 @@ async fn legacy_artifacts_read_back_as_stored() {
         "v00", "v02", "v06", "v10", "v13", "v17", "v19", "v21", "v22", "v23", "v27", "v28",
     ] {
         let t = common::open_legacy(fixture).await;
+        let mut conn = t.conn().await;
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
             "../../tests/fixtures/legacy/{fixture}.expected.json"
         ));
@@ -313,14 +325,14 @@ async fn legacy_artifacts_read_back_as_stored() {
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let expected = json["workflow_artifacts"]["rows"].as_array().unwrap();
         let mut total = 0;
-        for run in workflow_runs::list_all_workflow_runs(t.pool())
+        for run in workflow_runs::list_all_workflow_runs(&mut conn)
             .await
             .unwrap()
         {
-            let full = artifacts::list_artifacts_with_content(t.pool(), &run.skill_name, None)
+            let full = artifacts::list_artifacts_with_content(&mut conn, &run.skill_name, None)
                 .await
                 .unwrap();
-            let metas = artifacts::list_artifacts(t.pool(), &run.skill_name, None)
+            let metas = artifacts::list_artifacts(&mut conn, &run.skill_name, None)
                 .await
                 .unwrap();
             assert_eq!(
@@ -340,7 +352,7 @@ async fn legacy_artifacts_read_back_as_stored() {
                 assert_eq!(Some(a.content.as_str()), e["content"].as_str(), "{fixture}");
                 assert_eq!(Some(a.size_bytes), e["size_bytes"].as_i64(), "{fixture}");
                 let got =
-                    artifacts::get_artifact(t.pool(), &a.skill_name, a.step_id, &a.relative_path)
+                    artifacts::get_artifact(&mut conn, &a.skill_name, a.step_id, &a.relative_path)
                         .await
                         .unwrap();
                 assert_eq!(got.as_ref(), Some(&a));
@@ -355,21 +367,21 @@ async fn legacy_artifacts_read_back_as_stored() {
 #[tokio::test]
 async fn delete_artifacts_from_step_never_deletes_a_row_whose_step_is_unreadable() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
     for (step, path) in [(1, "a.md"), (2, "b.md"), (3, "c.md"), (4, "d.md")] {
-        put(pool, "s", step, path, "x").await;
+        put(&mut conn, "s", step, path, "x").await;
     }
     for (path, value) in [("b.md", "'three'"), ("c.md", "2.5"), ("d.md", "x'04'")] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE workflow_artifacts SET step_id = {value} WHERE relative_path = '{path}'"
         )))
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
     }
     assert_eq!(
-        artifacts::delete_artifacts_from_step(pool, "s", 0)
+        artifacts::delete_artifacts_from_step(&mut conn, "s", 0)
             .await
             .unwrap(),
         1,
@@ -378,7 +390,7 @@ async fn delete_artifacts_from_step_never_deletes_a_row_whose_step_is_unreadable
     let kept: Vec<(String, String)> = sqlx::query_as(
         "SELECT relative_path, typeof(step_id) FROM workflow_artifacts ORDER BY relative_path",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .unwrap();
     let kept: Vec<(&str, &str)> = kept.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();

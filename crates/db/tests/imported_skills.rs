@@ -6,16 +6,16 @@ mod common;
 
 use skill_builder_db::model::{HashInfo, ImportedSkill, ImportedSkillId, SkillId};
 use skill_builder_db::{Conflict, Entity, Error, InvalidInput, imported_skills};
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
-async fn add_skill(pool: &SqlitePool, name: &str) -> SkillId {
+async fn add_skill(conn: &mut SqliteConnection, name: &str) -> SkillId {
     sqlx::query_scalar!(
         r#"INSERT INTO skills (name, skill_source, purpose, description)
            VALUES (?, 'marketplace', 'domain', 'master description')
            RETURNING id AS "id: SkillId""#,
         name
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap()
 }
@@ -32,14 +32,17 @@ fn skill(id: &str, name: &str) -> ImportedSkill {
 #[tokio::test]
 async fn list_active_skills_returns_only_active_rows_sorted_by_name() {
     let t = common::open_temp().await;
+    let mut conn = t.conn().await;
     let mut inactive = skill("imp-3", "beta");
     inactive.is_active = false;
     for s in [skill("imp-1", "gamma"), skill("imp-2", "alpha"), inactive] {
-        imported_skills::insert_imported_skill(t.pool(), &s)
+        imported_skills::insert_imported_skill(&mut conn, &s)
             .await
             .unwrap();
     }
-    let active = imported_skills::list_active_skills(t.pool()).await.unwrap();
+    let active = imported_skills::list_active_skills(&mut conn)
+        .await
+        .unwrap();
     let names: Vec<_> = active.iter().map(|s| s.skill_name.as_str()).collect();
     assert_eq!(names, ["alpha", "gamma"]);
     assert!(
@@ -52,29 +55,30 @@ async fn list_active_skills_returns_only_active_rows_sorted_by_name() {
 #[tokio::test]
 async fn delete_imported_skill_by_name_removes_the_row_and_succeeds_for_an_unknown_name() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    imported_skills::insert_imported_skill(t.pool(), &skill("imp-1", "alpha"))
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
+    imported_skills::insert_imported_skill(&mut conn, &skill("imp-1", "alpha"))
         .await
         .unwrap();
     assert!(
-        imported_skills::get_imported_skill(t.pool(), "alpha")
+        imported_skills::get_imported_skill(&mut conn, "alpha")
             .await
             .unwrap()
             .is_some()
     );
-    imported_skills::delete_imported_skill_by_name(t.pool(), "alpha")
+    imported_skills::delete_imported_skill_by_name(&mut conn, "alpha")
         .await
         .unwrap();
     assert_eq!(
-        imported_skills::get_imported_skill(t.pool(), "alpha")
+        imported_skills::get_imported_skill(&mut conn, "alpha")
             .await
             .unwrap(),
         None
     );
-    imported_skills::delete_imported_skill_by_name(t.pool(), "unknown")
+    imported_skills::delete_imported_skill_by_name(&mut conn, "unknown")
         .await
         .unwrap();
-    imported_skills::delete_imported_skill(t.pool(), "unknown")
+    imported_skills::delete_imported_skill(&mut conn, "unknown")
         .await
         .unwrap();
 }
@@ -82,34 +86,35 @@ async fn delete_imported_skill_by_name_removes_the_row_and_succeeds_for_an_unkno
 #[tokio::test]
 async fn a_row_without_a_master_link_can_be_read_updated_and_deleted() {
     let t = common::open_temp().await;
-    imported_skills::insert_imported_skill(t.pool(), &skill("imp-1", "orphan"))
+    let mut conn = t.conn().await;
+    imported_skills::insert_imported_skill(&mut conn, &skill("imp-1", "orphan"))
         .await
         .unwrap();
-    let got = imported_skills::get_imported_skill(t.pool(), "orphan")
+    let got = imported_skills::get_imported_skill(&mut conn, "orphan")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(got.skill_master_id, None);
-    imported_skills::update_imported_skill_active(t.pool(), "orphan", false, "/moved")
+    imported_skills::update_imported_skill_active(&mut conn, "orphan", false, "/moved")
         .await
         .unwrap();
-    let got = imported_skills::get_imported_skill(t.pool(), "orphan")
+    let got = imported_skills::get_imported_skill(&mut conn, "orphan")
         .await
         .unwrap()
         .unwrap();
     assert!(!got.is_active);
     assert_eq!(got.disk_path, "/moved");
-    imported_skills::delete_imported_skill(t.pool(), "orphan")
+    imported_skills::delete_imported_skill(&mut conn, "orphan")
         .await
         .unwrap();
     assert_eq!(
-        imported_skills::get_imported_skill(t.pool(), "orphan")
+        imported_skills::get_imported_skill(&mut conn, "orphan")
             .await
             .unwrap(),
         None
     );
     // The name is free again.
-    imported_skills::insert_imported_skill(t.pool(), &skill("imp-2", "orphan"))
+    imported_skills::insert_imported_skill(&mut conn, &skill("imp-2", "orphan"))
         .await
         .unwrap();
 }
@@ -117,7 +122,8 @@ async fn a_row_without_a_master_link_can_be_read_updated_and_deleted() {
 #[tokio::test]
 async fn every_field_round_trips_and_the_description_is_hydrated_from_disk() {
     let t = common::open_temp().await;
-    let master = add_skill(t.pool(), "pdf-tools").await;
+    let mut conn = t.conn().await;
+    let master = add_skill(&mut conn, "pdf-tools").await;
     let folder = t.dir.path().join("pdf-tools");
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(
@@ -137,10 +143,10 @@ async fn every_field_round_trips_and_the_description_is_hydrated_from_disk() {
     s.disable_model_invocation = Some(false);
     s.skill_master_id = Some(SkillId::new(12345));
     s.content_hash = Some("ignored".into());
-    imported_skills::insert_imported_skill(t.pool(), &s)
+    imported_skills::insert_imported_skill(&mut conn, &s)
         .await
         .unwrap();
-    let got = imported_skills::get_imported_skill(t.pool(), "pdf-tools")
+    let got = imported_skills::get_imported_skill(&mut conn, "pdf-tools")
         .await
         .unwrap()
         .unwrap();
@@ -151,11 +157,13 @@ async fn every_field_round_trips_and_the_description_is_hydrated_from_disk() {
         ..s.clone()
     };
     assert_eq!(got, expected);
-    let listed = imported_skills::list_active_skills(t.pool()).await.unwrap();
+    let listed = imported_skills::list_active_skills(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(listed, [expected]);
     // Unreadable file: no description.
     std::fs::remove_file(folder.join("SKILL.md")).unwrap();
-    let got = imported_skills::get_imported_skill(t.pool(), "pdf-tools")
+    let got = imported_skills::get_imported_skill(&mut conn, "pdf-tools")
         .await
         .unwrap()
         .unwrap();
@@ -165,15 +173,16 @@ async fn every_field_round_trips_and_the_description_is_hydrated_from_disk() {
 #[tokio::test]
 async fn null_booleans_read_back_as_none_and_nonzero_as_true() {
     let t = common::open_temp().await;
+    let mut conn = t.conn().await;
     sqlx::query!(
         "INSERT INTO imported_skills (skill_id, skill_name, is_active, disk_path, is_bundled,
                                       user_invocable, disable_model_invocation)
          VALUES ('raw', 'raw', 7, '/raw', 0, NULL, 2)"
     )
-    .execute(t.pool())
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let got = imported_skills::get_imported_skill(t.pool(), "raw")
+    let got = imported_skills::get_imported_skill(&mut conn, "raw")
         .await
         .unwrap()
         .unwrap();
@@ -183,7 +192,7 @@ async fn null_booleans_read_back_as_none_and_nonzero_as_true() {
     assert_eq!(got.disable_model_invocation, Some(true));
     assert!(got.imported_at.ends_with('Z'), "{}", got.imported_at);
     assert_eq!(
-        imported_skills::list_active_skills(t.pool())
+        imported_skills::list_active_skills(&mut conn)
             .await
             .unwrap()
             .len(),
@@ -194,11 +203,12 @@ async fn null_booleans_read_back_as_none_and_nonzero_as_true() {
 #[tokio::test]
 async fn insert_of_a_taken_name_or_id_is_already_exists() {
     let t = common::open_temp().await;
-    imported_skills::insert_imported_skill(t.pool(), &skill("imp-1", "alpha"))
+    let mut conn = t.conn().await;
+    imported_skills::insert_imported_skill(&mut conn, &skill("imp-1", "alpha"))
         .await
         .unwrap();
     for dup in [skill("imp-2", "alpha"), skill("imp-1", "beta")] {
-        let err = imported_skills::insert_imported_skill(t.pool(), &dup)
+        let err = imported_skills::insert_imported_skill(&mut conn, &dup)
             .await
             .unwrap_err();
         assert!(
@@ -208,7 +218,7 @@ async fn insert_of_a_taken_name_or_id_is_already_exists() {
         assert!(err.to_string().contains("already exists"), "{err}");
     }
     assert_eq!(
-        imported_skills::get_imported_skill(t.pool(), "beta")
+        imported_skills::get_imported_skill(&mut conn, "beta")
             .await
             .unwrap(),
         None
@@ -218,7 +228,8 @@ async fn insert_of_a_taken_name_or_id_is_already_exists() {
 #[tokio::test]
 async fn invalid_imported_skill_inputs_are_refused() {
     let t = common::open_temp().await;
-    let err = imported_skills::insert_imported_skill(t.pool(), &skill("imp-1", " "))
+    let mut conn = t.conn().await;
+    let err = imported_skills::insert_imported_skill(&mut conn, &skill("imp-1", " "))
         .await
         .unwrap_err();
     assert!(
@@ -230,7 +241,7 @@ async fn invalid_imported_skill_inputs_are_refused() {
         ),
         "{err:?}"
     );
-    let err = imported_skills::insert_imported_skill(t.pool(), &skill("", "alpha"))
+    let err = imported_skills::insert_imported_skill(&mut conn, &skill("", "alpha"))
         .await
         .unwrap_err();
     assert!(
@@ -242,7 +253,6 @@ async fn invalid_imported_skill_inputs_are_refused() {
     );
     let mut s = skill("imp-1", "alpha");
     s.disk_path = "/a\0b".into();
-    let mut conn = t.pool().acquire().await.unwrap();
     let err = imported_skills::upsert_imported_skill(&mut conn, &s)
         .await
         .unwrap_err();
@@ -253,8 +263,7 @@ async fn invalid_imported_skill_inputs_are_refused() {
         ),
         "{err:?}"
     );
-    drop(conn);
-    let err = imported_skills::update_imported_skill_active(t.pool(), "", true, "/p")
+    let err = imported_skills::update_imported_skill_active(&mut conn, "", true, "/p")
         .await
         .unwrap_err();
     assert!(
@@ -262,7 +271,7 @@ async fn invalid_imported_skill_inputs_are_refused() {
         "{err:?}"
     );
     assert!(
-        imported_skills::list_active_skills(t.pool())
+        imported_skills::list_active_skills(&mut conn)
             .await
             .unwrap()
             .is_empty()
@@ -272,27 +281,26 @@ async fn invalid_imported_skill_inputs_are_refused() {
 #[tokio::test]
 async fn upsert_overwrites_install_fields_keeps_flags_and_hash_and_mirrors_the_master() {
     let t = common::open_temp().await;
-    let master = add_skill(t.pool(), "alpha").await;
+    let mut conn = t.conn().await;
+    let master = add_skill(&mut conn, "alpha").await;
     sqlx::query!(
         "UPDATE skills SET updated_at = '2020-01-01 00:00:00', model = 'sonnet', argument_hint = 'old'
          WHERE id = ?",
         master
     )
-    .execute(t.pool())
+    .execute(&mut *conn)
     .await
     .unwrap();
     let mut first = skill("imp-1", "alpha");
     first.is_bundled = true;
     first.version = Some("1.0.0".into());
-    let mut conn = t.pool().acquire().await.unwrap();
     imported_skills::upsert_imported_skill(&mut conn, &first)
         .await
         .unwrap();
-    drop(conn);
-    imported_skills::update_imported_skill_active(t.pool(), "alpha", false, "/inactive/alpha")
+    imported_skills::update_imported_skill_active(&mut conn, "alpha", false, "/inactive/alpha")
         .await
         .unwrap();
-    imported_skills::set_imported_skill_content_hash(t.pool(), "alpha", "h1")
+    imported_skills::set_imported_skill_content_hash(&mut conn, "alpha", "h1")
         .await
         .unwrap();
 
@@ -304,13 +312,11 @@ async fn upsert_overwrites_install_fields_keeps_flags_and_hash_and_mirrors_the_m
     second.purpose = Some("research".into());
     second.version = Some("2.0.0".into());
     second.user_invocable = Some(false);
-    let mut conn = t.pool().acquire().await.unwrap();
     imported_skills::upsert_imported_skill(&mut conn, &second)
         .await
         .unwrap();
-    drop(conn);
 
-    let got = imported_skills::get_imported_skill(t.pool(), "alpha")
+    let got = imported_skills::get_imported_skill(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
@@ -333,7 +339,7 @@ async fn upsert_overwrites_install_fields_keeps_flags_and_hash_and_mirrors_the_m
            FROM skills WHERE id = ?"#,
         master
     )
-    .fetch_one(t.pool())
+    .fetch_one(&mut *conn)
     .await
     .unwrap();
     assert_eq!(m.version.as_deref(), Some("2.0.0"));
@@ -353,12 +359,11 @@ async fn upsert_overwrites_install_fields_keeps_flags_and_hash_and_mirrors_the_m
 #[tokio::test]
 async fn upsert_without_a_master_row_only_writes_the_imported_row() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     imported_skills::upsert_imported_skill(&mut conn, &skill("imp-1", "solo"))
         .await
         .unwrap();
-    drop(conn);
-    let got = imported_skills::get_imported_skill(t.pool(), "solo")
+    let got = imported_skills::get_imported_skill(&mut conn, "solo")
         .await
         .unwrap()
         .unwrap();
@@ -368,10 +373,10 @@ async fn upsert_without_a_master_row_only_writes_the_imported_row() {
 #[tokio::test]
 async fn upsert_with_an_id_of_another_name_is_already_exists_with_the_id() {
     let t = common::open_temp().await;
-    imported_skills::insert_imported_skill(t.pool(), &skill("imp-1", "alpha"))
+    let mut conn = t.conn().await;
+    imported_skills::insert_imported_skill(&mut conn, &skill("imp-1", "alpha"))
         .await
         .unwrap();
-    let mut conn = t.pool().acquire().await.unwrap();
     let err = imported_skills::upsert_imported_skill(&mut conn, &skill("imp-1", "beta"))
         .await
         .unwrap_err();
@@ -384,22 +389,21 @@ async fn upsert_with_an_id_of_another_name_is_already_exists_with_the_id() {
 #[tokio::test]
 async fn a_failed_master_mirror_leaves_the_imported_row_unwritten() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
     sqlx::query!(
         "CREATE TEMP TRIGGER fail_master_update BEFORE UPDATE ON skills
          BEGIN SELECT RAISE(ABORT, 'mirror refused'); END"
     )
-    .execute(t.pool())
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let mut conn = t.pool().acquire().await.unwrap();
     let err = imported_skills::upsert_imported_skill(&mut conn, &skill("imp-1", "alpha"))
         .await
         .unwrap_err();
-    drop(conn);
     assert!(matches!(err, Error::Database(_)), "{err:?}");
     assert_eq!(
-        imported_skills::get_imported_skill(t.pool(), "alpha")
+        imported_skills::get_imported_skill(&mut conn, "alpha")
             .await
             .unwrap(),
         None
@@ -409,8 +413,9 @@ async fn a_failed_master_mirror_leaves_the_imported_row_unwritten() {
 #[tokio::test]
 async fn update_active_of_an_unknown_skill_is_not_found() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    let err = imported_skills::update_imported_skill_active(t.pool(), "alpha", true, "/p")
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
+    let err = imported_skills::update_imported_skill_active(&mut conn, "alpha", true, "/p")
         .await
         .unwrap_err();
     assert!(
@@ -422,10 +427,11 @@ async fn update_active_of_an_unknown_skill_is_not_found() {
 #[tokio::test]
 async fn content_hash_is_set_and_read_by_name() {
     let t = common::open_temp().await;
-    imported_skills::insert_imported_skill(t.pool(), &skill("imp-1", "alpha"))
+    let mut conn = t.conn().await;
+    imported_skills::insert_imported_skill(&mut conn, &skill("imp-1", "alpha"))
         .await
         .unwrap();
-    let info = imported_skills::get_imported_skill_hash_info(t.pool(), "alpha")
+    let info = imported_skills::get_imported_skill_hash_info(&mut conn, "alpha")
         .await
         .unwrap();
     assert_eq!(
@@ -435,19 +441,19 @@ async fn content_hash_is_set_and_read_by_name() {
             content_hash: None
         })
     );
-    imported_skills::set_imported_skill_content_hash(t.pool(), "alpha", "abc")
+    imported_skills::set_imported_skill_content_hash(&mut conn, "alpha", "abc")
         .await
         .unwrap();
-    let info = imported_skills::get_imported_skill_hash_info(t.pool(), "alpha")
+    let info = imported_skills::get_imported_skill_hash_info(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(info.content_hash.as_deref(), Some("abc"));
-    imported_skills::set_imported_skill_content_hash(t.pool(), "unknown", "abc")
+    imported_skills::set_imported_skill_content_hash(&mut conn, "unknown", "abc")
         .await
         .unwrap();
     assert_eq!(
-        imported_skills::get_imported_skill_hash_info(t.pool(), "unknown")
+        imported_skills::get_imported_skill_hash_info(&mut conn, "unknown")
             .await
             .unwrap(),
         None
@@ -458,14 +464,15 @@ async fn content_hash_is_set_and_read_by_name() {
 async fn legacy_imported_skills_read_back() {
     for fixture in ["v00", "v17", "v21", "v28"] {
         let t = common::open_legacy(fixture).await;
+        let mut conn = t.conn().await;
         // Upgrading drops unlinked non-bundled rows (step 20) and moves bundled ones to
         // the workspace table (step 21), so what is left must read back as stored.
         let all = sqlx::query_scalar!("SELECT skill_name FROM imported_skills ORDER BY skill_name")
-            .fetch_all(t.pool())
+            .fetch_all(&mut *conn)
             .await
             .unwrap();
         for name in &all {
-            let got = imported_skills::get_imported_skill(t.pool(), name)
+            let got = imported_skills::get_imported_skill(&mut conn, name)
                 .await
                 .unwrap()
                 .unwrap();
@@ -476,10 +483,12 @@ async fn legacy_imported_skills_read_back() {
             "INSERT INTO imported_skills (skill_id, skill_name, disk_path, imported_at)
              VALUES ('imp-legacy', 'legacy-row', '/skills/legacy', '2025-01-05 10:00:00Z')"
         )
-        .execute(t.pool())
+        .execute(&mut *conn)
         .await
         .unwrap();
-        let active = imported_skills::list_active_skills(t.pool()).await.unwrap();
+        let active = imported_skills::list_active_skills(&mut conn)
+            .await
+            .unwrap();
         let row = active
             .iter()
             .find(|s| s.skill_name == "legacy-row")

@@ -11,7 +11,7 @@ use skill_builder_db::{imported_skills, workspace_skills};
 async fn an_empty_store_has_no_installed_names() {
     let t = common::open_temp().await;
     assert!(
-        get_all_installed_skill_names(t.pool())
+        get_all_installed_skill_names(&mut t.conn().await)
             .await
             .unwrap()
             .is_empty()
@@ -23,7 +23,7 @@ async fn installed_names_are_the_union_of_runs_imported_and_workspace_skills() {
     let t = common::open_temp().await;
     for name in ["built", "shared"] {
         sqlx::query!("INSERT INTO workflow_runs (skill_name) VALUES (?)", name)
-            .execute(t.pool())
+            .execute(&mut *t.conn().await)
             .await
             .unwrap();
     }
@@ -31,12 +31,12 @@ async fn installed_names_are_the_union_of_runs_imported_and_workspace_skills() {
     sqlx::query!(
         "INSERT INTO skills (name, skill_source) VALUES ('catalogue-only', 'marketplace')"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
     for (id, name) in [("i1", "imported"), ("i2", "shared")] {
         imported_skills::insert_imported_skill(
-            t.pool(),
+            &mut *t.conn().await,
             &ImportedSkill::new(id.into(), name, "/p", "t"),
         )
         .await
@@ -44,13 +44,15 @@ async fn installed_names_are_the_union_of_runs_imported_and_workspace_skills() {
     }
     for (id, name) in [("w1", "workspace"), ("w2", "shared")] {
         workspace_skills::insert_workspace_skill(
-            t.pool(),
+            &mut *t.conn().await,
             &WorkspaceSkill::new(id.into(), name, "/p", "t"),
         )
         .await
         .unwrap();
     }
-    let names = get_all_installed_skill_names(t.pool()).await.unwrap();
+    let names = get_all_installed_skill_names(&mut t.conn().await)
+        .await
+        .unwrap();
     assert_eq!(names, ["built", "imported", "shared", "workspace"]);
 }
 
@@ -58,7 +60,9 @@ async fn installed_names_are_the_union_of_runs_imported_and_workspace_skills() {
 async fn legacy_installed_names_read_back() {
     for fixture in ["v00", "v17", "v28"] {
         let t = common::open_legacy(fixture).await;
-        let names = get_all_installed_skill_names(t.pool()).await.unwrap();
+        let names = get_all_installed_skill_names(&mut t.conn().await)
+            .await
+            .unwrap();
         for expected in ["alpha", "beta", "gamma"] {
             assert!(names.iter().any(|n| n == expected), "{fixture}: {names:?}");
         }

@@ -5,7 +5,7 @@ mod common;
 
 use skill_builder_db::model::{InstanceId, SkillId};
 use skill_builder_db::{Conflict, Entity, Error, InvalidInput, locks};
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
 fn me() -> i64 {
     i64::from(std::process::id())
@@ -19,47 +19,47 @@ fn dead_pid() -> i64 {
     i64::from(pid)
 }
 
-async fn add_skill(pool: &SqlitePool, name: &str) -> SkillId {
+async fn add_skill(conn: &mut SqliteConnection, name: &str) -> SkillId {
     sqlx::query_scalar!(
         r#"INSERT INTO skills (name, skill_source) VALUES (?, 'skill-builder')
            RETURNING id AS "id: SkillId""#,
         name
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap()
 }
 
 /// A lock row written directly, with a NULL `skill_id` (a leftover of the old layer).
-async fn add_null_fk_lock(pool: &SqlitePool, name: &str, instance: &str, pid: i64) {
+async fn add_null_fk_lock(conn: &mut SqliteConnection, name: &str, instance: &str, pid: i64) {
     sqlx::query!(
         "INSERT INTO skill_locks (skill_name, instance_id, pid) VALUES (?, ?, ?)",
         name,
         instance,
         pid
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
 }
 
 async fn acquire(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     name: &str,
     instance: &InstanceId,
     pid: i64,
 ) -> skill_builder_db::Result<()> {
-    let mut conn = pool.acquire().await.unwrap();
-    locks::acquire_skill_lock(&mut conn, name, instance, pid).await
+    locks::acquire_skill_lock(conn, name, instance, pid).await
 }
 
 #[tokio::test]
 async fn acquire_then_get_returns_the_lock_and_release_then_get_returns_none() {
     let t = common::open_temp().await;
-    let id = add_skill(t.pool(), "alpha").await;
+    let mut conn = t.conn().await;
+    let id = add_skill(&mut conn, "alpha").await;
     let a = InstanceId::from("inst-a");
-    acquire(t.pool(), "alpha", &a, me()).await.unwrap();
-    let lock = locks::get_skill_lock(t.pool(), "alpha")
+    acquire(&mut conn, "alpha", &a, me()).await.unwrap();
+    let lock = locks::get_skill_lock(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
@@ -72,11 +72,11 @@ async fn acquire_then_get_returns_the_lock_and_release_then_get_returns_none() {
         "{}",
         lock.acquired_at
     );
-    locks::release_skill_lock(t.pool(), "alpha", &a)
+    locks::release_skill_lock(&mut conn, "alpha", &a)
         .await
         .unwrap();
     assert_eq!(
-        locks::get_skill_lock(t.pool(), "alpha").await.unwrap(),
+        locks::get_skill_lock(&mut conn, "alpha").await.unwrap(),
         None
     );
 }
@@ -84,11 +84,12 @@ async fn acquire_then_get_returns_the_lock_and_release_then_get_returns_none() {
 #[tokio::test]
 async fn second_instance_cannot_acquire_lock_held_by_live_pid() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    acquire(t.pool(), "alpha", &"inst-a".into(), me())
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
+    acquire(&mut conn, "alpha", &"inst-a".into(), me())
         .await
         .unwrap();
-    let err = acquire(t.pool(), "alpha", &"inst-b".into(), me())
+    let err = acquire(&mut conn, "alpha", &"inst-b".into(), me())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("being edited"), "{err}");
@@ -104,7 +105,7 @@ async fn second_instance_cannot_acquire_lock_held_by_live_pid() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    let lock = locks::get_skill_lock(t.pool(), "alpha")
+    let lock = locks::get_skill_lock(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
@@ -114,46 +115,51 @@ async fn second_instance_cannot_acquire_lock_held_by_live_pid() {
 #[tokio::test]
 async fn reacquiring_by_the_same_instance_succeeds() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
     let a = InstanceId::from("inst-a");
-    acquire(t.pool(), "alpha", &a, me()).await.unwrap();
+    acquire(&mut conn, "alpha", &a, me()).await.unwrap();
     sqlx::query!("UPDATE skill_locks SET acquired_at = '2020-01-01 00:00:00Z'")
-        .execute(t.pool())
+        .execute(&mut *conn)
         .await
         .unwrap();
     // Even with another pid: nothing is refreshed.
-    acquire(t.pool(), "alpha", &a, me() + 1).await.unwrap();
-    let lock = locks::get_skill_lock(t.pool(), "alpha")
+    acquire(&mut conn, "alpha", &a, me() + 1).await.unwrap();
+    let lock = locks::get_skill_lock(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(lock.pid, me());
     assert_eq!(lock.acquired_at, "2020-01-01 00:00:00Z");
-    assert_eq!(locks::get_all_skill_locks(t.pool()).await.unwrap().len(), 1);
+    assert_eq!(
+        locks::get_all_skill_locks(&mut conn).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn release_all_instance_locks_returns_the_count_and_leaves_other_instances_locks() {
     let t = common::open_temp().await;
+    let mut conn = t.conn().await;
     for name in ["a1", "a2", "b1"] {
-        add_skill(t.pool(), name).await;
+        add_skill(&mut conn, name).await;
     }
     let a = InstanceId::from("inst-a");
     let b = InstanceId::from("inst-b");
-    acquire(t.pool(), "a1", &a, me()).await.unwrap();
-    acquire(t.pool(), "a2", &a, me()).await.unwrap();
-    acquire(t.pool(), "b1", &b, me()).await.unwrap();
+    acquire(&mut conn, "a1", &a, me()).await.unwrap();
+    acquire(&mut conn, "a2", &a, me()).await.unwrap();
+    acquire(&mut conn, "b1", &b, me()).await.unwrap();
     assert_eq!(
-        locks::release_all_instance_locks(t.pool(), &a)
+        locks::release_all_instance_locks(&mut conn, &a)
             .await
             .unwrap(),
         2
     );
-    let left = locks::get_all_skill_locks(t.pool()).await.unwrap();
+    let left = locks::get_all_skill_locks(&mut conn).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].skill_name, "b1");
     assert_eq!(
-        locks::release_all_instance_locks(t.pool(), &a)
+        locks::release_all_instance_locks(&mut conn, &a)
             .await
             .unwrap(),
         0
@@ -163,8 +169,9 @@ async fn release_all_instance_locks_returns_the_count_and_leaves_other_instances
 #[tokio::test]
 async fn release_all_instance_locks_includes_null_fk_rows() {
     let t = common::open_temp().await;
-    add_null_fk_lock(t.pool(), "ghost", "inst-a", me()).await;
-    let released = locks::release_all_instance_locks(t.pool(), &"inst-a".into())
+    let mut conn = t.conn().await;
+    add_null_fk_lock(&mut conn, "ghost", "inst-a", me()).await;
+    let released = locks::release_all_instance_locks(&mut conn, &"inst-a".into())
         .await
         .unwrap();
     assert_eq!(released, 1);
@@ -173,15 +180,16 @@ async fn release_all_instance_locks_includes_null_fk_rows() {
 #[tokio::test]
 async fn get_all_skill_locks_returns_every_lock() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "beta").await;
-    add_skill(t.pool(), "alpha").await;
-    acquire(t.pool(), "beta", &"inst-a".into(), me())
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "beta").await;
+    add_skill(&mut conn, "alpha").await;
+    acquire(&mut conn, "beta", &"inst-a".into(), me())
         .await
         .unwrap();
-    acquire(t.pool(), "alpha", &"inst-b".into(), me())
+    acquire(&mut conn, "alpha", &"inst-b".into(), me())
         .await
         .unwrap();
-    let all = locks::get_all_skill_locks(t.pool()).await.unwrap();
+    let all = locks::get_all_skill_locks(&mut conn).await.unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].skill_name, "alpha");
     assert_eq!(all[1].skill_name, "beta");
@@ -201,7 +209,8 @@ async fn pid_99999999_is_reported_dead() {
 #[tokio::test]
 async fn acquire_for_a_skill_not_in_the_master_is_not_found() {
     let t = common::open_temp().await;
-    let err = acquire(t.pool(), "nope", &"inst-a".into(), me())
+    let mut conn = t.conn().await;
+    let err = acquire(&mut conn, "nope", &"inst-a".into(), me())
         .await
         .unwrap_err();
     assert!(
@@ -209,14 +218,14 @@ async fn acquire_for_a_skill_not_in_the_master_is_not_found() {
         "{err:?}"
     );
     assert!(
-        locks::get_all_skill_locks(t.pool())
+        locks::get_all_skill_locks(&mut conn)
             .await
             .unwrap()
             .is_empty()
     );
     // The transaction was rolled back: the connection can write again at once.
-    add_skill(t.pool(), "nope").await;
-    acquire(t.pool(), "nope", &"inst-a".into(), me())
+    add_skill(&mut conn, "nope").await;
+    acquire(&mut conn, "nope", &"inst-a".into(), me())
         .await
         .unwrap();
 }
@@ -224,19 +233,20 @@ async fn acquire_for_a_skill_not_in_the_master_is_not_found() {
 #[tokio::test]
 async fn a_lock_of_a_dead_process_is_taken_over() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    add_skill(t.pool(), "beta").await;
-    acquire(t.pool(), "alpha", &"inst-dead".into(), dead_pid())
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
+    add_skill(&mut conn, "beta").await;
+    acquire(&mut conn, "alpha", &"inst-dead".into(), dead_pid())
         .await
         .unwrap();
-    acquire(t.pool(), "beta", &"inst-dead".into(), 99_999_999)
+    acquire(&mut conn, "beta", &"inst-dead".into(), 99_999_999)
         .await
         .unwrap();
     for name in ["alpha", "beta"] {
-        acquire(t.pool(), name, &"inst-b".into(), me())
+        acquire(&mut conn, name, &"inst-b".into(), me())
             .await
             .unwrap();
-        let lock = locks::get_skill_lock(t.pool(), name)
+        let lock = locks::get_skill_lock(&mut conn, name)
             .await
             .unwrap()
             .unwrap();
@@ -248,9 +258,10 @@ async fn a_lock_of_a_dead_process_is_taken_over() {
 #[tokio::test]
 async fn a_leftover_null_fk_lock_with_a_live_holder_is_a_conflict() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    add_null_fk_lock(t.pool(), "alpha", "inst-old", me()).await;
-    let err = acquire(t.pool(), "alpha", &"inst-b".into(), me())
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
+    add_null_fk_lock(&mut conn, "alpha", "inst-old", me()).await;
+    let err = acquire(&mut conn, "alpha", &"inst-b".into(), me())
         .await
         .unwrap_err();
     assert!(
@@ -258,7 +269,7 @@ async fn a_leftover_null_fk_lock_with_a_live_holder_is_a_conflict() {
         "{err:?}"
     );
     // Visible through get by name even without a master link.
-    let lock = locks::get_skill_lock(t.pool(), "alpha")
+    let lock = locks::get_skill_lock(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
@@ -271,41 +282,46 @@ async fn a_leftover_null_fk_lock_with_a_live_holder_is_a_conflict() {
 #[tokio::test]
 async fn a_leftover_null_fk_lock_with_a_dead_holder_is_reclaimed_on_acquire() {
     let t = common::open_temp().await;
-    let id = add_skill(t.pool(), "alpha").await;
-    add_null_fk_lock(t.pool(), "alpha", "inst-old", dead_pid()).await;
-    acquire(t.pool(), "alpha", &"inst-b".into(), me())
+    let mut conn = t.conn().await;
+    let id = add_skill(&mut conn, "alpha").await;
+    add_null_fk_lock(&mut conn, "alpha", "inst-old", dead_pid()).await;
+    acquire(&mut conn, "alpha", &"inst-b".into(), me())
         .await
         .unwrap();
-    let lock = locks::get_skill_lock(t.pool(), "alpha")
+    let lock = locks::get_skill_lock(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(lock.instance_id.as_str(), "inst-b");
     assert_eq!(lock.skill_id, Some(id));
-    assert_eq!(locks::get_all_skill_locks(t.pool()).await.unwrap().len(), 1);
+    assert_eq!(
+        locks::get_all_skill_locks(&mut conn).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn release_by_another_instance_or_of_an_unknown_skill_changes_nothing() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    acquire(t.pool(), "alpha", &"inst-a".into(), me())
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
+    acquire(&mut conn, "alpha", &"inst-a".into(), me())
         .await
         .unwrap();
-    locks::release_skill_lock(t.pool(), "alpha", &"inst-b".into())
+    locks::release_skill_lock(&mut conn, "alpha", &"inst-b".into())
         .await
         .unwrap();
-    locks::release_skill_lock(t.pool(), "unknown", &"inst-a".into())
+    locks::release_skill_lock(&mut conn, "unknown", &"inst-a".into())
         .await
         .unwrap();
     assert!(
-        locks::get_skill_lock(t.pool(), "alpha")
+        locks::get_skill_lock(&mut conn, "alpha")
             .await
             .unwrap()
             .is_some()
     );
     assert_eq!(
-        locks::get_skill_lock(t.pool(), "unknown").await.unwrap(),
+        locks::get_skill_lock(&mut conn, "unknown").await.unwrap(),
         None
     );
 }
@@ -313,24 +329,23 @@ async fn release_by_another_instance_or_of_an_unknown_skill_changes_nothing() {
 #[tokio::test]
 async fn reclaim_dead_locks_removes_only_locks_of_dead_processes() {
     let t = common::open_temp().await;
+    let mut conn = t.conn().await;
     for name in ["live", "dead1", "dead2"] {
-        add_skill(t.pool(), name).await;
+        add_skill(&mut conn, name).await;
     }
-    acquire(t.pool(), "live", &"inst-a".into(), me())
+    acquire(&mut conn, "live", &"inst-a".into(), me())
         .await
         .unwrap();
-    acquire(t.pool(), "dead1", &"inst-x".into(), dead_pid())
+    acquire(&mut conn, "dead1", &"inst-x".into(), dead_pid())
         .await
         .unwrap();
-    acquire(t.pool(), "dead2", &"inst-y".into(), 99_999_999)
+    acquire(&mut conn, "dead2", &"inst-y".into(), 99_999_999)
         .await
         .unwrap();
-    add_null_fk_lock(t.pool(), "ghost", "inst-z", 99_999_999).await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    add_null_fk_lock(&mut conn, "ghost", "inst-z", 99_999_999).await;
     assert_eq!(locks::reclaim_dead_locks(&mut conn).await.unwrap(), 3);
     assert_eq!(locks::reclaim_dead_locks(&mut conn).await.unwrap(), 0);
-    drop(conn);
-    let left = locks::get_all_skill_locks(t.pool()).await.unwrap();
+    let left = locks::get_all_skill_locks(&mut conn).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].skill_name, "live");
 }
@@ -338,9 +353,10 @@ async fn reclaim_dead_locks_removes_only_locks_of_dead_processes() {
 #[tokio::test]
 async fn invalid_lock_inputs_are_refused_before_writing() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
     let a = InstanceId::from("inst-a");
-    let err = acquire(t.pool(), "  ", &a, me()).await.unwrap_err();
+    let err = acquire(&mut conn, "  ", &a, me()).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -350,12 +366,12 @@ async fn invalid_lock_inputs_are_refused_before_writing() {
         ),
         "{err:?}"
     );
-    let err = acquire(t.pool(), "al\0pha", &a, me()).await.unwrap_err();
+    let err = acquire(&mut conn, "al\0pha", &a, me()).await.unwrap_err();
     assert!(
         matches!(err, Error::InvalidInput(InvalidInput::ContainsNul { .. })),
         "{err:?}"
     );
-    let err = acquire(t.pool(), "alpha", &"".into(), me())
+    let err = acquire(&mut conn, "alpha", &"".into(), me())
         .await
         .unwrap_err();
     assert!(
@@ -368,14 +384,14 @@ async fn invalid_lock_inputs_are_refused_before_writing() {
         "{err:?}"
     );
     for pid in [0, -5, i64::from(u32::MAX) + 1] {
-        let err = acquire(t.pool(), "alpha", &a, pid).await.unwrap_err();
+        let err = acquire(&mut conn, "alpha", &a, pid).await.unwrap_err();
         assert!(
             matches!(err, Error::InvalidInput(InvalidInput::OutOfRange { field: "pid", value }) if value == pid),
             "{err:?}"
         );
     }
     assert!(
-        locks::get_all_skill_locks(t.pool())
+        locks::get_all_skill_locks(&mut conn)
             .await
             .unwrap()
             .is_empty()
@@ -385,22 +401,23 @@ async fn invalid_lock_inputs_are_refused_before_writing() {
 #[tokio::test]
 async fn a_failed_insert_leaves_the_dead_lock_in_place() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    acquire(t.pool(), "alpha", &"inst-dead".into(), 99_999_999)
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
+    acquire(&mut conn, "alpha", &"inst-dead".into(), 99_999_999)
         .await
         .unwrap();
     sqlx::query!(
         "CREATE TEMP TRIGGER fail_lock_insert BEFORE INSERT ON skill_locks
          BEGIN SELECT RAISE(ABORT, 'insert refused'); END"
     )
-    .execute(t.pool())
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let err = acquire(t.pool(), "alpha", &"inst-b".into(), me())
+    let err = acquire(&mut conn, "alpha", &"inst-b".into(), me())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Database(_)), "{err:?}");
-    let lock = locks::get_skill_lock(t.pool(), "alpha")
+    let lock = locks::get_skill_lock(&mut conn, "alpha")
         .await
         .unwrap()
         .unwrap();
@@ -410,23 +427,22 @@ async fn a_failed_insert_leaves_the_dead_lock_in_place() {
 #[tokio::test]
 async fn acquire_inside_a_caller_transaction_rolls_back_with_it() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
-    let mut conn = t.pool().acquire().await.unwrap();
-    let mut tx = skill_builder_db::tx::begin_immediate(&mut conn)
-        .await
-        .unwrap();
+    add_skill(&mut *t.conn().await, "alpha").await;
+    let mut tx = t.db.begin().await.unwrap();
     locks::acquire_skill_lock(&mut tx, "alpha", &"inst-a".into(), me())
         .await
         .unwrap();
     assert!(
-        locks::get_skill_lock(&mut *tx, "alpha")
+        locks::get_skill_lock(&mut tx, "alpha")
             .await
             .unwrap()
             .is_some()
     );
     tx.rollback().await.unwrap();
     assert_eq!(
-        locks::get_skill_lock(&mut *conn, "alpha").await.unwrap(),
+        locks::get_skill_lock(&mut t.conn().await, "alpha")
+            .await
+            .unwrap(),
         None
     );
 }
@@ -435,17 +451,17 @@ async fn acquire_inside_a_caller_transaction_rolls_back_with_it() {
 async fn legacy_locks_read_back_and_dead_ones_are_reclaimable() {
     for fixture in ["v17", "v28"] {
         let t = common::open_legacy(fixture).await;
-        let all = locks::get_all_skill_locks(t.pool()).await.unwrap();
+        let mut conn = t.conn().await;
+        let all = locks::get_all_skill_locks(&mut conn).await.unwrap();
         assert_eq!(all.len(), 1, "{fixture}");
         assert_eq!(all[0].skill_name, "alpha");
         assert_eq!(all[0].instance_id.as_str(), "inst-dead");
-        let lock = locks::get_skill_lock(t.pool(), "alpha")
+        let lock = locks::get_skill_lock(&mut conn, "alpha")
             .await
             .unwrap()
             .unwrap();
         assert_eq!(lock.pid, 999_999);
         if !locks::check_pid_alive(999_999) {
-            let mut conn = t.pool().acquire().await.unwrap();
             assert_eq!(locks::reclaim_dead_locks(&mut conn).await.unwrap(), 1);
         }
     }
@@ -457,22 +473,23 @@ async fn legacy_locks_read_back_and_dead_ones_are_reclaimable() {
 #[tokio::test]
 async fn a_blob_instance_id_equal_to_ours_is_not_our_lock() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "alpha").await;
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "alpha").await;
     sqlx::query(
         "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid)
          SELECT 'alpha', id, CAST('inst-a' AS BLOB), ? FROM skills WHERE name = 'alpha'",
     )
     .bind(dead_pid())
-    .execute(t.pool())
+    .execute(&mut *conn)
     .await
     .unwrap();
-    acquire(t.pool(), "alpha", &InstanceId::from("inst-a"), me())
+    acquire(&mut conn, "alpha", &InstanceId::from("inst-a"), me())
         .await
         .unwrap();
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT typeof(instance_id), pid FROM skill_locks WHERE skill_name = 'alpha'",
     )
-    .fetch_all(t.pool())
+    .fetch_all(&mut *conn)
     .await
     .unwrap();
     assert_eq!(rows, [("text".to_owned(), me())]);

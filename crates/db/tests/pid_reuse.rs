@@ -9,7 +9,7 @@ mod common;
 
 use skill_builder_db::model::{InstanceId, WorkflowSessionId};
 use skill_builder_db::{Conflict, Error, locks, pid, sessions};
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
 fn me() -> i64 {
     i64::from(std::process::id())
@@ -19,18 +19,24 @@ fn my_start() -> i64 {
     pid::start_time(me()).expect("own start time")
 }
 
-async fn add_skill(pool: &SqlitePool, name: &str) {
+async fn add_skill(conn: &mut SqliteConnection, name: &str) {
     sqlx::query!(
         "INSERT INTO skills (name, skill_source) VALUES (?, 'skill-builder')",
         name
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
 }
 
 /// A lock of another instance held by `pid`, whose process started at `started`.
-async fn add_lock(pool: &SqlitePool, name: &str, instance: &str, pid: i64, started: Option<i64>) {
+async fn add_lock(
+    conn: &mut SqliteConnection,
+    name: &str,
+    instance: &str,
+    pid: i64,
+    started: Option<i64>,
+) {
     sqlx::query!(
         "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid, pid_started_at)
          VALUES (?1, (SELECT id FROM skills WHERE name = ?1), ?2, ?3, ?4)",
@@ -39,7 +45,7 @@ async fn add_lock(pool: &SqlitePool, name: &str, instance: &str, pid: i64, start
         pid,
         started
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
 }
@@ -47,8 +53,8 @@ async fn add_lock(pool: &SqlitePool, name: &str, instance: &str, pid: i64, start
 #[tokio::test]
 async fn acquiring_records_the_start_time_of_the_holder_process() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "s").await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "s").await;
     locks::acquire_skill_lock(&mut conn, "s", &InstanceId::new_v4(), me())
         .await
         .unwrap();
@@ -63,21 +69,21 @@ async fn acquiring_records_the_start_time_of_the_holder_process() {
 #[tokio::test]
 async fn a_lock_whose_pid_now_belongs_to_a_later_process_is_taken_over() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "reused").await;
-    add_skill(t.pool(), "live").await;
-    add_skill(t.pool(), "legacy").await;
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "reused").await;
+    add_skill(&mut conn, "live").await;
+    add_skill(&mut conn, "legacy").await;
     // The holder had this pid but started an hour before the process that has it now.
-    add_lock(t.pool(), "reused", "gone", me(), Some(my_start() - 3600)).await;
-    add_lock(t.pool(), "live", "holder", me(), Some(my_start())).await;
+    add_lock(&mut conn, "reused", "gone", me(), Some(my_start() - 3600)).await;
+    add_lock(&mut conn, "live", "holder", me(), Some(my_start())).await;
     // A row without a start time keeps the pid-only check: this pid is alive.
-    add_lock(t.pool(), "legacy", "old-app", me(), None).await;
+    add_lock(&mut conn, "legacy", "old-app", me(), None).await;
     let other = InstanceId::new_v4();
-    let mut conn = t.pool().acquire().await.unwrap();
 
     locks::acquire_skill_lock(&mut conn, "reused", &other, me())
         .await
         .expect("the reused pid's lock is a dead holder's");
-    let lock = locks::get_skill_lock(&mut *conn, "reused")
+    let lock = locks::get_skill_lock(&mut conn, "reused")
         .await
         .unwrap()
         .unwrap();
@@ -97,15 +103,15 @@ async fn a_lock_whose_pid_now_belongs_to_a_later_process_is_taken_over() {
 #[tokio::test]
 async fn reclaim_removes_locks_of_reused_pids_only() {
     let t = common::open_temp().await;
+    let mut conn = t.conn().await;
     for name in ["a", "b", "c"] {
-        add_skill(t.pool(), name).await;
+        add_skill(&mut conn, name).await;
     }
-    add_lock(t.pool(), "a", "gone", me(), Some(my_start() - 3600)).await;
-    add_lock(t.pool(), "b", "holder", me(), Some(my_start())).await;
-    add_lock(t.pool(), "c", "old-app", me(), None).await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    add_lock(&mut conn, "a", "gone", me(), Some(my_start() - 3600)).await;
+    add_lock(&mut conn, "b", "holder", me(), Some(my_start())).await;
+    add_lock(&mut conn, "c", "old-app", me(), None).await;
     assert_eq!(locks::reclaim_dead_locks(&mut conn).await.unwrap(), 1);
-    let left: Vec<String> = locks::get_all_skill_locks(&mut *conn)
+    let left: Vec<String> = locks::get_all_skill_locks(&mut conn)
         .await
         .unwrap()
         .into_iter()
@@ -117,24 +123,25 @@ async fn reclaim_removes_locks_of_reused_pids_only() {
 #[tokio::test]
 async fn sessions_of_a_reused_pid_are_reconciled_and_not_active() {
     let t = common::open_temp().await;
-    add_skill(t.pool(), "s").await;
+    let mut conn = t.conn().await;
+    add_skill(&mut conn, "s").await;
     let reused = WorkflowSessionId::new_v4();
     let live = WorkflowSessionId::new_v4();
-    sessions::create_workflow_session(t.pool(), &live, "s", me())
+    sessions::create_workflow_session(&mut conn, &live, "s", me())
         .await
         .unwrap();
-    sessions::create_workflow_session(t.pool(), &reused, "s", me())
+    sessions::create_workflow_session(&mut conn, &reused, "s", me())
         .await
         .unwrap();
     let recorded = sqlx::query_scalar!(
         "SELECT pid_started_at FROM workflow_sessions WHERE session_id = ?",
         live
     )
-    .fetch_one(t.pool())
+    .fetch_one(&mut *conn)
     .await
     .unwrap();
     assert_eq!(recorded, Some(my_start()), "the start time is recorded");
-    assert!(sessions::has_active_session_with_live_pid(t.pool(), "s").await);
+    assert!(sessions::has_active_session_with_live_pid(&mut conn, "s").await);
 
     // As if `reused` had been opened by an earlier process that had this pid.
     let earlier = my_start() - 3600;
@@ -143,21 +150,19 @@ async fn sessions_of_a_reused_pid_are_reconciled_and_not_active() {
         earlier,
         reused
     )
-    .execute(t.pool())
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let mut conn = t.pool().acquire().await.unwrap();
     assert_eq!(
         sessions::reconcile_orphaned_sessions(&mut conn)
             .await
             .unwrap(),
         1
     );
-    drop(conn);
     let ended = |id: WorkflowSessionId| {
-        let pool = t.pool().clone();
+        let t = &t;
         async move {
-            sessions::get_workflow_session(&pool, &id)
+            sessions::get_workflow_session(&mut t.reader().await, &id)
                 .await
                 .unwrap()
                 .unwrap()
@@ -168,11 +173,11 @@ async fn sessions_of_a_reused_pid_are_reconciled_and_not_active() {
     assert!(ended(live.clone()).await.is_none(), "live holder: open");
 
     // Only a reused-pid session left open: the skill has no active session.
-    sessions::end_workflow_session(t.pool(), &live)
+    sessions::end_workflow_session(&mut conn, &live)
         .await
         .unwrap();
     let stale = WorkflowSessionId::new_v4();
-    sessions::create_workflow_session(t.pool(), &stale, "s", me())
+    sessions::create_workflow_session(&mut conn, &stale, "s", me())
         .await
         .unwrap();
     sqlx::query!(
@@ -180,8 +185,8 @@ async fn sessions_of_a_reused_pid_are_reconciled_and_not_active() {
         earlier,
         stale
     )
-    .execute(t.pool())
+    .execute(&mut *conn)
     .await
     .unwrap();
-    assert!(!sessions::has_active_session_with_live_pid(t.pool(), "s").await);
+    assert!(!sessions::has_active_session_with_live_pid(&mut conn, "s").await);
 }

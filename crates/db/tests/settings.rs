@@ -7,13 +7,13 @@ use common::open_temp;
 use skill_builder_db::{Error, InvalidInput, settings};
 use skill_builder_model::AppSettings;
 
-async fn store_raw(pool: &sqlx::SqlitePool, json: &str) {
+async fn store_raw(conn: &mut sqlx::SqliteConnection, json: &str) {
     sqlx::query!(
         "INSERT INTO settings (key, value) VALUES ('app_settings', ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         json
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .expect("store raw settings");
 }
@@ -21,7 +21,9 @@ async fn store_raw(pool: &sqlx::SqlitePool, json: &str) {
 #[tokio::test]
 async fn reading_settings_from_an_empty_store_yields_defaults() {
     let t = open_temp().await;
-    let s = settings::read_settings(t.pool()).await.expect("read");
+    let s = settings::read_settings(&mut *t.conn().await)
+        .await
+        .expect("read");
     assert_eq!(s, AppSettings::default());
     assert_eq!(s.anthropic_api_key, None);
     assert_eq!(s.workspace_path, None);
@@ -38,10 +40,12 @@ async fn writing_settings_then_reading_returns_the_same_api_key_and_workspace_pa
         workspace_path: Some("/home/me/ws".into()),
         ..AppSettings::default()
     };
-    settings::write_settings(t.pool(), &written)
+    settings::write_settings(&mut *t.conn().await, &written)
         .await
         .expect("write");
-    let read = settings::read_settings(t.pool()).await.expect("read");
+    let read = settings::read_settings(&mut *t.conn().await)
+        .await
+        .expect("read");
     assert_eq!(read.anthropic_api_key.as_deref(), Some("sk-test"));
     assert_eq!(read.workspace_path.as_deref(), Some("/home/me/ws"));
     assert_eq!(read, written);
@@ -54,10 +58,10 @@ async fn skills_path_round_trips_through_write_and_read() {
         skills_path: Some("/home/me/skills".into()),
         ..AppSettings::default()
     };
-    settings::write_settings(t.pool(), &written)
+    settings::write_settings(&mut *t.conn().await, &written)
         .await
         .expect("write");
-    let read = settings::read_settings_hydrated(t.pool())
+    let read = settings::read_settings_hydrated(&mut *t.conn().await)
         .await
         .expect("read");
     assert_eq!(read.skills_path.as_deref(), Some("/home/me/skills"));
@@ -75,18 +79,20 @@ async fn a_second_write_replaces_the_first() {
         workspace_path: Some("/ws".into()),
         ..AppSettings::default()
     };
-    settings::write_settings(t.pool(), &first)
+    settings::write_settings(&mut *t.conn().await, &first)
         .await
         .expect("write 1");
-    settings::write_settings(t.pool(), &second)
+    settings::write_settings(&mut *t.conn().await, &second)
         .await
         .expect("write 2");
     assert_eq!(
-        settings::read_settings(t.pool()).await.expect("read"),
+        settings::read_settings(&mut *t.conn().await)
+            .await
+            .expect("read"),
         second
     );
     let rows = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM settings"#)
-        .fetch_one(t.pool())
+        .fetch_one(&mut *t.conn().await)
         .await
         .expect("count");
     assert_eq!(rows, 1, "one row, key app_settings");
@@ -116,21 +122,28 @@ async fn a_fully_populated_record_round_trips_through_the_database() {
         dashboard_view_mode: Some("grid".into()),
         auto_update: true,
     };
-    settings::write_settings(t.pool(), &full)
+    settings::write_settings(&mut *t.conn().await, &full)
         .await
         .expect("write");
-    assert_eq!(settings::read_settings(t.pool()).await.expect("read"), full);
+    assert_eq!(
+        settings::read_settings(&mut *t.conn().await)
+            .await
+            .expect("read"),
+        full
+    );
 }
 
 #[tokio::test]
 async fn json_lacking_newer_keys_decodes_with_defaults_and_verbose_logging_is_ignored() {
     let t = open_temp().await;
     store_raw(
-        t.pool(),
+        &mut *t.conn().await,
         r#"{"anthropic_api_key":"sk-old","workspace_path":"/w","verbose_logging":true}"#,
     )
     .await;
-    let s = settings::read_settings(t.pool()).await.expect("read");
+    let s = settings::read_settings(&mut *t.conn().await)
+        .await
+        .expect("read");
     assert_eq!(s.anthropic_api_key.as_deref(), Some("sk-old"));
     assert_eq!(s.skills_path, None);
     assert_eq!(s.log_level, "info");
@@ -148,8 +161,8 @@ async fn unreadable_settings_are_an_invalid_input_error_and_the_stored_value_is_
         "{not json",
         r#"{"max_dimensions":-1}"#,
     ] {
-        store_raw(t.pool(), bad).await;
-        let err = settings::read_settings(t.pool())
+        store_raw(&mut *t.conn().await, bad).await;
+        let err = settings::read_settings(&mut *t.conn().await)
             .await
             .expect_err("must fail");
         assert!(
@@ -157,7 +170,7 @@ async fn unreadable_settings_are_an_invalid_input_error_and_the_stored_value_is_
             "{err:?}"
         );
         let kept = sqlx::query_scalar!("SELECT value FROM settings WHERE key = 'app_settings'")
-            .fetch_one(t.pool())
+            .fetch_one(&mut *t.conn().await)
             .await
             .expect("stored");
         assert_eq!(kept, bad, "never overwritten by defaults");

@@ -10,9 +10,9 @@ use skill_builder_db::model::{
 use skill_builder_db::{
     Error, InvalidInput, artifacts, skills, tags, workflow_runs, workflow_steps,
 };
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
-async fn count_rows(pool: &SqlitePool, name: &str) -> [i64; 9] {
+async fn count_rows(conn: &mut SqliteConnection, name: &str) -> [i64; 9] {
     let r = sqlx::query!(
         r#"SELECT
             (SELECT COUNT(*) FROM skills WHERE name = ?1) AS "skills!: i64",
@@ -26,7 +26,7 @@ async fn count_rows(pool: &SqlitePool, name: &str) -> [i64; 9] {
             (SELECT COUNT(*) FROM imported_skills WHERE skill_name = ?1) AS "imported!: i64""#,
         name
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap();
     [
@@ -44,13 +44,13 @@ async fn count_rows(pool: &SqlitePool, name: &str) -> [i64; 9] {
 
 /// Rows in the tables of the other modules, written by hand (lock, session, imported
 /// row, agent run), with their links resolved from the name as those modules do.
-async fn add_foreign_rows(pool: &SqlitePool, name: &str) {
+async fn add_foreign_rows(conn: &mut SqliteConnection, name: &str) {
     sqlx::query!(
         "INSERT INTO skill_locks (skill_name, instance_id, pid, skill_id)
          VALUES (?1, 'inst', 1, (SELECT id FROM skills WHERE name = ?1))",
         name
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
     sqlx::query!(
@@ -58,7 +58,7 @@ async fn add_foreign_rows(pool: &SqlitePool, name: &str) {
          VALUES ('sess-' || ?1, ?1, 1, (SELECT id FROM skills WHERE name = ?1))",
         name
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
     sqlx::query!(
@@ -66,7 +66,7 @@ async fn add_foreign_rows(pool: &SqlitePool, name: &str) {
          VALUES ('imp-' || ?1, ?1, '/p', (SELECT id FROM skills WHERE name = ?1))",
         name
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
     sqlx::query!(
@@ -75,7 +75,7 @@ async fn add_foreign_rows(pool: &SqlitePool, name: &str) {
                  (SELECT id FROM workflow_runs WHERE skill_name = ?1))",
         name
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
 }
@@ -85,7 +85,7 @@ async fn add_foreign_rows(pool: &SqlitePool, name: &str) {
 const HISTORY_ONLY: [i64; 9] = [0, 0, 0, 0, 1, 0, 0, 1, 0];
 
 /// (agent runs, workflow sessions) carrying the name with a NULL link.
-async fn detached_history(pool: &SqlitePool, name: &str) -> (i64, i64) {
+async fn detached_history(conn: &mut SqliteConnection, name: &str) -> (i64, i64) {
     let r = sqlx::query!(
         r#"SELECT
             (SELECT COUNT(*) FROM agent_runs
@@ -94,15 +94,14 @@ async fn detached_history(pool: &SqlitePool, name: &str) -> (i64, i64) {
              WHERE skill_name = ?1 AND skill_id IS NULL) AS "sessions!: i64""#,
         name
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap();
     (r.runs, r.sessions)
 }
 
-async fn upsert(pool: &SqlitePool, name: &str, source: SkillSource) -> SkillId {
-    let mut conn = pool.acquire().await.unwrap();
-    skills::upsert_skill(&mut conn, name, &source, Some("domain"))
+async fn upsert(conn: &mut SqliteConnection, name: &str, source: SkillSource) -> SkillId {
+    skills::upsert_skill(conn, name, &source, Some("domain"))
         .await
         .unwrap()
 }
@@ -113,9 +112,9 @@ async fn upsert(pool: &SqlitePool, name: &str, source: SkillSource) -> SkillId {
 async fn upsert_skill_on_a_new_name_returns_a_positive_id_and_the_row_lists_with_source_skill_builder()
  {
     let t = common::open_temp().await;
-    let id = upsert(t.pool(), "new-skill", SkillSource::SkillBuilder).await;
+    let id = upsert(&mut *t.conn().await, "new-skill", SkillSource::SkillBuilder).await;
     assert!(id.get() > 0);
-    let all = skills::list_all_skills(t.pool()).await.unwrap();
+    let all = skills::list_all_skills(&mut *t.conn().await).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].id, id);
     assert_eq!(all[0].name, "new-skill");
@@ -125,25 +124,36 @@ async fn upsert_skill_on_a_new_name_returns_a_positive_id_and_the_row_lists_with
 #[tokio::test]
 async fn upserting_the_same_name_twice_returns_the_same_id() {
     let t = common::open_temp().await;
-    let a = upsert(t.pool(), "twice", SkillSource::SkillBuilder).await;
-    let b = upsert(t.pool(), "twice", SkillSource::SkillBuilder).await;
+    let a = upsert(&mut *t.conn().await, "twice", SkillSource::SkillBuilder).await;
+    let b = upsert(&mut *t.conn().await, "twice", SkillSource::SkillBuilder).await;
     assert_eq!(a, b);
-    assert_eq!(skills::list_all_skills(t.pool()).await.unwrap().len(), 1);
+    assert_eq!(
+        skills::list_all_skills(&mut *t.conn().await)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn list_all_skills_on_an_empty_store_is_empty() {
     let t = common::open_temp().await;
-    assert!(skills::list_all_skills(t.pool()).await.unwrap().is_empty());
+    assert!(
+        skills::list_all_skills(&mut *t.conn().await)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn list_all_skills_is_ordered_by_name_and_reports_each_rows_own_source() {
     let t = common::open_temp().await;
-    upsert(t.pool(), "zeta", SkillSource::Marketplace).await;
-    upsert(t.pool(), "alpha", SkillSource::SkillBuilder).await;
-    upsert(t.pool(), "mid", SkillSource::Imported).await;
-    let all = skills::list_all_skills(t.pool()).await.unwrap();
+    upsert(&mut *t.conn().await, "zeta", SkillSource::Marketplace).await;
+    upsert(&mut *t.conn().await, "alpha", SkillSource::SkillBuilder).await;
+    upsert(&mut *t.conn().await, "mid", SkillSource::Imported).await;
+    let all = skills::list_all_skills(&mut *t.conn().await).await.unwrap();
     let got: Vec<_> = all
         .iter()
         .map(|s| (s.name.as_str(), s.skill_source.clone()))
@@ -161,8 +171,8 @@ async fn list_all_skills_is_ordered_by_name_and_reports_each_rows_own_source() {
 #[tokio::test]
 async fn delete_skill_removes_the_row() {
     let t = common::open_temp().await;
-    upsert(t.pool(), "doomed", SkillSource::SkillBuilder).await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    upsert(&mut *t.conn().await, "doomed", SkillSource::SkillBuilder).await;
+    let mut conn = t.conn().await;
     skills::delete_skill(&mut conn, "doomed").await.unwrap();
     assert_eq!(
         skills::get_skill_master_id(&mut *conn, "doomed")
@@ -175,7 +185,7 @@ async fn delete_skill_removes_the_row() {
 #[tokio::test]
 async fn delete_skill_of_an_unknown_name_succeeds() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     skills::delete_skill(&mut conn, "never-existed")
         .await
         .unwrap();
@@ -184,7 +194,7 @@ async fn delete_skill_of_an_unknown_name_succeeds() {
 #[tokio::test]
 async fn save_marketplace_skill_creates_a_master_row_with_source_marketplace_and_no_workflow_run() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     workflow_runs::save_marketplace_skill(&mut conn, "from-market", "domain")
         .await
         .unwrap();
@@ -209,16 +219,10 @@ async fn save_marketplace_skill_creates_a_master_row_with_source_marketplace_and
 #[tokio::test]
 async fn save_workflow_run_creates_a_master_row_with_source_skill_builder() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
-    workflow_runs::save_workflow_run(
-        &mut *conn,
-        "built",
-        0,
-        &WorkflowRunStatus::Pending,
-        "domain",
-    )
-    .await
-    .unwrap();
+    let mut conn = t.conn().await;
+    workflow_runs::save_workflow_run(&mut conn, "built", 0, &WorkflowRunStatus::Pending, "domain")
+        .await
+        .unwrap();
     let all = skills::list_all_skills(&mut *conn).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].name, "built");
@@ -230,7 +234,7 @@ async fn save_workflow_run_creates_a_master_row_with_source_skill_builder() {
 #[tokio::test]
 async fn skill_round_trips_every_field_through_list_all_skills() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let id = skills::upsert_skill(&mut conn, "full", &SkillSource::Imported, Some("research"))
         .await
         .unwrap();
@@ -267,18 +271,24 @@ async fn skill_round_trips_every_field_through_list_all_skills() {
 #[tokio::test]
 async fn null_and_non_zero_booleans_read_through_the_bool_overrides() {
     let t = common::open_temp().await;
-    let id = upsert(t.pool(), "flags", SkillSource::SkillBuilder).await;
-    let s = skills::list_all_skills(t.pool()).await.unwrap().remove(0);
+    let id = upsert(&mut *t.conn().await, "flags", SkillSource::SkillBuilder).await;
+    let s = skills::list_all_skills(&mut *t.conn().await)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!((s.user_invocable, s.disable_model_invocation), (None, None));
     assert_eq!(s.description, None);
     sqlx::query!(
         "UPDATE skills SET user_invocable = 2, disable_model_invocation = 0 WHERE id = ?",
         id
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    let s = skills::list_all_skills(t.pool()).await.unwrap().remove(0);
+    let s = skills::list_all_skills(&mut *t.conn().await)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(s.user_invocable, Some(true));
     assert_eq!(s.disable_model_invocation, Some(false));
 }
@@ -286,7 +296,7 @@ async fn null_and_non_zero_booleans_read_through_the_bool_overrides() {
 #[tokio::test]
 async fn upsert_skill_keeps_source_frontmatter_and_created_at_but_updates_purpose() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let id = skills::upsert_skill(&mut conn, "kept", &SkillSource::Marketplace, Some("domain"))
         .await
         .unwrap();
@@ -324,7 +334,7 @@ async fn upsert_skill_keeps_source_frontmatter_and_created_at_but_updates_purpos
 #[tokio::test]
 async fn upsert_skill_with_source_overwrites_the_source() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let id = skills::upsert_skill(&mut conn, "reclass", &SkillSource::Marketplace, None)
         .await
         .unwrap();
@@ -346,7 +356,7 @@ async fn upsert_skill_with_source_overwrites_the_source() {
 #[tokio::test]
 async fn a_source_outside_the_allowed_values_is_refused_even_for_an_existing_name() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let bogus = SkillSource::from("bogus");
     let err = skills::upsert_skill(&mut conn, "new-one", &bogus, None)
         .await
@@ -387,7 +397,7 @@ async fn a_source_outside_the_allowed_values_is_refused_even_for_an_existing_nam
 #[tokio::test]
 async fn invalid_names_are_refused_before_anything_is_written() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let src = SkillSource::SkillBuilder;
     for name in ["", "   \t"] {
         let err = skills::upsert_skill(&mut conn, name, &src, None)
@@ -438,23 +448,27 @@ async fn invalid_names_are_refused_before_anything_is_written() {
 #[tokio::test]
 async fn id_lookups_return_none_for_unknown_names_and_the_ids_otherwise() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    assert_eq!(skills::get_skill_master_id(pool, "x").await.unwrap(), None);
-    assert_eq!(skills::get_workflow_run_id(pool, "x").await.unwrap(), None);
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut *conn, "x", 1, &WorkflowRunStatus::Pending, "domain")
+    let mut conn = t.conn().await;
+    assert_eq!(
+        skills::get_skill_master_id(&mut conn, "x").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        skills::get_workflow_run_id(&mut conn, "x").await.unwrap(),
+        None
+    );
+    workflow_runs::save_workflow_run(&mut conn, "x", 1, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
-    drop(conn);
-    let master = skills::get_skill_master_id(pool, "x")
+    let master = skills::get_skill_master_id(&mut conn, "x")
         .await
         .unwrap()
         .unwrap();
-    let run = skills::get_workflow_run_id(pool, "x")
+    let run = skills::get_workflow_run_id(&mut conn, "x")
         .await
         .unwrap()
         .unwrap();
-    let stored = workflow_runs::get_workflow_run(pool, "x")
+    let stored = workflow_runs::get_workflow_run(&mut conn, "x")
         .await
         .unwrap()
         .unwrap();
@@ -466,15 +480,17 @@ async fn id_lookups_return_none_for_unknown_names_and_the_ids_otherwise() {
 async fn get_dashboard_skill_names_lists_every_master_name() {
     let t = common::open_temp().await;
     assert!(
-        skills::get_dashboard_skill_names(t.pool())
+        skills::get_dashboard_skill_names(&mut *t.conn().await)
             .await
             .unwrap()
             .is_empty()
     );
-    upsert(t.pool(), "b", SkillSource::Marketplace).await;
-    upsert(t.pool(), "a", SkillSource::Imported).await;
+    upsert(&mut *t.conn().await, "b", SkillSource::Marketplace).await;
+    upsert(&mut *t.conn().await, "a", SkillSource::Imported).await;
     assert_eq!(
-        skills::get_dashboard_skill_names(t.pool()).await.unwrap(),
+        skills::get_dashboard_skill_names(&mut *t.conn().await)
+            .await
+            .unwrap(),
         ["a", "b"]
     );
 }
@@ -482,7 +498,7 @@ async fn get_dashboard_skill_names_lists_every_master_name() {
 #[tokio::test]
 async fn upsert_skill_composes_inside_a_callers_transaction() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let mut tx = skill_builder_db::tx::begin_immediate(&mut conn)
         .await
         .unwrap();
@@ -509,14 +525,14 @@ async fn upsert_skill_composes_inside_a_callers_transaction() {
 #[tokio::test]
 async fn creating_a_master_row_adopts_no_rows_that_carry_its_name_with_a_null_link() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     // Written while "late" has no master row: every link resolves to NULL.
-    add_foreign_rows(pool, "late").await;
+    add_foreign_rows(&mut conn, "late").await;
     sqlx::query!("INSERT INTO skill_tags (skill_name, tag) VALUES ('late', 'x')")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    upsert(pool, "late", SkillSource::Imported).await;
+    upsert(&mut conn, "late", SkillSource::Imported).await;
     let links = sqlx::query!(
         r#"SELECT
             (SELECT skill_id FROM skill_tags WHERE skill_name = ?1) AS "tag: SkillId",
@@ -525,7 +541,7 @@ async fn creating_a_master_row_adopts_no_rows_that_carry_its_name_with_a_null_li
             (SELECT skill_master_id FROM imported_skills WHERE skill_name = ?1) AS "imported: SkillId""#,
         "late"
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap();
     assert_eq!(
@@ -538,13 +554,13 @@ async fn creating_a_master_row_adopts_no_rows_that_carry_its_name_with_a_null_li
 #[tokio::test]
 async fn a_run_row_without_master_link_stays_unlinked_when_the_master_row_is_created() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     sqlx::query!("INSERT INTO workflow_runs (skill_name) VALUES ('orphan-run')")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    upsert(pool, "orphan-run", SkillSource::SkillBuilder).await;
-    let run = workflow_runs::get_workflow_run(pool, "orphan-run")
+    upsert(&mut conn, "orphan-run", SkillSource::SkillBuilder).await;
+    let run = workflow_runs::get_workflow_run(&mut conn, "orphan-run")
         .await
         .unwrap()
         .unwrap();
@@ -556,68 +572,71 @@ async fn a_run_row_without_master_link_stays_unlinked_when_the_master_row_is_cre
 #[tokio::test]
 async fn delete_skill_removes_a_catalogue_skill_with_tags_lock_session_and_imported_row() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = t.conn().await;
     workflow_runs::save_marketplace_skill(&mut conn, "market", "domain")
         .await
         .unwrap();
-    tags::set_skill_tags(&mut *conn, "market", &["a", "b"])
+    tags::set_skill_tags(&mut conn, "market", &["a", "b"])
         .await
         .unwrap();
-    drop(conn);
-    add_foreign_rows(pool, "market").await;
+    add_foreign_rows(&mut conn, "market").await;
     assert_eq!(
-        count_rows(pool, "market").await,
+        count_rows(&mut conn, "market").await,
         [1, 0, 0, 0, 1, 2, 1, 1, 1]
     );
-    let mut conn = pool.acquire().await.unwrap();
     skills::delete_skill(&mut conn, "market").await.unwrap();
-    drop(conn);
     // Usage history (agent run, workflow session) stays, detached (issue 10).
-    assert_eq!(count_rows(pool, "market").await, HISTORY_ONLY);
-    assert_eq!(detached_history(pool, "market").await, (1, 1));
+    assert_eq!(count_rows(&mut conn, "market").await, HISTORY_ONLY);
+    assert_eq!(detached_history(&mut conn, "market").await, (1, 1));
 }
 
 #[tokio::test]
 async fn delete_skill_removes_the_workflow_run_steps_and_artifacts_and_detaches_agent_runs() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     sqlx::query!(
         "INSERT INTO workspace_skills (skill_id, skill_name, disk_path) VALUES ('ws-1', 'built', '/w')"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
     for name in ["built", "neighbour"] {
-        workflow_runs::save_workflow_run(pool, name, 2, &WorkflowRunStatus::InProgress, "domain")
+        workflow_runs::save_workflow_run(
+            &mut conn,
+            name,
+            2,
+            &WorkflowRunStatus::InProgress,
+            "domain",
+        )
+        .await
+        .unwrap();
+        tags::set_skill_tags(&mut conn, name, &["t"]).await.unwrap();
+        workflow_steps::save_workflow_step(&mut conn, name, 0, &StepStatus::Completed)
             .await
             .unwrap();
-        tags::set_skill_tags(pool, name, &["t"]).await.unwrap();
-        workflow_steps::save_workflow_step(pool, name, 0, &StepStatus::Completed)
+        artifacts::upsert_artifact(&mut conn, name, 0, "a.md", "body")
             .await
             .unwrap();
-        artifacts::upsert_artifact(pool, name, 0, "a.md", "body")
-            .await
-            .unwrap();
-        add_foreign_rows(pool, name).await;
+        add_foreign_rows(&mut conn, name).await;
     }
     // A stray step carrying the name with a NULL link goes too.
     sqlx::query!("INSERT INTO workflow_steps (skill_name, step_id) VALUES ('built', 4)")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    assert_eq!(count_rows(pool, "built").await, [1, 1, 2, 1, 1, 1, 1, 1, 1]);
-    let mut conn = pool.acquire().await.unwrap();
-    skills::delete_skill(&mut conn, "built").await.unwrap();
-    drop(conn);
-    assert_eq!(count_rows(pool, "built").await, HISTORY_ONLY);
-    assert_eq!(detached_history(pool, "built").await, (1, 1));
     assert_eq!(
-        count_rows(pool, "neighbour").await,
+        count_rows(&mut conn, "built").await,
+        [1, 1, 2, 1, 1, 1, 1, 1, 1]
+    );
+    skills::delete_skill(&mut conn, "built").await.unwrap();
+    assert_eq!(count_rows(&mut conn, "built").await, HISTORY_ONLY);
+    assert_eq!(detached_history(&mut conn, "built").await, (1, 1));
+    assert_eq!(
+        count_rows(&mut conn, "neighbour").await,
         [1, 1, 1, 1, 1, 1, 1, 1, 1]
     );
     let ws = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM workspace_skills"#)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .unwrap();
     assert_eq!(ws, 1, "workspace_skills is never touched");
@@ -626,43 +645,37 @@ async fn delete_skill_removes_the_workflow_run_steps_and_artifacts_and_detaches_
 #[tokio::test]
 async fn delete_skill_of_an_unknown_name_removes_stray_rows_carrying_it() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    add_foreign_rows(pool, "ghost").await;
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = t.conn().await;
+    add_foreign_rows(&mut conn, "ghost").await;
     skills::delete_skill(&mut conn, "ghost").await.unwrap();
-    drop(conn);
-    assert_eq!(count_rows(pool, "ghost").await, HISTORY_ONLY);
+    assert_eq!(count_rows(&mut conn, "ghost").await, HISTORY_ONLY);
 }
 
 #[tokio::test]
 async fn delete_skill_is_one_transaction() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_workflow_run(&mut *conn, "keep", 1, &WorkflowRunStatus::Pending, "domain")
+    let mut conn = t.conn().await;
+    workflow_runs::save_workflow_run(&mut conn, "keep", 1, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
-    tags::set_skill_tags(&mut *conn, "keep", &["t"])
+    tags::set_skill_tags(&mut conn, "keep", &["t"])
         .await
         .unwrap();
-    drop(conn);
-    workflow_steps::save_workflow_step(pool, "keep", 0, &StepStatus::Pending)
+    workflow_steps::save_workflow_step(&mut conn, "keep", 0, &StepStatus::Pending)
         .await
         .unwrap();
-    add_foreign_rows(pool, "keep").await;
-    let before = count_rows(pool, "keep").await;
+    add_foreign_rows(&mut conn, "keep").await;
+    let before = count_rows(&mut conn, "keep").await;
     sqlx::query!(
         "CREATE TRIGGER fail_master_delete BEFORE DELETE ON skills
          BEGIN SELECT RAISE(ABORT, 'master delete refused'); END"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
     let err = skills::delete_skill(&mut conn, "keep").await.unwrap_err();
     assert!(err.to_string().contains("master delete refused"), "{err}");
-    drop(conn);
-    assert_eq!(count_rows(pool, "keep").await, before);
+    assert_eq!(count_rows(&mut conn, "keep").await, before);
 }
 
 // ---- legacy files ----
@@ -672,7 +685,7 @@ async fn legacy_skills_read_back_as_stored() {
     for fixture in common_fixtures() {
         let t = common::open_legacy(fixture).await;
         let expected = expected_rows(fixture, "skills");
-        let got = skills::list_all_skills(t.pool()).await.unwrap();
+        let got = skills::list_all_skills(&mut *t.conn().await).await.unwrap();
         assert_eq!(got.len(), expected.len(), "{fixture}");
         let mut expected = expected;
         expected.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
@@ -692,11 +705,13 @@ async fn legacy_skills_read_back_as_stored() {
                 assert_eq!(Some(s.created_at.as_str()), e["created_at"].as_str());
             }
         }
-        let names = skills::get_dashboard_skill_names(t.pool()).await.unwrap();
+        let names = skills::get_dashboard_skill_names(&mut *t.conn().await)
+            .await
+            .unwrap();
         assert_eq!(names.len(), got.len(), "{fixture}");
         for s in &got {
             assert_eq!(
-                skills::get_skill_master_id(t.pool(), &s.name)
+                skills::get_skill_master_id(&mut *t.conn().await, &s.name)
                     .await
                     .unwrap(),
                 Some(s.id)

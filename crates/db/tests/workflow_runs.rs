@@ -10,39 +10,44 @@ use skill_builder_db::model::{
 use skill_builder_db::{
     Entity, Error, InvalidInput, artifacts, skills, tags, workflow_runs, workflow_steps,
 };
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
-async fn save(pool: &SqlitePool, name: &str, step: i64, status: WorkflowRunStatus, purpose: &str) {
-    workflow_runs::save_workflow_run(pool, name, step, &status, purpose)
+async fn save(
+    conn: &mut SqliteConnection,
+    name: &str,
+    step: i64,
+    status: WorkflowRunStatus,
+    purpose: &str,
+) {
+    workflow_runs::save_workflow_run(conn, name, step, &status, purpose)
         .await
         .unwrap();
 }
 
-async fn get(pool: &SqlitePool, name: &str) -> WorkflowRun {
-    workflow_runs::get_workflow_run(pool, name)
+async fn get(conn: &mut SqliteConnection, name: &str) -> WorkflowRun {
+    workflow_runs::get_workflow_run(conn, name)
         .await
         .unwrap()
         .expect("run row")
 }
 
-async fn delete(pool: &SqlitePool, name: &str) -> skill_builder_db::Result<()> {
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::delete_workflow_run(&mut conn, name).await
+async fn delete(conn: &mut SqliteConnection, name: &str) -> skill_builder_db::Result<()> {
+    workflow_runs::delete_workflow_run(conn, name).await
 }
 
-async fn add_session(pool: &SqlitePool, session_id: &str, name: &str) {
+async fn add_session(conn: &mut SqliteConnection, session_id: &str, name: &str) {
     sqlx::query!(
         "INSERT INTO workflow_sessions (session_id, skill_name, pid, skill_id)
          VALUES (?1, ?2, 1, (SELECT id FROM skills WHERE name = ?2))",
         session_id,
         name
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
 }
 
-async fn count(pool: &SqlitePool, name: &str) -> i64 {
+async fn count(conn: &mut SqliteConnection, name: &str) -> i64 {
     sqlx::query_scalar!(
         r#"SELECT
             (SELECT COUNT(*) FROM skills WHERE name = ?1)
@@ -56,7 +61,7 @@ async fn count(pool: &SqlitePool, name: &str) -> i64 {
           + (SELECT COUNT(*) FROM imported_skills WHERE skill_name = ?1) AS "n!: i64""#,
         name
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap()
 }
@@ -67,14 +72,14 @@ async fn count(pool: &SqlitePool, name: &str) -> i64 {
 async fn save_then_get_returns_the_name_step_3_and_status_in_progress() {
     let t = common::open_temp().await;
     save(
-        t.pool(),
+        &mut *t.conn().await,
         "my-skill",
         3,
         WorkflowRunStatus::InProgress,
         "domain",
     )
     .await;
-    let run = get(t.pool(), "my-skill").await;
+    let run = get(&mut *t.conn().await, "my-skill").await;
     assert_eq!(run.skill_name, "my-skill");
     assert_eq!(run.current_step, 3);
     assert_eq!(run.status, WorkflowRunStatus::InProgress);
@@ -84,7 +89,7 @@ async fn save_then_get_returns_the_name_step_3_and_status_in_progress() {
 async fn get_of_an_unknown_name_returns_none() {
     let t = common::open_temp().await;
     assert_eq!(
-        workflow_runs::get_workflow_run(t.pool(), "unknown")
+        workflow_runs::get_workflow_run(&mut *t.conn().await, "unknown")
             .await
             .unwrap(),
         None
@@ -94,15 +99,29 @@ async fn get_of_an_unknown_name_returns_none() {
 #[tokio::test]
 async fn saving_the_same_name_again_updates_step_and_status_in_place() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 3, WorkflowRunStatus::InProgress, "domain").await;
-    let first = get(t.pool(), "s").await;
-    save(t.pool(), "s", 5, WorkflowRunStatus::Completed, "domain").await;
-    let run = get(t.pool(), "s").await;
+    save(
+        &mut *t.conn().await,
+        "s",
+        3,
+        WorkflowRunStatus::InProgress,
+        "domain",
+    )
+    .await;
+    let first = get(&mut *t.conn().await, "s").await;
+    save(
+        &mut *t.conn().await,
+        "s",
+        5,
+        WorkflowRunStatus::Completed,
+        "domain",
+    )
+    .await;
+    let run = get(&mut *t.conn().await, "s").await;
     assert_eq!(run.id, first.id);
     assert_eq!(run.current_step, 5);
     assert_eq!(run.status, WorkflowRunStatus::Completed);
     assert_eq!(
-        workflow_runs::list_all_workflow_runs(t.pool())
+        workflow_runs::list_all_workflow_runs(&mut *t.conn().await)
             .await
             .unwrap()
             .len(),
@@ -113,11 +132,23 @@ async fn saving_the_same_name_again_updates_step_and_status_in_place() {
 #[tokio::test]
 async fn set_skill_author_stores_login_and_avatar() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    workflow_runs::set_skill_author(t.pool(), "s", "octocat", Some("https://a/1.png"))
-        .await
-        .unwrap();
-    let run = get(t.pool(), "s").await;
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    workflow_runs::set_skill_author(
+        &mut *t.conn().await,
+        "s",
+        "octocat",
+        Some("https://a/1.png"),
+    )
+    .await
+    .unwrap();
+    let run = get(&mut *t.conn().await, "s").await;
     assert_eq!(run.author_login.as_deref(), Some("octocat"));
     assert_eq!(run.author_avatar.as_deref(), Some("https://a/1.png"));
 }
@@ -125,11 +156,18 @@ async fn set_skill_author_stores_login_and_avatar() {
 #[tokio::test]
 async fn set_skill_author_with_no_avatar_stores_the_login_and_leaves_the_avatar_none() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    workflow_runs::set_skill_author(t.pool(), "s", "octocat", None)
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    workflow_runs::set_skill_author(&mut *t.conn().await, "s", "octocat", None)
         .await
         .unwrap();
-    let run = get(t.pool(), "s").await;
+    let run = get(&mut *t.conn().await, "s").await;
     assert_eq!(run.author_login.as_deref(), Some("octocat"));
     assert_eq!(run.author_avatar, None);
 }
@@ -137,17 +175,31 @@ async fn set_skill_author_with_no_avatar_stores_the_login_and_leaves_the_avatar_
 #[tokio::test]
 async fn a_freshly_saved_run_has_no_author_login_or_avatar() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    let run = get(t.pool(), "s").await;
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    let run = get(&mut *t.conn().await, "s").await;
     assert_eq!((run.author_login, run.author_avatar), (None, None));
 }
 
 #[tokio::test]
 async fn purpose_platform_given_to_save_is_returned_by_get() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "platform").await;
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "platform",
+    )
+    .await;
     assert_eq!(
-        get(t.pool(), "s").await.purpose.as_deref(),
+        get(&mut *t.conn().await, "s").await.purpose.as_deref(),
         Some("platform")
     );
 }
@@ -156,7 +208,7 @@ async fn purpose_platform_given_to_save_is_returned_by_get() {
 async fn get_purpose_returns_domain_for_a_skill_without_a_run() {
     let t = common::open_temp().await;
     assert_eq!(
-        workflow_runs::get_purpose(t.pool(), "no-run")
+        workflow_runs::get_purpose(&mut *t.conn().await, "no-run")
             .await
             .unwrap(),
         "domain"
@@ -166,9 +218,18 @@ async fn get_purpose_returns_domain_for_a_skill_without_a_run() {
 #[tokio::test]
 async fn get_purpose_returns_the_saved_purpose() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "source").await;
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "source",
+    )
+    .await;
     assert_eq!(
-        workflow_runs::get_purpose(t.pool(), "s").await.unwrap(),
+        workflow_runs::get_purpose(&mut *t.conn().await, "s")
+            .await
+            .unwrap(),
         "source"
     );
 }
@@ -177,7 +238,7 @@ async fn get_purpose_returns_the_saved_purpose() {
 async fn list_all_workflow_runs_on_an_empty_store_is_empty() {
     let t = common::open_temp().await;
     assert!(
-        workflow_runs::list_all_workflow_runs(t.pool())
+        workflow_runs::list_all_workflow_runs(&mut *t.conn().await)
             .await
             .unwrap()
             .is_empty()
@@ -189,7 +250,7 @@ async fn list_all_workflow_runs_returns_all_runs_ordered_by_name_with_their_step
  {
     let t = common::open_temp().await;
     save(
-        t.pool(),
+        &mut *t.conn().await,
         "zulu",
         7,
         WorkflowRunStatus::Completed,
@@ -197,14 +258,14 @@ async fn list_all_workflow_runs_returns_all_runs_ordered_by_name_with_their_step
     )
     .await;
     save(
-        t.pool(),
+        &mut *t.conn().await,
         "alpha",
         3,
         WorkflowRunStatus::InProgress,
         "domain",
     )
     .await;
-    let runs = workflow_runs::list_all_workflow_runs(t.pool())
+    let runs = workflow_runs::list_all_workflow_runs(&mut *t.conn().await)
         .await
         .unwrap();
     let got: Vec<_> = runs
@@ -230,10 +291,24 @@ async fn list_all_workflow_runs_returns_all_runs_ordered_by_name_with_their_step
 #[tokio::test]
 async fn after_deleting_one_of_two_runs_the_list_holds_only_the_other() {
     let t = common::open_temp().await;
-    save(t.pool(), "one", 1, WorkflowRunStatus::Pending, "domain").await;
-    save(t.pool(), "two", 2, WorkflowRunStatus::Pending, "domain").await;
-    delete(t.pool(), "one").await.unwrap();
-    let runs = workflow_runs::list_all_workflow_runs(t.pool())
+    save(
+        &mut *t.conn().await,
+        "one",
+        1,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    save(
+        &mut *t.conn().await,
+        "two",
+        2,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    delete(&mut *t.conn().await, "one").await.unwrap();
+    let runs = workflow_runs::list_all_workflow_runs(&mut *t.conn().await)
         .await
         .unwrap();
     assert_eq!(runs.len(), 1);
@@ -244,7 +319,7 @@ async fn after_deleting_one_of_two_runs_the_list_holds_only_the_other() {
 async fn purpose_data_engineering_is_kept_when_the_run_is_resaved_with_a_new_step() {
     let t = common::open_temp().await;
     save(
-        t.pool(),
+        &mut *t.conn().await,
         "s",
         1,
         WorkflowRunStatus::InProgress,
@@ -252,14 +327,14 @@ async fn purpose_data_engineering_is_kept_when_the_run_is_resaved_with_a_new_ste
     )
     .await;
     save(
-        t.pool(),
+        &mut *t.conn().await,
         "s",
         2,
         WorkflowRunStatus::InProgress,
         "data-engineering",
     )
     .await;
-    let run = get(t.pool(), "s").await;
+    let run = get(&mut *t.conn().await, "s").await;
     assert_eq!(run.current_step, 2);
     assert_eq!(run.purpose.as_deref(), Some("data-engineering"));
 }
@@ -267,16 +342,23 @@ async fn purpose_data_engineering_is_kept_when_the_run_is_resaved_with_a_new_ste
 #[tokio::test]
 async fn delete_workflow_run_removes_the_run_and_its_steps() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 1, WorkflowRunStatus::InProgress, "domain").await;
-    workflow_steps::save_workflow_step(t.pool(), "s", 0, &StepStatus::Completed)
+    save(
+        &mut *t.conn().await,
+        "s",
+        1,
+        WorkflowRunStatus::InProgress,
+        "domain",
+    )
+    .await;
+    workflow_steps::save_workflow_step(&mut *t.conn().await, "s", 0, &StepStatus::Completed)
         .await
         .unwrap();
-    workflow_steps::save_workflow_step(t.pool(), "s", 1, &StepStatus::InProgress)
+    workflow_steps::save_workflow_step(&mut *t.conn().await, "s", 1, &StepStatus::InProgress)
         .await
         .unwrap();
-    delete(t.pool(), "s").await.unwrap();
+    delete(&mut *t.conn().await, "s").await.unwrap();
     assert_eq!(
-        workflow_runs::get_workflow_run(t.pool(), "s")
+        workflow_runs::get_workflow_run(&mut *t.conn().await, "s")
             .await
             .unwrap(),
         None
@@ -284,7 +366,7 @@ async fn delete_workflow_run_removes_the_run_and_its_steps() {
     let steps = sqlx::query_scalar!(
         r#"SELECT COUNT(*) AS "n!: i64" FROM workflow_steps WHERE skill_name = 's'"#
     )
-    .fetch_one(t.pool())
+    .fetch_one(&mut *t.conn().await)
     .await
     .unwrap();
     assert_eq!(steps, 0);
@@ -293,10 +375,19 @@ async fn delete_workflow_run_removes_the_run_and_its_steps() {
 #[tokio::test]
 async fn delete_workflow_run_also_removes_the_master_row() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    delete(t.pool(), "s").await.unwrap();
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    delete(&mut *t.conn().await, "s").await.unwrap();
     assert_eq!(
-        skills::get_skill_master_id(t.pool(), "s").await.unwrap(),
+        skills::get_skill_master_id(&mut *t.conn().await, "s")
+            .await
+            .unwrap(),
         None
     );
 }
@@ -304,18 +395,35 @@ async fn delete_workflow_run_also_removes_the_master_row() {
 #[tokio::test]
 async fn delete_workflow_run_removes_the_skills_tags() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    save(t.pool(), "other", 0, WorkflowRunStatus::Pending, "domain").await;
-    let mut conn = t.pool().acquire().await.unwrap();
-    tags::set_skill_tags(&mut *conn, "s", &["a", "b"])
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    save(
+        &mut *t.conn().await,
+        "other",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    let mut conn = t.conn().await;
+    tags::set_skill_tags(&mut conn, "s", &["a", "b"])
         .await
         .unwrap();
-    tags::set_skill_tags(&mut *conn, "other", &["c"])
+    tags::set_skill_tags(&mut conn, "other", &["c"])
         .await
         .unwrap();
     drop(conn);
-    delete(t.pool(), "s").await.unwrap();
-    assert_eq!(tags::get_all_tags(t.pool()).await.unwrap(), ["c"]);
+    delete(&mut *t.conn().await, "s").await.unwrap();
+    assert_eq!(
+        tags::get_all_tags(&mut *t.conn().await).await.unwrap(),
+        ["c"]
+    );
 }
 
 #[tokio::test]
@@ -323,17 +431,31 @@ async fn delete_workflow_run_keeps_the_skills_workflow_sessions_detached() {
     // Issue 10 (was §15 "delete_workflow_run removes the skill's workflow sessions"):
     // sessions are usage history; they stay with their name and lose their link.
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    save(t.pool(), "other", 0, WorkflowRunStatus::Pending, "domain").await;
-    add_session(t.pool(), "sess-1", "s").await;
-    add_session(t.pool(), "sess-2", "s").await;
-    add_session(t.pool(), "sess-3", "other").await;
-    delete(t.pool(), "s").await.unwrap();
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    save(
+        &mut *t.conn().await,
+        "other",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    add_session(&mut *t.conn().await, "sess-1", "s").await;
+    add_session(&mut *t.conn().await, "sess-2", "s").await;
+    add_session(&mut *t.conn().await, "sess-3", "other").await;
+    delete(&mut *t.conn().await, "s").await.unwrap();
     let left = sqlx::query!(
         r#"SELECT session_id AS "session_id!", skill_name, skill_id IS NOT NULL AS "linked!: bool"
            FROM workflow_sessions ORDER BY session_id"#
     )
-    .fetch_all(t.pool())
+    .fetch_all(&mut *t.conn().await)
     .await
     .unwrap();
     let left: Vec<_> = left
@@ -355,16 +477,16 @@ async fn delete_workflow_run_keeps_the_skills_workflow_sessions_detached() {
 #[tokio::test]
 async fn workflow_run_round_trips_every_field() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     save(
-        pool,
+        &mut conn,
         "full",
         4,
         WorkflowRunStatus::from("archived"),
         "platform",
     )
     .await;
-    let fresh = get(pool, "full").await;
+    let fresh = get(&mut conn, "full").await;
     // Column defaults on insert.
     assert_eq!(fresh.source, "created");
     assert_eq!(fresh.version.as_deref(), Some("1.0.0"));
@@ -384,16 +506,15 @@ async fn workflow_run_round_trips_every_field() {
         assert!(stamp.ends_with('Z') && &stamp[10..11] == " ", "{stamp}");
     }
 
-    workflow_runs::set_skill_author(pool, "full", "octocat", Some("https://a/1"))
+    workflow_runs::set_skill_author(&mut conn, "full", "octocat", Some("https://a/1"))
         .await
         .unwrap();
-    workflow_runs::set_skill_display_name(pool, "full", Some("Full Skill"))
+    workflow_runs::set_skill_display_name(&mut conn, "full", Some("Full Skill"))
         .await
         .unwrap();
-    workflow_runs::set_skill_intake(pool, "full", Some(r#"{"audience":"analysts"}"#))
+    workflow_runs::set_skill_intake(&mut conn, "full", Some(r#"{"audience":"analysts"}"#))
         .await
         .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
     let behaviour = SkillBehaviour {
         description: Some("desc".into()),
         version: Some("2.1.0".into()),
@@ -405,11 +526,12 @@ async fn workflow_run_round_trips_every_field() {
     workflow_runs::set_skill_behaviour(&mut conn, "full", &behaviour)
         .await
         .unwrap();
-    drop(conn);
-    let run = get(pool, "full").await;
+    let run = get(&mut conn, "full").await;
     let expected = WorkflowRun {
         id: fresh.id,
-        skill_id: skills::get_skill_master_id(pool, "full").await.unwrap(),
+        skill_id: skills::get_skill_master_id(&mut conn, "full")
+            .await
+            .unwrap(),
         skill_name: "full".into(),
         current_step: 4,
         status: WorkflowRunStatus::Other("archived".into()),
@@ -430,12 +552,14 @@ async fn workflow_run_round_trips_every_field() {
     };
     assert_eq!(run, expected);
     assert!(expected.skill_id.is_some());
-    let listed = workflow_runs::list_all_workflow_runs(pool).await.unwrap();
+    let listed = workflow_runs::list_all_workflow_runs(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(listed, std::slice::from_ref(&expected));
 
     // Re-saving keeps created_at, author, display name, intake and frontmatter.
-    save(pool, "full", 5, WorkflowRunStatus::Completed, "domain").await;
-    let resaved = get(pool, "full").await;
+    save(&mut conn, "full", 5, WorkflowRunStatus::Completed, "domain").await;
+    let resaved = get(&mut conn, "full").await;
     assert_eq!(
         resaved,
         WorkflowRun {
@@ -451,21 +575,30 @@ async fn workflow_run_round_trips_every_field() {
 #[tokio::test]
 async fn null_purpose_reads_as_none_and_get_purpose_falls_back_to_domain() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
     sqlx::query!("UPDATE workflow_runs SET purpose = NULL, author_login = NULL")
-        .execute(t.pool())
+        .execute(&mut *t.conn().await)
         .await
         .unwrap();
-    assert_eq!(get(t.pool(), "s").await.purpose, None);
+    assert_eq!(get(&mut *t.conn().await, "s").await.purpose, None);
     assert_eq!(
-        workflow_runs::list_all_workflow_runs(t.pool())
+        workflow_runs::list_all_workflow_runs(&mut *t.conn().await)
             .await
             .unwrap()[0]
             .purpose,
         None
     );
     assert_eq!(
-        workflow_runs::get_purpose(t.pool(), "s").await.unwrap(),
+        workflow_runs::get_purpose(&mut *t.conn().await, "s")
+            .await
+            .unwrap(),
         "domain"
     );
 }
@@ -477,10 +610,10 @@ async fn null_master_link_and_frontmatter_read_as_none() {
         "INSERT INTO workflow_runs (skill_name, user_invocable, disable_model_invocation, version)
          VALUES ('bare', NULL, 5, NULL)"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    let run = get(t.pool(), "bare").await;
+    let run = get(&mut *t.conn().await, "bare").await;
     assert_eq!(run.skill_id, None);
     assert_eq!(run.user_invocable, None);
     assert_eq!(run.disable_model_invocation, Some(true));
@@ -492,11 +625,11 @@ async fn null_master_link_and_frontmatter_read_as_none() {
 #[tokio::test]
 async fn save_workflow_run_keeps_the_source_of_an_existing_marketplace_skill() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     workflow_runs::save_marketplace_skill(&mut conn, "m", "domain")
         .await
         .unwrap();
-    workflow_runs::save_workflow_run(&mut *conn, "m", 0, &WorkflowRunStatus::Pending, "platform")
+    workflow_runs::save_workflow_run(&mut conn, "m", 0, &WorkflowRunStatus::Pending, "platform")
         .await
         .unwrap();
     let s = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
@@ -513,76 +646,73 @@ async fn save_workflow_run_keeps_the_source_of_an_existing_marketplace_skill() {
 #[tokio::test]
 async fn setters_without_a_run_row_are_no_ops() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    workflow_runs::set_skill_author(pool, "none", "x", None)
+    let mut conn = t.conn().await;
+    workflow_runs::set_skill_author(&mut conn, "none", "x", None)
         .await
         .unwrap();
-    workflow_runs::set_skill_display_name(pool, "none", Some("x"))
+    workflow_runs::set_skill_display_name(&mut conn, "none", Some("x"))
         .await
         .unwrap();
-    workflow_runs::set_skill_intake(pool, "none", Some("{}"))
+    workflow_runs::set_skill_intake(&mut conn, "none", Some("{}"))
         .await
         .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
     workflow_runs::set_skill_behaviour(&mut conn, "none", &SkillBehaviour::default())
         .await
         .unwrap();
     workflow_runs::set_skill_purpose(&mut conn, "none", "x")
         .await
         .unwrap();
-    drop(conn);
-    assert_eq!(count(pool, "none").await, 0);
+    assert_eq!(count(&mut conn, "none").await, 0);
 }
 
 #[tokio::test]
 async fn display_name_and_intake_can_be_cleared_and_bump_updated_at() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save(pool, "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    workflow_runs::set_skill_display_name(pool, "s", Some("Name"))
+    let mut conn = t.conn().await;
+    save(&mut conn, "s", 0, WorkflowRunStatus::Pending, "domain").await;
+    workflow_runs::set_skill_display_name(&mut conn, "s", Some("Name"))
         .await
         .unwrap();
-    workflow_runs::set_skill_intake(pool, "s", Some("{}"))
+    workflow_runs::set_skill_intake(&mut conn, "s", Some("{}"))
         .await
         .unwrap();
     sqlx::query!("UPDATE workflow_runs SET updated_at = 'old'")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    workflow_runs::set_skill_display_name(pool, "s", None)
+    workflow_runs::set_skill_display_name(&mut conn, "s", None)
         .await
         .unwrap();
-    let run = get(pool, "s").await;
+    let run = get(&mut conn, "s").await;
     assert_eq!(run.display_name, None);
     assert_eq!(run.intake_json.as_deref(), Some("{}"));
     assert_ne!(run.updated_at, "old");
     sqlx::query!("UPDATE workflow_runs SET updated_at = 'old'")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    workflow_runs::set_skill_intake(pool, "s", None)
+    workflow_runs::set_skill_intake(&mut conn, "s", None)
         .await
         .unwrap();
-    let run = get(pool, "s").await;
+    let run = get(&mut conn, "s").await;
     assert_eq!(run.intake_json, None);
     assert_ne!(run.updated_at, "old");
     // set_skill_author leaves updated_at alone.
     sqlx::query!("UPDATE workflow_runs SET updated_at = 'old'")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    workflow_runs::set_skill_author(pool, "s", "me", None)
+    workflow_runs::set_skill_author(&mut conn, "s", "me", None)
         .await
         .unwrap();
-    assert_eq!(get(pool, "s").await.updated_at, "old");
+    assert_eq!(get(&mut conn, "s").await.updated_at, "old");
 }
 
 #[tokio::test]
 async fn set_skill_behaviour_overwrites_given_fields_keeps_absent_ones_on_master_and_run() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save(pool, "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = t.conn().await;
+    save(&mut conn, "s", 0, WorkflowRunStatus::Pending, "domain").await;
     let first = SkillBehaviour {
         description: Some("d1".into()),
         model: Some("sonnet".into()),
@@ -612,8 +742,7 @@ async fn set_skill_behaviour_overwrites_given_fields_keeps_absent_ones_on_master
         .await
         .unwrap();
     let master = skills::list_all_skills(&mut *conn).await.unwrap().remove(0);
-    drop(conn);
-    let run = get(pool, "s").await;
+    let run = get(&mut conn, "s").await;
     assert_eq!(master.description.as_deref(), Some("d1"));
     assert_eq!(master.model.as_deref(), Some("sonnet"));
     assert_eq!(master.version.as_deref(), Some("3.0.0"));
@@ -636,7 +765,7 @@ async fn set_skill_behaviour_overwrites_given_fields_keeps_absent_ones_on_master
 #[tokio::test]
 async fn set_skill_behaviour_reaches_a_catalogue_only_skill() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     workflow_runs::save_marketplace_skill(&mut conn, "m", "domain")
         .await
         .unwrap();
@@ -656,18 +785,16 @@ async fn set_skill_behaviour_reaches_a_catalogue_only_skill() {
 #[tokio::test]
 async fn set_skill_purpose_updates_run_and_master() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save(pool, "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = t.conn().await;
+    save(&mut conn, "s", 0, WorkflowRunStatus::Pending, "domain").await;
     workflow_runs::set_skill_purpose(&mut conn, "s", "platform")
         .await
         .unwrap();
-    drop(conn);
     assert_eq!(
-        workflow_runs::get_purpose(pool, "s").await.unwrap(),
+        workflow_runs::get_purpose(&mut conn, "s").await.unwrap(),
         "platform"
     );
-    let s = skills::list_all_skills(pool).await.unwrap().remove(0);
+    let s = skills::list_all_skills(&mut conn).await.unwrap().remove(0);
     assert_eq!(s.purpose.as_deref(), Some("platform"));
 }
 
@@ -676,7 +803,7 @@ async fn set_skill_purpose_updates_run_and_master() {
 #[tokio::test]
 async fn delete_workflow_run_of_an_unknown_skill_is_not_found_workflow_run() {
     let t = common::open_temp().await;
-    let err = delete(t.pool(), "nope").await.unwrap_err();
+    let err = delete(&mut *t.conn().await, "nope").await.unwrap_err();
     assert!(
         matches!(&err, Error::NotFound { entity: Entity::WorkflowRun, key } if key == "nope"),
         "{err:?}"
@@ -686,9 +813,16 @@ async fn delete_workflow_run_of_an_unknown_skill_is_not_found_workflow_run() {
 #[tokio::test]
 async fn delete_workflow_run_is_not_idempotent() {
     let t = common::open_temp().await;
-    save(t.pool(), "s", 0, WorkflowRunStatus::Pending, "domain").await;
-    delete(t.pool(), "s").await.unwrap();
-    let err = delete(t.pool(), "s").await.unwrap_err();
+    save(
+        &mut *t.conn().await,
+        "s",
+        0,
+        WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await;
+    delete(&mut *t.conn().await, "s").await.unwrap();
+    let err = delete(&mut *t.conn().await, "s").await.unwrap_err();
     assert!(matches!(
         err,
         Error::NotFound {
@@ -702,31 +836,33 @@ async fn delete_workflow_run_is_not_idempotent() {
 async fn delete_workflow_run_without_a_master_row_is_not_found_skill_and_deletes_nothing() {
     let t = common::open_temp().await;
     sqlx::query!("INSERT INTO workflow_runs (skill_name) VALUES ('masterless')")
-        .execute(t.pool())
+        .execute(&mut *t.conn().await)
         .await
         .unwrap();
     // Written by hand: save_workflow_step refuses a name without a master row.
     sqlx::query!("INSERT INTO workflow_steps (skill_name, step_id) VALUES ('masterless', 0)")
-        .execute(t.pool())
+        .execute(&mut *t.conn().await)
         .await
         .unwrap();
-    let err = delete(t.pool(), "masterless").await.unwrap_err();
+    let err = delete(&mut *t.conn().await, "masterless")
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::NotFound { entity: Entity::Skill, key } if key == "masterless"),
         "{err:?}"
     );
-    assert_eq!(count(t.pool(), "masterless").await, 2);
+    assert_eq!(count(&mut *t.conn().await, "masterless").await, 2);
 }
 
 #[tokio::test]
 async fn a_catalogue_only_skill_cannot_be_deleted_through_delete_workflow_run() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     workflow_runs::save_marketplace_skill(&mut conn, "m", "domain")
         .await
         .unwrap();
     drop(conn);
-    let err = delete(t.pool(), "m").await.unwrap_err();
+    let err = delete(&mut *t.conn().await, "m").await.unwrap_err();
     assert!(matches!(
         err,
         Error::NotFound {
@@ -735,7 +871,7 @@ async fn a_catalogue_only_skill_cannot_be_deleted_through_delete_workflow_run() 
         }
     ));
     assert!(
-        skills::get_skill_master_id(t.pool(), "m")
+        skills::get_skill_master_id(&mut *t.conn().await, "m")
             .await
             .unwrap()
             .is_some()
@@ -745,10 +881,9 @@ async fn a_catalogue_only_skill_cannot_be_deleted_through_delete_workflow_run() 
 #[tokio::test]
 async fn invalid_inputs_are_refused_before_anything_is_written() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let pending = WorkflowRunStatus::Pending;
-    let err = workflow_runs::save_workflow_run(&mut *conn, " ", 0, &pending, "domain")
+    let err = workflow_runs::save_workflow_run(&mut conn, " ", 0, &pending, "domain")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -757,14 +892,14 @@ async fn invalid_inputs_are_refused_before_anything_is_written() {
             field: "skill_name"
         })
     ));
-    let err = workflow_runs::save_workflow_run(&mut *conn, "s", 0, &pending, "do\0main")
+    let err = workflow_runs::save_workflow_run(&mut conn, "s", 0, &pending, "do\0main")
         .await
         .unwrap_err();
     assert!(matches!(
         err,
         Error::InvalidInput(InvalidInput::ContainsNul { field: "purpose" })
     ));
-    let err = workflow_runs::save_workflow_run(&mut *conn, "s", 0, &"a\0".into(), "domain")
+    let err = workflow_runs::save_workflow_run(&mut conn, "s", 0, &"a\0".into(), "domain")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -803,7 +938,7 @@ async fn invalid_inputs_are_refused_before_anything_is_written() {
         err,
         Error::InvalidInput(InvalidInput::ContainsNul { field: "model" })
     ));
-    let err = workflow_runs::set_skill_author(&mut *conn, "s", "me", Some("\0"))
+    let err = workflow_runs::set_skill_author(&mut conn, "s", "me", Some("\0"))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -812,8 +947,7 @@ async fn invalid_inputs_are_refused_before_anything_is_written() {
             field: "author_avatar"
         })
     ));
-    drop(conn);
-    assert!(skills::list_all_skills(pool).await.unwrap().is_empty());
+    assert!(skills::list_all_skills(&mut conn).await.unwrap().is_empty());
 }
 
 // ---- §14.1 / §14.6: the cascade also removes NULL-linked rows (usage history stays) ----
@@ -821,13 +955,20 @@ async fn invalid_inputs_are_refused_before_anything_is_written() {
 #[tokio::test]
 async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save(pool, "s", 2, WorkflowRunStatus::InProgress, "domain").await;
-    save(pool, "keep", 2, WorkflowRunStatus::InProgress, "domain").await;
+    let mut conn = t.conn().await;
+    save(&mut conn, "s", 2, WorkflowRunStatus::InProgress, "domain").await;
+    save(
+        &mut conn,
+        "keep",
+        2,
+        WorkflowRunStatus::InProgress,
+        "domain",
+    )
+    .await;
     sqlx::query!(
         "INSERT INTO workspace_skills (skill_id, skill_name, disk_path) VALUES ('w', 's', '/w')"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
     for name in ["s", "keep"] {
@@ -837,7 +978,7 @@ async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
             "INSERT INTO workflow_steps (skill_name, step_id, status) VALUES (?1, 0, 'completed')",
             name
         )
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
         sqlx::query!(
@@ -845,7 +986,7 @@ async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
              VALUES (?1, 0, 'a.md', 'x')",
             name
         )
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
         sqlx::query!(
@@ -853,14 +994,14 @@ async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
              VALUES ('agent-' || ?1, ?1, 0, 'opus')",
             name
         )
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
         sqlx::query!(
             "INSERT INTO skill_locks (skill_name, instance_id, pid) VALUES (?1, 'i', 1)",
             name
         )
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
         sqlx::query!(
@@ -868,33 +1009,33 @@ async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
              VALUES ('imp-' || ?1, ?1, '/p')",
             name
         )
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
         sqlx::query!(
             "INSERT INTO skill_tags (skill_name, tag) VALUES (?1, 'orphan')",
             name
         )
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-        add_session(pool, &format!("sess-{name}"), name).await;
+        add_session(&mut conn, &format!("sess-{name}"), name).await;
         sqlx::query!(
             "UPDATE workflow_sessions SET skill_id = NULL WHERE skill_name = ?1",
             name
         )
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
     }
-    let before_keep = count(pool, "keep").await;
+    let before_keep = count(&mut conn, "keep").await;
     assert_eq!(before_keep, 9);
-    delete(pool, "s").await.unwrap();
+    delete(&mut conn, "s").await.unwrap();
     // Only the usage history stays: the agent run and the workflow session (issue 10).
-    assert_eq!(count(pool, "s").await, 2);
-    assert_eq!(count(pool, "keep").await, before_keep);
+    assert_eq!(count(&mut conn, "s").await, 2);
+    assert_eq!(count(&mut conn, "keep").await, before_keep);
     let ws = sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM workspace_skills"#)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .unwrap();
     assert_eq!(ws, 1, "workspace_skills untouched");
@@ -903,31 +1044,29 @@ async fn delete_workflow_run_removes_rows_carrying_the_name_with_a_null_link() {
 #[tokio::test]
 async fn delete_workflow_run_is_one_transaction() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save(pool, "s", 1, WorkflowRunStatus::InProgress, "domain").await;
-    workflow_steps::save_workflow_step(pool, "s", 0, &StepStatus::Completed)
+    let mut conn = t.conn().await;
+    save(&mut conn, "s", 1, WorkflowRunStatus::InProgress, "domain").await;
+    workflow_steps::save_workflow_step(&mut conn, "s", 0, &StepStatus::Completed)
         .await
         .unwrap();
-    artifacts::upsert_artifact(pool, "s", 0, "a.md", "x")
+    artifacts::upsert_artifact(&mut conn, "s", 0, "a.md", "x")
         .await
         .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    tags::set_skill_tags(&mut *conn, "s", &["t"]).await.unwrap();
-    drop(conn);
-    add_session(pool, "sess", "s").await;
-    let before = count(pool, "s").await;
+    tags::set_skill_tags(&mut conn, "s", &["t"]).await.unwrap();
+    add_session(&mut conn, "sess", "s").await;
+    let before = count(&mut conn, "s").await;
     sqlx::query!(
         "CREATE TRIGGER refuse_run_delete BEFORE DELETE ON workflow_runs
          BEGIN SELECT RAISE(ABORT, 'run delete refused'); END"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let err = delete(pool, "s").await.unwrap_err();
+    let err = delete(&mut conn, "s").await.unwrap_err();
     assert!(err.to_string().contains("run delete refused"), "{err}");
-    assert_eq!(count(pool, "s").await, before);
+    assert_eq!(count(&mut conn, "s").await, before);
     assert_eq!(
-        workflow_steps::get_workflow_steps(pool, "s")
+        workflow_steps::get_workflow_steps(&mut conn, "s")
             .await
             .unwrap()
             .len(),
@@ -940,52 +1079,56 @@ async fn delete_workflow_run_is_one_transaction() {
 #[tokio::test]
 async fn save_workflow_run_is_one_transaction() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     sqlx::query!(
         "CREATE TRIGGER refuse_run_insert BEFORE INSERT ON workflow_runs
          BEGIN SELECT RAISE(ABORT, 'run insert refused'); END"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    let err =
-        workflow_runs::save_workflow_run(&mut *conn, "s", 0, &WorkflowRunStatus::Pending, "d")
-            .await
-            .unwrap_err();
+    let err = workflow_runs::save_workflow_run(&mut conn, "s", 0, &WorkflowRunStatus::Pending, "d")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("run insert refused"), "{err}");
-    drop(conn);
-    assert_eq!(skills::get_skill_master_id(pool, "s").await.unwrap(), None);
+    assert_eq!(
+        skills::get_skill_master_id(&mut conn, "s").await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
 async fn save_workflow_run_takes_part_in_the_callers_transaction() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    // One statement: any executor will do, the pool included.
-    workflow_runs::save_workflow_run(pool, "kept", 1, &WorkflowRunStatus::Pending, "d")
+    let mut conn = t.conn().await;
+    // One statement: the writer connection will do, outside any transaction.
+    workflow_runs::save_workflow_run(&mut conn, "kept", 1, &WorkflowRunStatus::Pending, "d")
         .await
         .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    workflow_runs::save_workflow_run(&mut *tx, "s", 2, &WorkflowRunStatus::InProgress, "d")
+    drop(conn);
+    let mut tx = t.db.begin().await.unwrap();
+    workflow_runs::save_workflow_run(&mut tx, "s", 2, &WorkflowRunStatus::InProgress, "d")
         .await
         .unwrap();
-    workflow_runs::save_workflow_run(&mut *tx, "kept", 4, &WorkflowRunStatus::InProgress, "e")
+    workflow_runs::save_workflow_run(&mut tx, "kept", 4, &WorkflowRunStatus::InProgress, "e")
         .await
         .unwrap();
-    let inside = workflow_runs::get_workflow_run(&mut *tx, "s")
-        .await
-        .unwrap();
+    let inside = workflow_runs::get_workflow_run(&mut tx, "s").await.unwrap();
     assert_eq!(inside.map(|r| r.current_step), Some(2));
     tx.rollback().await.unwrap();
-    assert_eq!(skills::get_skill_master_id(pool, "s").await.unwrap(), None);
+    assert_eq!(
+        skills::get_skill_master_id(&mut *t.conn().await, "s")
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
-        workflow_runs::get_workflow_run(pool, "s")
+        workflow_runs::get_workflow_run(&mut *t.conn().await, "s")
             .await
             .unwrap()
             .is_none()
     );
-    let kept = workflow_runs::get_workflow_run(pool, "kept")
+    let kept = workflow_runs::get_workflow_run(&mut *t.conn().await, "kept")
         .await
         .unwrap()
         .unwrap();
@@ -995,16 +1138,15 @@ async fn save_workflow_run_takes_part_in_the_callers_transaction() {
 #[tokio::test]
 async fn set_skill_behaviour_and_set_skill_purpose_are_one_transaction() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save(pool, "s", 0, WorkflowRunStatus::Pending, "domain").await;
+    let mut conn = t.conn().await;
+    save(&mut conn, "s", 0, WorkflowRunStatus::Pending, "domain").await;
     sqlx::query!(
         "CREATE TRIGGER refuse_run_update BEFORE UPDATE ON workflow_runs
          BEGIN SELECT RAISE(ABORT, 'run update refused'); END"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
     let b = SkillBehaviour {
         description: Some("new".into()),
         ..SkillBehaviour::default()
@@ -1029,15 +1171,14 @@ async fn set_skill_behaviour_and_set_skill_purpose_are_one_transaction() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("master update refused"), "{err}");
-    drop(conn);
-    let master = skills::list_all_skills(pool).await.unwrap().remove(0);
+    let master = skills::list_all_skills(&mut conn).await.unwrap().remove(0);
     assert_eq!(
         master.description, None,
         "master update of behaviour rolled back"
     );
     assert_eq!(master.purpose.as_deref(), Some("domain"));
     assert_eq!(
-        workflow_runs::get_purpose(pool, "s").await.unwrap(),
+        workflow_runs::get_purpose(&mut conn, "s").await.unwrap(),
         "domain"
     );
 }
@@ -1047,9 +1188,9 @@ async fn set_skill_behaviour_and_set_skill_purpose_are_one_transaction() {
 #[tokio::test]
 async fn save_workflow_run_adopts_no_rows_written_before_it() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     // Steps and artifacts cannot be written for a name without a master row.
-    let err = workflow_steps::save_workflow_step(pool, "early", 0, &StepStatus::Completed)
+    let err = workflow_steps::save_workflow_step(&mut conn, "early", 0, &StepStatus::Completed)
         .await
         .unwrap_err();
     assert!(
@@ -1062,7 +1203,7 @@ async fn save_workflow_run_adopts_no_rows_written_before_it() {
         ),
         "{err:?}"
     );
-    let err = artifacts::upsert_artifact(pool, "early", 0, "a.md", "x")
+    let err = artifacts::upsert_artifact(&mut conn, "early", 0, "a.md", "x")
         .await
         .unwrap_err();
     assert!(
@@ -1079,18 +1220,25 @@ async fn save_workflow_run_adopts_no_rows_written_before_it() {
         "INSERT INTO agent_runs (agent_id, skill_name, step_id, model) VALUES ('a1', 'early', 0, 'opus'),
                 ('a2', 'other', 0, 'opus')"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
-    save(pool, "early", 1, WorkflowRunStatus::InProgress, "domain").await;
+    save(
+        &mut conn,
+        "early",
+        1,
+        WorkflowRunStatus::InProgress,
+        "domain",
+    )
+    .await;
     assert!(
-        workflow_steps::get_workflow_steps(pool, "early")
+        workflow_steps::get_workflow_steps(&mut conn, "early")
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
-        artifacts::list_artifacts(pool, "early", None)
+        artifacts::list_artifacts(&mut conn, "early", None)
             .await
             .unwrap()
             .is_empty()
@@ -1099,7 +1247,7 @@ async fn save_workflow_run_adopts_no_rows_written_before_it() {
         r#"SELECT agent_id, workflow_run_id AS "run: skill_builder_db::model::WorkflowRunId"
            FROM agent_runs ORDER BY agent_id"#
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .unwrap();
     assert_eq!(
@@ -1124,7 +1272,7 @@ async fn legacy_workflow_runs_read_back_as_stored() {
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let mut expected = json["workflow_runs"]["rows"].as_array().unwrap().clone();
         expected.sort_by(|a, b| a["skill_name"].as_str().cmp(&b["skill_name"].as_str()));
-        let runs = workflow_runs::list_all_workflow_runs(t.pool())
+        let runs = workflow_runs::list_all_workflow_runs(&mut *t.conn().await)
             .await
             .unwrap();
         assert_eq!(runs.len(), expected.len(), "{fixture}");
@@ -1155,9 +1303,9 @@ async fn legacy_workflow_runs_read_back_as_stored() {
             if e["created_at"] != "<now>" {
                 assert_eq!(Some(r.created_at.as_str()), e["created_at"].as_str());
             }
-            let one = get(t.pool(), &r.skill_name).await;
+            let one = get(&mut *t.conn().await, &r.skill_name).await;
             assert_eq!(&one, r);
-            let purpose = workflow_runs::get_purpose(t.pool(), &r.skill_name)
+            let purpose = workflow_runs::get_purpose(&mut *t.conn().await, &r.skill_name)
                 .await
                 .unwrap();
             assert_eq!(

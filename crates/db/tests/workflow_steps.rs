@@ -5,27 +5,27 @@ mod common;
 
 use skill_builder_db::model::{StepStatus, WorkflowRunStatus, WorkflowStep};
 use skill_builder_db::{Entity, Error, InvalidInput, skills, workflow_runs, workflow_steps};
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
-async fn save_run(pool: &SqlitePool, name: &str) {
-    workflow_runs::save_workflow_run(pool, name, 0, &WorkflowRunStatus::InProgress, "domain")
+async fn save_run(conn: &mut SqliteConnection, name: &str) {
+    workflow_runs::save_workflow_run(conn, name, 0, &WorkflowRunStatus::InProgress, "domain")
         .await
         .unwrap();
 }
 
-async fn step(pool: &SqlitePool, name: &str, id: i64, status: StepStatus) {
-    workflow_steps::save_workflow_step(pool, name, id, &status)
+async fn step(conn: &mut SqliteConnection, name: &str, id: i64, status: StepStatus) {
+    workflow_steps::save_workflow_step(conn, name, id, &status)
         .await
         .unwrap();
 }
 
-async fn steps(pool: &SqlitePool, name: &str) -> Vec<WorkflowStep> {
-    workflow_steps::get_workflow_steps(pool, name)
+async fn steps(conn: &mut SqliteConnection, name: &str) -> Vec<WorkflowStep> {
+    workflow_steps::get_workflow_steps(conn, name)
         .await
         .unwrap()
 }
 
-async fn raw_step(pool: &SqlitePool, name: &str, id: i64) -> WorkflowStep {
+async fn raw_step(conn: &mut SqliteConnection, name: &str, id: i64) -> WorkflowStep {
     sqlx::query_as!(
         WorkflowStep,
         r#"SELECT skill_name, step_id, status AS "status: StepStatus", started_at, completed_at,
@@ -34,7 +34,7 @@ async fn raw_step(pool: &SqlitePool, name: &str, id: i64) -> WorkflowStep {
         name,
         id
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap()
 }
@@ -57,12 +57,12 @@ fn assert_rfc3339(stamp: &str) {
 async fn saving_steps_0_completed_1_in_progress_2_pending_for_an_existing_run_returns_three_rows_in_step_order()
  {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    step(pool, "s", 2, StepStatus::Pending).await;
-    step(pool, "s", 0, StepStatus::Completed).await;
-    step(pool, "s", 1, StepStatus::InProgress).await;
-    let got: Vec<_> = steps(pool, "s")
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    step(&mut conn, "s", 2, StepStatus::Pending).await;
+    step(&mut conn, "s", 0, StepStatus::Completed).await;
+    step(&mut conn, "s", 1, StepStatus::InProgress).await;
+    let got: Vec<_> = steps(&mut conn, "s")
         .await
         .into_iter()
         .map(|s| (s.step_id, s.status))
@@ -80,17 +80,17 @@ async fn saving_steps_0_completed_1_in_progress_2_pending_for_an_existing_run_re
 #[tokio::test]
 async fn resetting_from_step_2_leaves_steps_0_1_completed_and_sets_steps_2_3_to_pending() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
     for id in 0..=3 {
-        step(pool, "s", id, StepStatus::InProgress).await;
-        step(pool, "s", id, StepStatus::Completed).await;
+        step(&mut conn, "s", id, StepStatus::InProgress).await;
+        step(&mut conn, "s", id, StepStatus::Completed).await;
     }
-    let reset = workflow_steps::reset_workflow_steps_from(pool, "s", 2)
+    let reset = workflow_steps::reset_workflow_steps_from(&mut conn, "s", 2)
         .await
         .unwrap();
     assert_eq!(reset, 2);
-    let all = steps(pool, "s").await;
+    let all = steps(&mut conn, "s").await;
     assert_eq!(all.len(), 4);
     for s in &all[..2] {
         assert_eq!(s.status, StepStatus::Completed);
@@ -108,12 +108,12 @@ async fn resetting_from_step_2_leaves_steps_0_1_completed_and_sets_steps_2_3_to_
 #[tokio::test]
 async fn save_workflow_step_stores_a_workflow_run_id_equal_to_the_runs_id() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    step(pool, "s", 0, StepStatus::InProgress).await;
-    let run_id = skills::get_workflow_run_id(pool, "s").await.unwrap();
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    step(&mut conn, "s", 0, StepStatus::InProgress).await;
+    let run_id = skills::get_workflow_run_id(&mut conn, "s").await.unwrap();
     assert!(run_id.is_some());
-    assert_eq!(raw_step(pool, "s", 0).await.workflow_run_id, run_id);
+    assert_eq!(raw_step(&mut conn, "s", 0).await.workflow_run_id, run_id);
 }
 
 // ---- timing rules ----
@@ -121,25 +121,25 @@ async fn save_workflow_step_stores_a_workflow_run_id_equal_to_the_runs_id() {
 #[tokio::test]
 async fn in_progress_stamps_started_at_and_clears_completed_at() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    step(pool, "s", 0, StepStatus::InProgress).await;
-    let s = raw_step(pool, "s", 0).await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    step(&mut conn, "s", 0, StepStatus::InProgress).await;
+    let s = raw_step(&mut conn, "s", 0).await;
     assert_rfc3339(s.started_at.as_deref().unwrap());
     assert_eq!(s.completed_at, None);
 
-    step(pool, "s", 0, StepStatus::Completed).await;
-    let done = raw_step(pool, "s", 0).await;
+    step(&mut conn, "s", 0, StepStatus::Completed).await;
+    let done = raw_step(&mut conn, "s", 0).await;
     assert_eq!(done.started_at, s.started_at, "completed keeps started_at");
     assert_rfc3339(done.completed_at.as_deref().unwrap());
 
     // Re-entering in_progress restarts the clock and clears completed_at.
     sqlx::query!("UPDATE workflow_steps SET started_at = 'earlier'")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    step(pool, "s", 0, StepStatus::InProgress).await;
-    let again = raw_step(pool, "s", 0).await;
+    step(&mut conn, "s", 0, StepStatus::InProgress).await;
+    let again = raw_step(&mut conn, "s", 0).await;
     assert_ne!(again.started_at.as_deref(), Some("earlier"));
     assert_rfc3339(again.started_at.as_deref().unwrap());
     assert_eq!(again.completed_at, None);
@@ -148,10 +148,10 @@ async fn in_progress_stamps_started_at_and_clears_completed_at() {
 #[tokio::test]
 async fn completed_on_a_fresh_row_has_no_started_at() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    step(pool, "s", 3, StepStatus::Completed).await;
-    let s = raw_step(pool, "s", 3).await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    step(&mut conn, "s", 3, StepStatus::Completed).await;
+    let s = raw_step(&mut conn, "s", 3).await;
     assert_eq!(s.started_at, None);
     assert_rfc3339(s.completed_at.as_deref().unwrap());
 }
@@ -159,19 +159,19 @@ async fn completed_on_a_fresh_row_has_no_started_at() {
 #[tokio::test]
 async fn other_statuses_keep_started_at_and_clear_completed_at() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    step(pool, "s", 1, StepStatus::InProgress).await;
-    step(pool, "s", 1, StepStatus::Completed).await;
-    let before = raw_step(pool, "s", 1).await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    step(&mut conn, "s", 1, StepStatus::InProgress).await;
+    step(&mut conn, "s", 1, StepStatus::Completed).await;
+    let before = raw_step(&mut conn, "s", 1).await;
     for status in [
         StepStatus::WaitingForUser,
         StepStatus::Error,
         StepStatus::Pending,
         StepStatus::from("skipped"),
     ] {
-        step(pool, "s", 1, status.clone()).await;
-        let s = raw_step(pool, "s", 1).await;
+        step(&mut conn, "s", 1, status.clone()).await;
+        let s = raw_step(&mut conn, "s", 1).await;
         assert_eq!(s.status, status);
         assert_eq!(s.started_at, before.started_at);
         assert_eq!(s.completed_at, None);
@@ -183,9 +183,9 @@ async fn other_statuses_keep_started_at_and_clear_completed_at() {
 #[tokio::test]
 async fn a_step_saved_before_its_run_is_hidden_until_the_run_is_saved() {
     let t = common::open_temp().await;
-    let pool = t.pool();
+    let mut conn = t.conn().await;
     // Issue 10: no master row (never created, or deleted) → refused, nothing stored.
-    let err = workflow_steps::save_workflow_step(pool, "early", 0, &StepStatus::Completed)
+    let err = workflow_steps::save_workflow_step(&mut conn, "early", 0, &StepStatus::Completed)
         .await
         .unwrap_err();
     assert!(
@@ -193,31 +193,34 @@ async fn a_step_saved_before_its_run_is_hidden_until_the_run_is_saved() {
         "{err:?}"
     );
     // A catalogue skill without a run: stored with a NULL link.
-    workflow_runs::save_marketplace_skill(&mut pool.acquire().await.unwrap(), "early", "domain")
+    workflow_runs::save_marketplace_skill(&mut conn, "early", "domain")
         .await
         .unwrap();
-    step(pool, "early", 0, StepStatus::Completed).await;
-    assert_eq!(raw_step(pool, "early", 0).await.workflow_run_id, None);
-    assert!(steps(pool, "early").await.is_empty(), "no run → empty list");
+    step(&mut conn, "early", 0, StepStatus::Completed).await;
+    assert_eq!(raw_step(&mut conn, "early", 0).await.workflow_run_id, None);
+    assert!(
+        steps(&mut conn, "early").await.is_empty(),
+        "no run → empty list"
+    );
     assert_eq!(
-        workflow_steps::reset_workflow_steps_from(pool, "early", 0)
+        workflow_steps::reset_workflow_steps_from(&mut conn, "early", 0)
             .await
             .unwrap(),
         0,
         "no run → nothing reset"
     );
     assert_eq!(
-        raw_step(pool, "early", 0).await.status,
+        raw_step(&mut conn, "early", 0).await.status,
         StepStatus::Completed
     );
-    save_run(pool, "early").await;
-    let got = steps(pool, "early").await;
+    save_run(&mut conn, "early").await;
+    let got = steps(&mut conn, "early").await;
     assert_eq!(got.len(), 1);
     // Listed by name (the skill never stopped existing); the link stays NULL: no
     // runtime adoption since issue 10.
     assert_eq!(got[0].workflow_run_id, None);
     assert!(
-        skills::get_workflow_run_id(pool, "early")
+        skills::get_workflow_run_id(&mut conn, "early")
             .await
             .unwrap()
             .is_some()
@@ -227,39 +230,39 @@ async fn a_step_saved_before_its_run_is_hidden_until_the_run_is_saved() {
 #[tokio::test]
 async fn legacy_null_linked_steps_of_an_existing_run_are_listed_and_reset() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
     sqlx::query!(
         "INSERT INTO workflow_steps (skill_name, step_id, status, started_at)
          VALUES ('s', 4, 'completed', '2025-01-01T10:00:00Z')"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let got = steps(pool, "s").await;
+    let got = steps(&mut conn, "s").await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].workflow_run_id, None);
     assert_eq!(got[0].started_at.as_deref(), Some("2025-01-01T10:00:00Z"));
-    workflow_steps::reset_workflow_steps_from(pool, "s", 0)
+    workflow_steps::reset_workflow_steps_from(&mut conn, "s", 0)
         .await
         .unwrap();
-    assert_eq!(steps(pool, "s").await[0].status, StepStatus::Pending);
+    assert_eq!(steps(&mut conn, "s").await[0].status, StepStatus::Pending);
 }
 
 #[tokio::test]
 async fn saving_a_step_keeps_an_existing_link_when_none_resolves() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    step(pool, "s", 0, StepStatus::Pending).await;
-    let linked = raw_step(pool, "s", 0).await.workflow_run_id;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    step(&mut conn, "s", 0, StepStatus::Pending).await;
+    let linked = raw_step(&mut conn, "s", 0).await.workflow_run_id;
     // Rename the run away: the name no longer resolves, the stored link stays.
     sqlx::query!("UPDATE workflow_runs SET skill_name = 'moved'")
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
-    step(pool, "s", 0, StepStatus::InProgress).await;
-    assert_eq!(raw_step(pool, "s", 0).await.workflow_run_id, linked);
+    step(&mut conn, "s", 0, StepStatus::InProgress).await;
+    assert_eq!(raw_step(&mut conn, "s", 0).await.workflow_run_id, linked);
 }
 
 // ---- reset details ----
@@ -267,41 +270,41 @@ async fn saving_a_step_keeps_an_existing_link_when_none_resolves() {
 #[tokio::test]
 async fn reset_is_idempotent_and_leaves_the_run_and_other_skills_alone() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
-    save_run(pool, "other").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
+    save_run(&mut conn, "other").await;
     for name in ["s", "other"] {
-        step(pool, name, 0, StepStatus::Completed).await;
-        step(pool, name, 1, StepStatus::Completed).await;
+        step(&mut conn, name, 0, StepStatus::Completed).await;
+        step(&mut conn, name, 1, StepStatus::Completed).await;
     }
-    workflow_runs::save_workflow_run(pool, "s", 2, &WorkflowRunStatus::InProgress, "domain")
+    workflow_runs::save_workflow_run(&mut conn, "s", 2, &WorkflowRunStatus::InProgress, "domain")
         .await
         .unwrap();
     assert_eq!(
-        workflow_steps::reset_workflow_steps_from(pool, "s", -1)
+        workflow_steps::reset_workflow_steps_from(&mut conn, "s", -1)
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        workflow_steps::reset_workflow_steps_from(pool, "s", -1)
+        workflow_steps::reset_workflow_steps_from(&mut conn, "s", -1)
             .await
             .unwrap(),
         2
     );
     assert!(
-        steps(pool, "s")
+        steps(&mut conn, "s")
             .await
             .iter()
             .all(|s| s.status == StepStatus::Pending)
     );
     assert!(
-        steps(pool, "other")
+        steps(&mut conn, "other")
             .await
             .iter()
             .all(|s| s.status == StepStatus::Completed)
     );
-    let run = workflow_runs::get_workflow_run(pool, "s")
+    let run = workflow_runs::get_workflow_run(&mut conn, "s")
         .await
         .unwrap()
         .unwrap();
@@ -310,7 +313,7 @@ async fn reset_is_idempotent_and_leaves_the_run_and_other_skills_alone() {
         (2, WorkflowRunStatus::InProgress)
     );
     assert_eq!(
-        workflow_steps::reset_workflow_steps_from(pool, "s", 6)
+        workflow_steps::reset_workflow_steps_from(&mut conn, "s", 6)
             .await
             .unwrap(),
         0
@@ -322,10 +325,10 @@ async fn reset_is_idempotent_and_leaves_the_run_and_other_skills_alone() {
 #[tokio::test]
 async fn step_ids_outside_0_to_5_are_refused_on_write() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
     for id in [-1, 6, 99, i64::MIN] {
-        let err = workflow_steps::save_workflow_step(pool, "s", id, &StepStatus::Pending)
+        let err = workflow_steps::save_workflow_step(&mut conn, "s", id, &StepStatus::Pending)
             .await
             .unwrap_err();
         assert!(
@@ -333,29 +336,29 @@ async fn step_ids_outside_0_to_5_are_refused_on_write() {
             "{err:?}"
         );
     }
-    assert!(steps(pool, "s").await.is_empty());
+    assert!(steps(&mut conn, "s").await.is_empty());
     assert_eq!(workflow_steps::STEP_IDS, 0..=5);
 }
 
 #[tokio::test]
 async fn bad_names_and_statuses_are_refused() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    let err = workflow_steps::save_workflow_step(pool, "", 0, &StepStatus::Pending)
+    let mut conn = t.conn().await;
+    let err = workflow_steps::save_workflow_step(&mut conn, "", 0, &StepStatus::Pending)
         .await
         .unwrap_err();
     assert!(matches!(
         err,
         Error::InvalidInput(InvalidInput::Empty { .. })
     ));
-    let err = workflow_steps::save_workflow_step(pool, "s", 0, &StepStatus::from("x\0"))
+    let err = workflow_steps::save_workflow_step(&mut conn, "s", 0, &StepStatus::from("x\0"))
         .await
         .unwrap_err();
     assert!(matches!(
         err,
         Error::InvalidInput(InvalidInput::ContainsNul { field: "status" })
     ));
-    let err = workflow_steps::reset_workflow_steps_from(pool, " ", 0)
+    let err = workflow_steps::reset_workflow_steps_from(&mut conn, " ", 0)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -367,17 +370,17 @@ async fn bad_names_and_statuses_are_refused() {
 #[tokio::test]
 async fn out_of_range_step_ids_and_unknown_statuses_in_stored_rows_still_read() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
     sqlx::query!(
         "INSERT INTO workflow_steps (skill_name, step_id, status, workflow_run_id)
          VALUES ('s', 9, 'validating', (SELECT id FROM workflow_runs WHERE skill_name = 's')),
                 ('s', -1, 'pending', NULL)"
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .unwrap();
-    let got = steps(pool, "s").await;
+    let got = steps(&mut conn, "s").await;
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].step_id, -1);
     assert_eq!(got[1].step_id, 9);
@@ -399,11 +402,11 @@ async fn legacy_steps_read_back_as_stored() {
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let expected = json["workflow_steps"]["rows"].as_array().unwrap();
         let mut total = 0;
-        for run in workflow_runs::list_all_workflow_runs(t.pool())
+        let runs = workflow_runs::list_all_workflow_runs(&mut *t.conn().await)
             .await
-            .unwrap()
-        {
-            let got = steps(t.pool(), &run.skill_name).await;
+            .unwrap();
+        for run in runs {
+            let got = steps(&mut *t.conn().await, &run.skill_name).await;
             total += got.len();
             for s in got {
                 let e = expected
@@ -429,21 +432,21 @@ async fn legacy_steps_read_back_as_stored() {
 #[tokio::test]
 async fn a_rewind_leaves_a_step_whose_id_is_unreadable() {
     let t = common::open_temp().await;
-    let pool = t.pool();
-    save_run(pool, "s").await;
+    let mut conn = t.conn().await;
+    save_run(&mut conn, "s").await;
     for id in 1..=4 {
-        step(pool, "s", id, StepStatus::Completed).await;
+        step(&mut conn, "s", id, StepStatus::Completed).await;
     }
     for (id, value) in [(2, "'three'"), (3, "2.5"), (4, "x'04'")] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE workflow_steps SET step_id = {value} WHERE step_id = {id}"
         )))
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .unwrap();
     }
     assert_eq!(
-        workflow_steps::reset_workflow_steps_from(pool, "s", 0)
+        workflow_steps::reset_workflow_steps_from(&mut conn, "s", 0)
             .await
             .unwrap(),
         1,
@@ -453,7 +456,7 @@ async fn a_rewind_leaves_a_step_whose_id_is_unreadable() {
         "SELECT typeof(step_id), status FROM workflow_steps WHERE skill_name = 's'
          ORDER BY typeof(step_id)",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .unwrap();
     let rows: Vec<(&str, &str)> = rows.iter().map(|(t, s)| (t.as_str(), s.as_str())).collect();

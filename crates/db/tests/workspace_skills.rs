@@ -6,7 +6,7 @@ mod common;
 
 use skill_builder_db::model::{HashInfo, WorkspaceSkill, WorkspaceSkillId};
 use skill_builder_db::{Conflict, Entity, Error, InvalidInput, workspace_skills as ws};
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
 fn skill(id: &str, name: &str) -> WorkspaceSkill {
     WorkspaceSkill::new(
@@ -24,12 +24,12 @@ fn with_purpose(id: &str, name: &str, purpose: &str, active: bool) -> WorkspaceS
     s
 }
 
-async fn insert(pool: &SqlitePool, s: &WorkspaceSkill) {
-    ws::insert_workspace_skill(pool, s).await.unwrap();
+async fn insert(conn: &mut SqliteConnection, s: &WorkspaceSkill) {
+    ws::insert_workspace_skill(conn, s).await.unwrap();
 }
 
-async fn get(pool: &SqlitePool, id: &str) -> WorkspaceSkill {
-    ws::get_workspace_skill(pool, &id.into())
+async fn get(conn: &mut SqliteConnection, id: &str) -> WorkspaceSkill {
+    ws::get_workspace_skill(conn, &id.into())
         .await
         .unwrap()
         .unwrap()
@@ -38,38 +38,50 @@ async fn get(pool: &SqlitePool, id: &str) -> WorkspaceSkill {
 #[tokio::test]
 async fn insert_list_deactivate_and_delete_work_by_skill_id() {
     let t = common::open_temp().await;
-    insert(t.pool(), &skill("ws-1", "research")).await;
-    let list = ws::list_workspace_skills(t.pool()).await.unwrap();
+    insert(&mut *t.conn().await, &skill("ws-1", "research")).await;
+    let list = ws::list_workspace_skills(&mut *t.conn().await)
+        .await
+        .unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].skill_name, "research");
     assert!(list[0].is_active);
     let id = WorkspaceSkillId::from("ws-1");
-    ws::update_workspace_skill_active(t.pool(), &id, false, "/ws/.inactive/research")
+    ws::update_workspace_skill_active(&mut *t.conn().await, &id, false, "/ws/.inactive/research")
         .await
         .unwrap();
-    let list = ws::list_workspace_skills(t.pool()).await.unwrap();
+    let list = ws::list_workspace_skills(&mut *t.conn().await)
+        .await
+        .unwrap();
     assert!(!list[0].is_active);
     assert_eq!(list[0].disk_path, "/ws/.inactive/research");
-    ws::delete_workspace_skill(t.pool(), &id).await.unwrap();
+    ws::delete_workspace_skill(&mut *t.conn().await, &id)
+        .await
+        .unwrap();
     assert!(
-        ws::list_workspace_skills(t.pool())
+        ws::list_workspace_skills(&mut *t.conn().await)
             .await
             .unwrap()
             .is_empty()
     );
-    ws::delete_workspace_skill(t.pool(), &id).await.unwrap();
+    ws::delete_workspace_skill(&mut *t.conn().await, &id)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn purpose_lookup_finds_an_active_skill_with_that_purpose() {
     let t = common::open_temp().await;
-    insert(t.pool(), &with_purpose("ws-1", "other", "validate", true)).await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
+        &with_purpose("ws-1", "other", "validate", true),
+    )
+    .await;
+    insert(
+        &mut *t.conn().await,
         &with_purpose("ws-2", "research", "research", true),
     )
     .await;
-    let found = ws::get_workspace_skill_by_purpose(t.pool(), "research")
+    let found = ws::get_workspace_skill_by_purpose(&mut *t.conn().await, "research")
         .await
         .unwrap()
         .unwrap();
@@ -80,12 +92,12 @@ async fn purpose_lookup_finds_an_active_skill_with_that_purpose() {
 async fn purpose_lookup_with_no_match_returns_none() {
     let t = common::open_temp().await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("ws-1", "research", "research", true),
     )
     .await;
     assert_eq!(
-        ws::get_workspace_skill_by_purpose(t.pool(), "test-context")
+        ws::get_workspace_skill_by_purpose(&mut *t.conn().await, "test-context")
             .await
             .unwrap(),
         None
@@ -96,12 +108,12 @@ async fn purpose_lookup_with_no_match_returns_none() {
 async fn purpose_lookup_ignores_an_inactive_skill_with_that_purpose() {
     let t = common::open_temp().await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("ws-1", "research", "research", false),
     )
     .await;
     assert_eq!(
-        ws::get_workspace_skill_by_purpose(t.pool(), "research")
+        ws::get_workspace_skill_by_purpose(&mut *t.conn().await, "research")
             .await
             .unwrap(),
         None
@@ -111,9 +123,17 @@ async fn purpose_lookup_ignores_an_inactive_skill_with_that_purpose() {
 #[tokio::test]
 async fn purpose_lookup_returns_the_first_inserted_of_several_active_rows() {
     let t = common::open_temp().await;
-    insert(t.pool(), &with_purpose("ws-z", "zeta", "research", true)).await;
-    insert(t.pool(), &with_purpose("ws-a", "alpha", "research", true)).await;
-    let found = ws::get_workspace_skill_by_purpose(t.pool(), "research")
+    insert(
+        &mut *t.conn().await,
+        &with_purpose("ws-z", "zeta", "research", true),
+    )
+    .await;
+    insert(
+        &mut *t.conn().await,
+        &with_purpose("ws-a", "alpha", "research", true),
+    )
+    .await;
+    let found = ws::get_workspace_skill_by_purpose(&mut *t.conn().await, "research")
         .await
         .unwrap()
         .unwrap();
@@ -139,33 +159,33 @@ async fn every_field_round_trips() {
         disable_model_invocation: Some(true),
         content_hash: Some("ignored on insert".into()),
     };
-    insert(t.pool(), &s).await;
+    insert(&mut *t.conn().await, &s).await;
     let expected = WorkspaceSkill {
         content_hash: None,
         ..s
     };
-    assert_eq!(get(t.pool(), "ws-1").await, expected);
+    assert_eq!(get(&mut *t.conn().await, "ws-1").await, expected);
     assert_eq!(
-        ws::get_workspace_skill_by_name(t.pool(), "research")
+        ws::get_workspace_skill_by_name(&mut *t.conn().await, "research")
             .await
             .unwrap(),
         Some(expected.clone())
     );
     assert_eq!(
-        ws::get_workspace_skill_by_name(t.pool(), "nope")
+        ws::get_workspace_skill_by_name(&mut *t.conn().await, "nope")
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        ws::get_workspace_skill(t.pool(), &"nope".into())
+        ws::get_workspace_skill(&mut *t.conn().await, &"nope".into())
             .await
             .unwrap(),
         None
     );
     // Optional booleans: NULL reads back as None.
-    insert(t.pool(), &skill("ws-2", "bare")).await;
-    let bare = get(t.pool(), "ws-2").await;
+    insert(&mut *t.conn().await, &skill("ws-2", "bare")).await;
+    let bare = get(&mut *t.conn().await, "ws-2").await;
     assert_eq!(
         (
             bare.user_invocable,
@@ -179,9 +199,9 @@ async fn every_field_round_trips() {
 #[tokio::test]
 async fn insert_of_a_taken_name_or_id_is_already_exists() {
     let t = common::open_temp().await;
-    insert(t.pool(), &skill("ws-1", "research")).await;
+    insert(&mut *t.conn().await, &skill("ws-1", "research")).await;
     for dup in [skill("ws-2", "research"), skill("ws-1", "other")] {
-        let err = ws::insert_workspace_skill(t.pool(), &dup)
+        let err = ws::insert_workspace_skill(&mut *t.conn().await, &dup)
             .await
             .unwrap_err();
         assert!(
@@ -189,13 +209,19 @@ async fn insert_of_a_taken_name_or_id_is_already_exists() {
             "{err:?}"
         );
     }
-    assert_eq!(ws::list_workspace_skills(t.pool()).await.unwrap().len(), 1);
+    assert_eq!(
+        ws::list_workspace_skills(&mut *t.conn().await)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn invalid_workspace_skill_inputs_are_refused() {
     let t = common::open_temp().await;
-    let err = ws::insert_workspace_skill(t.pool(), &skill("ws-1", ""))
+    let err = ws::insert_workspace_skill(&mut *t.conn().await, &skill("ws-1", ""))
         .await
         .unwrap_err();
     assert!(
@@ -207,7 +233,7 @@ async fn invalid_workspace_skill_inputs_are_refused() {
         ),
         "{err:?}"
     );
-    let err = ws::upsert_workspace_skill(t.pool(), &skill(" ", "research"))
+    let err = ws::upsert_workspace_skill(&mut *t.conn().await, &skill(" ", "research"))
         .await
         .unwrap_err();
     assert!(
@@ -217,9 +243,10 @@ async fn invalid_workspace_skill_inputs_are_refused() {
         ),
         "{err:?}"
     );
-    let err = ws::upsert_bundled_workspace_skill(t.pool(), &skill("ws-1", "re\0search"))
-        .await
-        .unwrap_err();
+    let err =
+        ws::upsert_bundled_workspace_skill(&mut *t.conn().await, &skill("ws-1", "re\0search"))
+            .await
+            .unwrap_err();
     assert!(
         matches!(
             err,
@@ -230,7 +257,7 @@ async fn invalid_workspace_skill_inputs_are_refused() {
         "{err:?}"
     );
     assert!(
-        ws::list_workspace_skills(t.pool())
+        ws::list_workspace_skills(&mut *t.conn().await)
             .await
             .unwrap()
             .is_empty()
@@ -240,11 +267,16 @@ async fn invalid_workspace_skill_inputs_are_refused() {
 #[tokio::test]
 async fn upsert_overwrites_content_fields_and_keeps_id_activity_install_time_and_hash() {
     let t = common::open_temp().await;
-    insert(t.pool(), &skill("ws-1", "research")).await;
-    ws::update_workspace_skill_active(t.pool(), &"ws-1".into(), false, "/ws/.inactive/research")
-        .await
-        .unwrap();
-    ws::set_workspace_skill_content_hash(t.pool(), "research", "h1")
+    insert(&mut *t.conn().await, &skill("ws-1", "research")).await;
+    ws::update_workspace_skill_active(
+        &mut *t.conn().await,
+        &"ws-1".into(),
+        false,
+        "/ws/.inactive/research",
+    )
+    .await
+    .unwrap();
+    ws::set_workspace_skill_content_hash(&mut *t.conn().await, "research", "h1")
         .await
         .unwrap();
     let mut next = with_purpose("ws-new", "research", "research", true);
@@ -257,8 +289,10 @@ async fn upsert_overwrites_content_fields_and_keeps_id_activity_install_time_and
     next.argument_hint = Some("h".into());
     next.user_invocable = Some(true);
     next.disable_model_invocation = Some(false);
-    ws::upsert_workspace_skill(t.pool(), &next).await.unwrap();
-    let got = get(t.pool(), "ws-1").await;
+    ws::upsert_workspace_skill(&mut *t.conn().await, &next)
+        .await
+        .unwrap();
+    let got = get(&mut *t.conn().await, "ws-1").await;
     assert_eq!(got.description.as_deref(), Some("new"));
     assert!(got.is_bundled);
     assert_eq!(got.disk_path, "/ws/research-2");
@@ -279,28 +313,34 @@ async fn upsert_overwrites_content_fields_and_keeps_id_activity_install_time_and
     assert_eq!(got.imported_at, "2026-01-31 12:00:00Z");
     assert_eq!(got.content_hash.as_deref(), Some("h1"));
     assert_eq!(
-        ws::get_workspace_skill(t.pool(), &"ws-new".into())
+        ws::get_workspace_skill(&mut *t.conn().await, &"ws-new".into())
             .await
             .unwrap(),
         None
     );
     // A fresh name inserts.
-    ws::upsert_workspace_skill(t.pool(), &skill("ws-2", "validate"))
+    ws::upsert_workspace_skill(&mut *t.conn().await, &skill("ws-2", "validate"))
         .await
         .unwrap();
-    assert_eq!(ws::list_workspace_skills(t.pool()).await.unwrap().len(), 2);
+    assert_eq!(
+        ws::list_workspace_skills(&mut *t.conn().await)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
 async fn upsert_with_an_id_of_another_name_is_already_exists_with_the_id() {
     let t = common::open_temp().await;
-    insert(t.pool(), &skill("ws-1", "research")).await;
+    insert(&mut *t.conn().await, &skill("ws-1", "research")).await;
     for bundled in [false, true] {
         let dup = skill("ws-1", "other");
         let err = if bundled {
-            ws::upsert_bundled_workspace_skill(t.pool(), &dup).await
+            ws::upsert_bundled_workspace_skill(&mut *t.conn().await, &dup).await
         } else {
-            ws::upsert_workspace_skill(t.pool(), &dup).await
+            ws::upsert_workspace_skill(&mut *t.conn().await, &dup).await
         }
         .unwrap_err();
         assert!(
@@ -317,19 +357,19 @@ async fn upsert_bundled_forces_the_bundled_flag_and_keeps_a_users_deactivation()
     let mut fresh = skill("ws-1", "bundled-research");
     fresh.is_bundled = false;
     fresh.is_active = false;
-    ws::upsert_bundled_workspace_skill(t.pool(), &fresh)
+    ws::upsert_bundled_workspace_skill(&mut *t.conn().await, &fresh)
         .await
         .unwrap();
-    let got = get(t.pool(), "ws-1").await;
+    let got = get(&mut *t.conn().await, "ws-1").await;
     assert!(!got.is_bundled && !got.is_active);
     // Re-seed: bundled forced, activity kept.
     let mut reseed = skill("ws-other", "bundled-research");
     reseed.is_active = true;
     reseed.version = Some("9.9.9".into());
-    ws::upsert_bundled_workspace_skill(t.pool(), &reseed)
+    ws::upsert_bundled_workspace_skill(&mut *t.conn().await, &reseed)
         .await
         .unwrap();
-    let got = get(t.pool(), "ws-1").await;
+    let got = get(&mut *t.conn().await, "ws-1").await;
     assert!(got.is_bundled);
     assert!(!got.is_active);
     assert_eq!(got.version.as_deref(), Some("9.9.9"));
@@ -346,16 +386,16 @@ async fn lists_are_ordered_newest_first_and_active_by_name() {
         let mut s = skill(id, name);
         s.imported_at = at.into();
         s.is_active = active;
-        insert(t.pool(), &s).await;
+        insert(&mut *t.conn().await, &s).await;
     }
-    let all: Vec<_> = ws::list_workspace_skills(t.pool())
+    let all: Vec<_> = ws::list_workspace_skills(&mut *t.conn().await)
         .await
         .unwrap()
         .into_iter()
         .map(|s| s.skill_name)
         .collect();
     assert_eq!(all, ["gamma", "beta", "alpha"]);
-    let active: Vec<_> = ws::list_active_workspace_skills(t.pool())
+    let active: Vec<_> = ws::list_active_workspace_skills(&mut *t.conn().await)
         .await
         .unwrap()
         .into_iter()
@@ -368,14 +408,14 @@ async fn lists_are_ordered_newest_first_and_active_by_name() {
 async fn updating_or_setting_the_purpose_of_an_unknown_id_is_not_found() {
     let t = common::open_temp().await;
     let id = WorkspaceSkillId::from("ghost");
-    let err = ws::update_workspace_skill_active(t.pool(), &id, true, "/p")
+    let err = ws::update_workspace_skill_active(&mut *t.conn().await, &id, true, "/p")
         .await
         .unwrap_err();
     assert!(
         matches!(&err, Error::NotFound { entity: Entity::WorkspaceSkill, key } if key == "ghost"),
         "{err:?}"
     );
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let err = ws::set_workspace_skill_purpose(&mut conn, &id, Some("research"))
         .await
         .unwrap_err();
@@ -407,58 +447,58 @@ async fn updating_or_setting_the_purpose_of_an_unknown_id_is_not_found() {
 #[tokio::test]
 async fn purpose_is_set_and_cleared_by_skill_id() {
     let t = common::open_temp().await;
-    insert(t.pool(), &skill("ws-1", "research")).await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    insert(&mut *t.conn().await, &skill("ws-1", "research")).await;
+    let mut conn = t.conn().await;
     let moved = ws::set_workspace_skill_purpose(&mut conn, &"ws-1".into(), Some("research"))
         .await
         .unwrap();
     assert!(moved.is_empty(), "no other skill held the purpose");
     drop(conn);
     assert_eq!(
-        get(t.pool(), "ws-1").await.purpose.as_deref(),
+        get(&mut *t.conn().await, "ws-1").await.purpose.as_deref(),
         Some("research")
     );
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     ws::set_workspace_skill_purpose(&mut conn, &"ws-1".into(), None)
         .await
         .unwrap();
     drop(conn);
-    assert_eq!(get(t.pool(), "ws-1").await.purpose, None);
+    assert_eq!(get(&mut *t.conn().await, "ws-1").await.purpose, None);
 }
 
 #[tokio::test]
 async fn activating_a_skill_deactivates_the_other_active_skills_with_its_purpose() {
     let t = common::open_temp().await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("new", "research-v2", "research", false),
     )
     .await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("old-1", "research-v1", "research", true),
     )
     .await;
     // Issue 10: the purpose is held by research-v1, so research-v0 is stored inactive.
     assert!(
         !ws::insert_workspace_skill(
-            t.pool(),
+            &mut *t.conn().await,
             &with_purpose("old-2", "research-v0", "research", true)
         )
         .await
         .unwrap()
     );
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("asleep", "research-old", "research", false),
     )
     .await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("validator", "validate", "validate", true),
     )
     .await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let moved = ws::activate_workspace_skill_exclusive(
         &mut conn,
         &"new".into(),
@@ -476,18 +516,21 @@ async fn activating_a_skill_deactivates_the_other_active_skills_with_its_purpose
         moved_names,
         [("research-v1", "/ws/.inactive/research-v1", false)]
     );
-    let new = get(t.pool(), "new").await;
+    let new = get(&mut *t.conn().await, "new").await;
     assert!(new.is_active);
     assert_eq!(new.disk_path, "/ws/research-v2");
-    assert_eq!(get(t.pool(), "old-1").await, moved[0]);
+    assert_eq!(get(&mut *t.conn().await, "old-1").await, moved[0]);
     // Stored inactive at insert, so neither deactivated nor moved now.
-    let old_2 = get(t.pool(), "old-2").await;
+    let old_2 = get(&mut *t.conn().await, "old-2").await;
     assert!(!old_2.is_active);
     assert_eq!(old_2.disk_path, "/ws/research-v0");
-    assert_eq!(get(t.pool(), "asleep").await.disk_path, "/ws/research-old");
-    assert!(get(t.pool(), "validator").await.is_active);
     assert_eq!(
-        ws::get_workspace_skill_by_purpose(t.pool(), "research")
+        get(&mut *t.conn().await, "asleep").await.disk_path,
+        "/ws/research-old"
+    );
+    assert!(get(&mut *t.conn().await, "validator").await.is_active);
+    assert_eq!(
+        ws::get_workspace_skill_by_purpose(&mut *t.conn().await, "research")
             .await
             .unwrap()
             .unwrap()
@@ -499,12 +542,17 @@ async fn activating_a_skill_deactivates_the_other_active_skills_with_its_purpose
 #[tokio::test]
 async fn activating_a_skill_without_a_purpose_touches_no_other_row() {
     let t = common::open_temp().await;
-    insert(t.pool(), &skill("a", "alpha")).await;
-    insert(t.pool(), &skill("b", "beta")).await;
-    ws::update_workspace_skill_active(t.pool(), &"a".into(), false, "/ws/.inactive/alpha")
-        .await
-        .unwrap();
-    let mut conn = t.pool().acquire().await.unwrap();
+    insert(&mut *t.conn().await, &skill("a", "alpha")).await;
+    insert(&mut *t.conn().await, &skill("b", "beta")).await;
+    ws::update_workspace_skill_active(
+        &mut *t.conn().await,
+        &"a".into(),
+        false,
+        "/ws/.inactive/alpha",
+    )
+    .await
+    .unwrap();
+    let mut conn = t.conn().await;
     let moved = ws::activate_workspace_skill_exclusive(
         &mut conn,
         &"a".into(),
@@ -515,20 +563,20 @@ async fn activating_a_skill_without_a_purpose_touches_no_other_row() {
     .unwrap();
     drop(conn);
     assert!(moved.is_empty());
-    assert!(get(t.pool(), "a").await.is_active);
-    assert!(get(t.pool(), "b").await.is_active);
+    assert!(get(&mut *t.conn().await, "a").await.is_active);
+    assert!(get(&mut *t.conn().await, "b").await.is_active);
 }
 
 #[tokio::test]
 async fn a_failed_exclusive_activation_writes_nothing() {
     let t = common::open_temp().await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("new", "research-v2", "research", false),
     )
     .await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("old", "research-v1", "research", true),
     )
     .await;
@@ -537,10 +585,10 @@ async fn a_failed_exclusive_activation_writes_nothing() {
          WHEN NEW.is_active = 0
          BEGIN SELECT RAISE(ABORT, 'deactivation refused'); END"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let err =
         ws::activate_workspace_skill_exclusive(&mut conn, &"new".into(), "/ws/research-v2", |o| {
             format!("/ws/.inactive/{}", o.skill_name)
@@ -549,10 +597,10 @@ async fn a_failed_exclusive_activation_writes_nothing() {
         .unwrap_err();
     drop(conn);
     assert!(matches!(err, Error::Database(_)), "{err:?}");
-    let new = get(t.pool(), "new").await;
+    let new = get(&mut *t.conn().await, "new").await;
     assert!(!new.is_active);
     assert_eq!(new.disk_path, "/ws/research-v2"); // the original path of the fixture row
-    let old = get(t.pool(), "old").await;
+    let old = get(&mut *t.conn().await, "old").await;
     assert!(old.is_active);
     assert_eq!(old.disk_path, "/ws/research-v1");
 }
@@ -561,16 +609,16 @@ async fn a_failed_exclusive_activation_writes_nothing() {
 async fn a_nul_in_a_computed_path_refuses_the_activation() {
     let t = common::open_temp().await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("new", "research-v2", "research", false),
     )
     .await;
     insert(
-        t.pool(),
+        &mut *t.conn().await,
         &with_purpose("old", "research-v1", "research", true),
     )
     .await;
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let err = ws::activate_workspace_skill_exclusive(&mut conn, &"new".into(), "/ws/x", |_| {
         "bad\0".into()
     })
@@ -581,8 +629,8 @@ async fn a_nul_in_a_computed_path_refuses_the_activation() {
         matches!(err, Error::InvalidInput(InvalidInput::ContainsNul { .. })),
         "{err:?}"
     );
-    assert!(!get(t.pool(), "new").await.is_active);
-    assert!(get(t.pool(), "old").await.is_active);
+    assert!(!get(&mut *t.conn().await, "new").await.is_active);
+    assert!(get(&mut *t.conn().await, "old").await.is_active);
 }
 
 #[tokio::test]
@@ -591,14 +639,14 @@ async fn exclusive_activation_among_many_rows_of_a_purpose_moves_the_one_holder(
     for i in 0..1200 {
         // Only the first is stored active: the purpose is taken after it (issue 10).
         let active = ws::insert_workspace_skill(
-            t.pool(),
+            &mut *t.conn().await,
             &with_purpose(&format!("id-{i}"), &format!("s-{i}"), "research", true),
         )
         .await
         .unwrap();
         assert_eq!(active, i == 0, "{i}");
     }
-    let mut conn = t.pool().acquire().await.unwrap();
+    let mut conn = t.conn().await;
     let moved =
         ws::activate_workspace_skill_exclusive(&mut conn, &"id-777".into(), "/ws/s-777", |o| {
             format!("/off/{}", o.skill_name)
@@ -608,18 +656,23 @@ async fn exclusive_activation_among_many_rows_of_a_purpose_moves_the_one_holder(
     drop(conn);
     assert_eq!(moved.len(), 1);
     assert_eq!(moved[0].skill_name, "s-0");
-    let active = ws::list_active_workspace_skills(t.pool()).await.unwrap();
+    let active = ws::list_active_workspace_skills(&mut *t.conn().await)
+        .await
+        .unwrap();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].skill_name, "s-777");
-    assert_eq!(get(t.pool(), "id-0").await.disk_path, "/off/s-0");
+    assert_eq!(
+        get(&mut *t.conn().await, "id-0").await.disk_path,
+        "/off/s-0"
+    );
 }
 
 #[tokio::test]
 async fn content_hash_is_set_and_read_by_name() {
     let t = common::open_temp().await;
-    insert(t.pool(), &skill("ws-1", "research")).await;
+    insert(&mut *t.conn().await, &skill("ws-1", "research")).await;
     assert_eq!(
-        ws::get_workspace_skill_hash_info(t.pool(), "research")
+        ws::get_workspace_skill_hash_info(&mut *t.conn().await, "research")
             .await
             .unwrap(),
         Some(HashInfo {
@@ -627,19 +680,19 @@ async fn content_hash_is_set_and_read_by_name() {
             content_hash: None
         })
     );
-    ws::set_workspace_skill_content_hash(t.pool(), "research", "abc")
+    ws::set_workspace_skill_content_hash(&mut *t.conn().await, "research", "abc")
         .await
         .unwrap();
-    let info = ws::get_workspace_skill_hash_info(t.pool(), "research")
+    let info = ws::get_workspace_skill_hash_info(&mut *t.conn().await, "research")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(info.content_hash.as_deref(), Some("abc"));
-    ws::set_workspace_skill_content_hash(t.pool(), "unknown", "abc")
+    ws::set_workspace_skill_content_hash(&mut *t.conn().await, "unknown", "abc")
         .await
         .unwrap();
     assert_eq!(
-        ws::get_workspace_skill_hash_info(t.pool(), "unknown")
+        ws::get_workspace_skill_hash_info(&mut *t.conn().await, "unknown")
             .await
             .unwrap(),
         None
@@ -650,12 +703,16 @@ async fn content_hash_is_set_and_read_by_name() {
 async fn legacy_workspace_skills_read_back() {
     for fixture in ["v17", "v21", "v28"] {
         let t = common::open_legacy(fixture).await;
-        let all = ws::list_workspace_skills(t.pool()).await.unwrap();
-        let active = ws::list_active_workspace_skills(t.pool()).await.unwrap();
+        let all = ws::list_workspace_skills(&mut *t.conn().await)
+            .await
+            .unwrap();
+        let active = ws::list_active_workspace_skills(&mut *t.conn().await)
+            .await
+            .unwrap();
         assert!(active.len() <= all.len());
         for s in &all {
             assert_eq!(
-                ws::get_workspace_skill(t.pool(), &s.skill_id)
+                ws::get_workspace_skill(&mut *t.conn().await, &s.skill_id)
                     .await
                     .unwrap()
                     .as_ref(),
@@ -663,7 +720,7 @@ async fn legacy_workspace_skills_read_back() {
             );
         }
         if fixture == "v28" {
-            let b = ws::get_workspace_skill_by_name(t.pool(), "bundled-research")
+            let b = ws::get_workspace_skill_by_name(&mut *t.conn().await, "bundled-research")
                 .await
                 .unwrap()
                 .unwrap();
@@ -675,7 +732,7 @@ async fn legacy_workspace_skills_read_back() {
 
 /// Every stored column of the row named `name`, as SQLite holds it (`quote()`: values
 /// and storage classes).
-async fn raw_row(pool: &SqlitePool, name: &str) -> String {
+async fn raw_row(conn: &mut SqliteConnection, name: &str) -> String {
     sqlx::query_scalar(
         "SELECT quote(skill_id) || '|' || quote(description) || '|' || quote(is_active)
                 || '|' || quote(is_bundled) || '|' || quote(disk_path) || '|' || quote(imported_at)
@@ -685,7 +742,7 @@ async fn raw_row(pool: &SqlitePool, name: &str) -> String {
          FROM workspace_skills WHERE skill_name = ?",
     )
     .bind(name)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap()
 }
@@ -693,13 +750,13 @@ async fn raw_row(pool: &SqlitePool, name: &str) -> String {
 /// How an upsert is called: which function, and through what.
 #[derive(Debug, Clone, Copy)]
 enum Via {
-    Pool,
+    Writer,
     Connection,
     Transaction,
 }
 
 async fn upsert_via(
-    pool: &SqlitePool,
+    db: &skill_builder_app::Database,
     bundled: bool,
     via: Via,
     s: &WorkspaceSkill,
@@ -716,11 +773,17 @@ async fn upsert_via(
         }
     }
     match via {
-        Via::Pool if bundled => ws::upsert_bundled_workspace_skill(pool, s).await,
-        Via::Pool => ws::upsert_workspace_skill(pool, s).await,
-        Via::Connection => call(&mut pool.acquire().await.unwrap(), bundled, s).await,
+        Via::Writer => {
+            let mut conn = db.write().await.unwrap();
+            if bundled {
+                ws::upsert_bundled_workspace_skill(&mut conn, s).await
+            } else {
+                ws::upsert_workspace_skill(&mut conn, s).await
+            }
+        }
+        Via::Connection => call(&mut db.write().await.unwrap(), bundled, s).await,
         Via::Transaction => {
-            let mut tx = pool.begin().await.unwrap();
+            let mut tx = db.begin().await.unwrap();
             let result = call(&mut tx, bundled, s).await;
             tx.commit().await.unwrap();
             result
@@ -734,8 +797,8 @@ async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_a
     let t = common::open_temp().await;
     let mut first = with_purpose("ws-1", "research", "research", true);
     first.version = Some("1".into());
-    insert(t.pool(), &first).await;
-    ws::set_workspace_skill_content_hash(t.pool(), "research", "h1")
+    insert(&mut *t.conn().await, &first).await;
+    ws::set_workspace_skill_content_hash(&mut *t.conn().await, "research", "h1")
         .await
         .unwrap();
     // Every overwritable field differs from the stored row.
@@ -752,13 +815,13 @@ async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_a
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE workspace_skills SET is_active = {value} WHERE skill_name = 'research'"
         )))
-        .execute(t.pool())
+        .execute(&mut *t.conn().await)
         .await
         .unwrap();
-        let before = raw_row(t.pool(), "research").await;
+        let before = raw_row(&mut *t.conn().await, "research").await;
         for bundled in [false, true] {
-            for via in [Via::Pool, Via::Connection, Via::Transaction] {
-                match upsert_via(t.pool(), bundled, via, &next).await {
+            for via in [Via::Writer, Via::Connection, Via::Transaction] {
+                match upsert_via(&t.db, bundled, via, &next).await {
                     Err(Error::Malformed(m)) => {
                         assert_eq!(
                             (m.table, m.key.as_str(), m.column.as_str()),
@@ -776,7 +839,7 @@ async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_a
                     other => panic!("{value}, bundled {bundled}, {via:?}: {other:?}"),
                 }
                 assert_eq!(
-                    raw_row(t.pool(), "research").await,
+                    raw_row(&mut *t.conn().await, "research").await,
                     before,
                     "{value}, bundled {bundled}, {via:?}: nothing written"
                 );
@@ -785,13 +848,13 @@ async fn upserting_a_row_whose_kept_active_flag_is_not_an_integer_is_malformed_a
     }
     // Once the flag is an integer again, the upsert goes through and reports it.
     sqlx::query("UPDATE workspace_skills SET is_active = 0 WHERE skill_name = 'research'")
-        .execute(t.pool())
+        .execute(&mut *t.conn().await)
         .await
         .unwrap();
-    for via in [Via::Pool, Via::Connection, Via::Transaction] {
-        assert!(!upsert_via(t.pool(), false, via, &next).await.unwrap());
+    for via in [Via::Writer, Via::Connection, Via::Transaction] {
+        assert!(!upsert_via(&t.db, false, via, &next).await.unwrap());
     }
-    let stored = get(t.pool(), "ws-1").await;
+    let stored = get(&mut *t.conn().await, "ws-1").await;
     assert_eq!(
         (stored.purpose.as_deref(), stored.model.as_deref()),
         (Some("other"), Some("opus"))

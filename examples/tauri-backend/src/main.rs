@@ -98,14 +98,48 @@ async fn record_agent_run(
         workflow_session_id: Some(session),
         workflow_run_id: None,
     };
-    let mut conn = db.write().await?;
-    agent_runs::persist_agent_run(&mut conn, &run).await
+    agent_runs::persist_agent_run(&mut db.write().await?, &run).await
 }
 
 /// Command: the usage screen's summary, read on the read-only connections.
 async fn usage_screen(db: Database) -> Result<UsageSummary, Error> {
-    let mut reader = db.read().await?;
-    usage::get_usage_summary(&mut reader, true).await
+    usage::get_usage_summary(&mut db.read().await?, true).await
+}
+
+/// Run the commands in the order a front end would, printing what each returns
+/// (as JSON) on its own line; returns those lines.
+async fn run(db: &Database) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut lines = Vec::new();
+    let mut show = |name: &str, json: serde_json::Value| {
+        let line = format!("{name:<17} -> {json}");
+        println!("{line}");
+        lines.push(line);
+    };
+    let name = format!("example-skill-{}", std::process::id());
+
+    let created = command(create_skill(db.clone(), name.clone())).await;
+    show("create_skill", to_json(&created));
+    let session = command(complete_step(db.clone(), name.clone(), 0)).await;
+    show("complete_step", to_json(&session));
+    let session = session?;
+    // Several agent events at once, as the stream delivers them: each command
+    // waits for the writer in turn.
+    let recorded: Vec<_> = (1..=4)
+        .map(|i| {
+            let cost = f64::from(i) / 100.0;
+            let run = record_agent_run(db.clone(), name.clone(), session.clone(), cost);
+            tokio::spawn(command(run))
+        })
+        .collect();
+    for handle in recorded {
+        show("record_agent_run", to_json(&handle.await?));
+    }
+    let summary = command(usage_screen(db.clone())).await;
+    show("usage_screen", to_json(&summary));
+    // An error, as the front end sees it.
+    let refused = command(create_skill(db.clone(), String::new())).await;
+    show("create_skill(\"\")", to_json(&refused));
+    Ok(lines)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -115,29 +149,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .map_or_else(|| dir.path().join("skill-builder.db"), Into::into);
     let db = Database::open(&path).await?;
-    let name = format!("example-skill-{}", std::process::id());
-
-    let created = command(create_skill(db.clone(), name.clone())).await;
-    println!("create_skill      -> {}", to_json(&created));
-    let session = command(complete_step(db.clone(), name.clone(), 0)).await;
-    println!("complete_step     -> {}", to_json(&session));
-    let session = session?;
-    // Several agent events at once, as the stream delivers them: each command
-    // waits for the writer in turn.
-    let recorded: Vec<_> = (1..=4)
-        .map(|i| {
-            let cost = f64::from(i) / 100.0;
-            tokio::spawn(command(record_agent_run(db.clone(), name.clone(), session.clone(), cost)))
-        })
-        .collect();
-    for handle in recorded {
-        println!("record_agent_run  -> {}", to_json(&handle.await?));
-    }
-    let summary = command(usage_screen(db.clone())).await;
-    println!("usage_screen      -> {}", to_json(&summary));
-    // An error, as the front end sees it.
-    let refused = command(create_skill(db.clone(), String::new())).await;
-    println!("create_skill(\"\") -> {}", to_json(&refused));
+    let result = run(&db).await;
     db.close().await;
-    Ok(())
+    result.map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_commands_run_spawned_and_answer_in_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::Database::open(dir.path().join("app.db")).await.unwrap();
+        let lines = super::run(&db).await.unwrap();
+        db.close().await;
+        assert_eq!(lines.len(), 8, "{lines:#?}");
+        assert!(lines[0].ends_with(r#"{"ok":null}"#), "{}", lines[0]);
+        assert!(lines[1].contains(r#"{"ok":""#), "{}", lines[1]);
+        assert!(lines[2..6].iter().all(|l| l.ends_with(r#"{"ok":null}"#)), "{lines:#?}");
+        // One session whose four agent runs cost 0.01 + 0.02 + 0.03 + 0.04.
+        assert!(lines[6].contains(r#""total_cost":0.1,"total_runs":1"#), "{}", lines[6]);
+        assert!(
+            lines[7].ends_with(
+                r#"{"error":{"kind":"invalid_input","message":"skill_name must not be empty"}}"#
+            ),
+            "{}",
+            lines[7]
+        );
+    }
+}
+
