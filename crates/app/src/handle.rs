@@ -14,6 +14,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! while the same call on the writer compiles:
+//!
+//! ```no_run
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut writer = db.write().await?;
+//! skill_builder_db::sessions::end_all_sessions_for_pid(&mut writer, 42).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! Each handle owns what it holds (`'static`, `Send`), so a Tauri command or a
 //! `tokio::spawn`ed task can keep it across `.await`s.
 

@@ -44,3 +44,8 @@ pub use skill_builder_migrations::{CONTRACT_VERSION, LATEST_VERSION, MigrationRe
 /// The domain types (`skill-builder-model`).
 pub use skill_builder_model as model;
 pub use upgrade_wait::UPGRADE_WAIT_LIMIT;
+
+/// The README's Rust examples, compiled as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -5,7 +5,8 @@
 //! counts. The analytics over these rows are in [`crate::usage`].
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::agent_runs;
 //! use skill_builder_db::model::{AgentId, AgentRunStatus, NewAgentRun, WorkflowSessionId};
 //!
@@ -30,8 +31,8 @@
 //!     workflow_session_id: Some(WorkflowSessionId::from("ws-1")),
 //!     workflow_run_id: None, // resolved from the skill name
 //! };
-//! agent_runs::persist_agent_run(pool, &run).await?;
-//! let recent = agent_runs::get_recent_runs(pool, 10).await?;
+//! agent_runs::persist_agent_run(&mut conn, &run).await?;
+//! let recent = agent_runs::get_recent_runs(&mut conn, 10).await?;
 //! assert!(!recent.is_empty());
 //! # Ok(()) }
 //! ```

@@ -7,16 +7,17 @@
 //! Timestamps are `YYYY-MM-DD HH:MM:SSZ`.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::artifacts;
 //!
-//! artifacts::upsert_artifact(pool, "sales-pipeline", 0, "context/research.md", "# Research").await?;
-//! for meta in artifacts::list_artifacts(pool, "sales-pipeline", None).await? {
+//! artifacts::upsert_artifact(&mut conn, "sales-pipeline", 0, "context/research.md", "# Research").await?;
+//! for meta in artifacts::list_artifacts(&mut conn, "sales-pipeline", None).await? {
 //!     println!("{} {} bytes", meta.relative_path, meta.size_bytes);
 //! }
-//! let file = artifacts::get_artifact(pool, "sales-pipeline", 0, "context/research.md").await?;
+//! let file = artifacts::get_artifact(&mut conn, "sales-pipeline", 0, "context/research.md").await?;
 //! assert!(file.is_some());
-//! artifacts::delete_artifacts_from_step(pool, "sales-pipeline", 0).await?;
+//! artifacts::delete_artifacts_from_step(&mut conn, "sales-pipeline", 0).await?;
 //! # Ok(()) }
 //! ```
 

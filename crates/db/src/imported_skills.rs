@@ -5,7 +5,8 @@
 //! row's file is read, so a list is one query however many rows it returns.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::imported_skills;
 //! use skill_builder_db::model::{ImportedSkill, ImportedSkillId};
 //!
@@ -15,9 +16,8 @@
 //!     "/home/me/skills/pdf-tools",
 //!     "2026-01-31T12:00:00Z",
 //! );
-//! let mut conn = pool.acquire().await?;
 //! imported_skills::upsert_imported_skill(&mut *conn, &skill).await?;
-//! for s in imported_skills::list_active_skills(pool).await? {
+//! for s in imported_skills::list_active_skills(&mut conn).await? {
 //!     println!("{}: {}", s.skill_name, s.description.unwrap_or_default());
 //! }
 //! # Ok(()) }

@@ -1,8 +1,9 @@
 //! Names of every installed skill, across the tables that record installations.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
-//! let names = skill_builder_db::installed::get_all_installed_skill_names(pool).await?;
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
+//! let names = skill_builder_db::installed::get_all_installed_skill_names(&mut conn).await?;
 //! println!("{} installed skills", names.len());
 //! # Ok(()) }
 //! ```

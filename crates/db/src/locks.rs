@@ -7,13 +7,13 @@
 //! NULL is a lock like any other.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::{Conflict, Error, locks};
 //! use skill_builder_db::model::InstanceId;
 //!
 //! let me = InstanceId::new_v4();
 //! let pid = i64::from(std::process::id());
-//! let mut conn = pool.acquire().await?;
 //! match locks::acquire_skill_lock(&mut *conn, "sales-pipeline", &me, pid).await {
 //!     Ok(()) => println!("editing"),
 //!     Err(Error::Conflict(Conflict::LockHeld { instance_id, pid, .. })) => {

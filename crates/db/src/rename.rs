@@ -4,8 +4,8 @@
 //! transaction, run before the skill's folders are moved on disk.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
-//! let mut conn = pool.acquire().await?;
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! skill_builder_db::rename::rename_skill(&mut *conn, "sales-pipeline", "sales-forecast").await?;
 //! # Ok(()) }
 //! ```

@@ -3,16 +3,16 @@
 //! analytics.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::sessions;
 //! use skill_builder_db::model::WorkflowSessionId;
 //!
 //! let pid = i64::from(std::process::id());
 //! let id = WorkflowSessionId::new_v4();
-//! sessions::create_workflow_session(pool, &id, "sales-pipeline", pid).await?;
-//! sessions::end_workflow_session(pool, &id).await?;
+//! sessions::create_workflow_session(&mut conn, &id, "sales-pipeline", pid).await?;
+//! sessions::end_workflow_session(&mut conn, &id).await?;
 //! // At start-up: close what crashed processes left open.
-//! let mut conn = pool.acquire().await?;
 //! let closed = sessions::reconcile_orphaned_sessions(&mut *conn).await?;
 //! println!("closed {closed} orphaned sessions");
 //! # Ok(()) }

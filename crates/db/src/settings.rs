@@ -1,11 +1,12 @@
 //! The `settings` table: one row, key `app_settings`, holding the [`AppSettings`] JSON.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::settings;
-//! let mut s = settings::read_settings(pool).await?;
+//! let mut s = settings::read_settings(&mut conn).await?;
 //! s.workspace_path = Some("/home/me/skills".into());
-//! settings::write_settings(pool, &s).await?;
+//! settings::write_settings(&mut conn, &s).await?;
 //! # Ok(()) }
 //! ```
 

@@ -7,13 +7,13 @@
 //! except its usage history (agent runs, workflow sessions), which stays, detached.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::{model::SkillSource, skills};
 //!
-//! let mut conn = pool.acquire().await?;
 //! let id = skills::upsert_skill(&mut *conn, "sales-pipeline", &SkillSource::Marketplace, Some("domain")).await?;
-//! assert_eq!(skills::get_skill_master_id(pool, "sales-pipeline").await?, Some(id));
-//! for skill in skills::list_all_skills(pool).await? {
+//! assert_eq!(skills::get_skill_master_id(&mut conn, "sales-pipeline").await?, Some(id));
+//! for skill in skills::list_all_skills(&mut conn).await? {
 //!     println!("{} ({})", skill.name, skill.skill_source);
 //! }
 //! skills::delete_skill(&mut *conn, "sales-pipeline").await?;

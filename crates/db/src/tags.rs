@@ -2,10 +2,10 @@
 //! (operations.md §6).
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::tags;
 //!
-//! let mut conn = pool.acquire().await?;
 //! tags::set_skill_tags(&mut *conn, "sales-pipeline", &[" Salesforce ", "analytics"]).await?;
 //! let by_skill = tags::get_tags_for_skills(&mut *conn, &["sales-pipeline", "other"]).await?;
 //! assert_eq!(by_skill["sales-pipeline"], ["analytics", "salesforce"]);

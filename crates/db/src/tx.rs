@@ -4,12 +4,13 @@
 //! (the busy timeout does not apply) when another connection wrote meanwhile. Every
 //! multi-statement write here therefore starts with `BEGIN IMMEDIATE`, which waits up
 //! to the busy timeout for the lock instead. Inside a caller's transaction it nests
-//! as a savepoint, so operations compose.
+//! as a savepoint, so operations compose. App code groups operations with
+//! `skill_builder_app::Database::begin` instead; this is what the operations
+//! themselves use, and what a tool holding a plain `SqliteConnection` can use.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
-//! let mut conn = pool.acquire().await?;
-//! let mut tx = skill_builder_db::tx::begin_immediate(&mut *conn).await?;
+//! # async fn demo(conn: &mut sqlx::SqliteConnection) -> skill_builder_db::Result<()> {
+//! let mut tx = skill_builder_db::tx::begin_immediate(conn).await?;
 //! let settings = skill_builder_db::settings::read_settings(&mut *tx).await?;
 //! skill_builder_db::settings::write_settings(&mut *tx, &settings).await?;
 //! tx.commit().await?;

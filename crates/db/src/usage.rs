@@ -31,16 +31,16 @@
 //! and by-model reports it is **per row** (only rows with a cost above zero count).
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::usage;
 //!
-//! let summary = usage::get_usage_summary(pool, true).await?;
+//! let summary = usage::get_usage_summary(&mut conn, true).await?;
 //! println!("{} runs, ${:.2}", summary.total_runs, summary.total_cost);
-//! for m in usage::get_usage_by_model(pool, true).await? {
+//! for m in usage::get_usage_by_model(&mut conn, true).await? {
 //!     println!("{}: {} runs, ${:.2}", m.model, m.run_count, m.total_cost);
 //! }
-//! let recent = usage::get_recent_workflow_sessions(pool, 50, true).await?;
-//! let mut conn = pool.acquire().await?;
+//! let recent = usage::get_recent_workflow_sessions(&mut conn, 50, true).await?;
 //! usage::reset_usage(&mut *conn).await?;
 //! # let _ = recent;
 //! # Ok(()) }

@@ -3,10 +3,10 @@
 //! master row.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::{model::WorkflowRunStatus, workflow_runs};
 //!
-//! let mut conn = pool.acquire().await?;
 //! workflow_runs::save_workflow_run(&mut *conn, "sales-pipeline", 3, &WorkflowRunStatus::InProgress, "domain").await?;
 //! workflow_runs::set_skill_author(&mut *conn, "sales-pipeline", "octocat", None).await?;
 //! let run = workflow_runs::get_workflow_run(&mut *conn, "sales-pipeline").await?;

@@ -10,15 +10,16 @@
 //! (or has a NULL link, left by a step saved before the run existed).
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::{model::StepStatus, workflow_steps};
 //!
-//! workflow_steps::save_workflow_step(pool, "sales-pipeline", 0, &StepStatus::InProgress).await?;
-//! workflow_steps::save_workflow_step(pool, "sales-pipeline", 0, &StepStatus::Completed).await?;
-//! for step in workflow_steps::get_workflow_steps(pool, "sales-pipeline").await? {
+//! workflow_steps::save_workflow_step(&mut conn, "sales-pipeline", 0, &StepStatus::InProgress).await?;
+//! workflow_steps::save_workflow_step(&mut conn, "sales-pipeline", 0, &StepStatus::Completed).await?;
+//! for step in workflow_steps::get_workflow_steps(&mut conn, "sales-pipeline").await? {
 //!     println!("{} {} {:?}", step.step_id, step.status, step.completed_at);
 //! }
-//! workflow_steps::reset_workflow_steps_from(pool, "sales-pipeline", 0).await?;
+//! workflow_steps::reset_workflow_steps_from(&mut conn, "sales-pipeline", 0).await?;
 //! # Ok(()) }
 //! ```
 

@@ -12,7 +12,8 @@
 //! [`set_workspace_skill_purpose`] of an active skill deactivates the holder.
 //!
 //! ```no_run
-//! # async fn demo(pool: &sqlx::SqlitePool) -> skill_builder_db::Result<()> {
+//! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
+//! let mut conn = db.write().await?;
 //! use skill_builder_db::workspace_skills;
 //! use skill_builder_db::model::{WorkspaceSkill, WorkspaceSkillId};
 //!
@@ -23,8 +24,7 @@
 //!     "2026-01-31 12:00:00Z",
 //! );
 //! skill.purpose = Some("research".into());
-//! workspace_skills::upsert_workspace_skill(pool, &skill).await?;
-//! let mut conn = pool.acquire().await?;
+//! workspace_skills::upsert_workspace_skill(&mut conn, &skill).await?;
 //! let moved = workspace_skills::activate_workspace_skill_exclusive(
 //!     &mut *conn,
 //!     &skill.skill_id,
