@@ -39,7 +39,7 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestCaseResult, TestRunner};
-use skill_builder_app::Database;
+use skill_builder_app::{Database, WriteConnection};
 use skill_builder_db::{
     Conflict, Entity, Error, InvalidInput, agent_runs, artifacts, hydrate, imported_skills, locks,
     pid, rename, sessions, settings, skills, tags, usage, workflow_runs, workflow_steps,
@@ -51,8 +51,7 @@ use skill_builder_model::{
     WorkflowRunId, WorkflowRunStatus, WorkflowSession, WorkflowSessionId, WorkspaceSkill,
     WorkspaceSkillId, is_kebab_case,
 };
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Sqlite, SqliteConnection};
+use sqlx::{Connection, SqliteConnection};
 
 /// Cases per property when `PROPTEST_CASES` is not set.
 const DEFAULT_CASES: u32 = 64;
@@ -510,7 +509,7 @@ impl Ctx {
         for (i, &name) in BYSTANDERS.iter().enumerate() {
             let step = i64::try_from(i).expect("small");
             workflow_runs::save_workflow_run(
-                &mut *conn,
+                &mut conn,
                 name,
                 step,
                 &WorkflowRunStatus::InProgress,
@@ -518,13 +517,13 @@ impl Ctx {
             )
             .await
             .expect("bystander run");
-            tags::set_skill_tags(&mut *conn, name, &["keep", name])
+            tags::set_skill_tags(&mut conn, name, &["keep", name])
                 .await
                 .expect("bystander tags");
-            workflow_steps::save_workflow_step(&mut *conn, name, 0, &StepStatus::Completed)
+            workflow_steps::save_workflow_step(&mut conn, name, 0, &StepStatus::Completed)
                 .await
                 .expect("bystander step");
-            artifacts::upsert_artifact(&mut *conn, name, 0, "keep.md", name)
+            artifacts::upsert_artifact(&mut conn, name, 0, "keep.md", name)
                 .await
                 .expect("bystander artifact");
         }
@@ -540,8 +539,8 @@ impl Ctx {
         self.db.close().await;
     }
 
-    async fn conn(&self) -> Result<PoolConnection<Sqlite>, TestCaseError> {
-        Ok(self.db.pool().acquire().await?)
+    async fn conn(&self) -> Result<WriteConnection, TestCaseError> {
+        Ok(self.db.write().await?)
     }
 
     /// `raw` if not used yet in this database, else a variant of it that keeps its
@@ -808,7 +807,7 @@ async fn master_row(conn: &mut SqliteConnection, name: &str) -> Result<Skill, Te
 }
 
 /// Remove a case's skill (when its name is valid) and check nothing carries it.
-async fn cleanup(ctx: &Ctx, conn: &mut PoolConnection<Sqlite>, name: &str) -> TestCaseResult {
+async fn cleanup(ctx: &Ctx, conn: &mut WriteConnection, name: &str) -> TestCaseResult {
     if name_err("skill_name", name).is_none() {
         ctx.attempt("delete_skill", &[], &[], skills::delete_skill(conn, name))
             .await?;
@@ -1028,7 +1027,7 @@ async fn runs_case(ctx: &Ctx, input: RunInput) -> TestCaseResult {
             &must,
             &[],
             workflow_runs::save_workflow_run(
-                &mut *conn,
+                &mut conn,
                 &name,
                 input.current_step,
                 &input.status,
@@ -1084,7 +1083,7 @@ async fn runs_case(ctx: &Ctx, input: RunInput) -> TestCaseResult {
             "set_skill_author",
             &must,
             &[],
-            workflow_runs::set_skill_author(&mut *conn, &name, login, avatar),
+            workflow_runs::set_skill_author(&mut conn, &name, login, avatar),
         )
         .await?
         .is_some()
@@ -1104,7 +1103,7 @@ async fn runs_case(ctx: &Ctx, input: RunInput) -> TestCaseResult {
             "set_skill_display_name",
             &must,
             &[],
-            workflow_runs::set_skill_display_name(&mut *conn, &name, display),
+            workflow_runs::set_skill_display_name(&mut conn, &name, display),
         )
         .await?
         .is_some()
@@ -1123,7 +1122,7 @@ async fn runs_case(ctx: &Ctx, input: RunInput) -> TestCaseResult {
             "set_skill_intake",
             &must,
             &[],
-            workflow_runs::set_skill_intake(&mut *conn, &name, intake),
+            workflow_runs::set_skill_intake(&mut conn, &name, intake),
         )
         .await?
         .is_some()
@@ -1150,7 +1149,7 @@ async fn runs_case(ctx: &Ctx, input: RunInput) -> TestCaseResult {
                 "save_workflow_step",
                 &must,
                 &[],
-                workflow_steps::save_workflow_step(&mut *conn, &name, *step, status),
+                workflow_steps::save_workflow_step(&mut conn, &name, *step, status),
             )
             .await?
             .is_some()
@@ -1167,7 +1166,7 @@ async fn runs_case(ctx: &Ctx, input: RunInput) -> TestCaseResult {
             "reset_workflow_steps_from",
             &must,
             &[],
-            workflow_steps::reset_workflow_steps_from(&mut *conn, &name, from),
+            workflow_steps::reset_workflow_steps_from(&mut conn, &name, from),
         )
         .await?
     {
@@ -1283,7 +1282,7 @@ async fn artifacts_case(ctx: &Ctx, input: ArtifactInput) -> TestCaseResult {
     let valid = name_err("skill_name", &name).is_none();
     let run_id: Option<WorkflowRunId> = if input.with_run && valid {
         workflow_runs::save_workflow_run(
-            &mut *conn,
+            &mut conn,
             &name,
             0,
             &WorkflowRunStatus::Pending,
@@ -1311,7 +1310,7 @@ async fn artifacts_case(ctx: &Ctx, input: ArtifactInput) -> TestCaseResult {
                 "upsert_artifact",
                 &must,
                 &[],
-                artifacts::upsert_artifact(&mut *conn, &name, *step, path, content),
+                artifacts::upsert_artifact(&mut conn, &name, *step, path, content),
             )
             .await?
             .is_some()
@@ -1370,7 +1369,7 @@ async fn artifacts_case(ctx: &Ctx, input: ArtifactInput) -> TestCaseResult {
             "delete_artifacts_from_step",
             &must,
             &[],
-            artifacts::delete_artifacts_from_step(&mut *conn, &name, from),
+            artifacts::delete_artifacts_from_step(&mut conn, &name, from),
         )
         .await?
     {
@@ -1439,7 +1438,7 @@ fn normalised(tags: &[String]) -> Vec<String> {
 
 async fn set_and_check_tags(
     ctx: &Ctx,
-    conn: &mut PoolConnection<Sqlite>,
+    conn: &mut WriteConnection,
     name: &str,
     has_master: bool,
     tags: &[String],
@@ -1454,7 +1453,7 @@ async fn set_and_check_tags(
             "set_skill_tags",
             &must,
             &[],
-            tags::set_skill_tags(&mut **conn, name, tags),
+            tags::set_skill_tags(conn, name, tags),
         )
         .await?
         .is_none()
@@ -1625,7 +1624,7 @@ async fn imported_case(ctx: &Ctx, input: ImportedInput) -> TestCaseResult {
             "insert_imported_skill",
             &must,
             &may,
-            imported_skills::insert_imported_skill(&mut *conn, &skill),
+            imported_skills::insert_imported_skill(&mut conn, &skill),
         )
         .await?
         .is_some();
@@ -1668,7 +1667,7 @@ async fn imported_case(ctx: &Ctx, input: ImportedInput) -> TestCaseResult {
         "insert_imported_skill (name taken)",
         &[Expect::Exists(Entity::ImportedSkill)],
         &[],
-        imported_skills::insert_imported_skill(&mut *conn, &dup_name),
+        imported_skills::insert_imported_skill(&mut conn, &dup_name),
     )
     .await?;
     let dup_id = ImportedSkill {
@@ -1679,7 +1678,7 @@ async fn imported_case(ctx: &Ctx, input: ImportedInput) -> TestCaseResult {
         "insert_imported_skill (id taken)",
         &[Expect::Exists(Entity::ImportedSkill)],
         &[],
-        imported_skills::insert_imported_skill(&mut *conn, &dup_id),
+        imported_skills::insert_imported_skill(&mut conn, &dup_id),
     )
     .await?;
 
@@ -1744,7 +1743,7 @@ async fn imported_case(ctx: &Ctx, input: ImportedInput) -> TestCaseResult {
             &must,
             &[],
             imported_skills::update_imported_skill_active(
-                &mut *conn,
+                &mut conn,
                 &name,
                 !expected.is_active,
                 &input.path3,
@@ -1768,7 +1767,7 @@ async fn imported_case(ctx: &Ctx, input: ImportedInput) -> TestCaseResult {
         "update_imported_skill_active (unknown)",
         &must,
         &[],
-        imported_skills::update_imported_skill_active(&mut *conn, &unknown, true, &input.path3),
+        imported_skills::update_imported_skill_active(&mut conn, &unknown, true, &input.path3),
     )
     .await?;
 
@@ -1779,7 +1778,7 @@ async fn imported_case(ctx: &Ctx, input: ImportedInput) -> TestCaseResult {
             "set_imported_skill_content_hash",
             &must,
             &[],
-            imported_skills::set_imported_skill_content_hash(&mut *conn, &name, &input.hash),
+            imported_skills::set_imported_skill_content_hash(&mut conn, &name, &input.hash),
         )
         .await?
         .is_some()
@@ -1797,7 +1796,7 @@ async fn imported_case(ctx: &Ctx, input: ImportedInput) -> TestCaseResult {
         "delete_imported_skill",
         &[],
         &[],
-        imported_skills::delete_imported_skill(&mut *conn, &name),
+        imported_skills::delete_imported_skill(&mut conn, &name),
     )
     .await?;
     prop_assert_eq!(
@@ -1926,7 +1925,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
             "insert_workspace_skill",
             &workspace_must(&skill),
             &workspace_may(&skill),
-            workspace_skills::insert_workspace_skill(&mut *conn, &skill),
+            workspace_skills::insert_workspace_skill(&mut conn, &skill),
         )
         .await?
         .is_none()
@@ -1974,7 +1973,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
         &[Expect::Exists(Entity::WorkspaceSkill)],
         &[],
         workspace_skills::insert_workspace_skill(
-            &mut *conn,
+            &mut conn,
             &WorkspaceSkill {
                 skill_id: fresh_id.clone(),
                 ..skill.clone()
@@ -1987,7 +1986,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
         &[Expect::Exists(Entity::WorkspaceSkill)],
         &[],
         workspace_skills::upsert_workspace_skill(
-            &mut *conn,
+            &mut conn,
             &WorkspaceSkill {
                 skill_name: fresh_name,
                 ..skill.clone()
@@ -2011,7 +2010,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
             "upsert_workspace_skill",
             &workspace_must(&skill2),
             &workspace_may(&skill2),
-            workspace_skills::upsert_workspace_skill(&mut *conn, &skill2),
+            workspace_skills::upsert_workspace_skill(&mut conn, &skill2),
         )
         .await?
         .is_some()
@@ -2072,7 +2071,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
             "insert_workspace_skill (other)",
             &workspace_must(&other),
             &workspace_may(&other),
-            workspace_skills::insert_workspace_skill(&mut *conn, &other),
+            workspace_skills::insert_workspace_skill(&mut conn, &other),
         )
         .await?;
     let other_in = other_stored.is_some();
@@ -2135,7 +2134,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
         }
     }
     if other_in {
-        workspace_skills::delete_workspace_skill(&mut *conn, &other.skill_id).await?;
+        workspace_skills::delete_workspace_skill(&mut conn, &other.skill_id).await?;
     }
 
     // Deactivation with a new folder; unknown id → NotFound.
@@ -2145,7 +2144,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
             "update_workspace_skill_active",
             &all([nul_err("disk_path", path)]),
             &[],
-            workspace_skills::update_workspace_skill_active(&mut *conn, &id, false, path),
+            workspace_skills::update_workspace_skill_active(&mut conn, &id, false, path),
         )
         .await?
         .is_some()
@@ -2162,7 +2161,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
         "update_workspace_skill_active (unknown)",
         &must,
         &[],
-        workspace_skills::update_workspace_skill_active(&mut *conn, &unknown, true, path),
+        workspace_skills::update_workspace_skill_active(&mut conn, &unknown, true, path),
     )
     .await?;
 
@@ -2172,7 +2171,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
             "set_workspace_skill_content_hash",
             &all([nul_err("content_hash", &input.hash)]),
             &[],
-            workspace_skills::set_workspace_skill_content_hash(&mut *conn, &name, &input.hash),
+            workspace_skills::set_workspace_skill_content_hash(&mut conn, &name, &input.hash),
         )
         .await?
         .is_some()
@@ -2190,7 +2189,7 @@ async fn workspace_case(ctx: &Ctx, input: WorkspaceInput) -> TestCaseResult {
         "delete_workspace_skill",
         &[],
         &[],
-        workspace_skills::delete_workspace_skill(&mut *conn, &id),
+        workspace_skills::delete_workspace_skill(&mut conn, &id),
     )
     .await?;
     prop_assert!(
@@ -2323,14 +2322,14 @@ async fn locks_case(ctx: &Ctx, input: LockInput) -> TestCaseResult {
         } else {
             prop_assert_eq!(locks::reclaim_dead_locks(&mut conn).await?, 0);
             prop_assert!(locks::get_skill_lock(&mut *conn, &name).await?.is_some());
-            locks::release_skill_lock(&mut *conn, &name, &instance).await?;
+            locks::release_skill_lock(&mut conn, &name, &instance).await?;
         }
         prop_assert_eq!(locks::get_skill_lock(&mut *conn, &name).await?, None);
     }
     // Releasing is never refused (hostile names included).
-    locks::release_skill_lock(&mut *conn, &name, &instance).await?;
+    locks::release_skill_lock(&mut conn, &name, &instance).await?;
     prop_assert_eq!(
-        locks::release_all_instance_locks(&mut *conn, &instance).await?,
+        locks::release_all_instance_locks(&mut conn, &instance).await?,
         0
     );
 
@@ -2346,7 +2345,7 @@ async fn locks_case(ctx: &Ctx, input: LockInput) -> TestCaseResult {
             "create_workflow_session",
             &must,
             &[],
-            sessions::create_workflow_session(&mut *conn, &sid, &name, input.session_pid),
+            sessions::create_workflow_session(&mut conn, &sid, &name, input.session_pid),
         )
         .await?
         .is_some()
@@ -2370,7 +2369,7 @@ async fn locks_case(ctx: &Ctx, input: LockInput) -> TestCaseResult {
         // The same id again: ignored entirely.
         ctx.attempt_no_op(
             "create_workflow_session (existing id)",
-            sessions::create_workflow_session(&mut *conn, &sid, "another-skill", 1),
+            sessions::create_workflow_session(&mut conn, &sid, "another-skill", 1),
         )
         .await?;
         let alive = pid::is_alive(input.session_pid);
@@ -2385,7 +2384,7 @@ async fn locks_case(ctx: &Ctx, input: LockInput) -> TestCaseResult {
             after.and_then(|s| s.ended_at),
             (!alive).then(|| session.started_at.clone())
         );
-        sessions::end_workflow_session(&mut *conn, &sid).await?;
+        sessions::end_workflow_session(&mut conn, &sid).await?;
         let ended = sessions::get_workflow_session(&mut *conn, &sid).await?;
         prop_assert!(ended.is_some_and(|s| s.ended_at.is_some()));
     } else if name_err("session_id", sid.as_str()).is_none() {
@@ -2396,7 +2395,7 @@ async fn locks_case(ctx: &Ctx, input: LockInput) -> TestCaseResult {
     }
     // Any pid is accepted by the bulk close (nothing open here).
     prop_assert_eq!(
-        sessions::end_all_sessions_for_pid(&mut *conn, input.end_pid).await?,
+        sessions::end_all_sessions_for_pid(&mut conn, input.end_pid).await?,
         0
     );
     cleanup(ctx, &mut conn, &name).await?;
@@ -2513,7 +2512,7 @@ async fn agent_case(ctx: &Ctx, input: AgentInput) -> TestCaseResult {
     let valid = name_err("skill_name", &name).is_none();
     let run_id = if input.with_run && valid {
         workflow_runs::save_workflow_run(
-            &mut *conn,
+            &mut conn,
             &name,
             0,
             &WorkflowRunStatus::InProgress,
@@ -2565,7 +2564,7 @@ async fn agent_case(ctx: &Ctx, input: AgentInput) -> TestCaseResult {
             "persist_agent_run",
             &must,
             &[],
-            agent_runs::persist_agent_run(&mut *conn, &run),
+            agent_runs::persist_agent_run(&mut conn, &run),
         )
         .await?
         .is_some();
@@ -2593,7 +2592,7 @@ async fn agent_case(ctx: &Ctx, input: AgentInput) -> TestCaseResult {
         if run.status.is_final() {
             ctx.attempt_no_op(
                 "persist_agent_run (running over final)",
-                agent_runs::persist_agent_run(&mut *conn, &snapshot),
+                agent_runs::persist_agent_run(&mut conn, &snapshot),
             )
             .await?;
         } else {
@@ -2601,7 +2600,7 @@ async fn agent_case(ctx: &Ctx, input: AgentInput) -> TestCaseResult {
                 "persist_agent_run (update)",
                 &[],
                 &[],
-                agent_runs::persist_agent_run(&mut *conn, &snapshot),
+                agent_runs::persist_agent_run(&mut conn, &snapshot),
             )
             .await?;
             let rows = agent_runs::get_session_agent_runs(&mut *conn, &wsid).await?;
@@ -2679,7 +2678,7 @@ async fn rename_case(ctx: &Ctx, input: RenameInput) -> TestCaseResult {
     let mut old_id = None;
     if exists {
         workflow_runs::save_workflow_run(
-            &mut *conn,
+            &mut conn,
             &old,
             1,
             &WorkflowRunStatus::InProgress,
@@ -2687,10 +2686,10 @@ async fn rename_case(ctx: &Ctx, input: RenameInput) -> TestCaseResult {
         )
         .await?;
         old_id = skills::get_skill_master_id(&mut *conn, &old).await?;
-        tags::set_skill_tags(&mut *conn, &old, &["renamed"]).await?;
-        workflow_steps::save_workflow_step(&mut *conn, &old, 0, &StepStatus::Completed).await?;
-        artifacts::upsert_artifact(&mut *conn, &old, 0, "a.md", "x").await?;
-        sessions::create_workflow_session(&mut *conn, &sid, &old, DEAD_PID).await?;
+        tags::set_skill_tags(&mut conn, &old, &["renamed"]).await?;
+        workflow_steps::save_workflow_step(&mut conn, &old, 0, &StepStatus::Completed).await?;
+        artifacts::upsert_artifact(&mut conn, &old, 0, "a.md", "x").await?;
+        sessions::create_workflow_session(&mut conn, &sid, &old, DEAD_PID).await?;
         locks::acquire_skill_lock(&mut conn, &old, &instance, DEAD_PID).await?;
         let imported = ImportedSkill::new(
             ImportedSkillId::from(ctx.unique("rename-imported")),
@@ -2698,7 +2697,7 @@ async fn rename_case(ctx: &Ctx, input: RenameInput) -> TestCaseResult {
             "/nowhere",
             "t",
         );
-        imported_skills::insert_imported_skill(&mut *conn, &imported).await?;
+        imported_skills::insert_imported_skill(&mut conn, &imported).await?;
         let run = NewAgentRun {
             agent_id: agent.clone(),
             skill_name: old.clone(),
@@ -2720,7 +2719,7 @@ async fn rename_case(ctx: &Ctx, input: RenameInput) -> TestCaseResult {
             workflow_session_id: Some(sid.clone()),
             workflow_run_id: None,
         };
-        agent_runs::persist_agent_run(&mut *conn, &run).await?;
+        agent_runs::persist_agent_run(&mut conn, &run).await?;
     }
 
     let mut must = all([name_err("old_name", &old), name_err("new_name", &new)]);
@@ -2900,7 +2899,7 @@ async fn settings_case(ctx: &Ctx, written: AppSettings) -> TestCaseResult {
         "write_settings",
         &[],
         &[],
-        settings::write_settings(&mut *conn, &written),
+        settings::write_settings(&mut conn, &written),
     )
     .await?;
     let read = settings::read_settings(&mut *conn).await?;
@@ -2951,14 +2950,8 @@ fn ten_mib_artifact_contents_round_trip_or_are_refused() {
         let ctx = Ctx::open("10 MiB artifacts").await;
         let mut conn = ctx.conn().await?;
         let name = "big-artifacts";
-        workflow_runs::save_workflow_run(
-            &mut *conn,
-            name,
-            0,
-            &WorkflowRunStatus::Pending,
-            "domain",
-        )
-        .await?;
+        workflow_runs::save_workflow_run(&mut conn, name, 0, &WorkflowRunStatus::Pending, "domain")
+            .await?;
         let contents = [
             ("ascii.md", ten_mib("# Research 'quoted' \"double\" %_\\\n")),
             ("emoji.md", ten_mib("🦀e\u{301}שלום\u{202E}")),
@@ -2972,7 +2965,7 @@ fn ten_mib_artifact_contents_round_trip_or_are_refused() {
                 "upsert_artifact (10 MiB)",
                 &[],
                 &[],
-                artifacts::upsert_artifact(&mut *conn, name, step, path, content),
+                artifacts::upsert_artifact(&mut conn, name, step, path, content),
             )
             .await?;
             let a = artifacts::get_artifact(&mut *conn, name, step, path)
@@ -3005,14 +2998,14 @@ fn ten_mib_artifact_contents_round_trip_or_are_refused() {
             "upsert_artifact (10 MiB + NUL)",
             &[Expect::Nul("content")],
             &[],
-            artifacts::upsert_artifact(&mut *conn, name, 0, "ascii.md", &with_nul),
+            artifacts::upsert_artifact(&mut conn, name, 0, "ascii.md", &with_nul),
         )
         .await?;
         ctx.attempt(
             "upsert_artifact (10 MiB, step 6)",
             &[Expect::Step(6)],
             &[],
-            artifacts::upsert_artifact(&mut *conn, name, 6, "ascii.md", &contents[0].1),
+            artifacts::upsert_artifact(&mut conn, name, 6, "ascii.md", &contents[0].1),
         )
         .await?;
         prop_assert!(
@@ -3025,7 +3018,7 @@ fn ten_mib_artifact_contents_round_trip_or_are_refused() {
             "upsert_artifact (empty)",
             &[],
             &[],
-            artifacts::upsert_artifact(&mut *conn, name, 1, "emoji.md", ""),
+            artifacts::upsert_artifact(&mut conn, name, 1, "emoji.md", ""),
         )
         .await?;
         let a = artifacts::get_artifact(&mut *conn, name, 1, "emoji.md").await?;
@@ -3061,7 +3054,7 @@ fn megabyte_names_tags_and_settings_round_trip() {
             "set_skill_tags (1 MiB tag)",
             &[],
             &[],
-            tags::set_skill_tags(&mut *conn, &name, &[&tag]),
+            tags::set_skill_tags(&mut conn, &name, &[&tag]),
         )
         .await?;
         let map = tags::get_tags_for_skills(&mut *conn, &[&name]).await?;
@@ -3092,7 +3085,7 @@ fn megabyte_names_tags_and_settings_round_trip() {
             log_level: "\u{202E}".repeat(MIB),
             ..AppSettings::default()
         };
-        settings::write_settings(&mut *conn, &written).await?;
+        settings::write_settings(&mut conn, &written).await?;
         prop_assert!(settings::read_settings(&mut *conn).await? == written);
         drop(conn);
         ctx.summary();
@@ -3118,22 +3111,22 @@ fn wildcard_and_injection_names_touch_only_their_own_rows() {
         ];
         for name in names {
             workflow_runs::save_workflow_run(
-                &mut *conn,
+                &mut conn,
                 name,
                 2,
                 &WorkflowRunStatus::InProgress,
                 name,
             )
             .await?;
-            tags::set_skill_tags(&mut *conn, name, &[name]).await?;
-            workflow_steps::save_workflow_step(&mut *conn, name, 1, &StepStatus::Completed).await?;
-            artifacts::upsert_artifact(&mut *conn, name, 1, name, name).await?;
+            tags::set_skill_tags(&mut conn, name, &[name]).await?;
+            workflow_steps::save_workflow_step(&mut conn, name, 1, &StepStatus::Completed).await?;
+            artifacts::upsert_artifact(&mut conn, name, 1, name, name).await?;
         }
         let before = skills::get_dashboard_skill_names(&mut *conn).await?;
         prop_assert_eq!(before.len(), names.len() + BYSTANDERS.len());
         for victim in names {
-            workflow_steps::reset_workflow_steps_from(&mut *conn, victim, 0).await?;
-            artifacts::delete_artifacts_from_step(&mut *conn, victim, 0).await?;
+            workflow_steps::reset_workflow_steps_from(&mut conn, victim, 0).await?;
+            artifacts::delete_artifacts_from_step(&mut conn, victim, 0).await?;
             for other in names.iter().filter(|n| **n != victim) {
                 let steps = workflow_steps::get_workflow_steps(&mut *conn, other).await?;
                 let files = artifacts::list_artifacts(&mut *conn, other, None).await?;
@@ -3249,7 +3242,7 @@ fn malformed_stored_settings_are_refused_and_kept() {
             ctx.unchanged("read_settings (malformed)", &before).await?;
         }
         // Writing replaces it.
-        settings::write_settings(&mut *conn, &AppSettings::default()).await?;
+        settings::write_settings(&mut conn, &AppSettings::default()).await?;
         prop_assert!(settings::read_settings(&mut *conn).await? == AppSettings::default());
         drop(conn);
         ctx.close().await;
@@ -3294,7 +3287,7 @@ fn hostile_skill_folders_hydrate_their_description() {
                 path,
                 "t",
             );
-            imported_skills::insert_imported_skill(&mut *conn, &skill).await?;
+            imported_skills::insert_imported_skill(&mut conn, &skill).await?;
             let got = imported_skills::get_imported_skill(&mut *conn, &name).await?;
             prop_assert_eq!(got.and_then(|s| s.description), Some(expected.to_owned()));
         }
@@ -3338,7 +3331,7 @@ fn agent_run_nan_total_cost_round_trips_or_is_refused() {
             workflow_run_id: None,
         };
         let before = ctx.snapshot().await;
-        match agent_runs::persist_agent_run(&mut *conn, &run).await {
+        match agent_runs::persist_agent_run(&mut conn, &run).await {
             Err(Error::InvalidInput(_)) => {
                 ctx.unchanged("persist_agent_run (NaN)", &before).await?
             }
@@ -3368,7 +3361,7 @@ fn recent_sessions_report_survives_extreme_token_counts() {
         let ctx = Ctx::open("token overflow").await;
         let mut conn = ctx.conn().await?;
         let wsid = WorkflowSessionId::from("big-session");
-        sessions::create_workflow_session(&mut *conn, &wsid, "big-skill", DEAD_PID).await?;
+        sessions::create_workflow_session(&mut conn, &wsid, "big-skill", DEAD_PID).await?;
         for agent in ["a1", "a2"] {
             let run = NewAgentRun {
                 agent_id: AgentId::from(agent),
@@ -3392,7 +3385,7 @@ fn recent_sessions_report_survives_extreme_token_counts() {
                 workflow_run_id: None,
             };
             // Either refused with a typed error up front, or the report must work.
-            if let Err(e) = agent_runs::persist_agent_run(&mut *conn, &run).await {
+            if let Err(e) = agent_runs::persist_agent_run(&mut conn, &run).await {
                 prop_assert!(matches!(e, Error::InvalidInput(_)), "{:?}", e);
             }
         }
@@ -3433,7 +3426,7 @@ fn imported_skill_nul_in_frontmatter_is_refused_as_documented() {
                 "insert_imported_skill (NUL frontmatter)",
                 &[Expect::Nul(field)],
                 &[],
-                imported_skills::insert_imported_skill(&mut *conn, &skill),
+                imported_skills::insert_imported_skill(&mut conn, &skill),
             )
             .await?;
             ctx.attempt(

@@ -2,7 +2,7 @@
 //! still be there (exactly once) after the queries change, or `cargo bench` breaks.
 #![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../crates/app/benches/baseline.rs"]
+#[path = "../crates/cli/benches/baseline.rs"]
 mod baseline;
 
 #[test]

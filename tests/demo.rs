@@ -116,7 +116,7 @@ async fn demo_twice_on_a_new_file_leaves_two_skills_with_real_rows() {
 
     // What the printed counts stand for, read back through the data layer.
     let database = Database::open(&db).await.expect("open");
-    let mut conn = database.pool().acquire().await.expect("conn");
+    let mut conn = database.write().await.expect("writer");
     let names: Vec<String> = skills::list_all_skills(&mut *conn)
         .await
         .expect("skills")
@@ -210,9 +210,9 @@ async fn demo_never_writes_to_a_skill_of_the_users() {
     // A skill of the user's with the first demo name.
     {
         let database = Database::open(&db).await.expect("open");
-        let mut conn = database.pool().acquire().await.expect("conn");
+        let mut conn = database.write().await.expect("writer");
         workflow_runs::save_workflow_run(
-            &mut *conn,
+            &mut conn,
             "demo-skill-1",
             2,
             &WorkflowRunStatus::InProgress,
@@ -220,7 +220,7 @@ async fn demo_never_writes_to_a_skill_of_the_users() {
         )
         .await
         .expect("save");
-        artifacts::upsert_artifact(&mut *conn, "demo-skill-1", 0, "step-0/notes.md", "mine")
+        artifacts::upsert_artifact(&mut conn, "demo-skill-1", 0, "step-0/notes.md", "mine")
             .await
             .expect("artifact");
         drop(conn);
@@ -248,7 +248,7 @@ async fn demo_never_writes_to_a_skill_of_the_users() {
         }
     }
     let database = Database::open(&db).await.expect("open");
-    let mut conn = database.pool().acquire().await.expect("conn");
+    let mut conn = database.write().await.expect("writer");
     let mine = artifacts::get_artifact(&mut *conn, "demo-skill-1", 0, "step-0/notes.md")
         .await
         .expect("artifact")

@@ -262,7 +262,7 @@ async fn a_database_on_a_read_only_mount_is_read_by_status_check_backup_and_refu
     let path = mount.0.join("skill-builder.db");
     let db = Database::open(&path).await.expect("create");
     skill_builder_app::db::settings::write_settings(
-        db.pool(),
+        &mut db.write().await.expect("writer"),
         &skill_builder_app::model::AppSettings {
             skills_path: Some("/skills".into()),
             ..Default::default()
@@ -347,9 +347,12 @@ async fn open_repairs_companions_left_read_only_before_writing() {
     for suffix in ["-wal", "-shm"] {
         assert_eq!(mode(&companion(&path, suffix)), 0o600, "{suffix} repaired");
     }
-    skill_builder_app::db::settings::write_settings(db.pool(), &Default::default())
-        .await
-        .expect("first write");
+    skill_builder_app::db::settings::write_settings(
+        &mut db.write().await.expect("writer"),
+        &Default::default(),
+    )
+    .await
+    .expect("first write");
     db.close().await;
 }
 
@@ -423,7 +426,7 @@ async fn the_wal_shrinks_back_under_the_limit_after_a_burst_during_a_reader_snap
     let path = dir.path().join("x.db");
     let db = Database::open(&path).await.expect("open");
     sqlx::raw_sql("CREATE TABLE burst (b BLOB)")
-        .execute(db.pool())
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .expect("table");
     let mut reader = read_only(&path).await;
@@ -437,7 +440,7 @@ async fn the_wal_shrinks_back_under_the_limit_after_a_burst_during_a_reader_snap
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 128)
              INSERT INTO burst SELECT randomblob(4096) FROM n",
         )
-        .execute(db.pool())
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .expect("burst");
     }
@@ -454,7 +457,7 @@ async fn the_wal_shrinks_back_under_the_limit_after_a_burst_during_a_reader_snap
     for i in 0..3 {
         sqlx::query("INSERT INTO burst VALUES (?)")
             .bind(vec![i as u8; 10])
-            .execute(db.pool())
+            .execute(&mut *db.write().await.expect("writer"))
             .await
             .expect("small write");
     }
@@ -590,22 +593,24 @@ async fn a_deferred_transaction_gets_busy_snapshot_where_db_begin_does_not() {
     let app = Database::open(&path).await.expect("open");
     let other = Database::open(&path).await.expect("second instance");
     let other_write = |other: Database, n: u32| async move {
-        let mut s = read_settings(other.pool()).await?;
+        let mut s = read_settings(&mut other.write().await.expect("writer")).await?;
         s.max_dimensions = n;
-        write_settings(other.pool(), &s).await
+        write_settings(&mut other.write().await.expect("writer"), &s).await
     };
 
     // sqlx's plain begin(): DEFERRED. Read, another instance writes, then write.
-    let mut tx = app.pool().begin().await.expect("begin");
+    let mut conn = app.write().await.expect("writer");
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
     let mut mine = read_settings(&mut *tx).await.expect("read");
     other_write(other.clone(), 7).await.expect("other writes");
     mine.max_dimensions = 3;
-    let err = write_settings(&mut *tx, &mine)
+    let err = write_settings(&mut tx, &mine)
         .await
         .expect_err("a deferred read-then-write fails");
     assert_eq!(sqlite_code(&err).as_deref(), Some("517"), "{err:?}");
-    eprintln!("deferred pool.begin(): {err}");
+    eprintln!("deferred begin on the writer: {err}");
     tx.rollback().await.expect("rollback");
+    drop(conn);
 
     // db.begin(): BEGIN IMMEDIATE. Same steps; the other instance waits for the lock.
     let mut tx = app.begin().await.expect("begin immediate");
@@ -613,13 +618,15 @@ async fn a_deferred_transaction_gets_busy_snapshot_where_db_begin_does_not() {
     let waiting = tokio::spawn(other_write(other.clone(), 9));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     mine.max_dimensions = 3;
-    write_settings(&mut *tx, &mine).await.expect("write");
+    write_settings(&mut tx, &mine).await.expect("write");
     tx.commit().await.expect("commit");
     waiting
         .await
         .expect("join")
         .expect("the other instance wrote after");
-    let last = read_settings(app.pool()).await.expect("read");
+    let last = read_settings(&mut app.write().await.expect("writer"))
+        .await
+        .expect("read");
     assert_eq!(last.max_dimensions, 9);
     app.close().await;
     other.close().await;

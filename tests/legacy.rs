@@ -107,15 +107,9 @@ async fn migrating_in_stages_matches_migrating_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = copy_fixture("v02", dir.path());
     for target in [5, 13, 22, 28, skill_builder_migrations::LATEST_VERSION] {
-        let db = Database::open_with(
-            &path,
-            &skill_builder_app::OpenOptions {
-                target: Some(target),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("open");
+        let db = Database::open_with(&path, &skill_builder_app::OpenOptions::new().target(target))
+            .await
+            .expect("open");
         assert_eq!(db.migration_report().to_version, target);
         db.close().await;
     }

@@ -57,36 +57,58 @@ async fn rowid(conn: &mut SqliteConnection, sql: &'static str) -> i64 {
 /// with two artifacts.
 async fn good_rows(db: &Database) {
     {
-        // The pool has one connection: give it back before the calls below.
-        let mut conn = db.pool().acquire().await.expect("acquire");
+        // The writer is one connection: give it back before the calls below.
+        let mut conn = db.write().await.expect("writer");
         for name in ["alpha", "beta"] {
             skills::upsert_skill(&mut conn, name, &SkillSource::SkillBuilder, Some("domain"))
                 .await
                 .expect("upsert");
         }
     }
-    tags::set_skill_tags(db.pool(), "alpha", &["analytics", "sales"])
+    tags::set_skill_tags(
+        &mut db.write().await.expect("writer"),
+        "alpha",
+        &["analytics", "sales"],
+    )
+    .await
+    .expect("tags");
+    tags::set_skill_tags(&mut db.write().await.expect("writer"), "beta", &["finance"])
         .await
         .expect("tags");
-    tags::set_skill_tags(db.pool(), "beta", &["finance"])
-        .await
-        .expect("tags");
-    workflow_runs::save_workflow_run(db.pool(), "alpha", 0, &WorkflowRunStatus::Pending, "domain")
-        .await
-        .expect("run");
-    artifacts::upsert_artifact(db.pool(), "alpha", 0, "context/a.md", "# A")
-        .await
-        .expect("artifact");
-    artifacts::upsert_artifact(db.pool(), "alpha", 1, "context/b.md", "# B")
-        .await
-        .expect("artifact");
+    workflow_runs::save_workflow_run(
+        &mut db.write().await.expect("writer"),
+        "alpha",
+        0,
+        &WorkflowRunStatus::Pending,
+        "domain",
+    )
+    .await
+    .expect("run");
+    artifacts::upsert_artifact(
+        &mut db.write().await.expect("writer"),
+        "alpha",
+        0,
+        "context/a.md",
+        "# A",
+    )
+    .await
+    .expect("artifact");
+    artifacts::upsert_artifact(
+        &mut db.write().await.expect("writer"),
+        "alpha",
+        1,
+        "context/b.md",
+        "# B",
+    )
+    .await
+    .expect("artifact");
     let imported = ImportedSkill::new(
         ImportedSkillId::new_v4(),
         "imp-good",
         "/nonexistent/imp-good",
         "2026-01-31T12:00:00Z",
     );
-    let mut conn = db.pool().acquire().await.expect("acquire");
+    let mut conn = db.write().await.expect("writer");
     imported_skills::upsert_imported_skill(&mut conn, &imported)
         .await
         .expect("imported");
@@ -135,9 +157,9 @@ async fn malformed_file() -> (tempfile::TempDir, PathBuf) {
 async fn lists_return_the_good_rows_and_skip_the_bad_ones() {
     let (_dir, path) = malformed_file().await;
     let db = Database::open(&path).await.expect("open");
-    let pool = db.pool();
+    let mut conn = db.write().await.expect("writer");
 
-    let names: Vec<String> = skills::list_all_skills(pool)
+    let names: Vec<String> = skills::list_all_skills(&mut conn)
         .await
         .expect("list_all_skills")
         .into_iter()
@@ -149,7 +171,7 @@ async fn lists_return_the_good_rows_and_skip_the_bad_ones() {
         "BLOB, invalid UTF-8, 'three' and 2.5 rows are skipped"
     );
     assert_eq!(
-        skills::get_dashboard_skill_names(pool)
+        skills::get_dashboard_skill_names(&mut conn)
             .await
             .expect("dashboard names"),
         ["alpha", "beta", "half-flag", "three-flag"],
@@ -157,16 +179,16 @@ async fn lists_return_the_good_rows_and_skip_the_bad_ones() {
     );
 
     assert_eq!(
-        tags::get_all_tags(pool).await.expect("all tags"),
+        tags::get_all_tags(&mut conn).await.expect("all tags"),
         ["analytics", "finance", "sales"]
     );
-    let by_skill = tags::get_tags_for_skills(pool, &["alpha", "beta"])
+    let by_skill = tags::get_tags_for_skills(&mut conn, &["alpha", "beta"])
         .await
         .expect("tags for skills");
     assert_eq!(by_skill["alpha"], ["analytics", "sales"]);
     assert_eq!(by_skill["beta"], ["finance"]);
 
-    let listed: Vec<(i64, String, i64)> = artifacts::list_artifacts(pool, "alpha", None)
+    let listed: Vec<(i64, String, i64)> = artifacts::list_artifacts(&mut conn, "alpha", None)
         .await
         .expect("list_artifacts")
         .into_iter()
@@ -180,7 +202,7 @@ async fn lists_return_the_good_rows_and_skip_the_bad_ones() {
         ],
         "'1.2k' is not step 1, 'three' is not 0 bytes, 2.5 is not 2 bytes"
     );
-    let full = artifacts::list_artifacts_with_content(pool, "alpha", None)
+    let full = artifacts::list_artifacts_with_content(&mut conn, "alpha", None)
         .await
         .expect("list_artifacts_with_content");
     assert_eq!(
@@ -188,13 +210,13 @@ async fn lists_return_the_good_rows_and_skip_the_bad_ones() {
         ["# A", "# B"]
     );
     assert!(
-        artifacts::list_artifacts(pool, "alpha", Some(2))
+        artifacts::list_artifacts(&mut conn, "alpha", Some(2))
             .await
             .expect("step 2")
             .is_empty()
     );
 
-    let imported: Vec<(String, String)> = imported_skills::list_active_skills(pool)
+    let imported: Vec<(String, String)> = imported_skills::list_active_skills(&mut conn)
         .await
         .expect("list_active_skills")
         .into_iter()
@@ -206,6 +228,7 @@ async fn lists_return_the_good_rows_and_skip_the_bad_ones() {
         "a NULL key is not \"\", 'three' is not a flag: {imported:?}"
     );
     assert_eq!(imported[0].1, "imp-good");
+    drop(conn);
     db.close().await;
 }
 
@@ -214,7 +237,7 @@ async fn a_single_row_read_names_table_key_and_column() {
     let (_dir, path) = malformed_file().await;
     let db = Database::open(&path).await.expect("open");
     for (file, found) in [("three.md", "text"), ("half.md", "real")] {
-        let err = artifacts::get_artifact(db.pool(), "alpha", 2, file)
+        let err = artifacts::get_artifact(&mut db.write().await.expect("writer"), "alpha", 2, file)
             .await
             .expect_err("a bad size_bytes is an error, not a number");
         let Error::Malformed(MalformedRow {
@@ -254,7 +277,7 @@ async fn a_single_row_read_names_table_key_and_column() {
             },
         ),
     ] {
-        let err = imported_skills::get_imported_skill(db.pool(), name)
+        let err = imported_skills::get_imported_skill(&mut db.write().await.expect("writer"), name)
             .await
             .expect_err("a bad row is an error");
         let Error::Malformed(row) = &err else {
@@ -271,15 +294,20 @@ async fn a_single_row_read_names_table_key_and_column() {
         );
     }
     assert!(
-        imported_skills::get_imported_skill(db.pool(), "imp-good")
+        imported_skills::get_imported_skill(&mut db.write().await.expect("writer"), "imp-good")
             .await
             .expect("good row")
             .is_some()
     );
-    let good = artifacts::get_artifact(db.pool(), "alpha", 0, "context/a.md")
-        .await
-        .expect("good row")
-        .expect("present");
+    let good = artifacts::get_artifact(
+        &mut db.write().await.expect("writer"),
+        "alpha",
+        0,
+        "context/a.md",
+    )
+    .await
+    .expect("good row")
+    .expect("present");
     assert_eq!(good.content, "# A");
     db.close().await;
 }
@@ -399,7 +427,7 @@ async fn a_healthy_file_checks_clean() {
     good_rows(&db).await;
     // Non-ASCII but valid text is fine.
     skills::upsert_skill(
-        &mut db.pool().acquire().await.expect("acquire"),
+        &mut db.write().await.expect("writer"),
         "émoji-🦀",
         &SkillSource::Imported,
         Some("naïve — ok"),
@@ -423,15 +451,9 @@ async fn repair_converts_what_is_safe_and_leaves_the_rest() {
     let path = dir.path().join("repair.db");
     // The step formerly numbered 30: the one before the write views.
     let before_write_views = skill_builder_migrations::RENUMBERED[1].1;
-    let db = Database::open_with(
-        &path,
-        &OpenOptions {
-            target: Some(before_write_views),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("open one step behind");
+    let db = Database::open_with(&path, &OpenOptions::new().target(before_write_views))
+        .await
+        .expect("open one step behind");
     db.close().await;
     let mut conn = raw(&path).await;
     // The good rows of `good_rows`, written as that step allows (no write views yet).
@@ -484,17 +506,22 @@ async fn repair_converts_what_is_safe_and_leaves_the_rest() {
     }
 
     let db = Database::open(&path).await.expect("open");
-    let names: Vec<String> = skills::list_all_skills(db.pool())
+    let names: Vec<String> = skills::list_all_skills(&mut db.write().await.expect("writer"))
         .await
         .expect("list")
         .into_iter()
         .map(|s| s.name)
         .collect();
     assert_eq!(names, ["alpha", "beta", "from-blob"]);
-    let art = artifacts::get_artifact(db.pool(), "alpha", 1, "context/b.md")
-        .await
-        .expect("read")
-        .expect("present");
+    let art = artifacts::get_artifact(
+        &mut db.write().await.expect("writer"),
+        "alpha",
+        1,
+        "context/b.md",
+    )
+    .await
+    .expect("read")
+    .expect("present");
     assert_eq!(art.content, "# blob content");
     db.close().await;
 
@@ -540,7 +567,9 @@ async fn a_skipped_row_is_reported_with_table_rowid_and_column() {
         .finish();
     // The test runtime is current-thread: the list runs on this thread.
     let guard = tracing::subscriber::set_default(subscriber);
-    let tags = tags::get_all_tags(db.pool()).await.expect("all tags");
+    let tags = tags::get_all_tags(&mut db.write().await.expect("writer"))
+        .await
+        .expect("all tags");
     drop(guard);
     assert_eq!(tags, ["analytics", "finance", "sales"]);
     let text = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
@@ -673,14 +702,19 @@ fn ids(runs: &[skill_builder_db::model::AgentRun]) -> Vec<String> {
 async fn agent_run_lists_skip_bad_rows() {
     let (_dir, db) = file_with(
         async |db: &Database| {
-            sessions::create_workflow_session(db.pool(), &"ws-1".into(), "alpha", me())
-                .await
-                .expect("session");
+            sessions::create_workflow_session(
+                &mut db.write().await.expect("writer"),
+                &"ws-1".into(),
+                "alpha",
+                me(),
+            )
+            .await
+            .expect("session");
             for run in [
                 agent_run("a1", "sonnet", 0, 0.25, 100),
                 agent_run("a2", "opus", 1, 0.5, 200),
             ] {
-                agent_runs::persist_agent_run(db.pool(), &run)
+                agent_runs::persist_agent_run(&mut db.write().await.expect("writer"), &run)
                     .await
                     .expect("persist");
             }
@@ -688,15 +722,17 @@ async fn agent_run_lists_skip_bad_rows() {
         BAD_AGENT_ROWS,
     )
     .await;
-    let pool = db.pool();
-    let session = agent_runs::get_session_agent_runs(pool, &"ws-1".into())
+    let mut conn = db.write().await.expect("writer");
+    let session = agent_runs::get_session_agent_runs(&mut conn, &"ws-1".into())
         .await
         .expect("session runs");
     assert_eq!(ids(&session), ["a1", "a2"]);
     assert_eq!(session.iter().map(|r| r.input_tokens).sum::<i64>(), 300);
-    let recent = agent_runs::get_recent_runs(pool, 50).await.expect("recent");
+    let recent = agent_runs::get_recent_runs(&mut conn, 50)
+        .await
+        .expect("recent");
     assert_eq!(ids(&recent), ["a1", "a2"]);
-    let step = agent_runs::get_step_agent_runs(pool, "alpha", 0)
+    let step = agent_runs::get_step_agent_runs(&mut conn, "alpha", 0)
         .await
         .expect("step runs");
     assert_eq!(ids(&step), ["a1"]);
@@ -704,6 +740,7 @@ async fn agent_run_lists_skip_bad_rows() {
     // The usage reports (sums over agent_runs) are not covered yet: checking the
     // summed columns in every report costs the analytics screen ~75% (measured); see
     // RELIABILITY.md. `check` lists these values.
+    drop(conn);
     db.close().await;
 }
 
@@ -711,7 +748,7 @@ async fn agent_run_lists_skip_bad_rows() {
 async fn workflow_run_and_step_reads_skip_or_name_bad_rows() {
     let (_dir, db) = file_with(
         async |db: &Database| {
-            workflow_steps::save_workflow_step(db.pool(), "alpha", 0, &StepStatus::Completed)
+            workflow_steps::save_workflow_step(&mut db.write().await.expect("writer"), "alpha", 0, &StepStatus::Completed)
                 .await
                 .expect("step");
         },
@@ -721,15 +758,15 @@ async fn workflow_run_and_step_reads_skip_or_name_bad_rows() {
          INSERT INTO workflow_steps (skill_name, step_id, status) VALUES ('alpha', 3, x'ff');",
     )
     .await;
-    let pool = db.pool();
-    let steps: Vec<i64> = workflow_steps::get_workflow_steps(pool, "alpha")
+    let mut conn = db.write().await.expect("writer");
+    let steps: Vec<i64> = workflow_steps::get_workflow_steps(&mut conn, "alpha")
         .await
         .expect("steps")
         .into_iter()
         .map(|s| s.step_id)
         .collect();
     assert_eq!(steps, [0]);
-    let runs: Vec<String> = workflow_runs::list_all_workflow_runs(pool)
+    let runs: Vec<String> = workflow_runs::list_all_workflow_runs(&mut conn)
         .await
         .expect("runs")
         .into_iter()
@@ -737,7 +774,7 @@ async fn workflow_run_and_step_reads_skip_or_name_bad_rows() {
         .collect();
     assert_eq!(runs, ["alpha"]);
     assert_eq!(
-        malformed(workflow_runs::get_workflow_run(pool, "badrun").await),
+        malformed(workflow_runs::get_workflow_run(&mut conn, "badrun").await),
         (
             "workflow_runs",
             "badrun".into(),
@@ -745,11 +782,12 @@ async fn workflow_run_and_step_reads_skip_or_name_bad_rows() {
             class("text", "INTEGER")
         )
     );
-    let alpha = workflow_runs::get_workflow_run(pool, "alpha")
+    let alpha = workflow_runs::get_workflow_run(&mut conn, "alpha")
         .await
         .expect("good run")
         .expect("present");
     assert_eq!(alpha.current_step, 0);
+    drop(conn);
     db.close().await;
 }
 
@@ -766,10 +804,15 @@ async fn session_and_lock_reads_skip_or_name_bad_rows() {
     );
     let (_dir, db) = file_with(
         async |db: &Database| {
-            sessions::create_workflow_session(db.pool(), &"ws-1".into(), "alpha", me())
-                .await
-                .expect("session");
-            let mut conn = db.pool().acquire().await.expect("acquire");
+            sessions::create_workflow_session(
+                &mut db.write().await.expect("writer"),
+                &"ws-1".into(),
+                "alpha",
+                me(),
+            )
+            .await
+            .expect("session");
+            let mut conn = db.write().await.expect("writer");
             locks::acquire_skill_lock(&mut conn, "alpha", &"inst-a".into(), me())
                 .await
                 .expect("lock");
@@ -777,9 +820,9 @@ async fn session_and_lock_reads_skip_or_name_bad_rows() {
         &bad,
     )
     .await;
-    let pool = db.pool();
+    let mut conn = db.write().await.expect("writer");
     assert_eq!(
-        malformed(sessions::get_workflow_session(pool, &"ws-bad".into()).await),
+        malformed(sessions::get_workflow_session(&mut conn, &"ws-bad".into()).await),
         (
             "workflow_sessions",
             "ws-bad".into(),
@@ -787,12 +830,12 @@ async fn session_and_lock_reads_skip_or_name_bad_rows() {
             class("text", "INTEGER")
         )
     );
-    let good = sessions::get_workflow_session(pool, &"ws-1".into())
+    let good = sessions::get_workflow_session(&mut conn, &"ws-1".into())
         .await
         .expect("good session")
         .expect("present");
     assert_eq!(good.pid, pid);
-    let locks: Vec<String> = locks::get_all_skill_locks(pool)
+    let locks: Vec<String> = locks::get_all_skill_locks(&mut conn)
         .await
         .expect("locks")
         .into_iter()
@@ -800,7 +843,7 @@ async fn session_and_lock_reads_skip_or_name_bad_rows() {
         .collect();
     assert_eq!(locks, ["alpha"], "the NULL name is not read as \"\"");
     assert_eq!(
-        malformed(locks::get_skill_lock(pool, "beta").await),
+        malformed(locks::get_skill_lock(&mut conn, "beta").await),
         (
             "skill_locks",
             "beta".into(),
@@ -809,11 +852,12 @@ async fn session_and_lock_reads_skip_or_name_bad_rows() {
         )
     );
     assert!(
-        locks::get_skill_lock(pool, "alpha")
+        locks::get_skill_lock(&mut conn, "alpha")
             .await
             .expect("good lock")
             .is_some()
     );
+    drop(conn);
     db.close().await;
 }
 
@@ -827,7 +871,7 @@ async fn workspace_skill_reads_skip_or_name_bad_rows() {
                 "/x/ws-good",
                 "2026-01-31T12:00:00Z",
             );
-            workspace_skills::insert_workspace_skill(db.pool(), &skill)
+            workspace_skills::insert_workspace_skill(&mut db.write().await.expect("writer"), &skill)
                 .await
                 .expect("insert");
         },
@@ -836,10 +880,10 @@ async fn workspace_skill_reads_skip_or_name_bad_rows() {
                     (NULL, 'ws-nokey', 1, 0, '/z', '2026-01-31T12:00:00Z');",
     )
     .await;
-    let pool = db.pool();
+    let mut conn = db.write().await.expect("writer");
     for list in [
-        workspace_skills::list_workspace_skills(pool).await,
-        workspace_skills::list_active_workspace_skills(pool).await,
+        workspace_skills::list_workspace_skills(&mut conn).await,
+        workspace_skills::list_active_workspace_skills(&mut conn).await,
     ] {
         let names: Vec<String> = list
             .expect("list")
@@ -849,7 +893,7 @@ async fn workspace_skill_reads_skip_or_name_bad_rows() {
         assert_eq!(names, ["ws-good"]);
     }
     assert_eq!(
-        malformed(workspace_skills::get_workspace_skill_by_name(pool, "ws-yes").await),
+        malformed(workspace_skills::get_workspace_skill_by_name(&mut conn, "ws-yes").await),
         (
             "workspace_skills",
             "ws-yes".into(),
@@ -858,7 +902,7 @@ async fn workspace_skill_reads_skip_or_name_bad_rows() {
         )
     );
     assert_eq!(
-        malformed(workspace_skills::get_workspace_skill_by_name(pool, "ws-nokey").await),
+        malformed(workspace_skills::get_workspace_skill_by_name(&mut conn, "ws-nokey").await),
         (
             "workspace_skills",
             "ws-nokey".into(),
@@ -867,11 +911,12 @@ async fn workspace_skill_reads_skip_or_name_bad_rows() {
         )
     );
     assert!(
-        workspace_skills::get_workspace_skill(pool, &"ws-good-id".into())
+        workspace_skills::get_workspace_skill(&mut conn, &"ws-good-id".into())
             .await
             .expect("good row")
             .is_some()
     );
+    drop(conn);
     db.close().await;
 }
 
@@ -879,15 +924,18 @@ async fn workspace_skill_reads_skip_or_name_bad_rows() {
 async fn a_settings_value_that_is_not_text_is_named() {
     let (dir, db) = file_with(
         async |db: &Database| {
-            settings::write_settings(db.pool(), &AppSettings::default())
-                .await
-                .expect("write");
+            settings::write_settings(
+                &mut db.write().await.expect("writer"),
+                &AppSettings::default(),
+            )
+            .await
+            .expect("write");
         },
         "UPDATE settings SET value = x'7b7d' WHERE key = 'app_settings';",
     )
     .await;
     assert_eq!(
-        malformed(settings::read_settings(db.pool()).await),
+        malformed(settings::read_settings(&mut db.write().await.expect("writer")).await),
         (
             "settings",
             "app_settings".into(),
@@ -896,11 +944,11 @@ async fn a_settings_value_that_is_not_text_is_named() {
         )
     );
     sqlx::query("UPDATE settings SET value = CAST(x'7bff7d' AS TEXT)")
-        .execute(db.pool())
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .expect("update");
     assert_eq!(
-        malformed(settings::read_settings(db.pool()).await),
+        malformed(settings::read_settings(&mut db.write().await.expect("writer")).await),
         (
             "settings",
             "app_settings".into(),

@@ -59,7 +59,7 @@ where
     let path = dir.path().join("malformed-writes.db");
     let db = Database::open(&path).await.expect("open");
     {
-        let mut conn = db.pool().acquire().await.expect("acquire");
+        let mut conn = db.write().await.expect("writer");
         for name in names {
             skills::upsert_skill(&mut conn, name, &SkillSource::SkillBuilder, Some("domain"))
                 .await
@@ -81,7 +81,7 @@ where
 /// The texts of one column of a raw query on the open database.
 async fn texts(db: &Database, sql: &'static str) -> Vec<String> {
     sqlx::query_scalar(sql)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *db.write().await.expect("writer"))
         .await
         .expect("raw query")
 }
@@ -221,7 +221,7 @@ async fn lock_file() -> (tempfile::TempDir, std::path::PathBuf, Database) {
     file_with(
         &["alpha", "beta", "gamma", "delta", "eps", "zeta"],
         async |db: &Database| {
-            let mut conn = db.pool().acquire().await.expect("acquire");
+            let mut conn = db.write().await.expect("writer");
             locks::acquire_skill_lock(&mut conn, "alpha", &"inst-a".into(), DEAD)
                 .await
                 .expect("dead lock");
@@ -241,7 +241,7 @@ async fn reclaim_leaves_locks_with_an_unreadable_pid_in_place() {
     // The test runtime is current-thread: the call runs on this thread.
     let guard = tracing::subscriber::set_default(capture.subscriber());
     let reclaimed = {
-        let mut conn = db.pool().acquire().await.expect("acquire");
+        let mut conn = db.write().await.expect("writer");
         locks::reclaim_dead_locks(&mut conn).await.expect("reclaim")
     };
     drop(guard);
@@ -291,7 +291,7 @@ async fn reclaim_leaves_locks_with_an_unreadable_pid_in_place() {
 #[tokio::test]
 async fn acquiring_a_skill_whose_lock_cannot_be_judged_is_malformed() {
     let (_dir, _path, db) = lock_file().await;
-    let mut conn = db.pool().acquire().await.expect("acquire");
+    let mut conn = db.write().await.expect("writer");
     let me_inst = "inst-new".into();
     assert_eq!(
         malformed(locks::acquire_skill_lock(&mut conn, "gamma", &me_inst, me()).await),
@@ -364,12 +364,22 @@ async fn session_file() -> (tempfile::TempDir, std::path::PathBuf, Database) {
     file_with(
         &["alpha", "beta", "gamma", "half", "delta", "eps"],
         async |db: &Database| {
-            sessions::create_workflow_session(db.pool(), &"s-dead".into(), "alpha", DEAD)
-                .await
-                .expect("dead session");
-            sessions::create_workflow_session(db.pool(), &"s-live".into(), "beta", me())
-                .await
-                .expect("live session");
+            sessions::create_workflow_session(
+                &mut db.write().await.expect("writer"),
+                &"s-dead".into(),
+                "alpha",
+                DEAD,
+            )
+            .await
+            .expect("dead session");
+            sessions::create_workflow_session(
+                &mut db.write().await.expect("writer"),
+                &"s-live".into(),
+                "beta",
+                me(),
+            )
+            .await
+            .expect("live session");
         },
         &bad,
     )
@@ -382,7 +392,7 @@ async fn reconcile_leaves_sessions_with_an_unreadable_pid_open() {
     let capture = Capture::default();
     let guard = tracing::subscriber::set_default(capture.subscriber());
     let closed = {
-        let mut conn = db.pool().acquire().await.expect("acquire");
+        let mut conn = db.write().await.expect("writer");
         sessions::reconcile_orphaned_sessions(&mut conn)
             .await
             .expect("reconcile")
@@ -417,18 +427,18 @@ async fn reconcile_leaves_sessions_with_an_unreadable_pid_open() {
 #[tokio::test]
 async fn a_session_with_an_unreadable_pid_counts_as_live() {
     let (_dir, _path, db) = session_file().await;
-    let pool = db.pool();
-    assert!(!sessions::has_active_session_with_live_pid(pool, "alpha").await);
-    assert!(sessions::has_active_session_with_live_pid(pool, "beta").await);
+    let mut conn = db.write().await.expect("writer");
+    assert!(!sessions::has_active_session_with_live_pid(&mut conn, "alpha").await);
+    assert!(sessions::has_active_session_with_live_pid(&mut conn, "beta").await);
     assert!(
-        !sessions::has_active_session_with_live_pid(pool, "eps").await,
+        !sessions::has_active_session_with_live_pid(&mut conn, "eps").await,
         "an ended session is not read at all"
     );
     let capture = Capture::default();
     let guard = tracing::subscriber::set_default(capture.subscriber());
-    let three = sessions::has_active_session_with_live_pid(pool, "gamma").await;
-    let half = sessions::has_active_session_with_live_pid(pool, "half").await;
-    let when = sessions::has_active_session_with_live_pid(pool, "delta").await;
+    let three = sessions::has_active_session_with_live_pid(&mut conn, "gamma").await;
+    let half = sessions::has_active_session_with_live_pid(&mut conn, "half").await;
+    let when = sessions::has_active_session_with_live_pid(&mut conn, "delta").await;
     drop(guard);
     let text = capture.text();
     println!("{text}");
@@ -453,6 +463,7 @@ async fn a_session_with_an_unreadable_pid_counts_as_live() {
         [1, 1, 1],
         "each span's skipped"
     );
+    drop(conn);
     db.close().await;
 }
 
@@ -465,7 +476,7 @@ async fn get_purpose_names_a_purpose_that_is_not_text() {
         async |db: &Database| {
             for name in ["alpha", "beta", "gamma", "delta"] {
                 workflow_runs::save_workflow_run(
-                    db.pool(),
+                    &mut db.write().await.expect("writer"),
                     name,
                     0,
                     &WorkflowRunStatus::Pending,
@@ -480,15 +491,15 @@ async fn get_purpose_names_a_purpose_that_is_not_text() {
          UPDATE workflow_runs SET purpose = NULL WHERE skill_name = 'delta';",
     )
     .await;
-    let pool = db.pool();
+    let mut conn = db.write().await.expect("writer");
     assert_eq!(
-        workflow_runs::get_purpose(pool, "alpha")
+        workflow_runs::get_purpose(&mut conn, "alpha")
             .await
             .expect("alpha"),
         "research"
     );
     assert_eq!(
-        malformed(workflow_runs::get_purpose(pool, "beta").await),
+        malformed(workflow_runs::get_purpose(&mut conn, "beta").await),
         (
             "workflow_runs",
             "beta".into(),
@@ -498,7 +509,7 @@ async fn get_purpose_names_a_purpose_that_is_not_text() {
         "a BLOB is not read as its bytes' text"
     );
     assert_eq!(
-        malformed(workflow_runs::get_purpose(pool, "gamma").await),
+        malformed(workflow_runs::get_purpose(&mut conn, "gamma").await),
         (
             "workflow_runs",
             "gamma".into(),
@@ -507,18 +518,19 @@ async fn get_purpose_names_a_purpose_that_is_not_text() {
         )
     );
     assert_eq!(
-        workflow_runs::get_purpose(pool, "delta")
+        workflow_runs::get_purpose(&mut conn, "delta")
             .await
             .expect("delta"),
         "domain",
         "NULL is the model's default"
     );
     assert_eq!(
-        workflow_runs::get_purpose(pool, "nobody")
+        workflow_runs::get_purpose(&mut conn, "nobody")
             .await
             .expect("no run"),
         "domain"
     );
+    drop(conn);
     db.close().await;
 }
 
@@ -534,12 +546,19 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
                     format!("/ws/{name}"),
                     "2026-01-31T12:00:00Z",
                 );
-                workspace_skills::insert_workspace_skill(db.pool(), &skill)
-                    .await
-                    .expect("workspace skill");
-                workspace_skills::set_workspace_skill_content_hash(db.pool(), name, "h1")
-                    .await
-                    .expect("hash");
+                workspace_skills::insert_workspace_skill(
+                    &mut db.write().await.expect("writer"),
+                    &skill,
+                )
+                .await
+                .expect("workspace skill");
+                workspace_skills::set_workspace_skill_content_hash(
+                    &mut db.write().await.expect("writer"),
+                    name,
+                    "h1",
+                )
+                .await
+                .expect("hash");
             }
             for name in ["ia", "ib", "ic", "id"] {
                 let skill = ImportedSkill::new(
@@ -548,13 +567,20 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
                     format!("/imp/{name}"),
                     "2026-01-31T12:00:00Z",
                 );
-                imported_skills::insert_imported_skill(db.pool(), &skill)
-                    .await
-                    .expect("imported skill");
-            }
-            imported_skills::set_imported_skill_content_hash(db.pool(), "ia", "h2")
+                imported_skills::insert_imported_skill(
+                    &mut db.write().await.expect("writer"),
+                    &skill,
+                )
                 .await
-                .expect("hash");
+                .expect("imported skill");
+            }
+            imported_skills::set_imported_skill_content_hash(
+                &mut db.write().await.expect("writer"),
+                "ia",
+                "h2",
+            )
+            .await
+            .expect("hash");
         },
         "UPDATE workspace_skills SET disk_path = CAST(disk_path AS BLOB) WHERE skill_name = 'wb';
          UPDATE workspace_skills SET content_hash = CAST(x'ff' AS TEXT) WHERE skill_name = 'wc';
@@ -562,9 +588,9 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
          UPDATE imported_skills SET disk_path = CAST(x'c3' AS TEXT) WHERE skill_name = 'ic';",
     )
     .await;
-    let pool = db.pool();
+    let mut conn = db.write().await.expect("writer");
     assert_eq!(
-        workspace_skills::get_workspace_skill_hash_info(pool, "wa")
+        workspace_skills::get_workspace_skill_hash_info(&mut conn, "wa")
             .await
             .expect("wa"),
         Some(HashInfo {
@@ -573,7 +599,7 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
         })
     );
     assert_eq!(
-        malformed(workspace_skills::get_workspace_skill_hash_info(pool, "wb").await),
+        malformed(workspace_skills::get_workspace_skill_hash_info(&mut conn, "wb").await),
         (
             "workspace_skills",
             "wb".into(),
@@ -582,7 +608,7 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
         )
     );
     assert_eq!(
-        malformed(workspace_skills::get_workspace_skill_hash_info(pool, "wc").await),
+        malformed(workspace_skills::get_workspace_skill_hash_info(&mut conn, "wc").await),
         (
             "workspace_skills",
             "wc".into(),
@@ -591,13 +617,13 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
         )
     );
     assert_eq!(
-        workspace_skills::get_workspace_skill_hash_info(pool, "nobody")
+        workspace_skills::get_workspace_skill_hash_info(&mut conn, "nobody")
             .await
             .expect("none"),
         None
     );
     assert_eq!(
-        imported_skills::get_imported_skill_hash_info(pool, "ia")
+        imported_skills::get_imported_skill_hash_info(&mut conn, "ia")
             .await
             .expect("ia"),
         Some(HashInfo {
@@ -606,7 +632,7 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
         })
     );
     assert_eq!(
-        malformed(imported_skills::get_imported_skill_hash_info(pool, "ib").await),
+        malformed(imported_skills::get_imported_skill_hash_info(&mut conn, "ib").await),
         (
             "imported_skills",
             "ib".into(),
@@ -615,7 +641,7 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
         )
     );
     assert_eq!(
-        malformed(imported_skills::get_imported_skill_hash_info(pool, "ic").await),
+        malformed(imported_skills::get_imported_skill_hash_info(&mut conn, "ic").await),
         (
             "imported_skills",
             "ic".into(),
@@ -624,7 +650,7 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
         )
     );
     assert_eq!(
-        imported_skills::get_imported_skill_hash_info(pool, "id")
+        imported_skills::get_imported_skill_hash_info(&mut conn, "id")
             .await
             .expect("id"),
         Some(HashInfo {
@@ -633,6 +659,7 @@ async fn the_hash_info_reads_name_values_that_are_not_text() {
         }),
         "NULL content_hash: baseline unknown"
     );
+    drop(conn);
     db.close().await;
 }
 
@@ -660,9 +687,12 @@ async fn activation_is_never_decided_from_a_substituted_value() {
                 );
                 skill.purpose = Some("research".into());
                 skill.is_active = active;
-                workspace_skills::insert_workspace_skill(db.pool(), &skill)
-                    .await
-                    .expect("workspace skill");
+                workspace_skills::insert_workspace_skill(
+                    &mut db.write().await.expect("writer"),
+                    &skill,
+                )
+                .await
+                .expect("workspace skill");
             }
             let mut yes = WorkspaceSkill::new(
                 WorkspaceSkillId::from("yes-id"),
@@ -671,7 +701,7 @@ async fn activation_is_never_decided_from_a_substituted_value() {
                 "2026-01-31T12:00:00Z",
             );
             yes.is_active = false;
-            workspace_skills::insert_workspace_skill(db.pool(), &yes)
+            workspace_skills::insert_workspace_skill(&mut db.write().await.expect("writer"), &yes)
                 .await
                 .expect("workspace skill");
         },
@@ -690,7 +720,7 @@ async fn activation_is_never_decided_from_a_substituted_value() {
             "yes:'yes':/ws/yes"
         ]
     );
-    let mut conn = db.pool().acquire().await.expect("acquire");
+    let mut conn = db.write().await.expect("writer");
     // The skill's own purpose is a BLOB: not read as the text 'research'.
     assert_eq!(
         malformed(
@@ -730,10 +760,10 @@ async fn activation_is_never_decided_from_a_substituted_value() {
     assert_eq!(workspace_rows(&db).await, before, "nothing written");
     // A holder of the purpose that cannot be returned as stored.
     sqlx::query("UPDATE workspace_skills SET is_active = 'on' WHERE skill_name = 'holder'")
-        .execute(db.pool())
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .expect("raw update");
-    let mut conn = db.pool().acquire().await.expect("acquire");
+    let mut conn = db.write().await.expect("writer");
     assert_eq!(
         malformed(
             workspace_skills::activate_workspace_skill_exclusive(
@@ -765,10 +795,10 @@ async fn activation_is_never_decided_from_a_substituted_value() {
     );
     // Once the holder is readable again, the activation works as before.
     sqlx::query("UPDATE workspace_skills SET is_active = 1 WHERE skill_name = 'holder'")
-        .execute(db.pool())
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .expect("raw update");
-    let mut conn = db.pool().acquire().await.expect("acquire");
+    let mut conn = db.write().await.expect("writer");
     let moved = workspace_skills::activate_workspace_skill_exclusive(
         &mut conn,
         &"target-id".into(),

@@ -13,7 +13,7 @@ use sqlx::Connection;
 
 async fn pragma(db: &Database, name: &str) -> String {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
-        .fetch_one(db.pool())
+        .fetch_one(&mut *db.write().await.expect("writer"))
         .await
         .expect("pragma");
     use sqlx::Row;
@@ -36,8 +36,14 @@ async fn opens_one_connection_with_production_pragmas() {
     assert_eq!(pragma(&db, "busy_timeout").await, "5000");
     assert_eq!(pragma(&db, "foreign_keys").await, "1");
     assert_eq!(pragma(&db, "synchronous").await, "1", "NORMAL");
-    assert_eq!(db.pool().options().get_max_connections(), 1);
-    assert_eq!(db.pool().size(), 1);
+    // One writer connection: the task holding it cannot take a second one.
+    let conn = db.write().await.expect("writer");
+    let again = db.write().await.expect_err("one writer");
+    assert!(
+        matches!(again, skill_builder_app::db::Error::WriterHeldByThisTask),
+        "{again:?}"
+    );
+    drop(conn);
     db.close().await;
 }
 
@@ -47,7 +53,7 @@ async fn creates_missing_folders_and_a_private_file() {
     let path = dir.path().join("nested/deeper/skill-builder.db");
     let db = Database::open(&path).await.expect("open");
     sqlx::query("INSERT INTO settings (key, value) VALUES ('k', 'v')")
-        .execute(db.pool())
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .expect("write");
     #[cfg(unix)]
@@ -183,7 +189,7 @@ async fn refuses_a_truncated_file_untouched() {
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?)")
             .bind(format!("k{i}"))
             .bind("x".repeat(2000))
-            .execute(db.pool())
+            .execute(&mut *db.write().await.expect("writer"))
             .await
             .expect("fill");
     }

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Reliability with real OS processes, each opening the file with `Database::open`
-//! (its own one-connection WAL pool) exactly as an app instance does:
+//! (its own one writer connection, WAL) exactly as an app instance does:
 //!
 //! 1. two processes running a mixed write workload on one file at the same time: no
 //!    busy/"database is locked" error, every committed row present at the end;
@@ -40,7 +40,7 @@ use skill_builder_app::db::{
 use skill_builder_app::model::{
     AgentId, AgentRunStatus, InstanceId, NewAgentRun, StepStatus, WorkflowRunStatus,
 };
-use sqlx::{Connection, SqlitePool};
+use sqlx::{Connection, SqliteConnection};
 
 /// How the test binary runs just the worker, in a child process.
 const WORKER_ARGS: [&str; 5] = [
@@ -263,10 +263,6 @@ fn dead_pid() -> i64 {
     pid
 }
 
-async fn conn(pool: &SqlitePool) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
-    pool.acquire().await.expect("acquire")
-}
-
 async fn assert_healthy(path: &Path, context: &str) {
     let report = skill_builder_app::check(path).await.expect("check runs");
     assert!(
@@ -357,7 +353,7 @@ async fn work_open(path: &Path) {
         }
         Ok(db) => {
             let result = workflow_runs::save_workflow_run(
-                &mut *conn(db.pool()).await,
+                &mut db.write().await.expect("writer"),
                 &format!("opener-{id}"),
                 0,
                 &WorkflowRunStatus::Pending,
@@ -388,7 +384,7 @@ async fn work_mixed(db: &Database, id: &str) {
     let mut held: Option<String> = None;
     let (mut conflicts, mut db_errors, mut other_errors) = (0u64, 0u64, 0u64);
     for i in 0..ops {
-        match mixed_op(db.pool(), id, &me, pid, i, &shared, &private, &mut held).await {
+        match mixed_op(db, id, &me, pid, i, &shared, &private, &mut held).await {
             Ok(line) => say(line),
             Err(Error::Conflict(Conflict::LockHeld {
                 skill_name,
@@ -409,7 +405,7 @@ async fn work_mixed(db: &Database, id: &str) {
         }
     }
     if let Some(skill) = held.take() {
-        match locks::release_skill_lock(db.pool(), &skill, &me).await {
+        match locks::release_skill_lock(&mut db.write().await.expect("writer"), &skill, &me).await {
             Ok(()) => say(format!("final-release {skill}")),
             Err(e) => {
                 db_errors += 1;
@@ -438,7 +434,7 @@ const STEP_STATUSES: [StepStatus; 5] = [
 /// Operation `i` of the mixed workload; the report line on success.
 #[allow(clippy::too_many_arguments)]
 async fn mixed_op(
-    pool: &SqlitePool,
+    db: &Database,
     id: &str,
     me: &InstanceId,
     pid: i64,
@@ -449,16 +445,17 @@ async fn mixed_op(
 ) -> Result<String, Error> {
     let round = usize::try_from(i / 6).expect("small");
     let skill = &shared[round % shared.len()];
+    let mut conn = db.write().await?;
     Ok(match i % 6 {
         0 => {
             let agent = format!("{id}-run-{i}");
-            agent_runs::persist_agent_run(pool, &agent_run(&agent, skill, i)).await?;
+            agent_runs::persist_agent_run(&mut conn, &agent_run(&agent, skill, i)).await?;
             format!("run {agent}")
         }
         1 => {
             let step = i64::try_from(round % 6).expect("small");
             let status = &STEP_STATUSES[(round / 6) % STEP_STATUSES.len()];
-            workflow_steps::save_workflow_step(pool, skill, step, status).await?;
+            workflow_steps::save_workflow_step(&mut conn, skill, step, status).await?;
             format!("step {skill} {step} {status}")
         }
         2 => {
@@ -467,7 +464,7 @@ async fn mixed_op(
             let step = i64::try_from(idx % 6).expect("small");
             let path = format!("{id}/a{idx}.md");
             let content = format!("{id}-{i}");
-            artifacts::upsert_artifact(pool, skill, step, &path, &content).await?;
+            artifacts::upsert_artifact(&mut conn, skill, step, &path, &content).await?;
             format!("artifact {skill} {step} {path} {content}")
         }
         3 => {
@@ -481,16 +478,16 @@ async fn mixed_op(
                 format!("{id}-{i}-b"),
                 format!("{id}-{i}-c"),
             ];
-            tags::set_skill_tags(&mut *pool.acquire().await?, skill, &set).await?;
+            tags::set_skill_tags(&mut conn, skill, &set).await?;
             format!("tags {skill} {i}")
         }
         4 => match held.take() {
             Some(locked) => {
-                locks::release_skill_lock(pool, &locked, me).await?;
+                locks::release_skill_lock(&mut conn, &locked, me).await?;
                 format!("release {locked}")
             }
             None => {
-                locks::acquire_skill_lock(&mut *pool.acquire().await?, skill, me, pid).await?;
+                locks::acquire_skill_lock(&mut conn, skill, me, pid).await?;
                 *held = Some(skill.clone());
                 format!("lock {skill}")
             }
@@ -498,7 +495,7 @@ async fn mixed_op(
         _ => {
             let purpose = format!("{id}-{i}");
             workflow_runs::save_workflow_run(
-                &mut *pool.acquire().await?,
+                &mut conn,
                 skill,
                 i64::try_from(i % 6).expect("small"),
                 &WorkflowRunStatus::InProgress,
@@ -531,18 +528,23 @@ async fn work_script(db: &Database, id: &str) {
         let words: Vec<&str> = command.split_whitespace().collect();
         match words.as_slice() {
             ["acquire", skill] => {
-                let result =
-                    locks::acquire_skill_lock(&mut *conn(db.pool()).await, skill, &me, pid).await;
+                let result = locks::acquire_skill_lock(
+                    &mut db.write().await.expect("writer"),
+                    skill,
+                    &me,
+                    pid,
+                )
+                .await;
                 say(describe_acquire(skill, result));
             }
             ["release", skill] => {
-                locks::release_skill_lock(db.pool(), skill, &me)
+                locks::release_skill_lock(&mut db.write().await.expect("writer"), skill, &me)
                     .await
                     .expect("release");
                 say(format!("released {skill}"));
             }
             ["race", skill, go] => {
-                let mut c = conn(db.pool()).await;
+                let mut c = db.write().await.expect("writer");
                 say(format!("armed {skill}"));
                 while !Path::new(go).exists() {
                     std::thread::sleep(Duration::from_micros(100));
@@ -599,18 +601,17 @@ async fn work_generations(db: &Database) {
     let start = env_u64("SB_WORKER_START", 1);
     let ops = env_u64("SB_WORKER_OPS", 10_000_000);
     let mut mover = std::env::var("SB_WORKER_MOVER").expect("SB_WORKER_MOVER");
-    let pool = db.pool();
     for j in 0..ops {
         say(format!("begin {j}"));
         match gen_op(start, j) {
             GenOp::Tags { skill, n } => {
-                tags::set_skill_tags(&mut *conn(pool).await, &skill, &gen_tags(n))
+                tags::set_skill_tags(&mut db.write().await.expect("writer"), &skill, &gen_tags(n))
                     .await
                     .expect("set_skill_tags");
             }
             GenOp::Run { skill, n } => {
                 workflow_runs::save_workflow_run(
-                    &mut *conn(pool).await,
+                    &mut db.write().await.expect("writer"),
                     &skill,
                     i64::try_from(n).expect("small"),
                     &WorkflowRunStatus::InProgress,
@@ -621,13 +622,16 @@ async fn work_generations(db: &Database) {
             }
             GenOp::Agent { n } => {
                 let skill = format!("run-{}", n % GEN_SKILLS);
-                agent_runs::persist_agent_run(pool, &agent_run(&format!("gen-{n}"), &skill, n))
-                    .await
-                    .expect("persist_agent_run");
+                agent_runs::persist_agent_run(
+                    &mut db.write().await.expect("writer"),
+                    &agent_run(&format!("gen-{n}"), &skill, n),
+                )
+                .await
+                .expect("persist_agent_run");
             }
             GenOp::Rename { n } => {
                 let to = format!("mover-{n}");
-                rename::rename_skill(&mut *conn(pool).await, &mover, &to)
+                rename::rename_skill(&mut db.write().await.expect("writer"), &mover, &to)
                     .await
                     .expect("rename_skill");
                 mover = to;
@@ -646,13 +650,13 @@ async fn work_pairs(db: &Database) {
     let mut i = 0u64;
     while !stop.exists() {
         say(format!("intent {i}"));
-        let mut c = conn(db.pool()).await;
+        let mut c = db.write().await.expect("writer");
         let mut tx = tx::begin_immediate(&mut c).await.expect("begin");
-        agent_runs::persist_agent_run(&mut *tx, &agent_run(&format!("pair-{i}"), "bk", i))
+        agent_runs::persist_agent_run(&mut tx, &agent_run(&format!("pair-{i}"), "bk", i))
             .await
             .expect("agent run");
         artifacts::upsert_artifact(
-            &mut *tx,
+            &mut tx,
             "bk",
             i64::try_from(i % 6).expect("small"),
             &format!("pair/{i}.md"),
@@ -660,7 +664,7 @@ async fn work_pairs(db: &Database) {
         )
         .await
         .expect("artifact");
-        tags::set_skill_tags(&mut *tx, "bk", &[format!("pair-{i}")])
+        tags::set_skill_tags(&mut tx, "bk", &[format!("pair-{i}")])
             .await
             .expect("tags");
         tx.commit().await.expect("commit");
@@ -787,10 +791,10 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
     let private = |id: &str| -> Vec<String> { (0..3).map(|k| format!("own-{id}-{k}")).collect() };
     {
         let db = Database::open(&path).await.expect("open");
-        let mut c = conn(db.pool()).await;
+        let mut c = db.write().await.expect("writer");
         for skill in shared.iter().chain(&private("w0")).chain(&private("w1")) {
             workflow_runs::save_workflow_run(
-                &mut *c,
+                &mut c,
                 skill,
                 0,
                 &WorkflowRunStatus::Pending,
@@ -875,13 +879,13 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
     );
 
     let db = Database::open(&path).await.expect("reopen");
-    let pool = db.pool();
+    let mut conn = db.write().await.expect("writer");
     let mut verified = 0u64;
     for (log, id) in logs.iter().zip(ids) {
         let runs: BTreeSet<String> =
             sqlx::query_scalar("SELECT agent_id FROM agent_runs WHERE agent_id LIKE ?")
                 .bind(format!("{id}-run-%"))
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await
                 .expect("agent runs")
                 .into_iter()
@@ -893,7 +897,7 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
              WHERE relative_path LIKE ?",
         )
         .bind(format!("{id}/%"))
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .expect("artifacts");
         let found: BTreeMap<(String, i64, String), String> = rows
@@ -903,7 +907,7 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
         assert_eq!(found, log.artifacts, "{id}: artifacts, last content each");
         verified += u64::try_from(runs.len() + found.len()).expect("small");
         // Own skills: the tag set is exactly the last one written.
-        let own = tags::get_tags_for_skills(pool, &private(id))
+        let own = tags::get_tags_for_skills(&mut conn, &private(id))
             .await
             .expect("tags");
         for skill in private(id) {
@@ -918,7 +922,7 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
 
     let rows: Vec<(String, i64, String)> =
         sqlx::query_as("SELECT skill_name, step_id, status FROM workflow_steps")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .expect("steps");
     let steps: BTreeMap<(String, i64), String> =
@@ -935,7 +939,7 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
         "no step rows beyond those written"
     );
 
-    let shared_tags = tags::get_tags_for_skills(pool, &shared)
+    let shared_tags = tags::get_tags_for_skills(&mut conn, &shared)
         .await
         .expect("tags");
     let shared_logs: [BTreeMap<String, Vec<String>>; 2] = [0, 1].map(|w| {
@@ -950,14 +954,14 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
 
     let mut purposes = BTreeMap::new();
     for skill in &shared {
-        let run = workflow_runs::get_workflow_run(pool, skill)
+        let run = workflow_runs::get_workflow_run(&mut conn, skill)
             .await
             .expect("run")
             .expect("run row");
         let master: Option<String> =
             sqlx::query_scalar("SELECT purpose FROM skills WHERE name = ?")
                 .bind(skill)
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await
                 .expect("master");
         assert_eq!(
@@ -968,8 +972,9 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
     }
     verified += assert_one_of_last("purpose", &purposes, [&logs[0].wfruns, &logs[1].wfruns]);
 
-    let left = locks::get_all_skill_locks(pool).await.expect("locks");
+    let left = locks::get_all_skill_locks(&mut conn).await.expect("locks");
     assert!(left.is_empty(), "every lock was released: {left:?}");
+    drop(conn);
     db.close().await;
     assert_healthy(&path, "after the concurrent workload").await;
 
@@ -997,21 +1002,20 @@ async fn skill_locks_hold_across_processes_and_dead_holders_are_reclaimed_by_one
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
     let db = Database::open(&path).await.expect("open");
-    let pool = db.pool().clone();
     {
-        let mut c = conn(&pool).await;
+        let mut c = db.write().await.expect("writer");
         for skill in
             std::iter::once("alpha".to_owned()).chain((0..rounds).map(|r| format!("race-{r}")))
         {
-            workflow_runs::save_workflow_run(&mut *c, &skill, 0, &WorkflowRunStatus::Pending, "p")
+            workflow_runs::save_workflow_run(&mut c, &skill, 0, &WorkflowRunStatus::Pending, "p")
                 .await
                 .expect("create skill");
         }
     }
     let lock_of = |skill: &'static str| {
-        let pool = pool.clone();
+        let db = db.clone();
         async move {
-            locks::get_skill_lock(&pool, skill)
+            locks::get_skill_lock(&mut db.write().await.expect("writer"), skill)
                 .await
                 .expect("get lock")
                 .map(|l| (l.instance_id.to_string(), l.pid))
@@ -1062,7 +1066,7 @@ async fn skill_locks_hold_across_processes_and_dead_holders_are_reclaimed_by_one
         .bind(&skill)
         .bind(format!("inst-dead-{r}"))
         .bind(dead)
-        .execute(&pool)
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .expect("insert dead lock");
         let go = dir.path().join(format!("go-{r}"));
@@ -1095,7 +1099,7 @@ async fn skill_locks_hold_across_processes_and_dead_holders_are_reclaimed_by_one
             format!("held {skill} {win_id} {win_pid}"),
             "round {r}: the loser is told who won"
         );
-        let row = locks::get_skill_lock(&pool, &skill)
+        let row = locks::get_skill_lock(&mut db.write().await.expect("writer"), &skill)
             .await
             .expect("lock")
             .expect("row");
@@ -1162,9 +1166,9 @@ const MOVER_ROWS: [(&str, i64); 6] = [
 ];
 
 /// Read item 3's state, asserting on the way that no multi-statement write is partial.
-async fn read_gen_state(pool: &SqlitePool, context: &str) -> GenState {
+async fn read_gen_state(conn: &mut SqliteConnection, context: &str) -> GenState {
     let tag_skills: Vec<String> = (0..GEN_SKILLS).map(|k| format!("tag-{k}")).collect();
-    let tags = tags::get_tags_for_skills(pool, &tag_skills)
+    let tags = tags::get_tags_for_skills(&mut *conn, &tag_skills)
         .await
         .expect("tags");
     for skill in &tag_skills {
@@ -1182,14 +1186,14 @@ async fn read_gen_state(pool: &SqlitePool, context: &str) -> GenState {
     let mut runs = BTreeMap::new();
     for k in 0..GEN_SKILLS {
         let skill = format!("run-{k}");
-        let run = workflow_runs::get_workflow_run(pool, &skill)
+        let run = workflow_runs::get_workflow_run(&mut *conn, &skill)
             .await
             .expect("run")
             .expect("run row");
         let master: Option<String> =
             sqlx::query_scalar("SELECT purpose FROM skills WHERE name = ?")
                 .bind(&skill)
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await
                 .expect("master");
         assert_eq!(
@@ -1200,14 +1204,14 @@ async fn read_gen_state(pool: &SqlitePool, context: &str) -> GenState {
     }
     let agents: BTreeSet<String> =
         sqlx::query_scalar("SELECT agent_id FROM agent_runs WHERE agent_id LIKE 'gen-%'")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .expect("agents")
             .into_iter()
             .collect();
     let movers: Vec<String> =
         sqlx::query_scalar("SELECT name FROM skills WHERE name LIKE 'mover-%'")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .expect("mover");
     assert_eq!(
@@ -1223,7 +1227,7 @@ async fn read_gen_state(pool: &SqlitePool, context: &str) -> GenState {
              FROM {table}"
         )))
         .bind(&mover)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .expect("mover rows");
         assert_eq!(
@@ -1255,13 +1259,12 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
     };
     {
         let db = Database::open(&path).await.expect("open");
-        let pool = db.pool();
-        let mut c = conn(pool).await;
+        let mut c = db.write().await.expect("writer");
         for k in 0..GEN_SKILLS {
             let (t, r) = (format!("tag-{k}"), format!("run-{k}"));
             for skill in [&t, &r] {
                 workflow_runs::save_workflow_run(
-                    &mut *c,
+                    &mut c,
                     skill,
                     0,
                     &WorkflowRunStatus::InProgress,
@@ -1270,7 +1273,7 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
                 .await
                 .expect("create");
             }
-            tags::set_skill_tags(&mut *c, &t, &gen_tags(0))
+            tags::set_skill_tags(&mut c, &t, &gen_tags(0))
                 .await
                 .expect("tags");
             model.tags.insert(t, gen_tags(0));
@@ -1278,22 +1281,22 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
         }
         // The skill that gets renamed, with rows in every table that carries its name.
         let m = "mover-0";
-        workflow_runs::save_workflow_run(&mut *c, m, 1, &WorkflowRunStatus::InProgress, "move")
+        workflow_runs::save_workflow_run(&mut c, m, 1, &WorkflowRunStatus::InProgress, "move")
             .await
             .expect("mover");
-        tags::set_skill_tags(&mut *c, m, &["x", "y"])
+        tags::set_skill_tags(&mut c, m, &["x", "y"])
             .await
             .expect("tags");
-        workflow_steps::save_workflow_step(&mut *c, m, 0, &StepStatus::Completed)
+        workflow_steps::save_workflow_step(&mut c, m, 0, &StepStatus::Completed)
             .await
             .expect("step");
-        workflow_steps::save_workflow_step(&mut *c, m, 1, &StepStatus::InProgress)
+        workflow_steps::save_workflow_step(&mut c, m, 1, &StepStatus::InProgress)
             .await
             .expect("step");
-        artifacts::upsert_artifact(&mut *c, m, 0, "SKILL.md", "# mover")
+        artifacts::upsert_artifact(&mut c, m, 0, "SKILL.md", "# mover")
             .await
             .expect("artifact");
-        agent_runs::persist_agent_run(&mut *c, &agent_run("mover-agent", m, 0))
+        agent_runs::persist_agent_run(&mut c, &agent_run("mover-agent", m, 0))
             .await
             .expect("agent");
         // Held by this (live) test process for the whole test.
@@ -1306,7 +1309,10 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
         .await
         .expect("lock");
         drop(c);
-        assert_eq!(read_gen_state(pool, "setup").await, model);
+        assert_eq!(
+            read_gen_state(&mut db.write().await.expect("writer"), "setup").await,
+            model
+        );
         db.close().await;
     }
 
@@ -1374,7 +1380,7 @@ async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothin
         let context = format!("kill point {k} ({delay:?} after ready, {count} ops reported)");
         assert_healthy(&path, &format!("{context}, before reopening")).await;
         let db = Database::open(&path).await.expect("reopen after kill");
-        let state = read_gen_state(db.pool(), &context).await;
+        let state = read_gen_state(&mut db.write().await.expect("writer"), &context).await;
         db.close().await;
         assert_healthy(&path, &format!("{context}, after reopening")).await;
         let inside = lines.last().is_some_and(|l| l.starts_with("begin "));
@@ -1466,7 +1472,7 @@ async fn online_backup_under_write_load_is_a_consistent_snapshot() {
     {
         let db = Database::open(&path).await.expect("open");
         workflow_runs::save_workflow_run(
-            &mut *conn(db.pool()).await,
+            &mut db.write().await.expect("writer"),
             "bk",
             0,
             &WorkflowRunStatus::InProgress,
@@ -1690,7 +1696,7 @@ async fn opening_a_rollback_mode_file_waits_for_a_writer_instead_of_failing_lock
     let live = dir.path().join("live.db");
     let db = Database::open(&live).await.expect("open");
     workflow_runs::save_workflow_run(
-        &mut *conn(db.pool()).await,
+        &mut db.write().await.expect("writer"),
         "kept",
         0,
         &WorkflowRunStatus::Pending,

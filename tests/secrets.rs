@@ -73,8 +73,12 @@ async fn no_secret_reaches_debug_errors_or_tracing() {
         workspace_path: Some("/home/me/ws".into()),
         ..AppSettings::default()
     };
-    settings::write_settings(db.pool(), &written).await.unwrap();
-    let read = settings::read_settings(db.pool()).await.unwrap();
+    settings::write_settings(&mut db.write().await.expect("writer"), &written)
+        .await
+        .unwrap();
+    let read = settings::read_settings(&mut db.write().await.expect("writer"))
+        .await
+        .unwrap();
     assert_eq!(read, written, "round-trip");
     assert_eq!(read.anthropic_api_key.as_deref(), Some(API_KEY));
 
@@ -83,10 +87,12 @@ async fn no_secret_reaches_debug_errors_or_tracing() {
     // A stored value that no longer parses: the error names the problem, not the value.
     sqlx::query("UPDATE settings SET value = ? WHERE key = 'app_settings'")
         .bind(format!(r#"{{"anthropic_api_key":"{API_KEY}","github_oauth_token":"{OAUTH_TOKEN}","debug_mode":"yes"}}"#))
-        .execute(db.pool())
+        .execute(&mut *db.write().await.expect("writer"))
         .await
         .unwrap();
-    let err = settings::read_settings(db.pool()).await.unwrap_err();
+    let err = settings::read_settings(&mut db.write().await.expect("writer"))
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -96,7 +102,7 @@ async fn no_secret_reaches_debug_errors_or_tracing() {
     );
     assert_no_secret("settings error", &format!("{err} {err:?}"));
     let kept: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'app_settings'")
-        .fetch_one(db.pool())
+        .fetch_one(&mut *db.write().await.expect("writer"))
         .await
         .unwrap();
     assert!(

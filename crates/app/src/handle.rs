@@ -109,6 +109,12 @@ impl WriterSlot {
     /// WAL when it is the file's last connection. Later [`Writer::acquire`]s fail
     /// with `sqlx::Error::PoolClosed`.
     pub(crate) async fn close(&self) {
+        if self.conn.try_lock().is_err() && *self.holder() == Some(Holder::current()) {
+            tracing::warn!(
+                "Database::close called by the task that holds the writer: the writer closes when the last clone is dropped"
+            );
+            return;
+        }
         let conn = self.conn.lock().await.take();
         if let Some(conn) = conn {
             use sqlx::Connection as _;

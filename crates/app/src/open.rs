@@ -291,9 +291,12 @@ impl Database {
         &self.report
     }
 
-    /// Close the readers, then the writer (waiting for a task that holds it), so
-    /// that the writer closes last and checkpoints the WAL. Every clone is closed:
-    /// handles taken afterwards fail with `sqlx::Error::PoolClosed`.
+    /// Close the readers, then the writer (waiting for another task that holds it),
+    /// so that the writer closes last and checkpoints the WAL. Every clone is
+    /// closed: handles taken afterwards fail with `sqlx::Error::PoolClosed`. Drop
+    /// your own handles first: called by a task that still holds the writer, it
+    /// closes only the readers (waiting for itself would never end), and the writer
+    /// closes when the last clone of the `Database` is dropped.
     pub async fn close(self) {
         self.reader.close().await;
         self.writer.close().await;

@@ -151,8 +151,14 @@ fn main() {
         rounds,
         200,
         |i| {
-            rt.block_on(agent_runs::persist_agent_run(ours.pool(), &agent_run(i)))
-                .expect("persist");
+            rt.block_on(async {
+                agent_runs::persist_agent_run(
+                    &mut ours.write().await.expect("writer"),
+                    &agent_run(i),
+                )
+                .await
+            })
+            .expect("persist");
         },
         |i| baseline::persist_agent_run(&theirs, &sql, i),
     ));
@@ -164,7 +170,7 @@ fn main() {
         rounds,
         u64::from(env_or("BENCH_WORKFLOW_BATCH", 10)),
         |i| {
-            rt.block_on(workflow_skill(ours.pool(), i))
+            rt.block_on(async { workflow_skill(&mut ours.write().await.expect("writer"), i).await })
                 .expect("workflow")
         },
         |i| baseline::workflow_skill(&theirs, &sql, i),
@@ -172,7 +178,7 @@ fn main() {
 
     let path = dir.path().join("catalog.db");
     let db = rt.block_on(Database::open(&path)).expect("open");
-    rt.block_on(seed_catalog(db.pool(), sizes.catalog_skills))
+    rt.block_on(seed_catalog(&db, sizes.catalog_skills))
         .expect("seed");
     let theirs = baseline::open(&path);
     rows.push(Paired::run(
@@ -181,7 +187,8 @@ fn main() {
         rounds,
         1,
         |_| {
-            rt.block_on(catalog_once(db.pool())).expect("catalog");
+            rt.block_on(async { catalog_once(&mut db.write().await.expect("writer")).await })
+                .expect("catalog");
         },
         |_| {
             baseline::catalog_once(&theirs, &sql);
@@ -191,8 +198,8 @@ fn main() {
     let path = dir.path().join("analytics.db");
     let db = rt.block_on(Database::open(&path)).expect("open");
     rt.block_on(async {
-        seed_agent_runs(db.pool(), sizes.agent_runs).await?;
-        seed_sessions(db.pool(), sizes.sessions).await
+        seed_agent_runs(&db, sizes.agent_runs).await?;
+        seed_sessions(&db, sizes.sessions).await
     })
     .expect("seed");
     let theirs = baseline::open(&path);
@@ -202,7 +209,8 @@ fn main() {
         rounds,
         1,
         |_| {
-            rt.block_on(analytics_once(db.pool())).expect("analytics");
+            rt.block_on(async { analytics_once(&mut db.write().await.expect("writer")).await })
+                .expect("analytics");
         },
         |_| {
             baseline::analytics_once(&theirs, &sql);

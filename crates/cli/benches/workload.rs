@@ -93,10 +93,13 @@ fn write_ops(c: &mut Criterion) {
     g.bench_function("sqlx", |b| {
         b.iter(|| {
             i.set(i.get() + 1);
-            rt.block_on(agent_runs::persist_agent_run(
-                ours.pool(),
-                &agent_run(i.get()),
-            ))
+            rt.block_on(async {
+                agent_runs::persist_agent_run(
+                    &mut ours.write().await.expect("writer"),
+                    &agent_run(i.get()),
+                )
+                .await
+            })
             .expect("persist")
         })
     });
@@ -119,12 +122,15 @@ fn write_ops(c: &mut Criterion) {
             } else {
                 StepStatus::InProgress
             };
-            rt.block_on(workflow_steps::save_workflow_step(
-                ours.pool(),
-                "step-bench",
-                k.get() % 6,
-                &status,
-            ))
+            rt.block_on(async {
+                workflow_steps::save_workflow_step(
+                    &mut ours.write().await.expect("writer"),
+                    "step-bench",
+                    k.get() % 6,
+                    &status,
+                )
+                .await
+            })
             .expect("save step")
         })
     });
@@ -147,8 +153,10 @@ fn write_ops(c: &mut Criterion) {
     g.bench_function("sqlx", |b| {
         b.iter(|| {
             m.set(m.get() + 1);
-            rt.block_on(workflow_skill(ours.pool(), m.get()))
-                .expect("workflow")
+            rt.block_on(async {
+                workflow_skill(&mut ours.write().await.expect("writer"), m.get()).await
+            })
+            .expect("workflow")
         })
     });
     let n = Cell::new(0u64);
@@ -173,12 +181,15 @@ fn read_ops(c: &mut Criterion) {
 
     let path = dir.path().join("catalog.db");
     let db = open(&rt, &path);
-    rt.block_on(seed_catalog(db.pool(), sizes.catalog_skills))
+    rt.block_on(seed_catalog(&db, sizes.catalog_skills))
         .expect("seed");
     let theirs = baseline::open(&path);
     let mut g = c.benchmark_group(format!("catalog_x{scale}"));
     g.bench_function("sqlx", |b| {
-        b.iter(|| rt.block_on(catalog_once(db.pool())).expect("catalog"))
+        b.iter(|| {
+            rt.block_on(async { catalog_once(&mut db.write().await.expect("writer")).await })
+                .expect("catalog")
+        })
     });
     g.bench_function("rusqlite", |b| {
         b.iter(|| baseline::catalog_once(&theirs, &sql))
@@ -188,14 +199,17 @@ fn read_ops(c: &mut Criterion) {
     let path = dir.path().join("analytics.db");
     let db = open(&rt, &path);
     rt.block_on(async {
-        seed_agent_runs(db.pool(), sizes.agent_runs).await?;
-        seed_sessions(db.pool(), sizes.sessions).await
+        seed_agent_runs(&db, sizes.agent_runs).await?;
+        seed_sessions(&db, sizes.sessions).await
     })
     .expect("seed");
     let theirs = baseline::open(&path);
     let mut g = c.benchmark_group(format!("analytics_x{scale}"));
     g.bench_function("sqlx", |b| {
-        b.iter(|| rt.block_on(analytics_once(db.pool())).expect("analytics"))
+        b.iter(|| {
+            rt.block_on(async { analytics_once(&mut db.write().await.expect("writer")).await })
+                .expect("analytics")
+        })
     });
     g.bench_function("rusqlite", |b| {
         b.iter(|| baseline::analytics_once(&theirs, &sql))
@@ -204,11 +218,11 @@ fn read_ops(c: &mut Criterion) {
 
     // Each analytics query on its own (standard sizes only).
     if scale == 1 {
-        let pool = db.pool();
+        let mut conn = rt.block_on(db.write()).expect("writer");
         let mut g = c.benchmark_group("usage_summary");
         g.bench_function("sqlx", |b| {
             b.iter(|| {
-                rt.block_on(usage::get_usage_summary(pool, true))
+                rt.block_on(usage::get_usage_summary(&mut conn, true))
                     .expect("summary")
             })
         });
@@ -219,7 +233,7 @@ fn read_ops(c: &mut Criterion) {
         let mut g = c.benchmark_group("usage_by_model");
         g.bench_function("sqlx", |b| {
             b.iter(|| {
-                rt.block_on(usage::get_usage_by_model(pool, true))
+                rt.block_on(usage::get_usage_by_model(&mut conn, true))
                     .expect("by model")
             })
         });
@@ -230,7 +244,7 @@ fn read_ops(c: &mut Criterion) {
         let mut g = c.benchmark_group("usage_by_step");
         g.bench_function("sqlx", |b| {
             b.iter(|| {
-                rt.block_on(usage::get_usage_by_step(pool, true))
+                rt.block_on(usage::get_usage_by_step(&mut conn, true))
                     .expect("by step")
             })
         });
@@ -241,7 +255,7 @@ fn read_ops(c: &mut Criterion) {
         let mut g = c.benchmark_group("recent_sessions");
         g.bench_function("sqlx", |b| {
             b.iter(|| {
-                rt.block_on(usage::get_recent_workflow_sessions(pool, 50, true))
+                rt.block_on(usage::get_recent_workflow_sessions(&mut conn, 50, true))
                     .expect("recent")
             })
         });
@@ -266,17 +280,20 @@ fn contention(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = open(&rt, &dir.path().join("contention.db"));
     rt.block_on(async {
-        seed_agent_runs(db.pool(), sizes.agent_runs).await?;
-        seed_sessions(db.pool(), sizes.sessions).await
+        seed_agent_runs(&db, sizes.agent_runs).await?;
+        seed_sessions(&db, sizes.sessions).await
     })
     .expect("seed");
     let next = Cell::new(sizes.agent_runs);
     let mut persist = || {
         next.set(next.get() + 1);
-        rt.block_on(agent_runs::persist_agent_run(
-            db.pool(),
-            &agent_run(next.get()),
-        ))
+        rt.block_on(async {
+            agent_runs::persist_agent_run(
+                &mut db.write().await.expect("writer"),
+                &agent_run(next.get()),
+            )
+            .await
+        })
         .expect("persist")
     };
     let mut g = c.benchmark_group(format!("contention_x{scale}"));

@@ -242,8 +242,7 @@ pub fn agent_run(i: u64) -> NewAgentRun {
 }
 
 /// Insert agent runs `0..n` in one transaction, then fold them into the usage totals
-/// (setup, not timed): the state the app's writer reaches once idle
-/// ([`crate::idle_fold`]), which the screens of the read phases then read.
+/// (setup, not timed), which the screens of the read phases then read.
 ///
 /// # Errors
 /// Any operation's error.
