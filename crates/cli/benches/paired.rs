@@ -1,6 +1,7 @@
-//! Paired ratios: each budgeted phase of the standard workload, this layer and the
-//! rusqlite baseline (`baseline.rs`, the same SQL read from `.sqlx/`) timed in
-//! alternating rounds, and the ratio taken round by round.
+//! Paired ratios: each budgeted phase of the standard workload, this layer (the public
+//! API on a file at the latest version) and raw (`baseline.rs`: the existing app's SQL
+//! on its own step-28 schema, rusqlite) timed in alternating rounds, and the ratio
+//! taken round by round. `hop` is the floor of one call on each side (`SELECT 1`).
 //!
 //! Criterion (`benches/workload.rs`) measures one function for seconds and then the
 //! other, so on a shared VM whose speed drifts from minute to minute a slow spell
@@ -8,7 +9,7 @@
 //! sides run within the same few milliseconds, in alternating order, so drift hits
 //! both and the median of the per-round ratios is what the budget is judged on.
 //!
-//! `cargo bench -p skill-builder-app --bench paired` (`BENCH_ROUNDS`, default 41;
+//! `cargo bench -p skill-builder-cli --bench paired` (`BENCH_ROUNDS`, default 41;
 //! `BENCH_SCALE`, default 1, multiplies the catalog and analytics sizes;
 //! `BENCH_WORKFLOW_BATCH`, default 10, skills per workflow round — 41 × 10 skills is
 //! closest to the workload's 300 on a fresh file, and since SQLite's cost per skill
@@ -20,10 +21,10 @@ mod baseline;
 
 use std::time::{Duration, Instant};
 
-use skill_builder_app::Database;
+use skill_builder_app::{Database, OpenOptions};
 use skill_builder_cli::bench::{
-    Sizes, agent_run, analytics_once, catalog_once, seed_agent_runs, seed_catalog, seed_sessions,
-    workflow_skill,
+    Sizes, agent_run, analytics_once, catalog_once, hop_once, seed_agent_runs, seed_catalog,
+    seed_sessions, workflow_skill,
 };
 use skill_builder_db::agent_runs;
 use tokio::runtime::Runtime;
@@ -124,6 +125,24 @@ fn env_or(name: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// A fresh file at the latest version (ours) and one at the existing app's last
+/// version, step 28 (theirs), both created by this layer's migrations.
+fn fresh_pair(rt: &Runtime, dir: &std::path::Path, stem: &str) -> (Database, std::path::PathBuf) {
+    let ours = rt
+        .block_on(Database::open(dir.join(format!("{stem}-ours.db"))))
+        .expect("open");
+    let theirs = dir.join(format!("{stem}-theirs.db"));
+    rt.block_on(async {
+        let options = OpenOptions::new().target(baseline::STEP);
+        Database::open_with(&theirs, &options)
+            .await
+            .expect("open at step 28")
+            .close()
+            .await;
+    });
+    (ours, theirs)
+}
+
 fn main() {
     let rounds = env_or("BENCH_ROUNDS", 41) as usize;
     let scale = env_or("BENCH_SCALE", 1);
@@ -132,19 +151,26 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let sql = baseline::Sql::load();
     let dir = tempfile::tempdir().expect("tempdir");
-    let fresh_pair = |stem: &str| {
-        let ours = rt
-            .block_on(Database::open(&dir.path().join(format!("{stem}-ours.db"))))
-            .expect("open");
-        let path = dir.path().join(format!("{stem}-theirs.db"));
-        rt.block_on(async { Database::open(&path).await.expect("open").close().await });
-        (ours, baseline::open(&path))
-    };
     let mut rows = Vec::new();
 
-    let (ours, theirs) = fresh_pair("agent_runs");
+    let (ours, theirs) = fresh_pair(&rt, dir.path(), "hop");
+    let theirs = baseline::open(&theirs);
+    rows.push(Paired::run(
+        "hop".into(),
+        "per call",
+        rounds,
+        200,
+        |_| {
+            rt.block_on(hop_once(&ours)).expect("hop");
+        },
+        |_| {
+            baseline::hop(&theirs);
+        },
+    ));
+
+    let (ours, theirs) = fresh_pair(&rt, dir.path(), "agent_runs");
+    let theirs = baseline::open(&theirs);
     rows.push(Paired::run(
         "agent_runs".into(),
         "per call",
@@ -152,76 +178,91 @@ fn main() {
         200,
         |i| {
             rt.block_on(async {
-                agent_runs::persist_agent_run(
-                    &mut ours.write().await.expect("writer"),
-                    &agent_run(i),
-                )
-                .await
+                agent_runs::persist_agent_run(&mut ours.write().await?, &agent_run(i)).await
             })
             .expect("persist");
         },
-        |i| baseline::persist_agent_run(&theirs, &sql, i),
+        |i| baseline::persist_agent_run(&theirs, i),
     ));
 
-    let (ours, theirs) = fresh_pair("workflow");
+    let (ours, theirs) = fresh_pair(&rt, dir.path(), "open_warm");
+    let ours_path = ours.path().to_path_buf();
+    rt.block_on(ours.close());
+    rows.push(Paired::run(
+        "open_warm".into(),
+        "per open",
+        rounds,
+        5,
+        |_| {
+            rt.block_on(async {
+                Database::open(&ours_path).await?.close().await;
+                Ok::<_, skill_builder_app::OpenError>(())
+            })
+            .expect("open");
+        },
+        |_| drop(baseline::open_warm(&theirs)),
+    ));
+
+    let (ours, theirs) = fresh_pair(&rt, dir.path(), "workflow");
+    let theirs = baseline::open(&theirs);
     rows.push(Paired::run(
         "workflow".into(),
         "per skill",
         rounds,
         u64::from(env_or("BENCH_WORKFLOW_BATCH", 10)),
         |i| {
-            rt.block_on(async { workflow_skill(&mut ours.write().await.expect("writer"), i).await })
-                .expect("workflow")
+            rt.block_on(async { workflow_skill(&mut ours.write().await?, i).await })
+                .expect("workflow");
         },
-        |i| baseline::workflow_skill(&theirs, &sql, i),
+        |i| baseline::workflow_skill(&theirs, i),
     ));
 
-    let path = dir.path().join("catalog.db");
-    let db = rt.block_on(Database::open(&path)).expect("open");
-    rt.block_on(seed_catalog(&db, sizes.catalog_skills))
+    let (ours, theirs) = fresh_pair(&rt, dir.path(), "catalog");
+    rt.block_on(seed_catalog(&ours, sizes.catalog_skills))
         .expect("seed");
-    let theirs = baseline::open(&path);
+    let theirs = baseline::open(&theirs);
+    baseline::seed_catalog(&theirs, sizes.catalog_skills);
     rows.push(Paired::run(
         format!("catalog_x{scale}"),
         "per screen",
         rounds,
         1,
         |_| {
-            rt.block_on(async { catalog_once(&mut db.write().await.expect("writer")).await })
+            rt.block_on(async { catalog_once(&mut ours.read().await?).await })
                 .expect("catalog");
         },
         |_| {
-            baseline::catalog_once(&theirs, &sql);
+            baseline::catalog_once(&theirs);
         },
     ));
 
-    let path = dir.path().join("analytics.db");
-    let db = rt.block_on(Database::open(&path)).expect("open");
+    let (ours, theirs) = fresh_pair(&rt, dir.path(), "analytics");
     rt.block_on(async {
-        seed_agent_runs(&db, sizes.agent_runs).await?;
-        seed_sessions(&db, sizes.sessions).await
+        seed_agent_runs(&ours, sizes.agent_runs).await?;
+        seed_sessions(&ours, sizes.sessions).await
     })
     .expect("seed");
-    let theirs = baseline::open(&path);
+    let theirs = baseline::open(&theirs);
+    baseline::seed_analytics(&theirs, sizes.agent_runs, sizes.sessions);
     rows.push(Paired::run(
         format!("analytics_x{scale}"),
         "per screen",
         rounds,
         1,
         |_| {
-            rt.block_on(async { analytics_once(&mut db.write().await.expect("writer")).await })
+            rt.block_on(async { analytics_once(&mut ours.read().await?).await })
                 .expect("analytics");
         },
         |_| {
-            baseline::analytics_once(&theirs, &sql);
+            baseline::analytics_once(&theirs);
         },
     ));
 
     println!(
-        "{rounds} alternating rounds per phase (median per operation; ratio = sqlx / rusqlite)"
+        "{rounds} alternating rounds per phase (median per operation; ratio = this layer / raw: the existing app's SQL on its own step-28 schema, rusqlite)"
     );
     println!();
-    println!("| phase | sqlx | rusqlite | median ratio | ratio p25-p75 | operation |");
+    println!("| phase | this layer | raw | median ratio | ratio p25-p75 | operation |");
     println!("|---|---|---|---|---|---|");
     for r in &rows {
         println!("{}", r.row());

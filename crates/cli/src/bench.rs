@@ -23,15 +23,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use skill_builder_app::{Database, OpenError};
+use skill_builder_db::{Reader, Writer};
 use skill_builder_db::{agent_runs, artifacts, sessions, skills, tags, usage, usage_totals};
 use skill_builder_db::{workflow_runs, workflow_steps};
 use skill_builder_model::{
     AgentId, AgentRunStatus, NewAgentRun, SkillSource, StepStatus, WorkflowRunStatus,
     WorkflowSessionId,
 };
-use skill_builder_app::{Database, OpenError};
-use skill_builder_db::Reader;
-use sqlx::SqliteConnection;
 
 /// One phase of the workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -370,32 +369,24 @@ pub fn artifact_content(i: u64, step: i64) -> String {
 ///
 /// # Errors
 /// Any operation's error.
-pub async fn workflow_skill(conn: &mut SqliteConnection, i: u64) -> Result<(), BenchError> {
+pub async fn workflow_skill(conn: &mut dyn Writer, i: u64) -> Result<(), BenchError> {
     let name = format!("wf-{i:05}");
-    workflow_runs::save_workflow_run(
-        &mut *conn,
-        &name,
-        0,
-        &WorkflowRunStatus::InProgress,
-        "domain",
-    )
-    .await?;
+    workflow_runs::save_workflow_run(conn, &name, 0, &WorkflowRunStatus::InProgress, "domain")
+        .await?;
     for step in 0..6 {
-        workflow_steps::save_workflow_step(&mut *conn, &name, step, &StepStatus::InProgress)
-            .await?;
-        workflow_steps::save_workflow_step(&mut *conn, &name, step, &StepStatus::Completed).await?;
+        workflow_steps::save_workflow_step(conn, &name, step, &StepStatus::InProgress).await?;
+        workflow_steps::save_workflow_step(conn, &name, step, &StepStatus::Completed).await?;
     }
     for step in 0..6 {
         let path = format!("step-{step}/output.md");
-        artifacts::upsert_artifact(&mut *conn, &name, step, &path, &artifact_content(i, step))
-            .await?;
+        artifacts::upsert_artifact(conn, &name, step, &path, &artifact_content(i, step)).await?;
     }
     let tag_set = [
         "workflow",
         "generated",
         if i.is_multiple_of(2) { "even" } else { "odd" },
     ];
-    tags::set_skill_tags(&mut *conn, &name, &tag_set).await?;
+    tags::set_skill_tags(conn, &name, &tag_set).await?;
     Ok(())
 }
 
