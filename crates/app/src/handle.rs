@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use skill_builder_db::{Reader, Writer};
 use sqlx::sqlite::SqliteTransactionManager;
-use sqlx::{Sqlite, SqliteConnection, SqlStr};
+use sqlx::{SqlStr, Sqlite, SqliteConnection};
 use sqlx_core::transaction::TransactionManager;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
@@ -96,8 +96,8 @@ impl WriterSlot {
                     .map_err(|_| sqlx::Error::PoolTimedOut)?
             }
         };
-        let guard = OwnedMutexGuard::try_map(guard, Option::as_mut)
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let guard =
+            OwnedMutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)?;
         *self.holder() = Some(me);
         Ok(WriteConnection {
             guard,

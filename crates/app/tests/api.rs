@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use skill_builder_app::db::model::{
-    AgentId, AgentRunStatus, AppSettings, ImportedSkill, ImportedSkillId, InstanceId,
-    NewAgentRun, SkillBehaviour, SkillSource, StepStatus, WorkflowRunStatus, WorkflowSessionId,
-    WorkspaceSkill, WorkspaceSkillId,
+    AgentId, AgentRunStatus, AppSettings, ImportedSkill, ImportedSkillId, InstanceId, NewAgentRun,
+    SkillBehaviour, SkillSource, StepStatus, WorkflowRunStatus, WorkflowSessionId, WorkspaceSkill,
+    WorkspaceSkillId,
 };
 use skill_builder_app::db::{
     Error, agent_runs, artifacts, imported_skills, installed, locks, rename, sessions, settings,
@@ -86,8 +86,7 @@ macro_rules! every_operation {
         );
         imported_skills::insert_imported_skill($h, &imported).await?;
         imported_skills::upsert_imported_skill($h, &imported).await?;
-        imported_skills::update_imported_skill_active($h, &imported.skill_name, true, "/x")
-            .await?;
+        imported_skills::update_imported_skill_active($h, &imported.skill_name, true, "/x").await?;
         imported_skills::set_imported_skill_content_hash($h, &imported.skill_name, "h").await?;
         let ws_id = WorkspaceSkillId::new_v4();
         let mut ws = WorkspaceSkill::new(
@@ -114,7 +113,11 @@ macro_rules! every_operation {
 
         // every read, on the same handle
         every_read!($h, sfx);
-        assert!(workspace_skills::get_workspace_skill($h, &ws_id).await?.is_some());
+        assert!(
+            workspace_skills::get_workspace_skill($h, &ws_id)
+                .await?
+                .is_some()
+        );
 
         // the writes that end or remove things
         sessions::end_workflow_session($h, &session).await?;
@@ -141,18 +144,39 @@ macro_rules! every_read {
     ($h:expr, $sfx:expr) => {{
         let sfx: &str = $sfx;
         let skill = format!("skill-{sfx}");
-        assert!(skills::list_all_skills($h).await?.iter().any(|s| s.name == skill));
+        assert!(
+            skills::list_all_skills($h)
+                .await?
+                .iter()
+                .any(|s| s.name == skill)
+        );
         assert!(skills::get_skill_master_id($h, &skill).await?.is_some());
         assert!(skills::get_workflow_run_id($h, &skill).await?.is_some());
         skills::get_dashboard_skill_names($h).await?;
         assert!(workflow_runs::get_workflow_run($h, &skill).await?.is_some());
         assert_eq!(workflow_runs::get_purpose($h, &skill).await?, "domain");
         assert!(!workflow_runs::list_all_workflow_runs($h).await?.is_empty());
-        assert!(!workflow_steps::get_workflow_steps($h, &skill).await?.is_empty());
-        assert!(artifacts::get_artifact($h, &skill, 0, "out.md").await?.is_some());
+        assert!(
+            !workflow_steps::get_workflow_steps($h, &skill)
+                .await?
+                .is_empty()
+        );
+        assert!(
+            artifacts::get_artifact($h, &skill, 0, "out.md")
+                .await?
+                .is_some()
+        );
         assert_eq!(artifacts::list_artifacts($h, &skill, None).await?.len(), 1);
-        assert_eq!(artifacts::list_artifacts_with_content($h, &skill, Some(0)).await?.len(), 1);
-        assert_eq!(tags::get_tags_for_skills($h, &[skill.as_str()]).await?[&skill], ["a", "b"]);
+        assert_eq!(
+            artifacts::list_artifacts_with_content($h, &skill, Some(0))
+                .await?
+                .len(),
+            1
+        );
+        assert_eq!(
+            tags::get_tags_for_skills($h, &[skill.as_str()]).await?[&skill],
+            ["a", "b"]
+        );
         assert!(tags::get_all_tags($h).await?.contains(&"a".to_owned()));
         assert!(locks::get_skill_lock($h, &skill).await?.is_some());
         assert!(!locks::get_all_skill_locks($h).await?.is_empty());
@@ -162,29 +186,69 @@ macro_rules! every_read {
             .find(|r| r.skill_name == skill)
             .and_then(|r| r.workflow_session_id.clone())
             .expect("the agent run is listed");
-        assert!(sessions::get_workflow_session($h, &session).await?.is_some());
+        assert!(
+            sessions::get_workflow_session($h, &session)
+                .await?
+                .is_some()
+        );
         assert!(sessions::has_active_session_with_live_pid($h, &skill).await);
-        assert_eq!(agent_runs::get_session_agent_runs($h, &session).await?.len(), 1);
-        assert_eq!(agent_runs::get_step_agent_runs($h, &skill, 1).await?.len(), 1);
+        assert_eq!(
+            agent_runs::get_session_agent_runs($h, &session)
+                .await?
+                .len(),
+            1
+        );
+        assert_eq!(
+            agent_runs::get_step_agent_runs($h, &skill, 1).await?.len(),
+            1
+        );
         assert!(usage::get_usage_summary($h, true).await?.total_runs >= 1);
-        assert!(!usage::get_recent_workflow_sessions($h, 10, true).await?.is_empty());
+        assert!(
+            !usage::get_recent_workflow_sessions($h, 10, true)
+                .await?
+                .is_empty()
+        );
         assert!(!usage::get_usage_by_step($h, true).await?.is_empty());
         assert!(!usage::get_usage_by_model($h, true).await?.is_empty());
         let imported = format!("imported-{sfx}");
-        assert!(imported_skills::get_imported_skill($h, &imported).await?.is_some());
+        assert!(
+            imported_skills::get_imported_skill($h, &imported)
+                .await?
+                .is_some()
+        );
         imported_skills::list_active_skills($h).await?;
-        assert!(imported_skills::get_imported_skill_hash_info($h, &imported).await?.is_some());
-        assert!(installed::get_all_installed_skill_names($h).await?.contains(&imported));
+        assert!(
+            imported_skills::get_imported_skill_hash_info($h, &imported)
+                .await?
+                .is_some()
+        );
+        assert!(
+            installed::get_all_installed_skill_names($h)
+                .await?
+                .contains(&imported)
+        );
         let ws = format!("ws-{sfx}");
-        assert!(!workspace_skills::list_workspace_skills($h).await?.is_empty());
+        assert!(
+            !workspace_skills::list_workspace_skills($h)
+                .await?
+                .is_empty()
+        );
         workspace_skills::list_active_workspace_skills($h).await?;
-        assert!(workspace_skills::get_workspace_skill_by_name($h, &ws).await?.is_some());
+        assert!(
+            workspace_skills::get_workspace_skill_by_name($h, &ws)
+                .await?
+                .is_some()
+        );
         assert!(
             workspace_skills::get_workspace_skill_by_purpose($h, &format!("p-{sfx}"))
                 .await?
                 .is_some()
         );
-        assert!(workspace_skills::get_workspace_skill_hash_info($h, &ws).await?.is_some());
+        assert!(
+            workspace_skills::get_workspace_skill_hash_info($h, &ws)
+                .await?
+                .is_some()
+        );
         assert_eq!(settings::read_settings($h).await?.max_dimensions, 7);
         settings::read_settings_hydrated($h).await?;
     }};
@@ -251,8 +315,14 @@ async fn every_read_runs_in_a_spawned_task_on_a_reader() {
             let pid = i64::from(std::process::id());
             let session = WorkflowSessionId::new_v4();
             skills::upsert_skill(&mut tx, skill, &SkillSource::SkillBuilder, None).await?;
-            workflow_runs::save_workflow_run(&mut tx, skill, 0, &WorkflowRunStatus::Pending, "domain")
-                .await?;
+            workflow_runs::save_workflow_run(
+                &mut tx,
+                skill,
+                0,
+                &WorkflowRunStatus::Pending,
+                "domain",
+            )
+            .await?;
             workflow_steps::save_workflow_step(&mut tx, skill, 0, &StepStatus::Completed).await?;
             artifacts::upsert_artifact(&mut tx, skill, 0, "out.md", "# out").await?;
             tags::set_skill_tags(&mut tx, skill, &["a", "b"]).await?;
@@ -301,9 +371,15 @@ async fn the_task_holding_the_writer_is_refused_at_once_and_another_task_waits()
     // The same task asking again: an immediate, typed error (no 30 s pool wait).
     let started = Instant::now();
     let again = db.write().await.map(drop);
-    assert!(matches!(again, Err(Error::WriterHeldByThisTask)), "{again:?}");
+    assert!(
+        matches!(again, Err(Error::WriterHeldByThisTask)),
+        "{again:?}"
+    );
     let nested = db.begin().await.map(drop);
-    assert!(matches!(nested, Err(Error::WriterHeldByThisTask)), "{nested:?}");
+    assert!(
+        matches!(nested, Err(Error::WriterHeldByThisTask)),
+        "{nested:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(
         serde_json::to_value(Error::WriterHeldByThisTask).unwrap()["kind"],
@@ -330,7 +406,12 @@ async fn the_task_holding_the_writer_is_refused_at_once_and_another_task_waits()
 
     // Once released, this task takes the writer again.
     let mut conn = db.write().await.unwrap();
-    assert!(skills::get_skill_master_id(&mut conn, "held").await.unwrap().is_some());
+    assert!(
+        skills::get_skill_master_id(&mut conn, "held")
+            .await
+            .unwrap()
+            .is_some()
+    );
     drop(conn);
     db.close().await;
 }
@@ -345,7 +426,12 @@ async fn a_dropped_transaction_rolls_back_and_frees_the_writer() {
             .unwrap();
     }
     let mut conn = db.write().await.unwrap();
-    assert_eq!(skills::get_skill_master_id(&mut conn, "gone").await.unwrap(), None);
+    assert_eq!(
+        skills::get_skill_master_id(&mut conn, "gone")
+            .await
+            .unwrap(),
+        None
+    );
     drop(conn);
     let tx = db.begin().await.unwrap();
     tx.rollback().await.unwrap();
@@ -415,7 +501,9 @@ async fn a_settings_error_never_quotes_the_stored_value() {
     let mut conn = db.write().await.unwrap();
     // A settings document whose shape is wrong around a secret value.
     sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES ('app_settings', ?)")
-        .bind(format!(r#"{{"anthropic_api_key": "{secret}", "max_dimensions": "{secret}"}}"#))
+        .bind(format!(
+            r#"{{"anthropic_api_key": "{secret}", "max_dimensions": "{secret}"}}"#
+        ))
         .execute(&mut *conn)
         .await
         .unwrap();

@@ -37,10 +37,10 @@
 //! # Ok(()) }
 //! ```
 
+use crate::{Reader, Writer};
 use skill_builder_model::{
     AgentId, AgentRun, AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId,
 };
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
@@ -254,10 +254,7 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
 /// [`Error::UsageTotalsMissing`] when another tool deleted the fold boundary; the
 /// database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
-pub async fn get_recent_runs(
-    db: &mut dyn Reader,
-    limit: u32,
-) -> Result<Vec<AgentRun>> {
+pub async fn get_recent_runs(db: &mut dyn Reader, limit: u32) -> Result<Vec<AgentRun>> {
     let conn = db.connection();
     // Without the fold boundary the tail cannot be told apart: refuse, as the usage
     // reports do, instead of listing a wrong set.

@@ -21,9 +21,9 @@
 //! # Ok(()) }
 //! ```
 
+use crate::{Reader, Writer};
 use skill_builder_model::{ArtifactMeta, WorkflowArtifact, WorkflowRunId};
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};

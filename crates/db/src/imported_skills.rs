@@ -23,9 +23,9 @@
 //! # Ok(()) }
 //! ```
 
+use crate::{Reader, Writer};
 use skill_builder_model::{HashInfo, ImportedSkill, ImportedSkillId, SkillId};
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
@@ -66,10 +66,7 @@ fn validate(skill: &ImportedSkill) -> Result<()> {
 /// `skill_id` is taken; [`crate::InvalidInput`] for an empty name or id, or NUL in any
 /// text; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn insert_imported_skill(
-    conn: &mut dyn Writer,
-    skill: &ImportedSkill,
-) -> Result<()> {
+pub async fn insert_imported_skill(conn: &mut dyn Writer, skill: &ImportedSkill) -> Result<()> {
     let conn = conn.connection();
     validate(skill)?;
     sqlx::query!(
@@ -129,10 +126,7 @@ pub async fn insert_imported_skill(
 /// `skill_id` belongs to a row with another name; [`crate::InvalidInput`] as for
 /// [`insert_imported_skill`]; otherwise the database error. Nothing is written on error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn upsert_imported_skill(
-    conn: &mut dyn Writer,
-    skill: &ImportedSkill,
-) -> Result<()> {
+pub async fn upsert_imported_skill(conn: &mut dyn Writer, skill: &ImportedSkill) -> Result<()> {
     let conn = conn.connection();
     validate(skill)?;
     let mut tx = crate::tx::begin_immediate(conn).await?;
@@ -243,10 +237,7 @@ pub async fn update_imported_skill_active(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, deleted), err)]
-pub async fn delete_imported_skill(
-    conn: &mut dyn Writer,
-    skill_name: &str,
-) -> Result<()> {
+pub async fn delete_imported_skill(conn: &mut dyn Writer, skill_name: &str) -> Result<()> {
     let conn = conn.connection();
     let done = sqlx::query!(
         "DELETE FROM imported_skills WHERE skill_name = ?",
@@ -262,10 +253,7 @@ pub async fn delete_imported_skill(
 ///
 /// # Errors
 /// The database error.
-pub async fn delete_imported_skill_by_name(
-    conn: &mut dyn Writer,
-    skill_name: &str,
-) -> Result<()> {
+pub async fn delete_imported_skill_by_name(conn: &mut dyn Writer, skill_name: &str) -> Result<()> {
     let conn = conn.connection();
     delete_imported_skill(&mut *conn, skill_name).await
 }
@@ -357,9 +345,7 @@ const TABLE: &str = "imported_skills";
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn list_active_skills(
-    db: &mut dyn Reader,
-) -> Result<Vec<ImportedSkill>> {
+pub async fn list_active_skills(db: &mut dyn Reader) -> Result<Vec<ImportedSkill>> {
     let conn = db.connection();
     let unreadable = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!: i64" FROM imported_skills

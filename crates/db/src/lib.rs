@@ -40,13 +40,13 @@
 pub mod agent_runs;
 pub mod artifacts;
 mod error;
+pub mod handle;
 pub mod hydrate;
 pub mod imported_skills;
 pub mod installed;
 pub mod locks;
 pub mod malformed;
 pub mod pid;
-pub mod handle;
 pub mod rename;
 pub mod sessions;
 pub mod settings;

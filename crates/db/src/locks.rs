@@ -27,9 +27,9 @@
 
 use std::collections::HashMap;
 
+use crate::{Reader, Writer};
 use skill_builder_model::{InstanceId, SkillId, SkillLock};
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -238,10 +238,7 @@ pub async fn release_all_instance_locks(
 /// [`Error::Malformed`] naming the table, the skill name and the column for such a
 /// value (see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
-pub async fn get_skill_lock(
-    db: &mut dyn Reader,
-    skill_name: &str,
-) -> Result<Option<SkillLock>> {
+pub async fn get_skill_lock(db: &mut dyn Reader, skill_name: &str) -> Result<Option<SkillLock>> {
     let conn = db.connection();
     let row = sqlx::query_as!(
         Row,
@@ -299,9 +296,7 @@ pub async fn get_skill_lock(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn get_all_skill_locks(
-    db: &mut dyn Reader,
-) -> Result<Vec<SkillLock>> {
+pub async fn get_all_skill_locks(db: &mut dyn Reader) -> Result<Vec<SkillLock>> {
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "get_all_skill_locks", |skip| {
         sqlx::query_as!(

@@ -10,8 +10,8 @@
 //! # Ok(()) }
 //! ```
 
-use sqlx::SqliteConnection;
 use crate::Writer;
+use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -39,11 +39,7 @@ use crate::{Conflict, Entity, Error, InvalidInput, Result, skills, tx};
 ///
 /// On any error nothing is renamed.
 #[instrument(skip_all, fields(old_name = old_name, new_name = new_name, renamed = tracing::field::Empty), err)]
-pub async fn rename_skill(
-    conn: &mut dyn Writer,
-    old_name: &str,
-    new_name: &str,
-) -> Result<()> {
+pub async fn rename_skill(conn: &mut dyn Writer, old_name: &str, new_name: &str) -> Result<()> {
     let conn = conn.connection();
     require_name("old_name", old_name)?;
     require_name("new_name", new_name)?;

@@ -20,9 +20,9 @@
 
 use std::collections::HashMap;
 
+use crate::{Reader, Writer};
 use skill_builder_model::{SkillId, WorkflowSession, WorkflowSessionId};
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::require_name;
@@ -189,10 +189,7 @@ pub async fn get_workflow_session(
 /// A session whose pid cannot be read counts as live (the existing layer read it with
 /// SQLite's conversions, as pid 0: dead).
 #[instrument(skip_all, fields(skill_name = %skill_name, skipped))]
-pub async fn has_active_session_with_live_pid(
-    db: &mut dyn Reader,
-    skill_name: &str,
-) -> bool {
+pub async fn has_active_session_with_live_pid(db: &mut dyn Reader, skill_name: &str) -> bool {
     let sessions = sqlx::query!(
         r#"SELECT ws.rowid AS "rowid!: i64", ws.pid, ws.pid_started_at,
                   CASE WHEN typeof(ws.pid) <> 'integer' THEN typeof(ws.pid) END

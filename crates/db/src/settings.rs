@@ -10,8 +10,8 @@
 //! # Ok(()) }
 //! ```
 
-use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
 use crate::{Reader, Writer};
+use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
 use tracing::instrument;
 
 use crate::malformed::{MalformedRow, ValueProblem};

@@ -20,9 +20,9 @@
 //! # Ok(()) }
 //! ```
 
+use crate::{Reader, Writer};
 use skill_builder_model::{Skill, SkillId, SkillSource, WorkflowRunId};
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -382,10 +382,7 @@ pub(crate) async fn delete_cascade_in_tx(conn: &mut SqliteConnection, name: &str
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = name), err)]
-pub async fn get_skill_master_id(
-    db: &mut dyn Reader,
-    name: &str,
-) -> Result<Option<SkillId>> {
+pub async fn get_skill_master_id(db: &mut dyn Reader, name: &str) -> Result<Option<SkillId>> {
     let id = sqlx::query_scalar!(
         r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
         name
@@ -400,10 +397,7 @@ pub async fn get_skill_master_id(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(skill_name = name), err)]
-pub async fn get_workflow_run_id(
-    db: &mut dyn Reader,
-    name: &str,
-) -> Result<Option<WorkflowRunId>> {
+pub async fn get_workflow_run_id(db: &mut dyn Reader, name: &str) -> Result<Option<WorkflowRunId>> {
     let id = sqlx::query_scalar!(
         r#"SELECT id AS "id: WorkflowRunId" FROM workflow_runs WHERE skill_name = ?"#,
         name
@@ -431,9 +425,7 @@ pub async fn get_workflow_run_id(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn get_dashboard_skill_names(
-    db: &mut dyn Reader,
-) -> Result<Vec<String>> {
+pub async fn get_dashboard_skill_names(db: &mut dyn Reader) -> Result<Vec<String>> {
     let conn = db.connection();
     let rows = match names(&mut *conn, "[]").await {
         Ok(rows) if rows.iter().all(|r| r.1) => rows,

@@ -16,9 +16,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::{Reader, Writer};
 use skill_builder_model::normalize_tags;
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{NO_SUCH_SKILL, is_trigger_abort, require_name, require_no_nul};
@@ -196,7 +196,8 @@ pub async fn get_all_tags(db: &mut dyn Reader) -> Result<Vec<String>> {
         Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
         // A BLOB or invalid UTF-8: name the bad rows, then read without them.
         _ => {
-            let bad = malformed::skipped(&mut *conn, "skill_tags", &["tag"], "get_all_tags").await?;
+            let bad =
+                malformed::skipped(&mut *conn, "skill_tags", &["tag"], "get_all_tags").await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
             all_tags(&mut *conn, &malformed::rowids(&bad)).await?
         }

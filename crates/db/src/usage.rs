@@ -46,11 +46,11 @@
 //! # Ok(()) }
 //! ```
 
+use crate::Reader;
 use skill_builder_model::{
     SessionUsage, UsageByModel, UsageByStep, UsageSummary, WorkflowSessionId, step_name,
 };
 use sqlx::SqliteConnection;
-use crate::Reader;
 use tracing::instrument;
 
 use crate::Result;
@@ -93,10 +93,7 @@ fn report_skipped(operation: &'static str, skipped: i64) {
 /// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
 /// error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, skipped), err)]
-pub async fn get_usage_summary(
-    db: &mut dyn Reader,
-    hide_cancelled: bool,
-) -> Result<UsageSummary> {
+pub async fn get_usage_summary(db: &mut dyn Reader, hide_cancelled: bool) -> Result<UsageSummary> {
     let conn = db.connection();
     let s = crate::usage_totals::current_summary(&mut *conn).await?;
     report_skipped("get_usage_summary", s.skipped_rows);

@@ -15,11 +15,11 @@
 //! # Ok(()) }
 //! ```
 
+use crate::{Reader, Writer};
 use skill_builder_model::{
     DEFAULT_PURPOSE, SkillBehaviour, SkillId, SkillSource, WorkflowRun, WorkflowRunId,
     WorkflowRunStatus,
 };
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -470,9 +470,7 @@ pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn list_all_workflow_runs(
-    db: &mut dyn Reader,
-) -> Result<Vec<WorkflowRun>> {
+pub async fn list_all_workflow_runs(db: &mut dyn Reader) -> Result<Vec<WorkflowRun>> {
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
         sqlx::query_as!(

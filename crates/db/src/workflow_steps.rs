@@ -25,8 +25,8 @@
 
 use std::ops::RangeInclusive;
 
-use skill_builder_model::{StepStatus, WorkflowRunId, WorkflowStep};
 use crate::{Reader, Writer};
+use skill_builder_model::{StepStatus, WorkflowRunId, WorkflowStep};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};

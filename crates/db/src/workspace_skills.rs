@@ -38,9 +38,9 @@
 //! # Ok(()) }
 //! ```
 
+use crate::{Reader, Writer};
 use skill_builder_model::{HashInfo, WorkspaceSkill, WorkspaceSkillId};
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
@@ -184,10 +184,7 @@ async fn upsert(
 /// `skill_id` is taken; [`crate::InvalidInput`] for an empty name or id, or NUL in a
 /// path; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn insert_workspace_skill(
-    conn: &mut dyn Writer,
-    skill: &WorkspaceSkill,
-) -> Result<bool> {
+pub async fn insert_workspace_skill(conn: &mut dyn Writer, skill: &WorkspaceSkill) -> Result<bool> {
     let conn = conn.connection();
     validate(skill)?;
     let active = sqlx::query_scalar!(
@@ -256,10 +253,7 @@ pub async fn insert_workspace_skill(
 /// [`crate::InvalidInput`] as for [`insert_workspace_skill`]; otherwise the database
 /// error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
-pub async fn upsert_workspace_skill(
-    conn: &mut dyn Writer,
-    skill: &WorkspaceSkill,
-) -> Result<bool> {
+pub async fn upsert_workspace_skill(conn: &mut dyn Writer, skill: &WorkspaceSkill) -> Result<bool> {
     let conn = conn.connection();
     upsert(conn, skill, false).await
 }
@@ -354,9 +348,7 @@ async fn upsert_row(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn list_workspace_skills(
-    db: &mut dyn Reader,
-) -> Result<Vec<WorkspaceSkill>> {
+pub async fn list_workspace_skills(db: &mut dyn Reader) -> Result<Vec<WorkspaceSkill>> {
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_workspace_skills", |skip| {
         sqlx::query_as!(
@@ -399,9 +391,7 @@ pub async fn list_workspace_skills(
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
-pub async fn list_active_workspace_skills(
-    db: &mut dyn Reader,
-) -> Result<Vec<WorkspaceSkill>> {
+pub async fn list_active_workspace_skills(db: &mut dyn Reader) -> Result<Vec<WorkspaceSkill>> {
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_active_workspace_skills", |skip| {
         sqlx::query_as!(

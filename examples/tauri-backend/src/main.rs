@@ -161,15 +161,24 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_commands_run_spawned_and_answer_in_json() {
         let dir = tempfile::tempdir().unwrap();
-        let db = super::Database::open(dir.path().join("app.db")).await.unwrap();
+        let db = super::Database::open(dir.path().join("app.db"))
+            .await
+            .unwrap();
         let lines = super::run(&db).await.unwrap();
         db.close().await;
         assert_eq!(lines.len(), 8, "{lines:#?}");
         assert!(lines[0].ends_with(r#"{"ok":null}"#), "{}", lines[0]);
         assert!(lines[1].contains(r#"{"ok":""#), "{}", lines[1]);
-        assert!(lines[2..6].iter().all(|l| l.ends_with(r#"{"ok":null}"#)), "{lines:#?}");
+        assert!(
+            lines[2..6].iter().all(|l| l.ends_with(r#"{"ok":null}"#)),
+            "{lines:#?}"
+        );
         // One session whose four agent runs cost 0.01 + 0.02 + 0.03 + 0.04.
-        assert!(lines[6].contains(r#""total_cost":0.1,"total_runs":1"#), "{}", lines[6]);
+        assert!(
+            lines[6].contains(r#""total_cost":0.1,"total_runs":1"#),
+            "{}",
+            lines[6]
+        );
         assert!(
             lines[7].ends_with(
                 r#"{"error":{"kind":"invalid_input","message":"skill_name must not be empty"}}"#
@@ -179,4 +188,3 @@ mod tests {
         );
     }
 }
-
