@@ -107,8 +107,10 @@ macro_rules! every_operation {
         workspace_skills::set_workspace_skill_purpose($h, &ws_id, Some(&format!("p-{sfx}")))
             .await?;
         workspace_skills::set_workspace_skill_content_hash($h, &ws.skill_name, "h").await?;
-        let mut app = AppSettings::default();
-        app.max_dimensions = 7;
+        let app = AppSettings {
+            max_dimensions: 7,
+            ..AppSettings::default()
+        };
         settings::write_settings($h, &app).await?;
 
         // every read, on the same handle
@@ -336,8 +338,10 @@ async fn every_read_runs_in_a_spawned_task_on_a_reader() {
             ws.purpose = Some("p-r".to_owned());
             workspace_skills::insert_workspace_skill(&mut tx, &ws).await?;
             workspace_skills::set_workspace_skill_content_hash(&mut tx, "ws-r", "h").await?;
-            let mut app = AppSettings::default();
-            app.max_dimensions = 7;
+            let app = AppSettings {
+                max_dimensions: 7,
+                ..AppSettings::default()
+            };
             settings::write_settings(&mut tx, &app).await?;
             tx.commit().await
         }
