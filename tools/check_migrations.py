@@ -3,9 +3,9 @@
 
 Usage: check_migrations.py [LEGACY_DIR] [--dbdump PATH] [--migrations DIR]
 
-LEGACY_DIR (default /work/shared/legacy) holds vNN.db files and, for each, the
+LEGACY_DIR (default: the repository's tests/fixtures/legacy) holds vNN.db files and, for each, the
 canonical dump vNN.expected.json of what the existing app's startup makes of it.
-dbdump.py (default /work/shared/tools/dbdump.py) produces and defines that dump.
+dbdump.py (default: the repository's tools/dbdump.py) produces and defines that dump.
 
 For every vNN.db this script works on a copy in a temporary directory and
 emulates the startup of the new code (the Rust runner):
@@ -44,6 +44,11 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+
+from pathlib import Path
+
+# The repository this script lives in (tools/..).
+REPO = Path(__file__).resolve().parent.parent
 
 LAST_STEP = 28
 FRONTMATTER_COLUMNS = [
@@ -257,8 +262,8 @@ def schema_part(dump):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("legacy_dir", nargs="?", default="/work/shared/legacy")
-    ap.add_argument("--dbdump", default="/work/shared/tools/dbdump.py")
+    ap.add_argument("legacy_dir", nargs="?", default=str(REPO / "tests" / "fixtures" / "legacy"))
+    ap.add_argument("--dbdump", default=str(REPO / "tools" / "dbdump.py"))
     ap.add_argument("--migrations", default=os.path.join(here, "..", "migrations"))
     args = ap.parse_args()
 
