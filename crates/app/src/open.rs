@@ -313,13 +313,34 @@ async fn prepare(
     target: Option<i64>,
 ) -> Result<MigrationReport, OpenError> {
     enable_wal(conn, path).await?;
-    let mut snapshot = None;
-    if state == FileState::QuietWal {
-        let schema = verify(conn, path).await?;
-        snapshot = crate::snapshot::before_upgrade(conn, path, &schema, target).await?;
-    }
-    let mut report = crate::upgrade_wait::migrate_waiting(conn, path, target).await?;
-    report.snapshot = snapshot;
+    let report = match state {
+        FileState::QuietWal => {
+            let schema = verify(conn, path).await?;
+            // The start of an up-to-date file (the common case): the checks above are
+            // all the runner would do, so it is not asked to read them again.
+            let columns_missing = skill_builder_migrations::repair::missing_columns(conn)
+                .await
+                .map_err(|e| OpenError::from_migration(path, e))?;
+            if schema.is_current(target) && columns_missing.is_empty() {
+                let version = schema.version();
+                MigrationReport {
+                    from_version: version,
+                    to_version: version,
+                    ..MigrationReport::default()
+                }
+            } else {
+                let snapshot =
+                    crate::snapshot::before_upgrade(conn, path, &schema, target).await?;
+                let mut report =
+                    crate::upgrade_wait::migrate_waiting(conn, path, target).await?;
+                report.snapshot = snapshot;
+                report
+            }
+        }
+        FileState::New | FileState::NeedsReadOnlyCheck => {
+            crate::upgrade_wait::migrate_waiting(conn, path, target).await?
+        }
+    };
     // Totals that a change bypassing their triggers (another tool's INSERT OR
     // REPLACE) left wrong are rebuilt before anything reads them.
     if report.to_version >= skill_builder_db::usage_totals::STEP {
