@@ -8,9 +8,9 @@ mod baseline;
 #[test]
 fn the_baseline_finds_every_statement_it_runs_in_the_query_cache() {
     let sql = baseline::Sql::load();
-    assert!(sql.persist.contains("INSERT INTO agent_runs"));
+    assert!(sql.persist.contains("INSERT OR REPLACE INTO agent_runs"));
     assert!(sql.recent.contains("LIMIT"));
-    assert!(sql.recent_runs.contains("FROM recent_agent_runs"));
+    assert!(sql.recent_runs.contains("ORDER BY (completed_at IS NULL)"));
     assert!(sql.list_skills.contains("json_group_array"));
 }
 

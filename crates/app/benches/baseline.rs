@@ -59,14 +59,19 @@ pub struct Sql {
     pub persist: String,
     pub save_step: String,
     pub upsert_artifact: String,
+    /// save_workflow_run: the master row, then the run row (one transaction).
+    pub run_save_skill: String,
     pub run_save: String,
+    /// set_skill_tags: the master id, the delete, the insert (one transaction).
+    pub tags_skill: String,
+    pub tags_delete: String,
     pub tags_set: String,
     pub list_skills: String,
     pub tags_batch: String,
     pub summary: String,
-    pub skipped: String,
-    /// The group totals (`?1` = 1 per model, 2 per step) with the tail added.
-    pub groups: String,
+    /// By model and by step (`?1` = hide_cancelled).
+    pub by_model: String,
+    pub by_step: String,
     pub recent: String,
     pub recent_runs: String,
 }
@@ -75,18 +80,21 @@ impl Sql {
     pub fn load() -> Self {
         let c = QueryCache::load();
         Self {
-            persist: c.find("INSERT INTO agent_runs ( agent_id, skill_name, step_id, model, status, input_tokens,", &["ON CONFLICT"]),
+            persist: c.find("INSERT OR REPLACE INTO agent_runs ( rowid, agent_id, skill_name,", &[]),
             save_step: c.find("INSERT INTO workflow_steps (skill_name, step_id, status, started_at, completed_at, workflow_run_id) SELECT", &[]),
             upsert_artifact: c.find("INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes, workflow_run_id)", &[]),
-            run_save: c.find("INSERT INTO workflow_run_saves (skill_name, current_step, status, purpose)", &[]),
-            tags_set: c.find("INSERT INTO skill_tag_sets (skill_name, tags_json)", &[]),
+            run_save_skill: c.find("INSERT INTO skills (name, skill_source, purpose) VALUES (?1, 'skill-builder', ?2)", &[]),
+            run_save: c.find("INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id)", &[]),
+            tags_skill: c.find(r#"SELECT id AS "id!: i64" FROM skills WHERE name = ?"#, &[]),
+            tags_delete: c.find("DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2", &[]),
+            tags_set: c.find("INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id)", &[]),
             list_skills: c.find("SELECT json_group_array(json_array( id, name, skill_source,", &["FROM skills"]),
             tags_batch: c.find("SELECT json_group_array(json_array(t.skill_name, t.tag))", &[]),
-            summary: c.find("WITH tail AS MATERIALIZED (", &["changed AS MATERIALIZED"]),
-            skipped: c.find("SELECT s.skipped_rows + (SELECT count(*) FROM agent_runs_usage_tail", &[]),
-            groups: c.find("SELECT CAST(p.key AS BLOB)", &["FROM agent_runs_usage_tail"]),
-            recent: c.find("WITH tail AS MATERIALIZED (", &["picked AS MATERIALIZED"]),
-            recent_runs: c.find("WITH picked AS MATERIALIZED ( SELECT row_id", &["FROM recent_agent_runs r"]),
+            summary: c.find(r#"SELECT s.sessions AS "sessions!: i64""#, &["FROM usage_summary"]),
+            by_model: c.find(r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>", SUM("#, &["GROUP BY model"]),
+            by_step: c.find(r#"SELECT step_id AS "step_id!: i64", SUM("#, &["GROUP BY step_id"]),
+            recent: c.find("WITH picked AS MATERIALIZED (", &["FROM workflow_sessions ws"]),
+            recent_runs: c.find(r#"SELECT agent_id AS "agent_id: AgentId""#, &["ORDER BY (completed_at IS NULL)"]),
         }
     }
 }
@@ -204,17 +212,34 @@ pub fn save_step(conn: &Connection, sql: &Sql, name: &str, step: i64, status: &s
 
 pub fn set_tags(conn: &Connection, sql: &Sql, name: &str, tags: &[&str]) {
     let json = serde_json::to_string(&skill_builder_model::normalize_tags(tags)).expect("json");
+    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+    let id: i64 = conn
+        .prepare_cached(&sql.tags_skill)
+        .expect("prepare")
+        .query_row(params![name], |r| r.get(0))
+        .expect("skill id");
+    conn.prepare_cached(&sql.tags_delete)
+        .expect("prepare")
+        .execute(params![id, name])
+        .expect("delete tags");
     conn.prepare_cached(&sql.tags_set)
         .expect("prepare")
-        .execute(params![name, json])
+        .execute(params![name, id, json])
         .expect("set tags");
+    conn.execute_batch("COMMIT").expect("commit");
 }
 
 pub fn save_workflow_run(conn: &Connection, sql: &Sql, name: &str) {
+    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+    conn.prepare_cached(&sql.run_save_skill)
+        .expect("prepare")
+        .execute(params![name, "domain"])
+        .expect("save skill");
     conn.prepare_cached(&sql.run_save)
         .expect("prepare")
         .execute(params![name, 0, "in_progress", "domain"])
         .expect("save run");
+    conn.execute_batch("COMMIT").expect("commit");
 }
 
 /// The workflow phase's unit: one skill built end to end.
@@ -306,14 +331,14 @@ pub fn one_query(conn: &Connection, q: &str, args: &[&dyn rusqlite::ToSql]) -> u
 }
 
 /// The usage screen: the same queries (by model, by step and recent sessions each
-/// read the skipped-row count first, as the layer does).
+/// read the summary row first, for its skipped-row count, as the layer does).
 pub fn analytics_once(conn: &Connection, sql: &Sql) -> usize {
     count_rows(conn, &sql.summary, params![])
-        + count_rows(conn, &sql.skipped, params![])
-        + count_rows(conn, &sql.groups, params![1])
-        + count_rows(conn, &sql.skipped, params![])
-        + count_rows(conn, &sql.groups, params![2])
-        + count_rows(conn, &sql.skipped, params![])
+        + count_rows(conn, &sql.summary, params![])
+        + count_rows(conn, &sql.by_model, params![true])
+        + count_rows(conn, &sql.summary, params![])
+        + count_rows(conn, &sql.by_step, params![true])
+        + count_rows(conn, &sql.summary, params![])
         + count_rows(conn, &sql.recent, params![true, 50])
         + count_rows(conn, &sql.recent_runs, params!["[]", 50])
 }

@@ -224,7 +224,7 @@ fn read_ops(c: &mut Criterion) {
             })
         });
         g.bench_function("rusqlite", |b| {
-            b.iter(|| baseline::one_query(&theirs, &sql.groups, &[&1]))
+            b.iter(|| baseline::one_query(&theirs, &sql.by_model, &[&true]))
         });
         g.finish();
         let mut g = c.benchmark_group("usage_by_step");
@@ -235,7 +235,7 @@ fn read_ops(c: &mut Criterion) {
             })
         });
         g.bench_function("rusqlite", |b| {
-            b.iter(|| baseline::one_query(&theirs, &sql.groups, &[&2]))
+            b.iter(|| baseline::one_query(&theirs, &sql.by_step, &[&true]))
         });
         g.finish();
         let mut g = c.benchmark_group("recent_sessions");

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use skill_builder_db::{agent_runs, artifacts, sessions, skills, tags, usage, usage_totals};
+use skill_builder_db::{agent_runs, artifacts, sessions, skills, tags, usage};
 use skill_builder_db::{workflow_runs, workflow_steps};
 use skill_builder_model::{
     AgentId, AgentRunStatus, NewAgentRun, SkillSource, StepStatus, WorkflowRunStatus,
@@ -234,9 +234,7 @@ pub fn agent_run(i: u64) -> NewAgentRun {
     }
 }
 
-/// Insert agent runs `0..n` in one transaction, then fold them into the usage totals
-/// (setup, not timed): the state the app's writer reaches once idle
-/// ([`crate::idle_fold`]), which the screens of the read phases then read.
+/// Insert agent runs `0..n` in one transaction (setup, not timed).
 ///
 /// # Errors
 /// Any operation's error.
@@ -246,8 +244,6 @@ pub async fn seed_agent_runs(pool: &SqlitePool, n: u64) -> Result<(), BenchError
         agent_runs::persist_agent_run(&mut *tx, &agent_run(i)).await?;
     }
     tx.commit().await?;
-    let mut conn = pool.acquire().await?;
-    usage_totals::fold(&mut conn).await?;
     Ok(())
 }
 

@@ -101,18 +101,6 @@ pub enum OpenError {
         #[source]
         source: Box<OpenError>,
     },
-    /// The usage totals could not be checked or rebuilt at open
-    /// (`skill_builder_db::usage_totals::ensure_current`); nothing of the rebuild was
-    /// kept. (A fold that fails at open is only logged: the reports are exact without
-    /// it, and the idle writer folds later.)
-    #[error("{path}: cannot rebuild the usage totals: {source}")]
-    UsageTotals {
-        /// The database file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: Box<skill_builder_db::Error>,
-    },
     /// A file-system error.
     #[error("{path}: {source}")]
     Io {

@@ -21,7 +21,6 @@
 pub mod bench;
 pub mod demo;
 mod error;
-pub mod idle_fold;
 mod media;
 mod open;
 mod paths;

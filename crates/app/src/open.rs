@@ -23,11 +23,6 @@ const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 pub struct OpenOptions {
     /// Apply steps only up to this version (default: all). Used by `migrate --to N`.
     pub target: Option<i64>,
-    /// Do not start the task that folds the usage totals' tail while the writer is
-    /// idle ([`crate::idle_fold`]); the reports stay exact, and the tail grows until
-    /// the next open or an explicit `skill_builder_db::usage_totals::fold`. For tests
-    /// that need the tail to stay where it is.
-    pub no_idle_fold: bool,
 }
 
 /// Connections in the read-only pool ([`Database::reader`]).
@@ -49,10 +44,7 @@ pub const READER_CONNECTIONS: u32 = 3;
 ///   starts. A write sent to a reader fails with
 ///   [`skill_builder_db::Error::ReadOnlyConnection`] and writes nothing.
 ///
-/// It also runs one background task ([`crate::idle_fold`]): while the writer is idle
-/// it folds the agent runs written since into the usage totals, so the usage reports
-/// stay cheap (unless [`OpenOptions::no_idle_fold`]). It ends with the last clone or
-/// [`Database::close`].
+/// It runs no background task: between calls it runs no SQL and wakes no timer.
 ///
 /// Cloning is cheap and shares both pools.
 ///
@@ -73,9 +65,6 @@ pub struct Database {
     reader: SqlitePool,
     path: PathBuf,
     report: MigrationReport,
-    /// The task folding the usage totals' tail while the writer is idle
-    /// ([`crate::idle_fold`]); `None` for a file opened before the fold step.
-    idle_fold: Option<std::sync::Arc<crate::idle_fold::IdleFold>>,
 }
 
 impl Database {
@@ -180,23 +169,6 @@ impl Database {
                 let mut report =
                     crate::upgrade_wait::migrate_waiting(&mut conn, &path, options.target).await?;
                 report.snapshot = snapshot;
-                // Totals that a change bypassing their triggers (another tool's
-                // INSERT OR REPLACE) left wrong are rebuilt before anything reads them.
-                // The tail a previous run left unfolded is folded now, so the first
-                // screens read no long tail; the reports are exact without it, so a
-                // fold that fails (another process holds the write lock past the busy
-                // timeout) is left to the idle task.
-                if report.to_version >= skill_builder_db::usage_totals::STEP {
-                    skill_builder_db::usage_totals::ensure_current(&mut conn)
-                        .await
-                        .map_err(|e| OpenError::UsageTotals {
-                            path: path.clone(),
-                            source: Box::new(e),
-                        })?;
-                    if let Err(e) = skill_builder_db::usage_totals::fold(&mut conn).await {
-                        tracing::warn!(error = %e, "folding the usage totals at open failed; the idle writer will");
-                    }
-                }
                 if !report.applied.is_empty() {
                     crate::recovery::truncate_wal(&mut conn).await;
                 }
@@ -212,15 +184,11 @@ impl Database {
                 applied = report.applied.len(),
                 "database ready"
             );
-            let idle_fold = (report.to_version >= skill_builder_db::usage_totals::STEP
-                && !options.no_idle_fold)
-                .then(|| crate::idle_fold::spawn(pool.clone()));
             Ok(Self {
                 pool,
                 reader,
                 path,
                 report,
-                idle_fold,
             })
         }
         .instrument(span)
@@ -285,7 +253,6 @@ impl Database {
     /// Close both pools, waiting for their connections to finish: the readers first,
     /// so that the writer closes last and checkpoints the WAL.
     pub async fn close(self) {
-        drop(self.idle_fold);
         self.reader.close().await;
         self.pool.close().await;
     }

@@ -106,8 +106,9 @@ impl Row {
     }
 }
 
-/// Record (insert or update) the row of an agent invocation, keyed by agent id and
-/// model, in one atomic statement.
+/// Record (insert or replace) the row of an agent invocation, keyed by agent id and
+/// model, in one atomic statement (`INSERT OR REPLACE`, as the existing app writes it:
+/// the usage totals' triggers handle both; see [`crate::usage`]).
 ///
 /// Every supplied value is written. `started_at` is the first persist time (kept on
 /// update); `completed_at` is now, or NULL while the status is `running`. A row whose
@@ -166,43 +167,31 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
         .into());
     }
     sqlx::query!(
-        "INSERT INTO agent_runs (
-             agent_id, skill_name, step_id, model, status, input_tokens, output_tokens,
-             cache_read_tokens, cache_write_tokens, total_cost, duration_ms, num_turns,
-             stop_reason, duration_api_ms, tool_use_count, compaction_count, session_id,
-             workflow_session_id, workflow_run_id, started_at, completed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 COALESCE(?19, (
-                     SELECT wr.id FROM workflow_runs wr
-                     WHERE wr.skill_name = ?2
-                       AND NOT EXISTS (
-                           SELECT 1 FROM workflow_sessions ws
-                           WHERE ws.session_id = ?18
-                             AND (ws.skill_id IS NULL OR ws.skill_id IS NOT wr.skill_id)))),
-                 datetime('now') || 'Z',
-                 CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END)
-         ON CONFLICT (agent_id, model) DO UPDATE SET
-             skill_name = excluded.skill_name,
-             step_id = excluded.step_id,
-             status = excluded.status,
-             input_tokens = excluded.input_tokens,
-             output_tokens = excluded.output_tokens,
-             cache_read_tokens = excluded.cache_read_tokens,
-             cache_write_tokens = excluded.cache_write_tokens,
-             total_cost = excluded.total_cost,
-             duration_ms = excluded.duration_ms,
-             num_turns = excluded.num_turns,
-             stop_reason = excluded.stop_reason,
-             duration_api_ms = excluded.duration_api_ms,
-             tool_use_count = excluded.tool_use_count,
-             compaction_count = excluded.compaction_count,
-             session_id = excluded.session_id,
-             workflow_session_id = excluded.workflow_session_id,
-             workflow_run_id = COALESCE(?19, agent_runs.workflow_run_id),
-             completed_at = excluded.completed_at
-         WHERE NOT ((agent_runs.status IN ('completed', 'error')
-                     OR typeof(agent_runs.status) <> 'text')
-                    AND excluded.status IN ('running', 'shutdown'))",
+        "INSERT OR REPLACE INTO agent_runs (
+             rowid, agent_id, skill_name, step_id, model, status, input_tokens,
+             output_tokens, cache_read_tokens, cache_write_tokens, total_cost, duration_ms,
+             num_turns, stop_reason, duration_api_ms, tool_use_count, compaction_count,
+             session_id, workflow_session_id, reset_marker, workflow_run_id, started_at,
+             completed_at)
+         SELECT o.rowid, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, o.reset_marker,
+                CASE WHEN ?19 IS NOT NULL THEN ?19
+                     WHEN o.rowid IS NOT NULL THEN o.workflow_run_id
+                     ELSE (SELECT wr.id FROM workflow_runs wr
+                           WHERE wr.skill_name = ?2
+                             AND NOT EXISTS (
+                                 SELECT 1 FROM workflow_sessions ws
+                                 WHERE ws.session_id = ?18
+                                   AND (ws.skill_id IS NULL
+                                        OR ws.skill_id IS NOT wr.skill_id))) END,
+                CASE WHEN o.rowid IS NOT NULL THEN o.started_at
+                     ELSE datetime('now') || 'Z' END,
+                CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END
+         FROM (SELECT 1) AS one
+         LEFT JOIN agent_runs AS o ON o.agent_id = ?1 AND o.model = ?4
+         WHERE NOT (o.rowid IS NOT NULL
+                    AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text')
+                    AND ?5 IN ('running', 'shutdown'))",
         run.agent_id,
         run.skill_name,
         run.step_id,
@@ -239,10 +228,8 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
 /// session), latest `completed_at` first (rows without one, i.e. still running, last),
 /// then latest `started_at`, then in rowid order, at most `limit`.
 ///
-/// Reads the first entries of `recent_agent_runs` in index order (step
-/// `20261130150000`: the runs folded in, kept by triggers) merged with the runs not
-/// folded in yet (the tail, see [`crate::usage_totals`]): its cost follows `limit`
-/// and the tail, not the history.
+/// Reads the first `limit` entries of the partial index `agent_runs_recent` (step
+/// `20261207140000`): its cost follows `limit`, not the history.
 ///
 /// **Pool:** reads only. The app's screens pass the read-only pool
 /// (`skill_builder_app::Database::reader`), which never waits behind a write; pass
@@ -250,37 +237,16 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
 /// writes.
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`] when another tool deleted the fold boundary; the
-/// database error.
+/// The database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
 pub async fn get_recent_runs<'e>(
     db: impl Acquire<'e, Database = Sqlite>,
     limit: u32,
 ) -> Result<Vec<AgentRun>> {
     let mut conn = db.acquire().await?;
-    // Without the fold boundary the tail cannot be told apart: refuse, as the usage
-    // reports do, instead of listing a wrong set.
-    crate::usage_totals::folded_through(&mut conn).await?;
     let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
         Row,
-        r#"WITH picked AS MATERIALIZED (
-               SELECT row_id, running AS k_running, completed_at AS k_completed,
-                      started_at AS k_started
-               FROM recent_agent_runs r
-               WHERE row_id NOT IN (SELECT value FROM json_each(?1))
-                 AND EXISTS (SELECT 1 FROM agent_runs x
-                             WHERE x.rowid = r.row_id AND x.reset_marker IS NULL
-                               AND x.completed_at IS r.completed_at
-                               AND x.started_at IS r.started_at)
-               UNION ALL
-               SELECT rowid, completed_at IS NULL, completed_at, started_at FROM agent_runs
-               WHERE rowid > (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
-                 AND reset_marker IS NULL
-                 AND rowid NOT IN (SELECT value FROM json_each(?1))
-               ORDER BY 2, 3 DESC, 4 DESC, 1
-               LIMIT ?2
-           )
-           SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
                   status AS "status: AgentRunStatus",
                   COALESCE(input_tokens, 0) AS "input_tokens!: i64",
                   COALESCE(output_tokens, 0) AS "output_tokens!: i64",
@@ -314,8 +280,10 @@ pub async fn get_recent_runs<'e>(
                   AND typeof(completed_at) IN ('text', 'null')
                   AND typeof(reset_marker) IN ('text', 'null')
                   AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
-           FROM picked p CROSS JOIN agent_runs a ON a.rowid = p.row_id
-           ORDER BY p.k_running, p.k_completed DESC, p.k_started DESC, p.row_id"#,
+                       FROM agent_runs
+                       WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?1))
+                       ORDER BY (completed_at IS NULL), completed_at DESC, started_at DESC, rowid
+                       LIMIT ?2"#,
         skip,
         limit
     )

@@ -17,22 +17,20 @@
 use std::collections::BTreeMap;
 
 use skill_builder_model::normalize_tags;
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{Acquire, Sqlite, SqliteConnection};
 use tracing::instrument;
 
-use crate::error::{NO_SUCH_SKILL, is_trigger_abort, require_name, require_no_nul};
+use crate::error::{require_name, require_no_nul};
 use crate::{Entity, Error, Result, malformed};
 
-/// Replace a skill's tag set, in one statement.
+/// Replace a skill's tag set, in one `BEGIN IMMEDIATE` transaction.
 ///
 /// Tags are normalised with [`normalize_tags`] (trimmed, full Unicode lower-case,
 /// blanks dropped, duplicates collapsed). An empty list clears every tag. The skill
 /// must be in the master catalogue.
 ///
-/// The replacement is ONE statement, an insert into the `skill_tag_sets` view whose
-/// trigger deletes the old rows and inserts the new ones (migration 31): atomic
-/// without an explicit transaction, and one round trip to the connection instead
-/// of five.
+/// The master row is looked up, the old rows deleted and the new ones inserted (one
+/// statement for all tags) in one transaction (a savepoint inside the caller's).
 ///
 /// # Differences from the existing layer
 /// Atomic, with one insert for all tags (the existing layer ran a delete and one
@@ -46,7 +44,7 @@ use crate::{Entity, Error, Result, malformed};
 /// a tag containing NUL; the database error (the old tags are kept then).
 #[instrument(skip_all, fields(skill_name = skill_name, count = tags.len()), err)]
 pub async fn set_skill_tags<'e, S: AsRef<str>>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
     tags: &[S],
 ) -> Result<()> {
@@ -55,20 +53,32 @@ pub async fn set_skill_tags<'e, S: AsRef<str>>(
         require_no_nul("tag", tag.as_ref())?;
     }
     let tags = json_array(normalize_tags(tags));
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::tx::begin_immediate(&mut conn).await?;
+    let skill_id = sqlx::query_scalar!(
+        r#"SELECT id AS "id!: i64" FROM skills WHERE name = ?"#,
+        skill_name
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
     sqlx::query!(
-        "INSERT INTO skill_tag_sets (skill_name, tags_json) VALUES (?, ?)",
+        "DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2",
+        skill_id,
+        skill_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id)
+         SELECT ?1, j.value, ?2 FROM json_each(?3) AS j",
         skill_name,
+        skill_id,
         tags
     )
-    .execute(db)
-    .await
-    .map_err(|e| {
-        if is_trigger_abort(&e, NO_SUCH_SKILL) {
-            Error::not_found(Entity::Skill, skill_name)
-        } else {
-            e.into()
-        }
-    })?;
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

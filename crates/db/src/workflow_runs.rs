@@ -81,7 +81,7 @@ impl Row {
     }
 }
 
-/// Create or update a skill's workflow position, in one statement.
+/// Create or update a skill's workflow position, in one `BEGIN IMMEDIATE` transaction.
 ///
 /// 1. The master row is upserted with source `skill-builder` (an existing row keeps
 ///    its source and gets `purpose` updated; see [`skills::upsert_skill`]).
@@ -91,9 +91,7 @@ impl Row {
 ///    `updated_at` (now, `YYYY-MM-DD HH:MM:SSZ`) are overwritten; `created_at`,
 ///    author, display name, intake and frontmatter are kept.
 ///
-/// Both happen in ONE statement, an insert into the `workflow_run_saves` view whose
-/// trigger does the two upserts (migration 31): atomic without an explicit
-/// transaction, and one round trip to the connection instead of four.
+/// Both upserts run in one transaction (a savepoint inside the caller's).
 ///
 /// `current_step` is not range-checked and `status` is free text.
 ///
@@ -110,7 +108,7 @@ impl Row {
 /// status or purpose; the database error (nothing is written then).
 #[instrument(skip_all, fields(skill_name = skill_name, current_step = current_step, status = %status), err)]
 pub async fn save_workflow_run<'e>(
-    db: impl SqliteExecutor<'e>,
+    db: impl Acquire<'e, Database = Sqlite>,
     skill_name: &str,
     current_step: i64,
     status: &WorkflowRunStatus,
@@ -119,16 +117,35 @@ pub async fn save_workflow_run<'e>(
     require_name("skill_name", skill_name)?;
     require_no_nul("status", status.as_str())?;
     require_no_nul("purpose", purpose)?;
+    let mut conn = db.acquire().await?;
+    let mut tx = tx::begin_immediate(&mut conn).await?;
     sqlx::query!(
-        "INSERT INTO workflow_run_saves (skill_name, current_step, status, purpose)
-         VALUES (?, ?, ?, ?)",
+        "INSERT INTO skills (name, skill_source, purpose) VALUES (?1, 'skill-builder', ?2)
+         ON CONFLICT (name) DO UPDATE SET
+             purpose = excluded.purpose,
+             updated_at = datetime('now')",
+        skill_name,
+        purpose
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id)
+         VALUES (?1, ?2, ?3, ?4, (SELECT id FROM skills WHERE name = ?1))
+         ON CONFLICT (skill_name) DO UPDATE SET
+             current_step = excluded.current_step,
+             status = excluded.status,
+             purpose = excluded.purpose,
+             skill_id = excluded.skill_id,
+             updated_at = datetime('now') || 'Z'",
         skill_name,
         current_step,
         status,
         purpose
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 

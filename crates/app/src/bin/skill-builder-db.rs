@@ -120,15 +120,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     };
     match cli.command {
         Command::Migrate { to } => {
-            let db = Database::open_with(
-                &path,
-                &OpenOptions {
-                    target: to,
-                    // One-shot: it closes right away.
-                    no_idle_fold: true,
-                },
-            )
-            .await?;
+            let db = Database::open_with(&path, &OpenOptions { target: to }).await?;
             let report = db.migration_report().clone();
             db.close().await;
             if let Some(snapshot) = &report.snapshot {
