@@ -66,10 +66,13 @@ WHERE NOT ((agent_runs.status IN ('completed', 'error')
 """
 
 
-def persist_sql():
-    """The statement of crates/db/src/agent_runs.rs (persist_agent_run) today."""
+def persist_sql(snapshot=False):
+    """A statement of persist_agent_run (crates/db/src/agent_runs.rs) today: the one for
+    a final status (VALUES), or for a `running`/`shutdown` snapshot (guarded SELECT)."""
     src = open(os.path.join(ROOT, "crates/db/src/agent_runs.rs")).read()
     start = src.index('"INSERT OR REPLACE INTO agent_runs')
+    if not snapshot:
+        start = src.index('"INSERT OR REPLACE INTO agent_runs', start + 1)
     return src[start + 1 : src.index('",', start)]
 
 
@@ -150,7 +153,8 @@ SELECT (SELECT count(*) FROM live), (SELECT TOTAL(cost) FROM live),
 STORED = """
 SELECT s.sessions, (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost,
        s.sessions - s.hidden_sessions,
-       (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost - s.hidden_cost, s.skipped
+       (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost - s.hidden_cost,
+       (SELECT count(*) FROM agent_runs_usage WHERE counted AND NOT readable)
 FROM usage_summary AS s WHERE s.id = 0
 """
 GROUPS = """
@@ -218,15 +222,16 @@ def check(args):
         old.close()
         con = build(path, None, NO_FOLD - 1)
         compare(con, "the upgrade")
-        persist = persist_sql()
+        final, snapshot = persist_sql(), persist_sql(snapshot=True)
         for n in range(args.ops):
             op = rnd.randrange(12)
             i = rnd.randrange(60)
             sess = f"ws{rnd.randrange(8)}"
             c = rnd.choice([0.0, 0.0, 0.1, 0.2, 0.3, 1.5, None])
             if op <= 3:
-                con.execute(persist, run_args(i, rnd.choice(["running", "completed", "shutdown", "error"]),
-                                              c, sess, rnd.choice(["a", "b"]), rnd.randrange(3)))
+                status = rnd.choice(["running", "completed", "shutdown", "error"])
+                sql = snapshot if status in ("running", "shutdown") else final
+                con.execute(sql, run_args(i, status, c, sess, rnd.choice(["a", "b"]), rnd.randrange(3)))
                 label = "persist"
             elif op == 4:
                 con.execute(APP_REPLACE, run_args(i, "completed", c, sess, rnd.choice(["a", "b"]))[:18])

@@ -80,7 +80,7 @@ impl Sql {
     pub fn load() -> Self {
         let c = QueryCache::load();
         Self {
-            persist: c.find("INSERT OR REPLACE INTO agent_runs ( rowid, agent_id, skill_name,", &[]),
+            persist: c.find("INSERT OR REPLACE INTO agent_runs ( rowid, agent_id, skill_name,", &["VALUES ((SELECT rowid"]),
             save_step: c.find("INSERT INTO workflow_steps (skill_name, step_id, status, started_at, completed_at, workflow_run_id) SELECT", &[]),
             upsert_artifact: c.find("INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes, workflow_run_id)", &[]),
             run_save_skill: c.find("INSERT INTO skills (name, skill_source, purpose) VALUES (?1, 'skill-builder', ?2)", &[]),

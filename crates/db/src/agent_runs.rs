@@ -166,55 +166,107 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
         }
         .into());
     }
-    sqlx::query!(
-        "INSERT OR REPLACE INTO agent_runs (
-             rowid, agent_id, skill_name, step_id, model, status, input_tokens,
-             output_tokens, cache_read_tokens, cache_write_tokens, total_cost, duration_ms,
-             num_turns, stop_reason, duration_api_ms, tool_use_count, compaction_count,
-             session_id, workflow_session_id, reset_marker, workflow_run_id, started_at,
-             completed_at)
-         SELECT o.rowid, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, o.reset_marker,
-                CASE WHEN ?19 IS NOT NULL THEN ?19
-                     WHEN o.rowid IS NOT NULL THEN o.workflow_run_id
-                     ELSE (SELECT wr.id FROM workflow_runs wr
-                           WHERE wr.skill_name = ?2
-                             AND NOT EXISTS (
-                                 SELECT 1 FROM workflow_sessions ws
-                                 WHERE ws.session_id = ?18
-                                   AND (ws.skill_id IS NULL
-                                        OR ws.skill_id IS NOT wr.skill_id))) END,
-                CASE WHEN o.rowid IS NOT NULL THEN o.started_at
-                     ELSE datetime('now') || 'Z' END,
-                CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END
-         FROM (SELECT 1) AS one
-         LEFT JOIN agent_runs AS o ON o.agent_id = ?1 AND o.model = ?4
-         WHERE NOT (o.rowid IS NOT NULL
-                    AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text')
-                    AND ?5 IN ('running', 'shutdown'))",
-        run.agent_id,
-        run.skill_name,
-        run.step_id,
-        run.model,
-        run.status,
-        run.input_tokens,
-        run.output_tokens,
-        run.cache_read_tokens,
-        run.cache_write_tokens,
-        run.total_cost,
-        run.duration_ms,
-        run.num_turns,
-        run.stop_reason,
-        run.duration_api_ms,
-        run.tool_use_count,
-        run.compaction_count,
-        run.session_id,
-        run.workflow_session_id,
-        run.workflow_run_id,
-    )
-    .execute(db)
-    .await
-    .map_err(|e| match run.workflow_run_id {
+    // One INSERT OR REPLACE, as the existing app writes (the usage totals' triggers
+    // handle it). A final status is written as VALUES; a `running`/`shutdown` snapshot
+    // through a SELECT whose WHERE is the guard (a SELECT reading agent_runs makes
+    // SQLite stage the row in a temporary table: ~10 us the final writes do not pay).
+    let written = if matches!(run.status.as_str(), "running" | "shutdown") {
+        sqlx::query!(
+            "INSERT OR REPLACE INTO agent_runs (
+                 rowid, agent_id, skill_name, step_id, model, status, input_tokens,
+                 output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
+                 duration_ms, num_turns, stop_reason, duration_api_ms, tool_use_count,
+                 compaction_count, session_id, workflow_session_id, reset_marker,
+                 workflow_run_id, started_at, completed_at)
+             SELECT o.rowid, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                    ?15, ?16, ?17, ?18, o.reset_marker,
+                    CASE WHEN ?19 IS NOT NULL THEN ?19
+                         WHEN o.rowid IS NOT NULL THEN o.workflow_run_id
+                         ELSE (SELECT wr.id FROM workflow_runs wr
+                               WHERE wr.skill_name = ?2
+                                 AND NOT EXISTS (
+                                     SELECT 1 FROM workflow_sessions ws
+                                     WHERE ws.session_id = ?18
+                                       AND (ws.skill_id IS NULL
+                                            OR ws.skill_id IS NOT wr.skill_id))) END,
+                    COALESCE(o.started_at, datetime('now') || 'Z'),
+                    CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END
+             FROM (SELECT 1) AS one
+             LEFT JOIN agent_runs AS o ON o.agent_id = ?1 AND o.model = ?4
+             WHERE NOT (o.rowid IS NOT NULL
+                        AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text'))",
+            run.agent_id,
+            run.skill_name,
+            run.step_id,
+            run.model,
+            run.status,
+            run.input_tokens,
+            run.output_tokens,
+            run.cache_read_tokens,
+            run.cache_write_tokens,
+            run.total_cost,
+            run.duration_ms,
+            run.num_turns,
+            run.stop_reason,
+            run.duration_api_ms,
+            run.tool_use_count,
+            run.compaction_count,
+            run.session_id,
+            run.workflow_session_id,
+            run.workflow_run_id,
+        )
+        .execute(db)
+        .await
+    } else {
+        sqlx::query!(
+            "INSERT OR REPLACE INTO agent_runs (
+                 rowid, agent_id, skill_name, step_id, model, status, input_tokens,
+                 output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
+                 duration_ms, num_turns, stop_reason, duration_api_ms, tool_use_count,
+                 compaction_count, session_id, workflow_session_id, reset_marker,
+                 workflow_run_id, started_at, completed_at)
+             VALUES ((SELECT rowid FROM agent_runs WHERE agent_id = ?1 AND model = ?4),
+                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18,
+                     (SELECT reset_marker FROM agent_runs WHERE agent_id = ?1 AND model = ?4),
+                     COALESCE(?19, (SELECT workflow_run_id FROM agent_runs
+                                    WHERE agent_id = ?1 AND model = ?4),
+                              CASE WHEN NOT EXISTS (SELECT 1 FROM agent_runs
+                                                    WHERE agent_id = ?1 AND model = ?4)
+                              THEN (SELECT wr.id FROM workflow_runs wr
+                                    WHERE wr.skill_name = ?2
+                                      AND NOT EXISTS (
+                                          SELECT 1 FROM workflow_sessions ws
+                                          WHERE ws.session_id = ?18
+                                            AND (ws.skill_id IS NULL
+                                                 OR ws.skill_id IS NOT wr.skill_id))) END),
+                     COALESCE((SELECT started_at FROM agent_runs
+                               WHERE agent_id = ?1 AND model = ?4), datetime('now') || 'Z'),
+                     datetime('now') || 'Z')",
+            run.agent_id,
+            run.skill_name,
+            run.step_id,
+            run.model,
+            run.status,
+            run.input_tokens,
+            run.output_tokens,
+            run.cache_read_tokens,
+            run.cache_write_tokens,
+            run.total_cost,
+            run.duration_ms,
+            run.num_turns,
+            run.stop_reason,
+            run.duration_api_ms,
+            run.tool_use_count,
+            run.compaction_count,
+            run.session_id,
+            run.workflow_session_id,
+            run.workflow_run_id,
+        )
+        .execute(db)
+        .await
+    };
+    written.map_err(|e| match run.workflow_run_id {
         // The table's only foreign key: the explicit run id names no run.
         Some(id) if is_foreign_key_violation(&e) => {
             Error::not_found(Entity::WorkflowRun, id.get().to_string())

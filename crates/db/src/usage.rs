@@ -21,11 +21,13 @@
 //! - `usage_sessions`, one row per workflow session id: `live`, its readable usage
 //!   rows, their cost, those costing more than zero;
 //! - `usage_summary`, one row: live sessions, the live sessions `hide_cancelled` hides
-//!   (usage rows but none costing more than zero) and their cost, the cost of usage
-//!   rows whose session is not live (`dead_cost`), and the unreadable usage rows.
+//!   (usage rows but none costing more than zero; `usage_sessions.hidden`) and their
+//!   cost, and the cost of usage rows whose session is not live (`dead_cost`).
 //!
-//! A new agent run costs two upserts (its group, its session); the summary row
-//! changes only when a session is or was hidden or not live. `INSERT OR REPLACE` — how
+//! Unreadable usage rows are counted through the partial index
+//! `agent_runs_unreadable` (normally empty). A new agent run costs two upserts (its
+//! group, its session); the summary row changes only when a session is or was hidden
+//! or not live. `INSERT OR REPLACE` — how
 //! the existing app writes agent runs, and how [`crate::agent_runs::persist_agent_run`]
 //! does — deletes the old row without its DELETE trigger, so a BEFORE INSERT trigger
 //! removes it from the totals first. Costs are running sums of doubles: equal to the
@@ -103,15 +105,23 @@ struct Summary {
     skipped: i64,
 }
 
-/// The summary row and the sum of the group costs (missing row →
-/// [`crate::Error::UsageTotalsMissing`]). A count of 0 reads as a cost of exactly 0.0.
+/// The summary row, the sum of the group costs and the unreadable usage rows (through
+/// the partial index `agent_runs_unreadable`, whose WHERE this one repeats word for
+/// word; missing row → [`crate::Error::UsageTotalsMissing`]). A count of 0 reads as a
+/// cost of exactly 0.0.
 async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
     let r = sqlx::query!(
         r#"SELECT s.sessions AS "sessions!: i64",
                   (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost AS "cost!: f64",
                   s.sessions - s.hidden_sessions AS "shown_sessions!: i64",
                   s.hidden_cost AS "hidden_cost!: f64",
-                  s.skipped AS "skipped!: i64"
+                  (SELECT count(*) FROM agent_runs
+                   WHERE workflow_session_id IS NOT NULL AND reset_marker IS NULL
+                     AND NOT (typeof(workflow_session_id) = 'text' AND typeof(step_id) = 'integer'
+                              AND typeof(model) = 'text' AND (total_cost IS NULL
+                                   OR (typeof(total_cost) IN ('real', 'integer')
+                                       AND abs(total_cost) <= 9007199254740992.0))))
+                      AS "skipped!: i64"
            FROM usage_summary AS s WHERE s.id = 0"#
     )
     .fetch_optional(conn)
@@ -214,10 +224,8 @@ pub async fn get_recent_workflow_sessions<'e>(
                       AND typeof(ws.ended_at) IN ('text', 'null') AS ok
                FROM workflow_sessions ws
                WHERE ws.reset_marker IS NULL
-                 AND NOT (?1 AND EXISTS (
-                     SELECT 1 FROM usage_sessions u
-                     WHERE u.session_id = ws.session_id AND u.runs > 0
-                       AND NOT (u.paid_runs > 0 AND u.cost > 0)))
+                 AND NOT (?1 AND EXISTS (SELECT 1 FROM usage_sessions u
+                                         WHERE u.session_id = ws.session_id AND u.hidden))
                ORDER BY ws.started_at DESC, ws.session_id
                LIMIT ?2
            ),
