@@ -1,22 +1,14 @@
 -- Usage totals without the fold, writes without views (issue 20). No row or column of
--- the existing app's tables changes; derived objects are dropped and made again.
+-- the existing app's tables changes. The usage design: rustdoc of crates/db/src/usage.rs.
 --
 -- 1. Drops the write views of step 20261126130009: save_workflow_run and
 --    set_skill_tags are plain SQL in one transaction in Rust.
 -- 2. Drops the fold of steps 20261130140000/150000 and the totals machinery of step
---    20261130130000 (its views and triggers, usage_totals); its view agent_runs_usage
---    (`counted`: a usage row, i.e. with a workflow session id and no reset marker;
---    `readable`: session id and model text, step an integer, cost NULL or a number
---    within +-2^53) stays.
--- 3. New totals, filled here from the rows and kept by triggers in the statement that
---    changes agent_runs or workflow_sessions (the design: rustdoc of
---    crates/db/src/usage.rs): usage_groups per (model, step id) and usage_sessions per
---    workflow session id over the readable usage rows; usage_summary, one row. A
---    session is "live" with a workflow_sessions row without a reset marker, "hidden"
---    (by hide_cancelled) when live with usage rows but none costing > 0 or a cost
---    <= 0. Costs are running sums (SUM() within rounding); a total whose count drops to
---    0 restarts from 0.0. The partial index agent_runs_unreadable finds unreadable
---    usage rows (normally none) for the reports' `skipped` count.
+--    20261130130000 (views, triggers, usage_totals); its view agent_runs_usage
+--    (`counted`, `readable` per agent run) stays.
+-- 3. New totals, filled from the rows: usage_groups per (model, step id) and
+--    usage_sessions per workflow session id over the readable usage rows, one
+--    usage_summary row; the partial index agent_runs_unreadable (normally empty).
 -- 4. The partial index agent_runs_recent (as step 20261130120000 made it) for
 --    get_recent_runs; agent_runs_skill_name (step 20261126103208) dropped.
 --

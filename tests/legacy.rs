@@ -111,7 +111,6 @@ async fn migrating_in_stages_matches_migrating_at_once() {
             &path,
             &skill_builder_app::OpenOptions {
                 target: Some(target),
-                ..Default::default()
             },
         )
         .await

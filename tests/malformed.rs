@@ -427,7 +427,6 @@ async fn repair_converts_what_is_safe_and_leaves_the_rest() {
         &path,
         &OpenOptions {
             target: Some(before_write_views),
-            ..Default::default()
         },
     )
     .await

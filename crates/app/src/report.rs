@@ -313,14 +313,11 @@ async fn fill_check(
 
 /// Where the stored usage totals differ from the plain aggregates, one line each.
 async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, MigrationError> {
-    use skill_builder_db::usage::{plain_totals, stored_totals};
-    let plain = plain_totals(conn).await.map_err(db_error)?;
-    match stored_totals(conn).await {
-        Ok(kept) => Ok(kept.differences(&plain)),
+    match skill_builder_db::usage::totals_differences(conn).await {
         Err(skill_builder_db::Error::UsageTotalsMissing) => {
             Ok(vec!["the row of usage_summary is missing".to_owned()])
         }
-        Err(e) => Err(db_error(e)),
+        other => other.map_err(db_error),
     }
 }
 

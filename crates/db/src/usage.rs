@@ -32,8 +32,8 @@
 //! does — deletes the old row without its DELETE trigger, so a BEFORE INSERT trigger
 //! removes it from the totals first. Costs are running sums of doubles: equal to the
 //! plain `SUM()`s within rounding (1e-9 relative, far below a cent); a total whose
-//! count drops to 0 restarts from exactly 0.0. [`stored_totals`] and [`plain_totals`]
-//! read both sides and [`UsageTotals::differences`] compares them (`check` and the
+//! count drops to 0 restarts from exactly 0.0. [`totals_differences`] compares
+//! them with the plain aggregate queries (`check` and the
 //! tests on every legacy fixture do).
 //!
 //! # What each screen reads, and why it is O(shown)
@@ -452,170 +452,18 @@ pub async fn reset_usage(conn: &mut SqliteConnection) -> Result<()> {
     Ok(())
 }
 
-/// Totals of one (model, step id) group: its readable usage rows and those costing
-/// more than zero.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupTotals {
-    /// The model, as stored bytes.
-    pub model: Vec<u8>,
-    /// The step id.
-    pub step_id: i64,
-    /// Readable usage rows.
-    pub runs: i64,
-    /// Their cost in US dollars.
-    pub cost: f64,
-    /// Those costing more than zero.
-    pub paid_runs: i64,
-    /// Their cost.
-    pub paid_cost: f64,
-}
-
-/// Totals of one workflow session id with readable usage rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionTotals {
-    /// The session id, as stored bytes.
-    pub session_id: Vec<u8>,
-    /// Whether it has a `workflow_sessions` row without a reset marker.
-    pub live: bool,
-    /// Readable usage rows.
-    pub runs: i64,
-    /// Their cost.
-    pub cost: f64,
-    /// Those costing more than zero.
-    pub paid_runs: i64,
-}
-
-/// Everything the usage reports read, in one comparable value: as stored
-/// ([`stored_totals`]) or from the plain aggregates ([`plain_totals`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct UsageTotals {
-    /// Live sessions.
-    pub sessions: i64,
-    /// Their cost.
-    pub cost: f64,
-    /// Those `hide_cancelled` shows.
-    pub shown_sessions: i64,
-    /// Their cost.
-    pub shown_cost: f64,
-    /// Unreadable usage rows.
-    pub skipped_rows: i64,
-    /// Groups with readable usage rows, by model bytes then step id.
-    pub groups: Vec<GroupTotals>,
-    /// Sessions with readable usage rows, by id bytes.
-    pub sessions_with_runs: Vec<SessionTotals>,
-}
-
-/// Whether two costs agree: running sums of doubles against `SUM()`.
-fn same_cost(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
-}
-
-impl UsageTotals {
-    /// How `self` (the stored totals) differs from `plain` (the plain aggregates):
-    /// counts exactly, costs within 1e-9 relative; one line per difference, empty when
-    /// they agree.
-    #[must_use]
-    pub fn differences(&self, plain: &Self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut count = |what: &str, s: i64, p: i64| {
-            if s != p {
-                out.push(format!("{what}: stored {s}, plain {p}"));
-            }
-        };
-        count("sessions", self.sessions, plain.sessions);
-        count("shown sessions", self.shown_sessions, plain.shown_sessions);
-        count(
-            "unreadable usage rows",
-            self.skipped_rows,
-            plain.skipped_rows,
-        );
-        for (what, s, p) in [
-            ("cost", self.cost, plain.cost),
-            ("shown cost", self.shown_cost, plain.shown_cost),
-        ] {
-            if !same_cost(s, p) {
-                out.push(format!("{what}: stored {s}, plain {p}"));
-            }
-        }
-        let groups_agree = self.groups.len() == plain.groups.len()
-            && self.groups.iter().zip(&plain.groups).all(|(s, p)| {
-                (&s.model, s.step_id, s.runs, s.paid_runs)
-                    == (&p.model, p.step_id, p.runs, p.paid_runs)
-                    && same_cost(s.cost, p.cost)
-                    && same_cost(s.paid_cost, p.paid_cost)
-            });
-        if !groups_agree {
-            out.push(format!(
-                "per model and step: stored {:?}, plain {:?}",
-                self.groups, plain.groups
-            ));
-        }
-        let sessions_agree = self.sessions_with_runs.len() == plain.sessions_with_runs.len()
-            && self
-                .sessions_with_runs
-                .iter()
-                .zip(&plain.sessions_with_runs)
-                .all(|(s, p)| {
-                    (&s.session_id, s.live, s.runs, s.paid_runs)
-                        == (&p.session_id, p.live, p.runs, p.paid_runs)
-                        && same_cost(s.cost, p.cost)
-                });
-        if !sessions_agree {
-            out.push(format!(
-                "per session: stored {} sessions, plain {}",
-                self.sessions_with_runs.len(),
-                plain.sessions_with_runs.len()
-            ));
-        }
-        out
-    }
-}
-
-/// The totals as the reports read them (module docs). Missing summary row →
-/// [`crate::Error::UsageTotalsMissing`].
+/// Where the stored totals differ from the plain aggregate queries over `agent_runs`
+/// (through the view `agent_runs_usage`) and `workflow_sessions`, one line each (empty
+/// when they agree): counts exactly, costs within 1e-9 relative (running sums against
+/// `SUM()`). A full scan, for `skill-builder-db check` and the tests. Missing summary row
+/// → [`crate::Error::UsageTotalsMissing`].
 ///
 /// # Errors
 /// That, or the database error.
-#[instrument(skip_all, err)]
-pub async fn stored_totals(conn: &mut SqliteConnection) -> Result<UsageTotals> {
-    let s = summary(&mut *conn).await?;
-    let groups = sqlx::query_as!(
-        GroupTotals,
-        r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>", step_id AS "step_id!: i64",
-                  runs AS "runs!: i64", cost AS "cost!: f64",
-                  paid_runs AS "paid_runs!: i64", paid_cost AS "paid_cost!: f64"
-           FROM usage_groups WHERE runs <> 0 ORDER BY 1, 2"#
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let sessions_with_runs = sqlx::query_as!(
-        SessionTotals,
-        r#"SELECT CAST(session_id AS BLOB) AS "session_id!: Vec<u8>", live AS "live!: bool",
-                  runs AS "runs!: i64", cost AS "cost!: f64", paid_runs AS "paid_runs!: i64"
-           FROM usage_sessions WHERE runs <> 0 ORDER BY 1"#
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(UsageTotals {
-        sessions: s.sessions,
-        cost: s.cost,
-        shown_sessions: s.shown_sessions,
-        shown_cost: s.shown_cost,
-        skipped_rows: s.skipped,
-        groups,
-        sessions_with_runs,
-    })
-}
-
-/// The same totals from the plain aggregate queries over `agent_runs` (through the
-/// view `agent_runs_usage`) and `workflow_sessions`: a full scan, for `check` and
-/// tests.
-///
-/// # Errors
-/// The database error.
-#[instrument(skip_all, err)]
-pub async fn plain_totals(conn: &mut SqliteConnection) -> Result<UsageTotals> {
-    let s = sqlx::query!(
+#[instrument(skip_all, fields(differences), err)]
+pub async fn totals_differences(conn: &mut SqliteConnection) -> Result<Vec<String>> {
+    let stored = summary(&mut *conn).await?;
+    let plain = sqlx::query!(
         r#"WITH per AS (
                SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
                FROM agent_runs_usage WHERE counted AND readable
@@ -635,37 +483,70 @@ pub async fn plain_totals(conn: &mut SqliteConnection) -> Result<UsageTotals> {
     )
     .fetch_one(&mut *conn)
     .await?;
-    let groups = sqlx::query_as!(
-        GroupTotals,
-        r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>", step_id AS "step_id!: i64",
-                  COUNT(*) AS "runs!: i64", TOTAL(total_cost) AS "cost!: f64",
-                  COUNT(CASE WHEN total_cost > 0 THEN 1 END) AS "paid_runs!: i64",
-                  TOTAL(CASE WHEN total_cost > 0 THEN total_cost END) AS "paid_cost!: f64"
-           FROM agent_runs_usage WHERE counted AND readable
-           GROUP BY model, step_id ORDER BY 1, 2"#
+    let mut out = Vec::new();
+    for (what, s, p) in [
+        ("sessions", stored.sessions, plain.sessions),
+        (
+            "shown sessions",
+            stored.shown_sessions,
+            plain.shown_sessions,
+        ),
+        ("unreadable usage rows", stored.skipped, plain.skipped),
+    ] {
+        if s != p {
+            out.push(format!("{what}: stored {s}, plain {p}"));
+        }
+    }
+    for (what, s, p) in [
+        ("cost", stored.cost, plain.cost),
+        ("shown cost", stored.shown_cost, plain.shown_cost),
+    ] {
+        if (s - p).abs() > 1e-9 * s.abs().max(p.abs()).max(1.0) {
+            out.push(format!("{what}: stored {s}, plain {p}"));
+        }
+    }
+    // The groups and sessions whose stored row differs from (or lacks) the plain one.
+    let rows = sqlx::query_scalar!(
+        r#"WITH pg AS (
+               SELECT model, step_id, COUNT(*) AS runs, TOTAL(total_cost) AS cost,
+                      COUNT(CASE WHEN total_cost > 0 THEN 1 END) AS paid_runs,
+                      TOTAL(CASE WHEN total_cost > 0 THEN total_cost END) AS paid_cost
+               FROM agent_runs_usage WHERE counted AND readable GROUP BY model, step_id
+           ),
+           ps AS (
+               SELECT workflow_session_id AS session_id, COUNT(*) AS runs,
+                      TOTAL(total_cost) AS cost,
+                      COUNT(CASE WHEN total_cost > 0 THEN 1 END) AS paid_runs,
+                      EXISTS (SELECT 1 FROM workflow_sessions ws
+                              WHERE ws.session_id = workflow_session_id
+                                AND ws.reset_marker IS NULL) AS live
+               FROM agent_runs_usage WHERE counted AND readable
+               GROUP BY workflow_session_id
+           )
+           SELECT 'model ' || quote(COALESCE(p.model, s.model)) || ', step '
+                  || quote(COALESCE(p.step_id, s.step_id)) || ': stored '
+                  || quote(s.runs) || ' runs ' || quote(s.cost) || ', plain '
+                  || quote(p.runs) || ' runs ' || quote(p.cost) AS "line!: String"
+           FROM pg p FULL JOIN (SELECT * FROM usage_groups WHERE runs <> 0) s
+                USING (model, step_id)
+           WHERE p.runs IS NOT s.runs OR p.paid_runs IS NOT s.paid_runs
+              OR NOT abs(p.cost - s.cost) <= 1e-9 * max(1.0, abs(p.cost), abs(s.cost))
+              OR NOT abs(p.paid_cost - s.paid_cost)
+                     <= 1e-9 * max(1.0, abs(p.paid_cost), abs(s.paid_cost))
+           UNION ALL
+           SELECT 'session ' || quote(COALESCE(p.session_id, s.session_id)) || ': stored '
+                  || quote(s.runs) || ' runs ' || quote(s.cost) || ' live ' || quote(s.live)
+                  || ', plain ' || quote(p.runs) || ' runs ' || quote(p.cost) || ' live '
+                  || quote(p.live)
+           FROM ps p FULL JOIN (SELECT * FROM usage_sessions WHERE runs <> 0) s
+                USING (session_id)
+           WHERE p.runs IS NOT s.runs OR p.paid_runs IS NOT s.paid_runs
+              OR p.live IS NOT s.live
+              OR NOT abs(p.cost - s.cost) <= 1e-9 * max(1.0, abs(p.cost), abs(s.cost))"#
     )
     .fetch_all(&mut *conn)
     .await?;
-    let sessions_with_runs = sqlx::query_as!(
-        SessionTotals,
-        r#"SELECT CAST(a.workflow_session_id AS BLOB) AS "session_id!: Vec<u8>",
-                  EXISTS (SELECT 1 FROM workflow_sessions ws
-                          WHERE ws.session_id = a.workflow_session_id
-                            AND ws.reset_marker IS NULL) AS "live!: bool",
-                  COUNT(*) AS "runs!: i64", TOTAL(a.total_cost) AS "cost!: f64",
-                  COUNT(CASE WHEN a.total_cost > 0 THEN 1 END) AS "paid_runs!: i64"
-           FROM agent_runs_usage a WHERE a.counted AND a.readable
-           GROUP BY a.workflow_session_id ORDER BY 1"#
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(UsageTotals {
-        sessions: s.sessions,
-        cost: s.cost,
-        shown_sessions: s.shown_sessions,
-        shown_cost: s.shown_cost,
-        skipped_rows: s.skipped,
-        groups,
-        sessions_with_runs,
-    })
+    out.extend(rows);
+    tracing::Span::current().record("differences", out.len());
+    Ok(out)
 }
