@@ -170,8 +170,37 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
     // handle it). A final status is written as VALUES; a `running`/`shutdown` snapshot
     // through a SELECT whose WHERE is the guard (a SELECT reading agent_runs makes
     // SQLite stage the row in a temporary table: ~10 us the final writes do not pay).
+    // The same parameters (?1..?19) for both statements.
+    macro_rules! persist {
+        ($sql:literal) => {
+            sqlx::query!(
+                $sql,
+                run.agent_id,
+                run.skill_name,
+                run.step_id,
+                run.model,
+                run.status,
+                run.input_tokens,
+                run.output_tokens,
+                run.cache_read_tokens,
+                run.cache_write_tokens,
+                run.total_cost,
+                run.duration_ms,
+                run.num_turns,
+                run.stop_reason,
+                run.duration_api_ms,
+                run.tool_use_count,
+                run.compaction_count,
+                run.session_id,
+                run.workflow_session_id,
+                run.workflow_run_id,
+            )
+            .execute(db)
+            .await
+        };
+    }
     let written = if matches!(run.status.as_str(), "running" | "shutdown") {
-        sqlx::query!(
+        persist!(
             "INSERT OR REPLACE INTO agent_runs (
                  rowid, agent_id, skill_name, step_id, model, status, input_tokens,
                  output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
@@ -194,31 +223,10 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
              FROM (SELECT 1) AS one
              LEFT JOIN agent_runs AS o ON o.agent_id = ?1 AND o.model = ?4
              WHERE NOT (o.rowid IS NOT NULL
-                        AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text'))",
-            run.agent_id,
-            run.skill_name,
-            run.step_id,
-            run.model,
-            run.status,
-            run.input_tokens,
-            run.output_tokens,
-            run.cache_read_tokens,
-            run.cache_write_tokens,
-            run.total_cost,
-            run.duration_ms,
-            run.num_turns,
-            run.stop_reason,
-            run.duration_api_ms,
-            run.tool_use_count,
-            run.compaction_count,
-            run.session_id,
-            run.workflow_session_id,
-            run.workflow_run_id,
+                        AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text'))"
         )
-        .execute(db)
-        .await
     } else {
-        sqlx::query!(
+        persist!(
             "INSERT OR REPLACE INTO agent_runs (
                  rowid, agent_id, skill_name, step_id, model, status, input_tokens,
                  output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
@@ -242,29 +250,8 @@ pub async fn persist_agent_run<'e>(db: impl SqliteExecutor<'e>, run: &NewAgentRu
                                                  OR ws.skill_id IS NOT wr.skill_id))) END),
                      COALESCE((SELECT started_at FROM agent_runs
                                WHERE agent_id = ?1 AND model = ?4), datetime('now') || 'Z'),
-                     datetime('now') || 'Z')",
-            run.agent_id,
-            run.skill_name,
-            run.step_id,
-            run.model,
-            run.status,
-            run.input_tokens,
-            run.output_tokens,
-            run.cache_read_tokens,
-            run.cache_write_tokens,
-            run.total_cost,
-            run.duration_ms,
-            run.num_turns,
-            run.stop_reason,
-            run.duration_api_ms,
-            run.tool_use_count,
-            run.compaction_count,
-            run.session_id,
-            run.workflow_session_id,
-            run.workflow_run_id,
+                     datetime('now') || 'Z')"
         )
-        .execute(db)
-        .await
     };
     written.map_err(|e| match run.workflow_run_id {
         // The table's only foreign key: the explicit run id names no run.
