@@ -214,16 +214,17 @@ async fn check_reports_schema_drift() {
 #[tokio::test]
 async fn check_reports_missing_changed_and_unexpected_indexes_triggers_and_views() {
     let text = check_after_schema_change(
-        "DROP TRIGGER skill_tag_sets_insert;
-         DROP VIEW workflow_run_saves;
-         CREATE VIEW workflow_run_saves AS SELECT 1 AS skill_name;
+        "DROP TRIGGER agent_runs_usage_replace;
+         DROP TRIGGER workflow_sessions_usage_delete;
+         CREATE TRIGGER workflow_sessions_usage_delete AFTER DELETE ON workflow_sessions BEGIN SELECT 1; END;
+         CREATE VIEW surprise_view AS SELECT 1 AS x;
          CREATE INDEX idx_surprise ON skills (purpose);",
     )
     .await;
     for line in [
-        "schema drift: trigger skill_tag_sets_insert: missing",
-        "schema drift: view workflow_run_saves: defined as `CREATE VIEW workflow_run_saves AS SELECT 1 AS skill_name`",
-        "schema drift: trigger workflow_run_saves_insert: missing",
+        "schema drift: trigger agent_runs_usage_replace: missing",
+        "schema drift: trigger workflow_sessions_usage_delete: defined as `CREATE TRIGGER workflow_sessions_usage_delete AFTER DELETE ON workflow_sessions BEGIN SELECT 1; END`",
+        "schema drift: view surprise_view: unexpected",
         "schema drift: index idx_surprise: unexpected",
     ] {
         assert!(text.contains(line), "{line} not in {text}");

@@ -482,7 +482,6 @@ async fn upgrading_repairs_ghost_runs_missing_sessions_purposes_and_null_links()
     let path = dir.path().join("skill-builder.db");
     let options = OpenOptions {
         target: Some(PREVIOUS_STEP),
-        ..Default::default()
     };
     let db = Database::open_with(&path, &options).await.unwrap();
     // Rows as the existing app (or this layer before the step) left them.

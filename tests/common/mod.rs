@@ -144,12 +144,11 @@ pub async fn dump(path: &Path) -> serde_json::Value {
     v
 }
 
-/// The tables this layer's own steps add (steps 20261130130000..150000: usage totals,
-/// fold boundary, recent-runs entries): the
+/// The tables this layer's own steps add (step 20261207140000: the usage totals): the
 /// existing app's files have none, so its expected dumps do not list them. Their
 /// rows follow from `agent_runs` and `workflow_sessions`; `check` compares them with
 /// the plain aggregates (`usage_totals` in its report).
-pub const OWN_TABLES: [&str; 3] = ["usage_totals", "usage_totals_fold", "recent_agent_runs"];
+pub const OWN_TABLES: [&str; 3] = ["usage_groups", "usage_sessions", "usage_summary"];
 
 /// The dump of the database at `path` without [`OWN_TABLES`]: what the existing app's
 /// expected dumps describe.

@@ -101,18 +101,6 @@ pub enum OpenError {
         #[source]
         source: Box<OpenError>,
     },
-    /// The usage totals could not be checked or rebuilt at open
-    /// (`skill_builder_db::usage_totals::ensure_current`); nothing of the rebuild was
-    /// kept. (A fold that fails at open is only logged: the reports are exact without
-    /// it, and the idle writer folds later.)
-    #[error("{path}: cannot rebuild the usage totals: {source}")]
-    UsageTotals {
-        /// The database file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: Box<skill_builder_db::Error>,
-    },
     /// A file-system error.
     #[error("{path}: {source}")]
     Io {
@@ -226,7 +214,7 @@ impl OpenError {
     /// `rollback_pending`, `not_utf8`, `missing`, `not_a_database`, `corrupt`,
     /// `locked`, `journal_mode`, `newer_schema` (a later release wrote the file),
     /// `checksum_mismatch` (an applied step was edited), `migration` (any other
-    /// failure of the upgrade), `snapshot`, `usage_totals`, `io`, `database`. Codes
+    /// failure of the upgrade), `snapshot`, `io`, `database`. Codes
     /// are never renamed or reused; a new one is noted in CHANGELOG.md.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -246,7 +234,6 @@ impl OpenError {
                 _ => "migration",
             },
             Self::Snapshot { .. } => "snapshot",
-            Self::UsageTotals { .. } => "usage_totals",
             Self::Io { .. } => "io",
             Self::Database { .. } => "database",
         }

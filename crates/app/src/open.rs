@@ -341,16 +341,6 @@ async fn prepare(
             crate::upgrade_wait::migrate_waiting(conn, path, target).await?
         }
     };
-    // Totals that a change bypassing their triggers (another tool's INSERT OR
-    // REPLACE) left wrong are rebuilt before anything reads them.
-    if report.to_version >= skill_builder_db::usage_totals::STEP {
-        skill_builder_db::usage_totals::ensure_current(conn)
-            .await
-            .map_err(|e| OpenError::UsageTotals {
-                path: path.into(),
-                source: Box::new(e),
-            })?;
-    }
     if !report.applied.is_empty() {
         crate::recovery::truncate_wal(conn).await;
     }

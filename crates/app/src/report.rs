@@ -181,9 +181,9 @@ pub struct CheckReport {
     /// column), with table, rowid and column. Lists skip these rows; single-row
     /// reads fail with `Error::Malformed` (see `skill_builder_db::malformed`).
     pub malformed: Vec<BadValue>,
-    /// Where the usage totals the reports read (step `20261130130000`) differ from the
-    /// plain aggregates over the rows, one line each (`Database::open` rebuilds them
-    /// when a change bypassed their triggers). Empty for files before that step.
+    /// Where the usage totals the reports read (`skill_builder_db::usage`) differ from
+    /// the plain aggregates over the rows, one line each. Empty for files before step
+    /// `20261207140000`.
     pub usage_totals: Vec<String>,
 }
 
@@ -305,62 +305,20 @@ async fn fill_check(
     report.unknown_versions = state.unknown_versions();
     report.schema_drift = expected.drift(conn).await?;
     report.malformed = skill_builder_migrations::values::scan(conn).await?;
-    if state.version() >= skill_builder_db::usage_totals::STEP {
+    if state.version() >= skill_builder_db::usage::STEP {
         report.usage_totals = usage_totals_drift(conn).await?;
     }
     Ok(report)
 }
 
-/// The fields where the stored usage totals differ from the recomputed ones.
+/// Where the stored usage totals differ from the plain aggregates, one line each.
 async fn usage_totals_drift(conn: &mut SqliteConnection) -> Result<Vec<String>, MigrationError> {
-    use skill_builder_db::usage_totals::{UsageTotals, recompute, stored};
-    let plain = recompute(conn).await.map_err(db_error)?;
-    let kept: UsageTotals = match stored(conn).await {
-        Ok(t) => t,
+    match skill_builder_db::usage::totals_differences(conn).await {
         Err(skill_builder_db::Error::UsageTotalsMissing) => {
-            return Ok(vec![
-                "the summary row or the fold boundary is missing (or the boundary is not an integer)"
-                    .to_owned(),
-            ]);
+            Ok(vec!["the row of usage_summary is missing".to_owned()])
         }
-        Err(e) => return Err(db_error(e)),
-    };
-    // (name, same, stored, from the rows) for every field of the comparison.
-    macro_rules! field {
-        ($name:literal, $f:ident) => {
-            (
-                $name,
-                kept.$f == plain.$f,
-                format!("{:?}", kept.$f),
-                format!("{:?}", plain.$f),
-            )
-        };
+        other => other.map_err(db_error),
     }
-    let fields = [
-        field!("agent runs", agent_rows),
-        field!("skipped rows", skipped_rows),
-        field!("sessions", sessions),
-        field!("cost", cost),
-        field!("shown sessions", shown_sessions),
-        field!("shown cost", shown_cost),
-        field!("per-session totals", per_session),
-        field!("per-model totals", per_model),
-        field!("per-step totals", per_step),
-    ];
-    let mut out: Vec<String> = fields
-        .into_iter()
-        .filter(|(_, same, _, _)| !same)
-        .map(|(name, _, kept, plain)| format!("{name}: stored {kept}, the rows give {plain}"))
-        .collect();
-    let missing = skill_builder_db::usage_totals::recent_entries_missing(conn)
-        .await
-        .map_err(db_error)?;
-    if missing > 0 {
-        out.push(format!(
-            "recent runs: {missing} entries of recent_agent_runs missing, wrong or without their agent run (get_recent_runs skips the wrong ones and misses the runs without one)"
-        ));
-    }
-    Ok(out)
 }
 
 /// A data-layer error met by `check`, as the migration error `check` reports.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use skill_builder_app::{Database, OpenError};
 use skill_builder_db::{Reader, Writer};
-use skill_builder_db::{agent_runs, artifacts, sessions, skills, tags, usage, usage_totals};
+use skill_builder_db::{agent_runs, artifacts, sessions, skills, tags, usage};
 use skill_builder_db::{workflow_runs, workflow_steps};
 use skill_builder_model::{
     AgentId, AgentRunStatus, NewAgentRun, SkillSource, StepStatus, WorkflowRunStatus,
@@ -240,8 +240,7 @@ pub fn agent_run(i: u64) -> NewAgentRun {
     }
 }
 
-/// Insert agent runs `0..n` in one transaction, then fold them into the usage totals
-/// (setup, not timed), which the screens of the read phases then read.
+/// Insert agent runs `0..n` in one transaction (setup, not timed).
 ///
 /// # Errors
 /// Any operation's error.
@@ -251,8 +250,6 @@ pub async fn seed_agent_runs(db: &Database, n: u64) -> Result<(), BenchError> {
         agent_runs::persist_agent_run(&mut tx, &agent_run(i)).await?;
     }
     tx.commit().await?;
-    let mut conn = db.write().await?;
-    usage_totals::fold(&mut conn).await?;
     Ok(())
 }
 

@@ -37,10 +37,10 @@
 //! # Ok(()) }
 //! ```
 
-use crate::{Reader, Writer};
 use skill_builder_model::{
     AgentId, AgentRun, AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId,
 };
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
@@ -107,8 +107,9 @@ impl Row {
     }
 }
 
-/// Record (insert or update) the row of an agent invocation, keyed by agent id and
-/// model, in one atomic statement.
+/// Record (insert or replace) the row of an agent invocation, keyed by agent id and
+/// model, in one atomic statement (`INSERT OR REPLACE`, as the existing app writes it:
+/// the usage totals' triggers handle both; see [`crate::usage`]).
 ///
 /// Every supplied value is written. `started_at` is the first persist time (kept on
 /// update); `completed_at` is now, or NULL while the status is `running`. A row whose
@@ -167,67 +168,94 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
         }
         .into());
     }
-    sqlx::query!(
-        "INSERT INTO agent_runs (
-             agent_id, skill_name, step_id, model, status, input_tokens, output_tokens,
-             cache_read_tokens, cache_write_tokens, total_cost, duration_ms, num_turns,
-             stop_reason, duration_api_ms, tool_use_count, compaction_count, session_id,
-             workflow_session_id, workflow_run_id, started_at, completed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 COALESCE(?19, (
-                     SELECT wr.id FROM workflow_runs wr
-                     WHERE wr.skill_name = ?2
-                       AND NOT EXISTS (
-                           SELECT 1 FROM workflow_sessions ws
-                           WHERE ws.session_id = ?18
-                             AND (ws.skill_id IS NULL OR ws.skill_id IS NOT wr.skill_id)))),
-                 datetime('now') || 'Z',
-                 CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END)
-         ON CONFLICT (agent_id, model) DO UPDATE SET
-             skill_name = excluded.skill_name,
-             step_id = excluded.step_id,
-             status = excluded.status,
-             input_tokens = excluded.input_tokens,
-             output_tokens = excluded.output_tokens,
-             cache_read_tokens = excluded.cache_read_tokens,
-             cache_write_tokens = excluded.cache_write_tokens,
-             total_cost = excluded.total_cost,
-             duration_ms = excluded.duration_ms,
-             num_turns = excluded.num_turns,
-             stop_reason = excluded.stop_reason,
-             duration_api_ms = excluded.duration_api_ms,
-             tool_use_count = excluded.tool_use_count,
-             compaction_count = excluded.compaction_count,
-             session_id = excluded.session_id,
-             workflow_session_id = excluded.workflow_session_id,
-             workflow_run_id = COALESCE(?19, agent_runs.workflow_run_id),
-             completed_at = excluded.completed_at
-         WHERE NOT ((agent_runs.status IN ('completed', 'error')
-                     OR typeof(agent_runs.status) <> 'text')
-                    AND excluded.status IN ('running', 'shutdown'))",
-        run.agent_id,
-        run.skill_name,
-        run.step_id,
-        run.model,
-        run.status,
-        run.input_tokens,
-        run.output_tokens,
-        run.cache_read_tokens,
-        run.cache_write_tokens,
-        run.total_cost,
-        run.duration_ms,
-        run.num_turns,
-        run.stop_reason,
-        run.duration_api_ms,
-        run.tool_use_count,
-        run.compaction_count,
-        run.session_id,
-        run.workflow_session_id,
-        run.workflow_run_id,
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| match run.workflow_run_id {
+    // One INSERT OR REPLACE, as the existing app writes (the usage totals' triggers
+    // handle it). A final status is written as VALUES; a `running`/`shutdown` snapshot
+    // through a SELECT whose WHERE is the guard (a SELECT reading agent_runs makes
+    // SQLite stage the row in a temporary table: ~10 us the final writes do not pay).
+    // The same parameters (?1..?19) for both statements.
+    macro_rules! persist {
+        ($sql:literal) => {
+            sqlx::query!(
+                $sql,
+                run.agent_id,
+                run.skill_name,
+                run.step_id,
+                run.model,
+                run.status,
+                run.input_tokens,
+                run.output_tokens,
+                run.cache_read_tokens,
+                run.cache_write_tokens,
+                run.total_cost,
+                run.duration_ms,
+                run.num_turns,
+                run.stop_reason,
+                run.duration_api_ms,
+                run.tool_use_count,
+                run.compaction_count,
+                run.session_id,
+                run.workflow_session_id,
+                run.workflow_run_id,
+            )
+            .execute(&mut *conn)
+            .await
+        };
+    }
+    let written = if matches!(run.status.as_str(), "running" | "shutdown") {
+        persist!(
+            "INSERT OR REPLACE INTO agent_runs (
+                 rowid, agent_id, skill_name, step_id, model, status, input_tokens,
+                 output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
+                 duration_ms, num_turns, stop_reason, duration_api_ms, tool_use_count,
+                 compaction_count, session_id, workflow_session_id, reset_marker,
+                 workflow_run_id, started_at, completed_at)
+             SELECT o.rowid, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                    ?15, ?16, ?17, ?18, o.reset_marker,
+                    CASE WHEN ?19 IS NOT NULL THEN ?19
+                         WHEN o.rowid IS NOT NULL THEN o.workflow_run_id
+                         ELSE (SELECT wr.id FROM workflow_runs wr
+                               WHERE wr.skill_name = ?2
+                                 AND NOT EXISTS (
+                                     SELECT 1 FROM workflow_sessions ws
+                                     WHERE ws.session_id = ?18
+                                       AND (ws.skill_id IS NULL
+                                            OR ws.skill_id IS NOT wr.skill_id))) END,
+                    COALESCE(o.started_at, datetime('now') || 'Z'),
+                    CASE WHEN ?5 = 'running' THEN NULL ELSE datetime('now') || 'Z' END
+             FROM (SELECT 1) AS one
+             LEFT JOIN agent_runs AS o ON o.agent_id = ?1 AND o.model = ?4
+             WHERE NOT (o.rowid IS NOT NULL
+                        AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text'))"
+        )
+    } else {
+        persist!(
+            "INSERT OR REPLACE INTO agent_runs (
+                 rowid, agent_id, skill_name, step_id, model, status, input_tokens,
+                 output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
+                 duration_ms, num_turns, stop_reason, duration_api_ms, tool_use_count,
+                 compaction_count, session_id, workflow_session_id, reset_marker,
+                 workflow_run_id, started_at, completed_at)
+             VALUES ((SELECT rowid FROM agent_runs WHERE agent_id = ?1 AND model = ?4),
+                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18,
+                     (SELECT reset_marker FROM agent_runs WHERE agent_id = ?1 AND model = ?4),
+                     COALESCE(?19, (SELECT workflow_run_id FROM agent_runs
+                                    WHERE agent_id = ?1 AND model = ?4),
+                              CASE WHEN NOT EXISTS (SELECT 1 FROM agent_runs
+                                                    WHERE agent_id = ?1 AND model = ?4)
+                              THEN (SELECT wr.id FROM workflow_runs wr
+                                    WHERE wr.skill_name = ?2
+                                      AND NOT EXISTS (
+                                          SELECT 1 FROM workflow_sessions ws
+                                          WHERE ws.session_id = ?18
+                                            AND (ws.skill_id IS NULL
+                                                 OR ws.skill_id IS NOT wr.skill_id))) END),
+                     COALESCE((SELECT started_at FROM agent_runs
+                               WHERE agent_id = ?1 AND model = ?4), datetime('now') || 'Z'),
+                     datetime('now') || 'Z')"
+        )
+    };
+    written.map_err(|e| match run.workflow_run_id {
         // The table's only foreign key: the explicit run id names no run.
         Some(id) if is_foreign_key_violation(&e) => {
             Error::not_found(Entity::WorkflowRun, id.get().to_string())
@@ -241,44 +269,24 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
 /// session), latest `completed_at` first (rows without one, i.e. still running, last),
 /// then latest `started_at`, then in rowid order, at most `limit`.
 ///
-/// Reads the first entries of `recent_agent_runs` in index order (step
-/// `20261130150000`: the runs folded in, kept by triggers) merged with the runs not
-/// folded in yet (the tail, see [`crate::usage_totals`]): its cost follows `limit`
-/// and the tail, not the history.
+/// Reads the first `limit` entries of the partial index `agent_runs_recent` (step
+/// `20261207140000`): its cost follows `limit`, not the history.
 ///
 /// **Reader:** the app's screens pass a read-only connection
 /// (`skill_builder_app::Database::read`), which never waits behind a write; pass
 /// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`] when another tool deleted the fold boundary; the
-/// database error.
+/// The database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
-pub async fn get_recent_runs(db: &mut dyn Reader, limit: u32) -> Result<Vec<AgentRun>> {
+pub async fn get_recent_runs(
+    db: &mut dyn Reader,
+    limit: u32,
+) -> Result<Vec<AgentRun>> {
     let conn = db.connection();
-    // Without the fold boundary the tail cannot be told apart: refuse, as the usage
-    // reports do, instead of listing a wrong set.
-    crate::usage_totals::folded_through(&mut *conn).await?;
     let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
         Row,
-        r#"WITH picked AS MATERIALIZED (
-               SELECT row_id, running AS k_running, completed_at AS k_completed,
-                      started_at AS k_started
-               FROM recent_agent_runs r
-               WHERE row_id NOT IN (SELECT value FROM json_each(?1))
-                 AND EXISTS (SELECT 1 FROM agent_runs x
-                             WHERE x.rowid = r.row_id AND x.reset_marker IS NULL
-                               AND x.completed_at IS r.completed_at
-                               AND x.started_at IS r.started_at)
-               UNION ALL
-               SELECT rowid, completed_at IS NULL, completed_at, started_at FROM agent_runs
-               WHERE rowid > (SELECT through_row_id FROM usage_totals_fold WHERE id = 0)
-                 AND reset_marker IS NULL
-                 AND rowid NOT IN (SELECT value FROM json_each(?1))
-               ORDER BY 2, 3 DESC, 4 DESC, 1
-               LIMIT ?2
-           )
-           SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
+        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
                   status AS "status: AgentRunStatus",
                   COALESCE(input_tokens, 0) AS "input_tokens!: i64",
                   COALESCE(output_tokens, 0) AS "output_tokens!: i64",
@@ -312,8 +320,10 @@ pub async fn get_recent_runs(db: &mut dyn Reader, limit: u32) -> Result<Vec<Agen
                   AND typeof(completed_at) IN ('text', 'null')
                   AND typeof(reset_marker) IN ('text', 'null')
                   AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
-           FROM picked p CROSS JOIN agent_runs a ON a.rowid = p.row_id
-           ORDER BY p.k_running, p.k_completed DESC, p.k_started DESC, p.row_id"#,
+                       FROM agent_runs
+                       WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?1))
+                       ORDER BY (completed_at IS NULL), completed_at DESC, started_at DESC, rowid
+                       LIMIT ?2"#,
         skip,
         limit
     )

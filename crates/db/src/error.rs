@@ -152,12 +152,10 @@ pub enum Error {
     /// read-only connection: that is a compile error). Nothing was written.
     #[error("cannot write through a read-only connection (writes go to the writer): {0}")]
     ReadOnlyConnection(#[source] sqlx::Error),
-    /// The row of `usage_totals` that the usage reports read, or the fold boundary
-    /// (`usage_totals_fold`), is missing or unreadable: another tool deleted it, or
-    /// wrote a boundary that is not an integer. `Database::open` of `skill-builder-app`
-    /// rebuilds them (see [`crate::usage_totals::rebuild`]).
+    /// The row of `usage_summary` that the usage reports read is missing: another
+    /// tool deleted it (see [`crate::usage`]; `skill-builder-db check` reports it).
     #[error(
-        "the usage totals are missing or unreadable (the file was edited by another tool): reopen the database to rebuild them"
+        "the usage totals are missing (the file was edited by another tool): `skill-builder-db check` reports it"
     )]
     UsageTotalsMissing,
     /// The task asked for the writer (`Database::write` or `Database::begin` of
@@ -340,20 +338,6 @@ pub(crate) fn is_read_only(e: &sqlx::Error) -> bool {
 pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::ForeignKeyViolation))
-}
-
-/// The message of the `RAISE(ABORT, …)` by which the `skill_tag_sets` trigger
-/// (migration 31) refuses a name without a master row.
-pub(crate) const NO_SUCH_SKILL: &str = "skill-builder: no skill with this name";
-
-/// SQLite's extended result code for a `RAISE(ABORT, …)` in a trigger.
-const SQLITE_CONSTRAINT_TRIGGER: &str = "1811";
-
-/// Whether a database error is a trigger's `RAISE(ABORT, message)`.
-pub(crate) fn is_trigger_abort(e: &sqlx::Error, message: &str) -> bool {
-    e.as_database_error().is_some_and(|d| {
-        d.code().as_deref() == Some(SQLITE_CONSTRAINT_TRIGGER) && d.message() == message
-    })
 }
 
 /// The result type of every operation.

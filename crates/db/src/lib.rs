@@ -54,7 +54,6 @@ pub mod skills;
 pub mod tags;
 pub mod tx;
 pub mod usage;
-pub mod usage_totals;
 pub mod workflow_runs;
 pub mod workflow_steps;
 pub mod workspace_skills;

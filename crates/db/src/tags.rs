@@ -16,24 +16,22 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Reader, Writer};
 use skill_builder_model::normalize_tags;
 use sqlx::SqliteConnection;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
-use crate::error::{NO_SUCH_SKILL, is_trigger_abort, require_name, require_no_nul};
+use crate::error::{require_name, require_no_nul};
 use crate::{Entity, Error, Result, malformed};
 
-/// Replace a skill's tag set, in one statement.
+/// Replace a skill's tag set, in one `BEGIN IMMEDIATE` transaction.
 ///
 /// Tags are normalised with [`normalize_tags`] (trimmed, full Unicode lower-case,
 /// blanks dropped, duplicates collapsed). An empty list clears every tag. The skill
 /// must be in the master catalogue.
 ///
-/// The replacement is ONE statement, an insert into the `skill_tag_sets` view whose
-/// trigger deletes the old rows and inserts the new ones (migration 31): atomic
-/// without an explicit transaction, and one round trip to the connection instead
-/// of five.
+/// The master row is looked up, the old rows deleted and the new ones inserted (one
+/// statement for all tags) in one transaction (a savepoint inside the caller's).
 ///
 /// # Differences from the existing layer
 /// Atomic, with one insert for all tags (the existing layer ran a delete and one
@@ -57,20 +55,31 @@ pub async fn set_skill_tags<S: AsRef<str>>(
         require_no_nul("tag", tag.as_ref())?;
     }
     let tags = json_array(normalize_tags(tags));
+    let mut tx = crate::tx::begin_immediate(conn).await?;
+    let skill_id = sqlx::query_scalar!(
+        r#"SELECT id AS "id!: i64" FROM skills WHERE name = ?"#,
+        skill_name
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
     sqlx::query!(
-        "INSERT INTO skill_tag_sets (skill_name, tags_json) VALUES (?, ?)",
+        "DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2",
+        skill_id,
+        skill_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id)
+         SELECT ?1, j.value, ?2 FROM json_each(?3) AS j",
         skill_name,
+        skill_id,
         tags
     )
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| {
-        if is_trigger_abort(&e, NO_SUCH_SKILL) {
-            Error::not_found(Entity::Skill, skill_name)
-        } else {
-            e.into()
-        }
-    })?;
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -196,8 +205,7 @@ pub async fn get_all_tags(db: &mut dyn Reader) -> Result<Vec<String>> {
         Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
         // A BLOB or invalid UTF-8: name the bad rows, then read without them.
         _ => {
-            let bad =
-                malformed::skipped(&mut *conn, "skill_tags", &["tag"], "get_all_tags").await?;
+            let bad = malformed::skipped(&mut *conn, "skill_tags", &["tag"], "get_all_tags").await?;
             tracing::Span::current().record("skipped", malformed::row_count(&bad));
             all_tags(&mut *conn, &malformed::rowids(&bad)).await?
         }

@@ -1,29 +1,53 @@
-//! Usage analytics over `agent_runs` and `workflow_sessions`, and the usage reset.
+//! Usage analytics over `agent_runs` and `workflow_sessions`, the usage reset, and the
+//! totals the usage screen reads. This is the one description of the usage design.
 //!
-//! The reports read totals kept in `usage_totals` ([`crate::usage_totals`], steps
-//! `20261130130000_usage_totals` and `20261130140000_usage_totals_fold`) plus the
-//! agent runs not folded into them yet (the tail: runs written since the writer was
-//! last idle): a report costs what it shows and the tail, not the size of the history
-//! (issue 12). The results equal, bit for bit, the plain aggregate queries over
-//! `agent_runs` and `workflow_sessions` ([`crate::usage_totals::recompute`]): a stored
-//! sum is kept as the running sum and the compensation of the Kahan-Babuska-Neumaier
-//! summation SQLite's `SUM()` uses, with the same operations. The compensation
-//! captures every rounding error exactly, so the pair holds the exact sum of the costs
-//! — whenever those errors fit one double, i.e. the costs lie within ~2^25 of each
-//! other in magnitude, as any real usage history's do — and reads as that sum
-//! correctly rounded, which is what `SUM()` returns in any row order. A report adds the
-//! tail with one `SUM()` over the stored pair and the tail's costs, which is again the
-//! exact sum correctly rounded (`tests/usage_totals.rs` compares every report with
-//! `==`, folded or not).
+//! # What is counted
+//! A **usage row** is an agent run with a workflow session id and no reset marker
+//! (view `agent_runs_usage`, column `counted`). It is **readable** when its session id
+//! and model are text, its step an integer and its cost NULL or a number within ±2^53
+//! USD; unreadable usage rows (another tool's edits) are never summed with a
+//! substituted value, only counted (the span's `skipped` field, one `tracing::warn!`
+//! per report; `skill-builder-db check` lists them with table and rowid). A **live
+//! session** is a `workflow_sessions` row without a reset marker: the summary and the
+//! session list count live sessions, the by-model and by-step reports count usage rows
+//! whatever their session.
 //!
-//! Rows stamped by [`reset_usage`] are left out of every report. So are agent rows
-//! another tool left unreadable (a session id or model that is not text, a step that
-//! is not an integer, a cost that is not a number within ±2^53 USD or NULL): never
-//! summed with a substituted value, they are counted and reported — the span's
-//! `skipped` field and one `tracing::warn!` per report; `skill-builder-db check` lists
-//! them with table and rowid (issue 11). The session list, which also sums tokens and
-//! durations, leaves out a session with a token or duration value that is not an
-//! integer or NULL.
+//! # Tables, and what keeps them right
+//! Step `20261207140000_usage_without_fold` keeps three tables, by triggers that run
+//! in the statement that changes `agent_runs` or `workflow_sessions`, so every writer
+//! (this layer, the existing app's own SQL, a `sqlite3` shell) keeps them right:
+//! - `usage_groups`, one row per (model, step id): the readable usage rows (`runs`,
+//!   `cost`) and those costing more than zero (`paid_runs`, `paid_cost`);
+//! - `usage_sessions`, one row per workflow session id: `live`, its readable usage
+//!   rows, their cost, those costing more than zero;
+//! - `usage_summary`, one row: live sessions, the live sessions `hide_cancelled` hides
+//!   (usage rows but none costing more than zero; `usage_sessions.hidden`) and their
+//!   cost, and the cost of usage rows whose session is not live (`dead_cost`).
+//!
+//! Unreadable usage rows are counted through the partial index
+//! `agent_runs_unreadable` (normally empty). A new agent run costs two upserts (its
+//! group, its session); the summary row changes only when a session is or was hidden
+//! or not live. `INSERT OR REPLACE` — how
+//! the existing app writes agent runs, and how [`crate::agent_runs::persist_agent_run`]
+//! does — deletes the old row without its DELETE trigger, so a BEFORE INSERT trigger
+//! removes it from the totals first. Costs are running sums of doubles: equal to the
+//! plain `SUM()`s within rounding (1e-9 relative, far below a cent); a total whose
+//! count drops to 0 restarts from exactly 0.0. [`totals_differences`] compares
+//! them with the plain aggregate queries (`check` and the
+//! tests on every legacy fixture do).
+//!
+//! # What each screen reads, and why it is O(shown)
+//! - [`get_usage_summary`]: the summary row and the `usage_groups` rows (models ×
+//!   steps): live cost = Σ group costs − `dead_cost`.
+//! - [`get_usage_by_model`], [`get_usage_by_step`]: the `usage_groups` rows, grouped.
+//! - [`get_recent_workflow_sessions`]: the first `limit` entries of the index
+//!   `workflow_sessions_recent` (skipping hidden sessions by a `usage_sessions` lookup
+//!   each), then the agent runs of those sessions only (index on
+//!   `agent_runs.workflow_session_id`).
+//! - [`crate::agent_runs::get_recent_runs`]: the first `limit` entries of the partial
+//!   index `agent_runs_recent`.
+//!
+//! None of them reads the history; nothing runs between calls (no background task).
 //!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
@@ -46,17 +70,22 @@
 //! # Ok(()) }
 //! ```
 
-use crate::Reader;
 use skill_builder_model::{
     SessionUsage, UsageByModel, UsageByStep, UsageSummary, WorkflowSessionId, step_name,
 };
 use sqlx::SqliteConnection;
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::Result;
 
-/// Agent rows the reports left out because a column they read is unreadable: recorded
-/// as the span's `skipped` field and warned about once.
+/// The migration step from which this build reads the totals
+/// (`20261207140000_usage_without_fold`): a file at an earlier version has none it
+/// can read.
+pub const STEP: i64 = 20_261_207_140_000;
+
+/// Agent rows a report left out because a column it reads is unreadable: recorded as
+/// the span's `skipped` field and warned about once.
 fn report_skipped(operation: &'static str, skipped: i64) {
     tracing::Span::current().record("skipped", skipped);
     if skipped > 0 {
@@ -68,6 +97,47 @@ fn report_skipped(operation: &'static str, skipped: i64) {
     }
 }
 
+/// The summary row as the reports read it.
+struct Summary {
+    sessions: i64,
+    cost: f64,
+    shown_sessions: i64,
+    shown_cost: f64,
+    skipped: i64,
+}
+
+/// The summary row, the sum of the group costs and the unreadable usage rows (through
+/// the partial index `agent_runs_unreadable`, whose WHERE this one repeats word for
+/// word; missing row → [`crate::Error::UsageTotalsMissing`]). A count of 0 reads as a
+/// cost of exactly 0.0.
+async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
+    let r = sqlx::query!(
+        r#"SELECT s.sessions AS "sessions!: i64",
+                  (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost AS "cost!: f64",
+                  s.sessions - s.hidden_sessions AS "shown_sessions!: i64",
+                  s.hidden_cost AS "hidden_cost!: f64",
+                  (SELECT count(*) FROM agent_runs
+                   WHERE workflow_session_id IS NOT NULL AND reset_marker IS NULL
+                     AND NOT (typeof(workflow_session_id) = 'text' AND typeof(step_id) = 'integer'
+                              AND typeof(model) = 'text' AND (total_cost IS NULL
+                                   OR (typeof(total_cost) IN ('real', 'integer')
+                                       AND abs(total_cost) <= 9007199254740992.0))))
+                      AS "skipped!: i64"
+           FROM usage_summary AS s WHERE s.id = 0"#
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(crate::Error::UsageTotalsMissing)?;
+    let zero_unless = |n: i64, cost: f64| if n == 0 { 0.0 } else { cost };
+    Ok(Summary {
+        sessions: r.sessions,
+        cost: zero_unless(r.sessions, r.cost),
+        shown_sessions: r.shown_sessions,
+        shown_cost: zero_unless(r.shown_sessions, r.cost - r.hidden_cost),
+        skipped: r.skipped,
+    })
+}
+
 /// Overall usage; one "run" is one workflow session.
 ///
 /// Counted sessions: those not cleared by a reset. A session's cost is the sum of the
@@ -77,32 +147,32 @@ fn report_skipped(operation: &'static str, skipped: i64) {
 /// agents are hidden, empty ones are not (§14.4). Agent rows without a workflow session
 /// never count. The average is 0.0 when no session counts.
 ///
-/// Reads the summary row of `usage_totals` and the tail (the agent runs not folded
-/// in yet, with the stored totals of the sessions they belong to): its cost follows
-/// the tail, not the history.
+/// Reads the summary row and the group totals (module docs).
 ///
 /// **Reader:** the app's screens pass a read-only connection
 /// (`skill_builder_app::Database::read`), which never waits behind a write; pass
 /// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
-/// Agent rows holding values the typed API cannot read are left out (see the module
-/// docs), where the existing layer summed `'three'` as 0.
+/// Agent rows holding values the typed API cannot read are left out (module docs),
+/// where the existing layer summed `'three'` as 0.
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
-/// error.
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool
+/// deleted the summary row; the database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, skipped), err)]
-pub async fn get_usage_summary(db: &mut dyn Reader, hide_cancelled: bool) -> Result<UsageSummary> {
+pub async fn get_usage_summary(
+    db: &mut dyn Reader,
+    hide_cancelled: bool,
+) -> Result<UsageSummary> {
     let conn = db.connection();
-    let s = crate::usage_totals::current_summary(&mut *conn).await?;
-    report_skipped("get_usage_summary", s.skipped_rows);
-    let (total_cost, total_runs) = if hide_cancelled {
-        (s.shown_cost, s.shown_sessions)
+    let s = summary(&mut *conn).await?;
+    report_skipped("get_usage_summary", s.skipped);
+    Ok(if hide_cancelled {
+        UsageSummary::new(s.shown_cost, s.shown_sessions)
     } else {
-        (s.cost, s.sessions)
-    };
-    Ok(UsageSummary::new(total_cost, total_runs))
+        UsageSummary::new(s.cost, s.sessions)
+    })
 }
 
 /// Per-session usage of the most recent sessions (by session `started_at`, newest
@@ -115,9 +185,8 @@ pub async fn get_usage_summary(db: &mut dyn Reader, hide_cancelled: bool) -> Res
 /// counts once), and cost, token and duration totals summed over every row (0 without
 /// rows). `completed_at` is the session's `ended_at`.
 ///
-/// Reads `limit` entries of an index of the sessions (step `20261130120000`), their
-/// own agent rows and the tail (see [`crate::usage_totals`]): the cost follows `limit`
-/// and the tail, not the history.
+/// Reads `limit` entries of the index `workflow_sessions_recent` and the agent rows of
+/// those sessions (module docs).
 ///
 /// **Reader:** the app's screens pass a read-only connection
 /// (`skill_builder_app::Database::read`), which never waits behind a write; pass
@@ -130,8 +199,9 @@ pub async fn get_usage_summary(db: &mut dyn Reader, hide_cancelled: bool) -> Res
 /// counted in the span's `skipped` field together with the agent rows).
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
-/// error (also when a skill name is text that is not valid UTF-8).
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool
+/// deleted the summary row; the database error (also when a skill name is text that is
+/// not valid UTF-8).
 #[instrument(skip_all, fields(limit = limit, hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_recent_workflow_sessions(
     db: &mut dyn Reader,
@@ -139,30 +209,13 @@ pub async fn get_recent_workflow_sessions(
     hide_cancelled: bool,
 ) -> Result<Vec<SessionUsage>> {
     let conn = db.connection();
-    let skipped = crate::usage_totals::current_skipped(&mut *conn).await?;
-    // Pick the sessions first, in the order of the index workflow_sessions_recent (the
-    // hide test is a lookup of the session's totals, with the tail's rows added for the
-    // sessions they belong to), then aggregate only the picked
-    // sessions' readable agent rows (the index on agent_runs.workflow_session_id;
-    // CROSS JOIN keeps the picked sessions outside, where the planner would otherwise
-    // walk every agent row with a session id).
+    let skipped = summary(&mut *conn).await?.skipped;
+    // Pick the sessions first, in the order of the index workflow_sessions_recent
+    // (hidden ones skipped by a lookup of their usage_sessions row), then aggregate
+    // only the picked sessions' readable agent rows (CROSS JOIN keeps the picked
+    // sessions outside, where the planner would otherwise walk every agent row).
     let rows = sqlx::query!(
-        r#"WITH tail AS MATERIALIZED (
-               SELECT workflow_session_id AS sid, 0.0 + COALESCE(total_cost, 0.0) AS cost
-               FROM agent_runs_usage_tail WHERE counted AND readable
-           ),
-           touched AS MATERIALIZED (
-               SELECT p.sid, SUM(p.n) AS runs, SUM(p.v) AS value
-               FROM (SELECT sid, cost AS v, 1 AS n FROM tail
-                     UNION ALL
-                     SELECT key, cost, runs FROM usage_totals
-                     WHERE kind = 3 AND key IN (SELECT sid FROM tail)
-                     UNION ALL
-                     SELECT key, cost_err, 0 FROM usage_totals
-                     WHERE kind = 3 AND key IN (SELECT sid FROM tail)) AS p
-               GROUP BY p.sid
-           ),
-           picked AS MATERIALIZED (
+        r#"WITH picked AS MATERIALIZED (
                SELECT ws.rowid AS session_rowid, ws.session_id, ws.skill_name,
                       ws.started_at, ws.ended_at,
                       typeof(ws.session_id) = 'text' AND typeof(ws.skill_name) = 'text'
@@ -170,16 +223,8 @@ pub async fn get_recent_workflow_sessions(
                       AND typeof(ws.ended_at) IN ('text', 'null') AS ok
                FROM workflow_sessions ws
                WHERE ws.reset_marker IS NULL
-                 AND (NOT ?1
-                      OR NOT CASE
-                          WHEN EXISTS (SELECT 1 FROM touched x WHERE x.sid = ws.session_id)
-                          THEN EXISTS (SELECT 1 FROM touched x
-                                       WHERE x.sid = ws.session_id
-                                         AND x.runs <> 0 AND NOT (x.value > 0))
-                          ELSE EXISTS (SELECT 1 FROM usage_totals t
-                                       WHERE t.kind = 3 AND t.key = ws.session_id
-                                         AND t.runs <> 0
-                                         AND NOT (t.cost + t.cost_err > 0)) END)
+                 AND NOT (?1 AND EXISTS (SELECT 1 FROM usage_sessions u
+                                         WHERE u.session_id = ws.session_id AND u.hidden))
                ORDER BY ws.started_at DESC, ws.session_id
                LIMIT ?2
            ),
@@ -263,15 +308,15 @@ pub async fn get_recent_workflow_sessions(
     Ok(sessions)
 }
 
-/// Usage grouped by workflow step, most expensive first, each step named by
-/// [`step_name`] (ids 1 and 3 are both `Review`).
+/// Usage grouped by workflow step, most expensive first (then by step id), each step
+/// named by [`step_name`] (ids 1 and 3 are both `Review`).
 ///
 /// Agent rows not cleared by a reset and belonging to a workflow session; cost summed
 /// (0.0 when all NULL), `run_count` = number of rows (not distinct agents). With
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
-/// Reads the per-step rows of `usage_totals` (one per step id) and the tail.
+/// Reads the `usage_groups` rows (module docs).
 ///
 /// **Reader:** the app's screens pass a read-only connection
 /// (`skill_builder_app::Database::read`), which never waits behind a write; pass
@@ -281,63 +326,43 @@ pub async fn get_recent_workflow_sessions(
 /// Unreadable agent rows are left out (module docs).
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
-/// error.
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool
+/// deleted the summary row; the database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_usage_by_step(
     db: &mut dyn Reader,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByStep>> {
     let conn = db.connection();
-    let skipped = crate::usage_totals::current_skipped(&mut *conn).await?;
-    let groups = crate::usage_totals::current_groups(&mut *conn, 2).await?;
+    let skipped = summary(&mut *conn).await?.skipped;
+    let rows = sqlx::query!(
+        r#"SELECT step_id AS "step_id!: i64",
+                  SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) AS "runs!: i64",
+                  TOTAL(CASE WHEN ?1 THEN paid_cost ELSE cost END) AS "cost!: f64"
+           FROM usage_groups WHERE typeof(step_id) = 'integer'
+           GROUP BY step_id HAVING SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) > 0
+           ORDER BY 3 DESC, 1"#,
+        hide_cancelled
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     report_skipped("get_usage_by_step", skipped);
-    let mut steps = Vec::with_capacity(groups.len());
-    for g in groups {
-        let (total_cost, run_count) = shown(&g, hide_cancelled);
-        if run_count <= 0 {
-            continue;
-        }
-        // The key of a step total is its id as decimal text (usage_totals keeps
-        // integers only: the triggers count a step that is not an integer as skipped).
-        let Some(step_id) = std::str::from_utf8(&g.key)
-            .ok()
-            .and_then(|k| k.parse().ok())
-        else {
-            continue;
-        };
-        steps.push(UsageByStep {
-            step_id,
-            step_name: step_name(step_id),
-            total_cost,
-            run_count,
-        });
-    }
-    // Most expensive first, then by step id (the order of the plain query).
-    steps.sort_by(|a, b| {
-        b.total_cost
-            .partial_cmp(&a.total_cost)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.step_id.cmp(&b.step_id))
-    });
-    tracing::Span::current().record("count", steps.len());
-    Ok(steps)
+    tracing::Span::current().record("count", rows.len());
+    Ok(rows
+        .into_iter()
+        .map(|r| UsageByStep {
+            step_id: r.step_id,
+            step_name: step_name(r.step_id),
+            total_cost: r.cost,
+            run_count: r.runs,
+        })
+        .collect())
 }
 
-/// A group's cost and count as a report shows it: with `hide_cancelled`, only its rows
-/// with a cost above zero (§14.4).
-fn shown(g: &crate::usage_totals::GroupTotals, hide_cancelled: bool) -> (f64, i64) {
-    if hide_cancelled {
-        (g.paid_cost, g.paid_runs)
-    } else {
-        (g.cost, g.runs)
-    }
-}
-
-/// Usage grouped by model, most expensive first. Same rows and `hide_cancelled` rule
-/// as [`get_usage_by_step`] (per row, §14.4).
+/// Usage grouped by model, most expensive first (then by name). Same rows and
+/// `hide_cancelled` rule as [`get_usage_by_step`] (per row, §14.4).
 ///
-/// Reads the per-model rows of `usage_totals` (one per model) and the tail.
+/// Reads the `usage_groups` rows (module docs).
 ///
 /// **Reader:** the app's screens pass a read-only connection
 /// (`skill_builder_app::Database::read`), which never waits behind a write; pass
@@ -348,41 +373,39 @@ fn shown(g: &crate::usage_totals::GroupTotals, hide_cancelled: bool) -> (f64, i6
 /// valid UTF-8 (its rows are counted in the span's `skipped` field).
 ///
 /// # Errors
-/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool deleted the totals; the database
-/// error.
+/// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool
+/// deleted the summary row; the database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, count, skipped), err)]
 pub async fn get_usage_by_model(
     db: &mut dyn Reader,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByModel>> {
     let conn = db.connection();
-    let skipped = crate::usage_totals::current_skipped(&mut *conn).await?;
+    let mut skipped = summary(&mut *conn).await?.skipped;
     // The model as bytes: one name that is not UTF-8 must not fail the others.
-    let groups = crate::usage_totals::current_groups(&mut *conn, 1).await?;
-    let mut models = Vec::with_capacity(groups.len());
-    let mut not_utf8 = 0;
-    for g in groups {
-        let (total_cost, run_count) = shown(&g, hide_cancelled);
-        if run_count <= 0 {
-            continue;
-        }
-        match String::from_utf8(g.key) {
+    let rows = sqlx::query!(
+        r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>",
+                  SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) AS "runs!: i64",
+                  TOTAL(CASE WHEN ?1 THEN paid_cost ELSE cost END) AS "cost!: f64"
+           FROM usage_groups
+           GROUP BY model HAVING SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) > 0
+           ORDER BY 3 DESC, 1"#,
+        hide_cancelled
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut models = Vec::with_capacity(rows.len());
+    for r in rows {
+        match String::from_utf8(r.model) {
             Ok(model) => models.push(UsageByModel {
                 model,
-                total_cost,
-                run_count,
+                total_cost: r.cost,
+                run_count: r.runs,
             }),
-            Err(_) => not_utf8 += run_count,
+            Err(_) => skipped += r.runs,
         }
     }
-    // Most expensive first, then by name (bytes, SQLite's BINARY order).
-    models.sort_by(|a, b| {
-        b.total_cost
-            .partial_cmp(&a.total_cost)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.model.cmp(&b.model))
-    });
-    report_skipped("get_usage_by_model", skipped + not_utf8);
+    report_skipped("get_usage_by_model", skipped);
     tracing::Span::current().record("count", models.len());
     Ok(models)
 }
@@ -392,9 +415,8 @@ pub async fn get_usage_by_model(
 /// reports above then ignore those rows; runs and sessions recorded afterwards count
 /// again. [`crate::agent_runs::get_session_agent_runs`] still lists them.
 ///
-/// Each stamped folded row leaves the usage totals through its trigger, so a reset
-/// takes time in proportion to the rows it stamps (a stamped row of the tail just
-/// stops counting; the reports stay as cheap as before).
+/// Each stamped row leaves the totals through its trigger: a reset takes time in
+/// proportion to the rows it stamps.
 ///
 /// # Differences from the existing layer
 /// Both updates run in one transaction with one timestamp (the existing layer ran two
@@ -403,14 +425,12 @@ pub async fn get_usage_by_model(
 /// # Errors
 /// The database error; nothing is stamped then.
 #[instrument(skip_all, fields(agent_runs, sessions), err)]
-pub async fn reset_usage(conn: &mut SqliteConnection) -> Result<()> {
+pub async fn reset_usage(conn: &mut dyn Writer) -> Result<()> {
+    let conn = conn.connection();
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let stamp = sqlx::query_scalar!(r#"SELECT datetime('now') || 'Z' AS "stamp!: String""#)
         .fetch_one(&mut *tx)
         .await?;
-    // Sessions first: a session that is no longer live needs no summary update when
-    // its agent rows are stamped next (each stamped row then costs its model and step
-    // totals only, not a re-sum of its session).
     let sessions = sqlx::query!(
         "UPDATE workflow_sessions SET reset_marker = ? WHERE reset_marker IS NULL",
         stamp
@@ -428,4 +448,104 @@ pub async fn reset_usage(conn: &mut SqliteConnection) -> Result<()> {
     span.record("agent_runs", runs.rows_affected());
     span.record("sessions", sessions.rows_affected());
     Ok(())
+}
+
+/// Where the stored totals differ from the plain aggregate queries over `agent_runs`
+/// (through the view `agent_runs_usage`) and `workflow_sessions`, one line each (empty
+/// when they agree): counts exactly, costs within 1e-9 relative (running sums against
+/// `SUM()`). A full scan, for `skill-builder-db check` and the tests. Missing summary row
+/// → [`crate::Error::UsageTotalsMissing`].
+///
+/// # Errors
+/// That, or the database error.
+#[instrument(skip_all, fields(differences), err)]
+pub async fn totals_differences(conn: &mut dyn Writer) -> Result<Vec<String>> {
+    let conn = conn.connection();
+    let stored = summary(&mut *conn).await?;
+    let plain = sqlx::query!(
+        r#"WITH per AS (
+               SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
+               FROM agent_runs_usage WHERE counted AND readable
+               GROUP BY workflow_session_id
+           ),
+           live AS (
+               SELECT COALESCE(p.cost, 0.0) AS cost, p.n IS NULL OR p.cost > 0 AS shown
+               FROM workflow_sessions ws LEFT JOIN per p ON p.sid = ws.session_id
+               WHERE ws.reset_marker IS NULL
+           )
+           SELECT (SELECT count(*) FROM live) AS "sessions!: i64",
+                  (SELECT TOTAL(cost) FROM live) AS "cost!: f64",
+                  (SELECT count(*) FROM live WHERE shown) AS "shown_sessions!: i64",
+                  (SELECT TOTAL(cost) FROM live WHERE shown) AS "shown_cost!: f64",
+                  (SELECT count(*) FROM agent_runs_usage WHERE counted AND NOT readable)
+                      AS "skipped!: i64""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for (what, s, p) in [
+        ("sessions", stored.sessions, plain.sessions),
+        (
+            "shown sessions",
+            stored.shown_sessions,
+            plain.shown_sessions,
+        ),
+        ("unreadable usage rows", stored.skipped, plain.skipped),
+    ] {
+        if s != p {
+            out.push(format!("{what}: stored {s}, plain {p}"));
+        }
+    }
+    for (what, s, p) in [
+        ("cost", stored.cost, plain.cost),
+        ("shown cost", stored.shown_cost, plain.shown_cost),
+    ] {
+        if (s - p).abs() > 1e-9 * s.abs().max(p.abs()).max(1.0) {
+            out.push(format!("{what}: stored {s}, plain {p}"));
+        }
+    }
+    // The groups and sessions whose stored row differs from (or lacks) the plain one.
+    let rows = sqlx::query_scalar!(
+        r#"WITH pg AS (
+               SELECT model, step_id, COUNT(*) AS runs, TOTAL(total_cost) AS cost,
+                      COUNT(CASE WHEN total_cost > 0 THEN 1 END) AS paid_runs,
+                      TOTAL(CASE WHEN total_cost > 0 THEN total_cost END) AS paid_cost
+               FROM agent_runs_usage WHERE counted AND readable GROUP BY model, step_id
+           ),
+           ps AS (
+               SELECT workflow_session_id AS session_id, COUNT(*) AS runs,
+                      TOTAL(total_cost) AS cost,
+                      COUNT(CASE WHEN total_cost > 0 THEN 1 END) AS paid_runs,
+                      EXISTS (SELECT 1 FROM workflow_sessions ws
+                              WHERE ws.session_id = workflow_session_id
+                                AND ws.reset_marker IS NULL) AS live
+               FROM agent_runs_usage WHERE counted AND readable
+               GROUP BY workflow_session_id
+           )
+           SELECT 'model ' || quote(COALESCE(p.model, s.model)) || ', step '
+                  || quote(COALESCE(p.step_id, s.step_id)) || ': stored '
+                  || quote(s.runs) || ' runs ' || quote(s.cost) || ', plain '
+                  || quote(p.runs) || ' runs ' || quote(p.cost) AS "line!: String"
+           FROM pg p FULL JOIN (SELECT * FROM usage_groups WHERE runs <> 0) s
+                USING (model, step_id)
+           WHERE p.runs IS NOT s.runs OR p.paid_runs IS NOT s.paid_runs
+              OR NOT abs(p.cost - s.cost) <= 1e-9 * max(1.0, abs(p.cost), abs(s.cost))
+              OR NOT abs(p.paid_cost - s.paid_cost)
+                     <= 1e-9 * max(1.0, abs(p.paid_cost), abs(s.paid_cost))
+           UNION ALL
+           SELECT 'session ' || quote(COALESCE(p.session_id, s.session_id)) || ': stored '
+                  || quote(s.runs) || ' runs ' || quote(s.cost) || ' live ' || quote(s.live)
+                  || ', plain ' || quote(p.runs) || ' runs ' || quote(p.cost) || ' live '
+                  || quote(p.live)
+           FROM ps p FULL JOIN (SELECT * FROM usage_sessions WHERE runs <> 0) s
+                USING (session_id)
+           WHERE p.runs IS NOT s.runs OR p.paid_runs IS NOT s.paid_runs
+              OR p.live IS NOT s.live
+              OR NOT abs(p.cost - s.cost) <= 1e-9 * max(1.0, abs(p.cost), abs(s.cost))"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    out.extend(rows);
+    tracing::Span::current().record("differences", out.len());
+    Ok(out)
 }

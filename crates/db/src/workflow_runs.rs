@@ -15,11 +15,11 @@
 //! # Ok(()) }
 //! ```
 
-use crate::{Reader, Writer};
 use skill_builder_model::{
     DEFAULT_PURPOSE, SkillBehaviour, SkillId, SkillSource, WorkflowRun, WorkflowRunId,
     WorkflowRunStatus,
 };
+use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -81,7 +81,7 @@ impl Row {
     }
 }
 
-/// Create or update a skill's workflow position, in one statement.
+/// Create or update a skill's workflow position, in one `BEGIN IMMEDIATE` transaction.
 ///
 /// 1. The master row is upserted with source `skill-builder` (an existing row keeps
 ///    its source and gets `purpose` updated; see [`skills::upsert_skill`]).
@@ -91,9 +91,7 @@ impl Row {
 ///    `updated_at` (now, `YYYY-MM-DD HH:MM:SSZ`) are overwritten; `created_at`,
 ///    author, display name, intake and frontmatter are kept.
 ///
-/// Both happen in ONE statement, an insert into the `workflow_run_saves` view whose
-/// trigger does the two upserts (migration 31): atomic without an explicit
-/// transaction, and one round trip to the connection instead of four.
+/// Both upserts run in one transaction (a savepoint inside the caller's).
 ///
 /// `current_step` is not range-checked and `status` is free text.
 ///
@@ -120,16 +118,34 @@ pub async fn save_workflow_run(
     require_name("skill_name", skill_name)?;
     require_no_nul("status", status.as_str())?;
     require_no_nul("purpose", purpose)?;
+    let mut tx = tx::begin_immediate(&mut *conn).await?;
     sqlx::query!(
-        "INSERT INTO workflow_run_saves (skill_name, current_step, status, purpose)
-         VALUES (?, ?, ?, ?)",
+        "INSERT INTO skills (name, skill_source, purpose) VALUES (?1, 'skill-builder', ?2)
+         ON CONFLICT (name) DO UPDATE SET
+             purpose = excluded.purpose,
+             updated_at = datetime('now')",
+        skill_name,
+        purpose
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id)
+         VALUES (?1, ?2, ?3, ?4, (SELECT id FROM skills WHERE name = ?1))
+         ON CONFLICT (skill_name) DO UPDATE SET
+             current_step = excluded.current_step,
+             status = excluded.status,
+             purpose = excluded.purpose,
+             skill_id = excluded.skill_id,
+             updated_at = datetime('now') || 'Z'",
         skill_name,
         current_step,
         status,
         purpose
     )
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -470,7 +486,9 @@ pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn list_all_workflow_runs(db: &mut dyn Reader) -> Result<Vec<WorkflowRun>> {
+pub async fn list_all_workflow_runs(
+    db: &mut dyn Reader,
+) -> Result<Vec<WorkflowRun>> {
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
         sqlx::query_as!(

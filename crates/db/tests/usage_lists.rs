@@ -1,12 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The list indexes change no result: on random histories (re-persisted runs, running
 //! rows, resets, deletes, cancelled and empty sessions, timestamps rewritten to force
-//! ties and reorderings, folds of the tail) every usage report and both "most recent"
-//! lists return exactly — including every f64 bit and the order of ties — what they
-//! return with the indexes dropped (`workflow_sessions_recent` of step
-//! `20261130120000`, `recent_agent_runs_order` of step `20261130150000`), the recent
-//! runs equal the plain scan-and-sort of `agent_runs`, and the lists are read from the
-//! indexes. `PROPTEST_CASES` sets the number of histories (default 24).
+//! ties and reorderings) every usage report and both "most recent" lists return
+//! exactly — including every f64 bit and the order of ties — what they return with the
+//! indexes dropped (`workflow_sessions_recent` of step `20261130120000`,
+//! `agent_runs_recent` of step `20261207140000`), the recent runs equal the plain
+//! scan-and-sort of `agent_runs`, and the lists are read from the indexes. `PROPTEST_CASES` sets the number of histories (default 24).
 
 mod common;
 
@@ -40,8 +39,6 @@ enum Op {
         session: u8,
         started: u8,
     },
-    /// Fold the tail into the usage totals and the recent-runs entries.
-    Fold,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -64,7 +61,6 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..16, proptest::option::of(0u8..3), 0u8..3)
             .prop_map(|(agent, completed, started)| Op::StampRun { agent, completed, started }),
         1 => (0u8..6, 0u8..3).prop_map(|(session, started)| Op::StampSession { session, started }),
-        2 => Just(Op::Fold),
     ]
 }
 
@@ -161,11 +157,6 @@ async fn apply(conn: &mut SqliteConnection, op: &Op) {
                 .await
                 .expect("stamp session");
         }
-        Op::Fold => {
-            skill_builder_db::usage_totals::fold(&mut *conn)
-                .await
-                .expect("fold");
-        }
     }
 }
 
@@ -232,7 +223,7 @@ async fn check(ops: Vec<Op>) {
     // A second connection, without the pool's cached statements, planned afresh.
     let mut plain = raw(&t).await;
     let mut tx = sqlx::Connection::begin(&mut plain).await.expect("begin");
-    sqlx::query("DROP INDEX recent_agent_runs_order")
+    sqlx::query("DROP INDEX agent_runs_recent")
         .execute(&mut *tx)
         .await
         .expect("drop");
@@ -241,7 +232,7 @@ async fn check(ops: Vec<Op>) {
         .await
         .expect("drop");
     let without = reports(&mut tx).await;
-    // The recent runs straight from agent_runs (no recent_agent_runs, no tail).
+    // The recent runs straight from agent_runs, scanned and sorted.
     for limit in [1, 3, 50] {
         let listed: Vec<String> = agent_runs::get_recent_runs(&mut *tx, limit)
             .await
@@ -290,14 +281,15 @@ proptest! {
 async fn the_lists_read_their_first_rows_from_the_indexes() {
     let t = common::open_temp().await;
     let mut conn = t.pool().acquire().await.expect("conn");
-    // get_recent_runs: the entries in index order, merged with the sorted tail.
-    let recent = cached_statements(&["WITH picked AS MATERIALIZED ( SELECT row_id"]);
+    // get_recent_runs: the first entries of the partial index, no sort.
+    let recent = cached_statements(&[r#"SELECT agent_id AS "agent_id: AgentId""#])
+        .into_iter()
+        .filter(|q| q.contains("ORDER BY (completed_at IS NULL)"))
+        .collect::<Vec<_>>();
     assert_eq!(recent.len(), 1);
     let runs = plan(&mut conn, &recent[0]).await;
-    assert!(runs.contains("recent_agent_runs_order"), "{runs}");
-    assert!(runs.contains("MERGE (UNION ALL)"), "{runs}");
-    assert!(runs.contains("(rowid>?)"), "{runs}");
-    assert!(!runs.contains("SCAN agent_runs"), "{runs}");
+    assert!(runs.contains("USING INDEX agent_runs_recent"), "{runs}");
+    assert!(!runs.contains("TEMP B-TREE"), "{runs}");
     let sessions = plan(
         &mut conn,
         "SELECT session_id FROM workflow_sessions ws WHERE ws.reset_marker IS NULL
@@ -329,20 +321,20 @@ fn cached_statements(prefixes: &[&str]) -> Vec<String> {
     out
 }
 
-/// The cached statements of the four usage reports: summary, group totals (by model,
-/// by step), skipped rows, recent sessions.
+/// The cached statements of the usage reports: summary, by model, by step, recent
+/// sessions.
 fn report_statements() -> Vec<String> {
     cached_statements(&[
-        "WITH tail AS MATERIALIZED",
-        "SELECT CAST(p.key AS BLOB)",
-        "SELECT s.skipped_rows + (SELECT count(*) FROM agent_runs_usage_tail",
+        r#"SELECT s.sessions AS "sessions!: i64""#,
+        r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>", SUM("#,
+        r#"SELECT step_id AS "step_id!: i64", SUM("#,
+        "WITH picked AS MATERIALIZED",
     ])
 }
 
-/// Issue 12: the reports read totals (a few rows) and the tail (by rowid range), and
-/// the session list reads its sessions from an index and their agent rows by session
-/// id: none of them scans the history (`SCAN agent_runs`, `SCAN workflow_sessions`
-/// without an index) or sorts it.
+/// The reports read totals (a few rows), and the session list reads its sessions from
+/// an index and their agent rows by session id: none of them scans the history
+/// (`SCAN agent_runs`, `SCAN workflow_sessions` without an index) or sorts it.
 #[tokio::test]
 async fn the_usage_reports_read_totals_not_the_history() {
     let t = common::open_temp().await;
@@ -350,7 +342,7 @@ async fn the_usage_reports_read_totals_not_the_history() {
     assert_eq!(
         statements.len(),
         4,
-        "summary, groups (by model, by step), skipped rows, recent sessions"
+        "summary, by model, by step, recent sessions"
     );
     let mut conn = raw(&t).await;
     for q in &statements {
@@ -361,15 +353,17 @@ async fn the_usage_reports_read_totals_not_the_history() {
                 && (line.contains("agent_runs") || line.contains(" a") || line.contains(" ws"));
             assert!(!scans_history, "{line} in {p}\n{q}");
         }
-        // The tail (agent runs above the fold boundary) is read by rowid range.
-        assert!(
-            p.contains("SEARCH a USING INTEGER PRIMARY KEY (rowid>?)"),
-            "{p}"
-        );
         if q.contains("picked AS MATERIALIZED") {
             assert!(p.contains("workflow_sessions_recent"), "{p}");
             assert!(p.contains("(workflow_session_id=?"), "{p}");
             assert!(!p.contains("(workflow_session_id>?)"), "{p}");
+            assert!(
+                p.contains("SEARCH u USING PRIMARY KEY (session_id=?)"),
+                "{p}"
+            );
+        } else if q.contains("FROM usage_summary") {
+            // The unreadable rows through their partial index (normally empty).
+            assert!(p.contains("INDEX agent_runs_unreadable"), "{p}");
         } else {
             assert!(!p.contains("agent_runs"), "{p}");
         }
