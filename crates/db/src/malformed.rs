@@ -28,7 +28,9 @@
 use std::collections::BTreeSet;
 
 pub use skill_builder_migrations::values::{BadValue, ValueProblem};
-use sqlx::SqliteConnection;
+use sqlx::error::BoxDynError;
+use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
+use sqlx::{Decode, Sqlite, SqliteConnection, Type, TypeInfo, ValueRef};
 use thiserror::Error;
 
 use crate::Result;
@@ -45,6 +47,31 @@ pub struct MalformedRow {
     pub column: String,
     /// What is wrong with it.
     pub problem: ValueProblem,
+}
+
+/// The value of a column that must not be NULL (a text primary key, which SQLite
+/// lets hold NULL): a `"col!: _"` override whose field is `NotNull<T>` fails to
+/// decode on NULL, as a wrong storage class does, where `T` alone would read `""`.
+#[derive(Debug)]
+pub(crate) struct NotNull<T>(pub T);
+
+impl<T: Type<Sqlite>> Type<Sqlite> for NotNull<T> {
+    fn type_info() -> SqliteTypeInfo {
+        T::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        T::compatible(ty)
+    }
+}
+
+impl<'r, T: Decode<'r, Sqlite>> Decode<'r, Sqlite> for NotNull<T> {
+    fn decode(value: SqliteValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
+        if value.is_null() {
+            return Err("NULL in a column that must hold a value".into());
+        }
+        T::decode(value).map(Self)
+    }
 }
 
 /// The bad values of `table` (a full scan of the `columns` an operation reads, all
@@ -101,12 +128,40 @@ pub(crate) fn row_error(
 }
 
 /// The readable rows of a list read: run `$read` (an expression using `$skip`, a
-/// `&str` JSON array of rowids to leave out, `"[]"` at first) on `$conn`; when a row
-/// comes back with `ok == false` or a value fails to decode, name the bad values of
+/// `&str` JSON array of rowids to leave out, `"[]"` at first) on `$conn`; when a value
+/// fails to decode (the runtime check of a `"col: _"` column), name the bad values of
 /// `$table` (its `$columns`, all when empty) with [`skipped`], record their row count
-/// as the span's `skipped` field and run `$read` again without them. Rows still not
-/// `ok` (fixed or added meanwhile) are dropped. Evaluates to `Result<Vec<Row>>`.
+/// as the span's `skipped` field and run `$read` again without them. Evaluates to
+/// `Result<Vec<Row>>`.
 macro_rules! checked_list {
+    ($conn:expr, $table:expr, $columns:expr, $operation:expr, |$skip:ident| $read:expr) => {
+        async {
+            let first: sqlx::Result<Vec<_>> = {
+                let $skip: &str = "[]";
+                $read.await
+            };
+            match first {
+                Ok(rows) => $crate::Result::<Vec<_>>::Ok(rows),
+                Err(e) if !$crate::malformed::is_decode(&e) => Err($crate::Error::from(e)),
+                Err(_) => {
+                    let bad = $crate::malformed::skipped(&mut *$conn, $table, $columns, $operation)
+                        .await?;
+                    tracing::Span::current().record("skipped", $crate::malformed::row_count(&bad));
+                    let rowids = $crate::malformed::rowids(&bad);
+                    let $skip: &str = &rowids;
+                    $read.await.map_err($crate::Error::from)
+                }
+            }
+        }
+        .await
+    };
+}
+pub(crate) use checked_list;
+
+/// [`checked_list!`] for rows that carry their own `ok` flag (a `typeof()` test per
+/// column computed in SQL): the form of `agent_runs::get_recent_runs`, which issue 20
+/// rewrites; removed once that lands.
+macro_rules! checked_list_flagged {
     ($conn:expr, $table:expr, $columns:expr, $operation:expr, |$skip:ident| $read:expr) => {
         async {
             let first: sqlx::Result<Vec<_>> = {
@@ -132,7 +187,7 @@ macro_rules! checked_list {
         .await
     };
 }
-pub(crate) use checked_list;
+pub(crate) use checked_list_flagged;
 
 /// The error of a single-row read whose row `rowid` (keyed `key`) is not readable:
 /// the first bad value [`scan`](skill_builder_migrations::values::scan_table) finds in
@@ -150,82 +205,97 @@ pub(crate) async fn single_row_error(
     }
 }
 
-/// A single-row read: run `$read` (`sqlx::Result<Option<Row>>`, the row with its
-/// `rowid` and `ok` flag) on `$conn`; a readable row → `Ok(Some(row))`, none →
-/// `Ok(None)`; a row with `ok == false`, or one whose value fails to decode (its
-/// rowid then read by `$rowid`, a `sqlx::Result<i64>`), → the
+/// A single-row read: run `$read` (`sqlx::Result<Option<Row>>`) on `$conn`; a row →
+/// `Ok(Some(row))`, none → `Ok(None)`; a value that fails to decode → its row's rowid,
+/// read by `$rowid` (a `sqlx::Result<i64>`), and the
 /// [`Error::Malformed`](crate::Error::Malformed) that [`single_row_error`] builds
 /// (`$key` as the key, `$not_found` when the row was fixed meanwhile).
 /// Evaluates to `Result<Option<Row>>`.
 macro_rules! checked_one {
     ($conn:expr, $table:expr, $key:expr, $not_found:expr, $read:expr, $rowid:expr) => {
         async {
-            let row = $read.await;
-            let rowid = match row {
-                Ok(None) => return $crate::Result::Ok(None),
-                Ok(Some(row)) if row.ok => return Ok(Some(row)),
-                Ok(Some(row)) => row.rowid,
+            match $read.await {
+                Ok(row) => $crate::Result::Ok(row),
                 Err(e) if $crate::malformed::is_decode(&e) => {
-                    $rowid.await.map_err($crate::Error::from)?
+                    let rowid = $rowid.await.map_err($crate::Error::from)?;
+                    Err($crate::malformed::single_row_error(
+                        &mut *$conn,
+                        $table,
+                        rowid,
+                        $key,
+                        $not_found,
+                    )
+                    .await)
                 }
-                Err(e) => return Err($crate::Error::from(e)),
-            };
-            Err(
-                $crate::malformed::single_row_error(&mut *$conn, $table, rowid, $key, $not_found)
-                    .await,
-            )
+                Err(e) => Err($crate::Error::from(e)),
+            }
         }
         .await
     };
 }
 pub(crate) use checked_one;
 
-// ---- Reads inside writes: the values a write decides by, tested in its own query.
+// ---- Reads inside writes: the values a write decides by, one at a time.
 
-/// The problem of a value whose `typeof()` is `found` in a column declared
-/// `declared` (the type this layer's schema gives it, `INTEGER` or `TEXT`): `None`
-/// when it is of that class, or NULL and `nullable`. A NULL the column may not hold
-/// is reported as a `null` storage class.
-pub(crate) fn class_problem(
-    found: &str,
-    declared: &'static str,
-    nullable: bool,
-) -> Option<ValueProblem> {
-    let ok = found.eq_ignore_ascii_case(declared) || (nullable && found == "null");
-    (!ok).then(|| ValueProblem::StorageClass {
-        found: found.to_owned(),
-        declared: declared.to_owned(),
-    })
-}
+/// A value a write decides by, read without failing its row: `Ok` when it has the
+/// storage class of `T` (and `T` decodes it), else the problem. A column override
+/// `pid AS "pid: Checked<i64>"` reads it; the write then acts on the `Ok` values and
+/// leaves the others (a lock whose pid is `'three'` is not reclaimed), or refuses
+/// with [`Checked::of_row`]. A NULL reaches `T` (`Option<_>` reads it as `None`).
+#[derive(Debug)]
+pub(crate) struct Checked<T>(pub std::result::Result<T, ValueProblem>);
 
-/// The exact text of a `TEXT` value read as its `typeof()` (`found`) and its bytes
-/// (`CAST(column AS BLOB)`, so invalid UTF-8 cannot fail the query): `Ok(None)` for
-/// NULL when `nullable`, the text when it is valid UTF-8 text, otherwise the problem.
-pub(crate) fn exact_text(
-    found: &str,
-    bytes: Option<Vec<u8>>,
-    nullable: bool,
-) -> std::result::Result<Option<String>, ValueProblem> {
-    if let Some(problem) = class_problem(found, "TEXT", nullable) {
-        return Err(problem);
+impl<T: Type<Sqlite>> Type<Sqlite> for Checked<T> {
+    fn type_info() -> SqliteTypeInfo {
+        T::type_info()
     }
-    bytes
-        .map(|b| String::from_utf8(b).map_err(|_| ValueProblem::InvalidUtf8))
-        .transpose()
+
+    fn compatible(_: &SqliteTypeInfo) -> bool {
+        true
+    }
 }
 
-/// Which of a lock's or session's `pid` (`INTEGER NOT NULL`) and `pid_started_at`
-/// (`INTEGER`, nullable) cannot be decided by, from the `typeof()` of each as read
-/// (`None` for a value of the right class, so healthy rows allocate nothing): the
-/// first such column and its problem.
-pub(crate) fn pid_problem(
-    pid_found: Option<&str>,
-    started_found: Option<&str>,
-) -> Option<(&'static str, ValueProblem)> {
-    let pid = pid_found.and_then(|f| class_problem(f, "INTEGER", false));
-    let started = started_found.and_then(|f| class_problem(f, "INTEGER", true));
-    pid.map(|p| ("pid", p))
-        .or_else(|| started.map(|p| ("pid_started_at", p)))
+impl<'r, T: Decode<'r, Sqlite> + Type<Sqlite>> Decode<'r, Sqlite> for Checked<T> {
+    fn decode(value: SqliteValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
+        let found = value.type_info();
+        if !value.is_null() && !T::compatible(&found) {
+            return Ok(Self(Err(ValueProblem::StorageClass {
+                found: found.name().to_ascii_lowercase(),
+                declared: T::type_info().name().to_owned(),
+            })));
+        }
+        // What `T` refuses of its own class is text that is not UTF-8.
+        Ok(Self(
+            T::decode(value).map_err(|_| ValueProblem::InvalidUtf8),
+        ))
+    }
+}
+
+impl<T> Checked<T> {
+    /// The value, or [`Error::Malformed`](crate::Error::Malformed) naming `table`,
+    /// `key` and `column` (a single-row read inside a write).
+    pub(crate) fn of_row(self, table: &'static str, key: &str, column: &str) -> Result<T> {
+        self.0.map_err(|problem| {
+            MalformedRow {
+                table,
+                key: key.to_owned(),
+                column: column.to_owned(),
+                problem,
+            }
+            .into()
+        })
+    }
+}
+
+/// A lock's or session's `pid` and `pid_started_at` as read, or the first of them a
+/// liveness check cannot be decided by, with its problem.
+pub(crate) fn pid_of(
+    pid: Checked<i64>,
+    started: Checked<Option<i64>>,
+) -> std::result::Result<(i64, Option<i64>), (&'static str, ValueProblem)> {
+    let pid = pid.0.map_err(|p| ("pid", p))?;
+    let started = started.0.map_err(|p| ("pid_started_at", p))?;
+    Ok((pid, started))
 }
 
 /// Log a row a write did not act on because `column` of row `rowid` of `table`
@@ -247,27 +317,6 @@ pub(crate) fn not_acted_on(
         problem = %problem,
         "{what}: a value the typed API cannot read exactly (listed by `skill-builder-db check`)"
     );
-}
-
-/// [`exact_text`] for a single-row read: the problem becomes the
-/// [`Error::Malformed`](crate::Error::Malformed) naming `table`, `key` and `column`.
-pub(crate) fn text_of_row(
-    table: &'static str,
-    key: &str,
-    column: &'static str,
-    found: &str,
-    bytes: Option<Vec<u8>>,
-    nullable: bool,
-) -> Result<Option<String>> {
-    exact_text(found, bytes, nullable).map_err(|problem| {
-        MalformedRow {
-            table,
-            key: key.to_owned(),
-            column: column.to_owned(),
-            problem,
-        }
-        .into()
-    })
 }
 
 impl MalformedRow {
