@@ -1,29 +1,65 @@
-//! Rows the typed API cannot read exactly: how reads meet them.
+//! Rows the typed API cannot read exactly: the one boundary where they are met.
 //!
 //! A file edited by another tool can hold values its schema does not describe:
 //! `'1.2k'` or 2.5 in an `INTEGER` column, a BLOB or invalid UTF-8 in a `TEXT`
-//! column, NULL in a key column ([`ValueProblem`]). This layer never substitutes a
-//! value for them (sqlx alone would read `'1.2k'` as 1, `'three'` as 0 and NULL text
-//! as `""`):
+//! column, NULL in a text primary key ([`ValueProblem`]). This layer never
+//! substitutes a value for them (sqlx's unchecked decode reads `'1.2k'` as 1,
+//! `'three'` as 0 and NULL text as `""`).
 //!
-//! * a **list** skips such a row and goes on with the others: it logs one
-//!   `tracing::warn!` per bad value (table, rowid, column, problem) and records the
-//!   number of skipped rows as the `skipped` field of its span. The catalogue
-//!   reads run their plain query, which a bad row makes fail rather than read wrong
-//!   (so a healthy catalogue pays nothing); the other lists test `typeof()` per
-//!   column in SQL. The scan that names the bad values
-//!   ([`skill_builder_migrations::values::scan_columns`]) runs only when a list met
-//!   one.
-//! * a **single-row read** fails with [`Error::Malformed`](crate::Error::Malformed),
-//!   naming the table, the row's key and the column.
-//! * a **write** that would decide by such a value, or return it, fails with
-//!   [`Error::Malformed`](crate::Error::Malformed) the same way and writes nothing
-//!   (a lock whose `pid` is `'three'`, a workspace skill whose `is_active` is `'yes'`
-//!   given to an upsert, …); the lock and session sweeps leave such rows in place.
+//! # Decode at the edge
 //!
-//! `skill-builder-db check` lists every such value of the file, with table and
-//! rowid; the repair pass converts the ones that can be converted without guessing
-//! (see [`skill_builder_migrations::repair`]).
+//! Queries read columns plainly, `SELECT name AS "name: _", version AS "version: _"`,
+//! and the bad value is met when the row is decoded, here:
+//!
+//! * **The runtime check.** A column with a wildcard type override (`"col: _"`,
+//!   `"col!: _"`, `"col?: _"`) makes the `query_as!` macro decode it with
+//!   `Row::try_get`, which tests `T::compatible` against the storage class the value
+//!   actually has (for SQLite, `sqlite3_value_type`), not the column's declared type:
+//!   text or a real where an `i64`/`bool` is read, a BLOB where a `String` is read,
+//!   fail with `sqlx::Error::ColumnDecode`; invalid UTF-8 fails `String`'s decode.
+//!   (An exact override, `"col: i64"`, decodes unchecked: never used for stored
+//!   values.) `query_scalar!` always decodes this way.
+//! * **NULL** passes that check, so a NULL in a text primary key (which SQLite
+//!   allows) would read as `""`: the text ids of the model (`WorkspaceSkillId`, …)
+//!   and the enums refuse NULL in their `Decode`, and `NotNull` does the same for a
+//!   plain `String` key (`skill_locks.skill_name`).
+//! * **Nothing is added to healthy reads or to writes**: no per-column test in SQL,
+//!   no extra query; a decode error is the only signal. The scan that names the bad
+//!   values ([`skill_builder_migrations::values`], driven by the file's own schema)
+//!   runs only after a read met one.
+//!
+//! Why here and not in the schema (triggers refusing a wrong class, a migration
+//! setting bad values aside): it needs no migration step, costs every write nothing,
+//! and leaves files the existing app still opens exactly as they are.
+//!
+//! # What each operation does with a bad value
+//!
+//! * a **list** (`checked_list!`) skips the row and returns the others: on a
+//!   decode error it names the bad values of the table, logs one `tracing::warn!`
+//!   per value (table, rowid, column, problem), records the number of skipped rows
+//!   as the span's `skipped` field and reads again with
+//!   `rowid NOT IN (SELECT value FROM json_each(?))`. The catalogue reads
+//!   (`list_all_skills`, `get_tags_for_skills`) build JSON in SQLite, which a BLOB
+//!   fails, and decode it with serde, which invalid UTF-8 or text in a flag fails:
+//!   the same signal, the same fallback.
+//! * a **single-row read** (`checked_one!`) reads the row's rowid and fails with
+//!   [`Error::Malformed`](crate::Error::Malformed) naming the table, the key the
+//!   caller gave and the first bad column.
+//! * a **write that decides by a stored value in Rust** (the lock and session
+//!   sweeps, `acquire_skill_lock`, the purpose and flag reads of the workspace
+//!   skills, the hash-info reads) reads it as `Checked<T>`, which carries the
+//!   problem instead of failing the row: the sweeps leave such a row in place (one
+//!   warning each, counted in `skipped`), a session counts as live, the others fail
+//!   with [`Error::Malformed`](crate::Error::Malformed) and write nothing.
+//! * a **write that decides in SQL** keeps a `typeof` test in its statement, each
+//!   with a `-- why` comment: the rewinds (`step_id >= ?` would hold for `'three'`,
+//!   which SQLite ranks above every number), the session sweep's end times (a BLOB
+//!   ranks above every text), the upsert that keeps a non-integer `is_active`, the
+//!   snapshot guard of `persist_agent_run`, the name set of `installed`.
+//!
+//! `skill-builder-db check` lists every such value of the file, with table, rowid
+//! and column; the repair pass converts the ones that can be converted without
+//! guessing (see [`skill_builder_migrations::repair`]).
 
 use std::collections::BTreeSet;
 
@@ -158,7 +194,7 @@ macro_rules! checked_list {
 }
 pub(crate) use checked_list;
 
-/// [`checked_list!`] for rows that carry their own `ok` flag (a `typeof()` test per
+/// `checked_list!` for rows that carry their own `ok` flag (a storage-class test per
 /// column computed in SQL): the form of `agent_runs::get_recent_runs`, which issue 20
 /// rewrites; removed once that lands.
 macro_rules! checked_list_flagged {
