@@ -100,12 +100,8 @@ macro_rules! text_id {
             fn decode(
                 value: sqlx::sqlite::SqliteValueRef<'r>,
             ) -> Result<Self, sqlx::error::BoxDynError> {
-                // SQLite lets a text primary key hold NULL and hands it to a plain
-                // `String` as ""; fail instead (an `Option<_>` target never gets here).
-                if sqlx::ValueRef::is_null(&value) {
-                    return Err(concat!("unexpected NULL for ", stringify!($name)).into());
-                }
-                <String as sqlx::Decode<'r, sqlx::Sqlite>>::decode(value).map(Self)
+                // SQLite lets a text primary key hold NULL.
+                crate::text_not_null(value, stringify!($name)).map(Self::from)
             }
         }
 
