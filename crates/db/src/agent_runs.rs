@@ -37,75 +37,19 @@
 //! # Ok(()) }
 //! ```
 
-use skill_builder_model::{
-    AgentId, AgentRun, AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowSessionId,
-};
 use crate::{Reader, Writer};
+use skill_builder_model::{
+    AgentRun, NewAgentRun, WorkflowSessionId,
+};
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
+// `get_recent_runs` (rewritten by issue 20) still reads with an `ok` flag.
 use crate::malformed::checked_list;
 use crate::{Entity, Error, Result};
 
 /// The table of this module.
 const TABLE: &str = "agent_runs";
-
-/// One row as the lists read it: its rowid and whether every column has the storage
-/// class the model expects (see [`crate::malformed`]).
-struct Row {
-    agent_id: AgentId,
-    skill_name: String,
-    step_id: i64,
-    model: String,
-    status: AgentRunStatus,
-    input_tokens: i64,
-    output_tokens: i64,
-    cache_read_tokens: i64,
-    cache_write_tokens: i64,
-    total_cost: f64,
-    duration_ms: i64,
-    num_turns: i64,
-    stop_reason: Option<String>,
-    duration_api_ms: Option<i64>,
-    tool_use_count: i64,
-    compaction_count: i64,
-    session_id: Option<String>,
-    workflow_session_id: Option<WorkflowSessionId>,
-    started_at: String,
-    completed_at: Option<String>,
-    reset_marker: Option<String>,
-    workflow_run_id: Option<WorkflowRunId>,
-    ok: bool,
-}
-
-impl Row {
-    fn into_run(self) -> AgentRun {
-        AgentRun {
-            agent_id: self.agent_id,
-            skill_name: self.skill_name,
-            step_id: self.step_id,
-            model: self.model,
-            status: self.status,
-            input_tokens: self.input_tokens,
-            output_tokens: self.output_tokens,
-            cache_read_tokens: self.cache_read_tokens,
-            cache_write_tokens: self.cache_write_tokens,
-            total_cost: self.total_cost,
-            duration_ms: self.duration_ms,
-            num_turns: self.num_turns,
-            stop_reason: self.stop_reason,
-            duration_api_ms: self.duration_api_ms,
-            tool_use_count: self.tool_use_count,
-            compaction_count: self.compaction_count,
-            session_id: self.session_id,
-            workflow_session_id: self.workflow_session_id,
-            started_at: self.started_at,
-            completed_at: self.completed_at,
-            reset_marker: self.reset_marker,
-            workflow_run_id: self.workflow_run_id,
-        }
-    }
-}
 
 /// Record (insert or replace) the row of an agent invocation, keyed by agent id and
 /// model, in one atomic statement (`INSERT OR REPLACE`, as the existing app writes it:
@@ -225,6 +169,7 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
              FROM (SELECT 1) AS one
              LEFT JOIN agent_runs AS o ON o.agent_id = ?1 AND o.model = ?4
              WHERE NOT (o.rowid IS NOT NULL
+                        -- why: SQL decides; a BLOB status is never overwritten by a snapshot
                         AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text'))"
         )
     } else {
@@ -279,57 +224,35 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
-pub async fn get_recent_runs(
-    db: &mut dyn Reader,
-    limit: u32,
-) -> Result<Vec<AgentRun>> {
+pub async fn get_recent_runs(db: &mut dyn Reader, limit: u32) -> Result<Vec<AgentRun>> {
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
-        Row,
-        r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
-                  status AS "status: AgentRunStatus",
-                  COALESCE(input_tokens, 0) AS "input_tokens!: i64",
-                  COALESCE(output_tokens, 0) AS "output_tokens!: i64",
-                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: i64",
-                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: i64",
-                  COALESCE(total_cost, 0.0) AS "total_cost!: f64",
-                  COALESCE(duration_ms, 0) AS "duration_ms!: i64",
-                  COALESCE(num_turns, 0) AS "num_turns!: i64",
-                  stop_reason, duration_api_ms,
-                  COALESCE(tool_use_count, 0) AS "tool_use_count!: i64",
-                  COALESCE(compaction_count, 0) AS "compaction_count!: i64",
-                  session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
-                  started_at, completed_at, reset_marker,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
-                  typeof(agent_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(step_id) = 'integer' AND typeof(model) = 'text'
-                  AND typeof(status) = 'text' AND typeof(started_at) = 'text'
-                  AND typeof(input_tokens) IN ('integer', 'null')
-                  AND typeof(output_tokens) IN ('integer', 'null')
-                  AND typeof(cache_read_tokens) IN ('integer', 'null')
-                  AND typeof(cache_write_tokens) IN ('integer', 'null')
-                  AND typeof(total_cost) IN ('real', 'integer', 'null')
-                  AND typeof(duration_ms) IN ('integer', 'null')
-                  AND typeof(num_turns) IN ('integer', 'null')
-                  AND typeof(stop_reason) IN ('text', 'null')
-                  AND typeof(duration_api_ms) IN ('integer', 'null')
-                  AND typeof(tool_use_count) IN ('integer', 'null')
-                  AND typeof(compaction_count) IN ('integer', 'null')
-                  AND typeof(session_id) IN ('text', 'null')
-                  AND typeof(workflow_session_id) IN ('text', 'null')
-                  AND typeof(completed_at) IN ('text', 'null')
-                  AND typeof(reset_marker) IN ('text', 'null')
-                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
-                       FROM agent_runs
-                       WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?1))
-                       ORDER BY (completed_at IS NULL), completed_at DESC, started_at DESC, rowid
-                       LIMIT ?2"#,
+        AgentRun,
+        r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
+                  step_id AS "step_id: _", model AS "model: _", status AS "status: _",
+                  COALESCE(input_tokens, 0) AS "input_tokens!: _",
+                  COALESCE(output_tokens, 0) AS "output_tokens!: _",
+                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: _",
+                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: _",
+                  COALESCE(total_cost, 0.0) AS "total_cost!: _",
+                  COALESCE(duration_ms, 0) AS "duration_ms!: _",
+                  COALESCE(num_turns, 0) AS "num_turns!: _",
+                  stop_reason AS "stop_reason: _", duration_api_ms AS "duration_api_ms: _",
+                  COALESCE(tool_use_count, 0) AS "tool_use_count!: _",
+                  COALESCE(compaction_count, 0) AS "compaction_count!: _",
+                  session_id AS "session_id: _", workflow_session_id AS "workflow_session_id: _",
+                  started_at AS "started_at: _", completed_at AS "completed_at: _",
+                  reset_marker AS "reset_marker: _", workflow_run_id AS "workflow_run_id: _"
+           FROM agent_runs
+           WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?1))
+           ORDER BY (completed_at IS NULL), completed_at DESC, started_at DESC, rowid
+           LIMIT ?2"#,
         skip,
         limit
     )
     .fetch_all(&mut *conn))?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(Row::into_run).collect())
+    Ok(rows)
 }
 
 /// Every agent run of a workflow session, in start order.
@@ -349,53 +272,35 @@ pub async fn get_session_agent_runs(
     session_id: &WorkflowSessionId,
 ) -> Result<Vec<AgentRun>> {
     let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
-        sqlx::query_as!(
-            Row,
-            r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
-                  status AS "status: AgentRunStatus",
-                  COALESCE(input_tokens, 0) AS "input_tokens!: i64",
-                  COALESCE(output_tokens, 0) AS "output_tokens!: i64",
-                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: i64",
-                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: i64",
-                  COALESCE(total_cost, 0.0) AS "total_cost!: f64",
-                  COALESCE(duration_ms, 0) AS "duration_ms!: i64",
-                  COALESCE(num_turns, 0) AS "num_turns!: i64",
-                  stop_reason, duration_api_ms,
-                  COALESCE(tool_use_count, 0) AS "tool_use_count!: i64",
-                  COALESCE(compaction_count, 0) AS "compaction_count!: i64",
-                  session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
-                  started_at, completed_at, reset_marker,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
-                  typeof(agent_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(step_id) = 'integer' AND typeof(model) = 'text'
-                  AND typeof(status) = 'text' AND typeof(started_at) = 'text'
-                  AND typeof(input_tokens) IN ('integer', 'null')
-                  AND typeof(output_tokens) IN ('integer', 'null')
-                  AND typeof(cache_read_tokens) IN ('integer', 'null')
-                  AND typeof(cache_write_tokens) IN ('integer', 'null')
-                  AND typeof(total_cost) IN ('real', 'integer', 'null')
-                  AND typeof(duration_ms) IN ('integer', 'null')
-                  AND typeof(num_turns) IN ('integer', 'null')
-                  AND typeof(stop_reason) IN ('text', 'null')
-                  AND typeof(duration_api_ms) IN ('integer', 'null')
-                  AND typeof(tool_use_count) IN ('integer', 'null')
-                  AND typeof(compaction_count) IN ('integer', 'null')
-                  AND typeof(session_id) IN ('text', 'null')
-                  AND typeof(workflow_session_id) IN ('text', 'null')
-                  AND typeof(completed_at) IN ('text', 'null')
-                  AND typeof(reset_marker) IN ('text', 'null')
-                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
+    let rows =
+        checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
+            sqlx::query_as!(
+                AgentRun,
+                r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
+                  step_id AS "step_id: _", model AS "model: _", status AS "status: _",
+                  COALESCE(input_tokens, 0) AS "input_tokens!: _",
+                  COALESCE(output_tokens, 0) AS "output_tokens!: _",
+                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: _",
+                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: _",
+                  COALESCE(total_cost, 0.0) AS "total_cost!: _",
+                  COALESCE(duration_ms, 0) AS "duration_ms!: _",
+                  COALESCE(num_turns, 0) AS "num_turns!: _",
+                  stop_reason AS "stop_reason: _", duration_api_ms AS "duration_api_ms: _",
+                  COALESCE(tool_use_count, 0) AS "tool_use_count!: _",
+                  COALESCE(compaction_count, 0) AS "compaction_count!: _",
+                  session_id AS "session_id: _", workflow_session_id AS "workflow_session_id: _",
+                  started_at AS "started_at: _", completed_at AS "completed_at: _",
+                  reset_marker AS "reset_marker: _", workflow_run_id AS "workflow_run_id: _"
            FROM agent_runs
            WHERE workflow_session_id = ? AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY started_at, agent_id, model"#,
-            session_id,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
+                session_id,
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(Row::into_run).collect())
+    Ok(rows)
 }
 
 /// The finished (`completed` or `error`) agent runs of one step of a skill's workflow
@@ -421,41 +326,22 @@ pub async fn get_step_agent_runs(
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "get_step_agent_runs", |skip| {
         sqlx::query_as!(
-            Row,
-            r#"SELECT agent_id AS "agent_id: AgentId", skill_name, step_id, model,
-                  status AS "status: AgentRunStatus",
-                  COALESCE(input_tokens, 0) AS "input_tokens!: i64",
-                  COALESCE(output_tokens, 0) AS "output_tokens!: i64",
-                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: i64",
-                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: i64",
-                  COALESCE(total_cost, 0.0) AS "total_cost!: f64",
-                  COALESCE(duration_ms, 0) AS "duration_ms!: i64",
-                  COALESCE(num_turns, 0) AS "num_turns!: i64",
-                  stop_reason, duration_api_ms,
-                  COALESCE(tool_use_count, 0) AS "tool_use_count!: i64",
-                  COALESCE(compaction_count, 0) AS "compaction_count!: i64",
-                  session_id, workflow_session_id AS "workflow_session_id: WorkflowSessionId",
-                  started_at, completed_at, reset_marker,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
-                  typeof(agent_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(step_id) = 'integer' AND typeof(model) = 'text'
-                  AND typeof(status) = 'text' AND typeof(started_at) = 'text'
-                  AND typeof(input_tokens) IN ('integer', 'null')
-                  AND typeof(output_tokens) IN ('integer', 'null')
-                  AND typeof(cache_read_tokens) IN ('integer', 'null')
-                  AND typeof(cache_write_tokens) IN ('integer', 'null')
-                  AND typeof(total_cost) IN ('real', 'integer', 'null')
-                  AND typeof(duration_ms) IN ('integer', 'null')
-                  AND typeof(num_turns) IN ('integer', 'null')
-                  AND typeof(stop_reason) IN ('text', 'null')
-                  AND typeof(duration_api_ms) IN ('integer', 'null')
-                  AND typeof(tool_use_count) IN ('integer', 'null')
-                  AND typeof(compaction_count) IN ('integer', 'null')
-                  AND typeof(session_id) IN ('text', 'null')
-                  AND typeof(workflow_session_id) IN ('text', 'null')
-                  AND typeof(completed_at) IN ('text', 'null')
-                  AND typeof(reset_marker) IN ('text', 'null')
-                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
+            AgentRun,
+            r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
+                  step_id AS "step_id: _", model AS "model: _", status AS "status: _",
+                  COALESCE(input_tokens, 0) AS "input_tokens!: _",
+                  COALESCE(output_tokens, 0) AS "output_tokens!: _",
+                  COALESCE(cache_read_tokens, 0) AS "cache_read_tokens!: _",
+                  COALESCE(cache_write_tokens, 0) AS "cache_write_tokens!: _",
+                  COALESCE(total_cost, 0.0) AS "total_cost!: _",
+                  COALESCE(duration_ms, 0) AS "duration_ms!: _",
+                  COALESCE(num_turns, 0) AS "num_turns!: _",
+                  stop_reason AS "stop_reason: _", duration_api_ms AS "duration_api_ms: _",
+                  COALESCE(tool_use_count, 0) AS "tool_use_count!: _",
+                  COALESCE(compaction_count, 0) AS "compaction_count!: _",
+                  session_id AS "session_id: _", workflow_session_id AS "workflow_session_id: _",
+                  started_at AS "started_at: _", completed_at AS "completed_at: _",
+                  reset_marker AS "reset_marker: _", workflow_run_id AS "workflow_run_id: _"
            FROM agent_runs
            WHERE workflow_run_id = (SELECT id FROM workflow_runs WHERE skill_name = ?)
              AND step_id = ?
@@ -470,5 +356,5 @@ pub async fn get_step_agent_runs(
         .fetch_all(&mut *conn)
     })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(Row::into_run).collect())
+    Ok(rows)
 }

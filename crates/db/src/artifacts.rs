@@ -27,8 +27,9 @@ use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
+use crate::malformed::{checked_list, checked_one};
 use crate::workflow_steps::require_step;
-use crate::{Entity, Error, Result, malformed};
+use crate::{Entity, Error, Result};
 
 /// Store a step's output file (insert, or replace the file at the same skill, step and
 /// path).
@@ -110,45 +111,34 @@ pub async fn get_artifact(
     relative_path: &str,
 ) -> Result<Option<WorkflowArtifact>> {
     let conn = db.connection();
-    let row = sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_name, step_id, relative_path,
-                  content AS "content: String", size_bytes, created_at, updated_at,
-                  workflow_run_id AS "workflow_run_id: WorkflowRunId",
-                  typeof(step_id) = 'integer' AND typeof(size_bytes) = 'integer'
-                  AND typeof(relative_path) = 'text' AND typeof(content) = 'text'
-                  AND typeof(created_at) = 'text' AND typeof(updated_at) = 'text'
-                  AND typeof(workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
-           FROM workflow_artifacts
-           WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
-        skill_name,
-        step_id,
-        relative_path
-    )
-    .fetch_optional(&mut *conn)
-    .await;
-    let rowid = match row {
-        Ok(None) => return Ok(None),
-        Ok(Some(row)) if row.ok => return Ok(row.into_artifact()),
-        Ok(Some(row)) => row.rowid,
-        Err(e) if malformed::is_decode(&e) => {
-            sqlx::query_scalar!(
-                r#"SELECT rowid AS "rowid!: i64" FROM workflow_artifacts
-                   WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
-                skill_name,
-                step_id,
-                relative_path
-            )
-            .fetch_one(&mut *conn)
-            .await?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let bad = skill_builder_migrations::values::scan_table(&mut *conn, TABLE).await?;
     let key = format!("{skill_name}/{step_id}/{relative_path}");
-    // No bad value left: another connection fixed or removed the row meanwhile.
-    Err(malformed::row_error(&bad, TABLE, rowid, key.clone())
-        .map_or_else(|| Error::not_found(Entity::Artifact, key), Error::from))
+    checked_one!(
+        conn,
+        TABLE,
+        key.clone(),
+        Error::not_found(Entity::Artifact, key),
+        sqlx::query_as!(
+            WorkflowArtifact,
+            r#"SELECT skill_name AS "skill_name: _", step_id AS "step_id: _",
+                  relative_path AS "relative_path: _", content AS "content: _",
+                  size_bytes AS "size_bytes: _", created_at AS "created_at: _",
+                  updated_at AS "updated_at: _", workflow_run_id AS "workflow_run_id: _"
+           FROM workflow_artifacts
+               WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
+            skill_name,
+            step_id,
+            relative_path
+        )
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM workflow_artifacts
+               WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
+            skill_name,
+            step_id,
+            relative_path
+        )
+        .fetch_one(&mut *conn)
+    )
 }
 
 /// The table of this module.
@@ -165,10 +155,8 @@ const META_COLUMNS: [&str; 7] = [
     "workflow_run_id",
 ];
 
-/// One row as read, with its rowid and whether every column has the storage class the
-/// model expects (`content` is `None` for the lists without content).
+/// One row as the lists read it (`content` is `None` for the lists without content).
 struct Row {
-    rowid: i64,
     skill_name: String,
     step_id: i64,
     relative_path: String,
@@ -177,7 +165,6 @@ struct Row {
     created_at: String,
     updated_at: String,
     workflow_run_id: Option<WorkflowRunId>,
-    ok: bool,
 }
 
 impl Row {
@@ -273,17 +260,10 @@ async fn list(
     content: bool,
     operation: &'static str,
 ) -> Result<Vec<Row>> {
-    let rows = match read(conn, skill_name, step, content, "[]").await {
-        Ok(rows) if rows.iter().all(|r| r.ok) => return Ok(rows),
-        Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
-        _ => {
-            let columns: &[&str] = if content { &[] } else { &META_COLUMNS };
-            let bad = malformed::skipped(conn, TABLE, columns, operation).await?;
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            read(conn, skill_name, step, content, &malformed::rowids(&bad)).await?
-        }
-    };
-    Ok(rows.into_iter().filter(|r| r.ok).collect())
+    let columns: &[&str] = if content { &[] } else { &META_COLUMNS };
+    checked_list!(conn, TABLE, columns, operation, |skip| read(
+        &mut *conn, skill_name, step, content, skip
+    ))
 }
 
 /// The rows of a skill's run not in `skip` (a JSON array of rowids), with their
@@ -297,15 +277,11 @@ async fn read(
 ) -> sqlx::Result<Vec<Row>> {
     sqlx::query_as!(
         Row,
-        r#"SELECT a.rowid AS "rowid!: i64", a.skill_name, a.step_id, a.relative_path,
-                  CASE WHEN ?3 THEN a.content END AS "content: String",
-                  a.size_bytes, a.created_at, a.updated_at,
-                  a.workflow_run_id AS "workflow_run_id: WorkflowRunId",
-                  typeof(a.step_id) = 'integer' AND typeof(a.size_bytes) = 'integer'
-                  AND typeof(a.relative_path) = 'text'
-                  AND typeof(a.created_at) = 'text' AND typeof(a.updated_at) = 'text'
-                  AND typeof(a.workflow_run_id) IN ('integer', 'null')
-                  AND (NOT ?3 OR typeof(a.content) = 'text') AS "ok!: bool"
+        r#"SELECT a.skill_name AS "skill_name: _", a.step_id AS "step_id: _",
+                  a.relative_path AS "relative_path: _",
+                  CASE WHEN ?3 THEN a.content END AS "content?: _",
+                  a.size_bytes AS "size_bytes: _", a.created_at AS "created_at: _",
+                  a.updated_at AS "updated_at: _", a.workflow_run_id AS "workflow_run_id: _"
            FROM workflow_artifacts a JOIN workflow_runs r ON r.skill_name = a.skill_name
            WHERE a.skill_name = ?1
              AND (a.workflow_run_id = r.id OR a.workflow_run_id IS NULL)
@@ -345,7 +321,9 @@ pub async fn delete_artifacts_from_step(
     require_name("skill_name", skill_name)?;
     let count = sqlx::query!(
         "DELETE FROM workflow_artifacts
-         WHERE skill_name = ?1 AND step_id >= ?2 AND typeof(step_id) = 'integer'
+         WHERE skill_name = ?1 AND step_id >= ?2
+           -- why: SQL decides; SQLite ranks 'three' above every step, never delete it
+           AND typeof(step_id) = 'integer'
            AND EXISTS (SELECT 1 FROM workflow_runs r
                        WHERE r.skill_name = ?1
                          AND (workflow_artifacts.workflow_run_id = r.id

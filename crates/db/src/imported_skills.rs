@@ -24,12 +24,13 @@
 //! ```
 
 use crate::{Reader, Writer};
-use skill_builder_model::{HashInfo, ImportedSkill, ImportedSkillId, SkillId};
+use skill_builder_model::{HashInfo, ImportedSkill};
 use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
-use crate::{Conflict, Entity, Error, Result, hydrate, malformed};
+use crate::malformed::{Checked, checked_list, checked_one};
+use crate::{Conflict, Entity, Error, Result, hydrate};
 
 /// Fill `description` from the skill's `SKILL.md` frontmatter.
 fn hydrated(mut skill: ImportedSkill) -> ImportedSkill {
@@ -274,53 +275,32 @@ pub async fn get_imported_skill(
     skill_name: &str,
 ) -> Result<Option<ImportedSkill>> {
     let conn = db.connection();
-    // Whether the row holds only values the model reads exactly (the name is UNIQUE).
-    let Some(probe) = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64",
-                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(is_active) = 'integer' AND typeof(disk_path) = 'text'
-                  AND typeof(imported_at) = 'text' AND typeof(is_bundled) = 'integer'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(skill_master_id) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
-           FROM imported_skills WHERE skill_name = ?"#,
-        skill_name
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    if probe.ok {
-        let row = sqlx::query_as!(
+    let row = checked_one!(
+        conn,
+        TABLE,
+        skill_name.to_owned(),
+        Error::not_found(Entity::ImportedSkill, skill_name),
+        sqlx::query_as!(
             ImportedSkill,
-            r#"SELECT skill_id AS "skill_id!: ImportedSkillId", skill_name, is_active AS "is_active: bool",
-                      disk_path, imported_at, is_bundled AS "is_bundled: bool",
-                      NULL AS "description?: String", purpose, version, model, argument_hint,
-                      user_invocable AS "user_invocable: bool",
-                      disable_model_invocation AS "disable_model_invocation: bool",
-                      skill_master_id AS "skill_master_id: SkillId", content_hash
-               FROM imported_skills WHERE rowid = ?"#,
-            probe.rowid
+            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  is_active AS "is_active: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", is_bundled AS "is_bundled: _",
+                  NULL AS "description?: String", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  skill_master_id AS "skill_master_id: _", content_hash AS "content_hash: _"
+           FROM imported_skills WHERE skill_name = ?"#,
+            skill_name
         )
-        .fetch_optional(&mut *conn)
-        .await;
-        match row {
-            Ok(row) => return Ok(row.map(hydrated)),
-            Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
-            Err(_) => {}
-        }
-    }
-    let bad = skill_builder_migrations::values::scan_table(&mut *conn, TABLE).await?;
-    Err(
-        malformed::row_error(&bad, TABLE, probe.rowid, skill_name).map_or_else(
-            || Error::not_found(Entity::ImportedSkill, skill_name),
-            Error::from,
-        ),
-    )
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM imported_skills WHERE skill_name = ?"#,
+            skill_name
+        )
+        .fetch_one(&mut *conn)
+    )?;
+    Ok(row.map(hydrated))
 }
 
 /// The table of this module.
@@ -347,34 +327,9 @@ const TABLE: &str = "imported_skills";
 #[instrument(skip_all, fields(count, skipped), err)]
 pub async fn list_active_skills(db: &mut dyn Reader) -> Result<Vec<ImportedSkill>> {
     let conn = db.connection();
-    let unreadable = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!: i64" FROM imported_skills
-           WHERE NOT (typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(is_active) = 'integer' AND typeof(disk_path) = 'text'
-                  AND typeof(imported_at) = 'text' AND typeof(is_bundled) = 'integer'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(skill_master_id) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null'))"#
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let first = if unreadable == 0 {
-        Some(active(&mut *conn, "[]").await)
-    } else {
-        None
-    };
-    let rows = match first {
-        Some(Ok(rows)) => rows,
-        Some(Err(e)) if !malformed::is_decode(&e) => return Err(e.into()),
-        _ => {
-            let bad = malformed::skipped(&mut *conn, TABLE, &[], "list_active_skills").await?;
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            active(&mut *conn, &malformed::rowids(&bad)).await?
-        }
-    };
+    let rows = checked_list!(conn, TABLE, &[], "list_active_skills", |skip| active(
+        &mut *conn, skip
+    ))?;
     tracing::Span::current().record("count", rows.len());
     Ok(rows.into_iter().map(hydrated).collect())
 }
@@ -383,12 +338,14 @@ pub async fn list_active_skills(db: &mut dyn Reader) -> Result<Vec<ImportedSkill
 async fn active(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<ImportedSkill>> {
     sqlx::query_as!(
         ImportedSkill,
-        r#"SELECT skill_id AS "skill_id!: ImportedSkillId", skill_name, is_active AS "is_active: bool",
-                  disk_path, imported_at, is_bundled AS "is_bundled: bool",
-                  NULL AS "description?: String", purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool",
-                  skill_master_id AS "skill_master_id: SkillId", content_hash
+        r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  is_active AS "is_active: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", is_bundled AS "is_bundled: _",
+                  NULL AS "description?: String", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  skill_master_id AS "skill_master_id: _", content_hash AS "content_hash: _"
            FROM imported_skills
            WHERE is_active <> 0 AND rowid NOT IN (SELECT value FROM json_each(?1))
            ORDER BY skill_name"#,
@@ -423,9 +380,8 @@ pub async fn set_imported_skill_content_hash(
 /// Folder and stored fingerprint of the imported skill with this name
 /// (`content_hash` `None` = baseline unknown); `None` when there is no such row.
 ///
-/// A `disk_path` or `content_hash` that is not text (a BLOB; a NULL path) or not valid
-/// UTF-8 is an error, never read as text: one query, `typeof()` and the bytes of each
-/// value, checked in Rust.
+/// A `disk_path` or `content_hash` that is not text (a BLOB) or not valid UTF-8 is an
+/// error, never read as text (see [`crate::malformed`]).
 ///
 /// # Differences from the existing layer
 /// Such a value is [`Error::Malformed`] (the existing layer read a BLOB's bytes as
@@ -440,10 +396,8 @@ pub async fn get_imported_skill_hash_info(
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
     let Some(row) = sqlx::query!(
-        r#"SELECT typeof(disk_path) AS "path_found!: String",
-                  CAST(disk_path AS BLOB) AS "path?: Vec<u8>",
-                  typeof(content_hash) AS "hash_found!: String",
-                  CAST(content_hash AS BLOB) AS "hash?: Vec<u8>"
+        r#"SELECT disk_path AS "disk_path: Checked<String>",
+                  content_hash AS "content_hash!: Checked<Option<String>>"
            FROM imported_skills WHERE skill_name = ?"#,
         skill_name
     )
@@ -452,23 +406,9 @@ pub async fn get_imported_skill_hash_info(
     else {
         return Ok(None);
     };
-    let disk_path = malformed::text_of_row(
-        TABLE,
-        skill_name,
-        "disk_path",
-        &row.path_found,
-        row.path,
-        false,
-    )?;
-    let content_hash = malformed::text_of_row(
-        TABLE,
-        skill_name,
-        "content_hash",
-        &row.hash_found,
-        row.hash,
-        true,
-    )?;
-    Ok(disk_path.map(|disk_path| HashInfo {
+    let disk_path = row.disk_path.of_row(TABLE, skill_name, "disk_path")?;
+    let content_hash = row.content_hash.of_row(TABLE, skill_name, "content_hash")?;
+    Ok(Some(HashInfo {
         disk_path,
         content_hash,
     }))

@@ -30,11 +30,12 @@ use crate::Result;
 #[instrument(skip_all, fields(count), err)]
 pub async fn get_all_installed_skill_names(db: &mut dyn Reader) -> Result<Vec<String>> {
     let names = sqlx::query_scalar!(
-        r#"SELECT skill_name AS "skill_name!" FROM workflow_runs WHERE typeof(skill_name) = 'text'
-           UNION
-           SELECT skill_name FROM imported_skills WHERE typeof(skill_name) = 'text'
-           UNION
-           SELECT skill_name FROM workspace_skills WHERE typeof(skill_name) = 'text'
+        r#"SELECT skill_name AS "skill_name!" FROM (
+               SELECT skill_name FROM workflow_runs
+               UNION SELECT skill_name FROM imported_skills
+               UNION SELECT skill_name FROM workspace_skills)
+           -- why: SQL decides; a set over three tables, a name that is not text left out
+           WHERE typeof(skill_name) = 'text'
            ORDER BY 1"#
     )
     .fetch_all(db.connection())

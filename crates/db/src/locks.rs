@@ -33,7 +33,7 @@ use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use crate::error::require_name;
-use crate::malformed::{self, MalformedRow, checked_list};
+use crate::malformed::{self, Checked, MalformedRow, NotNull, checked_list, checked_one};
 use crate::{Conflict, Entity, Error, InvalidInput, Result, pid};
 
 /// Whether a process is running; the existing layer's name for [`pid::is_alive`].
@@ -109,11 +109,8 @@ pub async fn acquire_skill_lock(
     .await?
     .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
     let held = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", instance_id AS "instance_id: InstanceId",
-                  typeof(instance_id) = 'text' AS "id_is_text!: bool", pid, pid_started_at,
-                  CASE WHEN typeof(pid) <> 'integer' THEN typeof(pid) END AS "pid_found: String",
-                  CASE WHEN typeof(pid_started_at) NOT IN ('integer', 'null')
-                       THEN typeof(pid_started_at) END AS "started_found: String"
+        r#"SELECT rowid AS "rowid!: i64", instance_id AS "instance_id: Checked<InstanceId>",
+                  pid AS "pid: Checked<i64>", pid_started_at AS "started!: Checked<Option<i64>>"
            FROM skill_locks WHERE skill_name = ?1 OR skill_id = ?2"#,
         skill_name,
         skill_id,
@@ -121,27 +118,46 @@ pub async fn acquire_skill_lock(
     .fetch_all(&mut *tx)
     .await?;
     // Only a text id is this instance's: a BLOB with the same bytes (another tool's
-    // write) would read as equal, and no lock row would be written.
+    // write) is not, and no lock row would be written.
     if held
         .iter()
-        .any(|lock| lock.id_is_text && lock.instance_id == *instance_id)
+        .any(|lock| lock.instance_id.0.as_ref() == Ok(instance_id))
     {
         return Ok(());
     }
-    if let Some(live) = held.iter().find(|lock| {
-        malformed::pid_problem(lock.pid_found.as_deref(), lock.started_found.as_deref()).is_none()
-            && pid::is_alive_since(lock.pid, lock.pid_started_at)
-    }) {
+    let mut judged = Vec::with_capacity(held.len());
+    let mut unjudged = None;
+    for lock in held {
+        match malformed::pid_of(lock.pid, lock.started) {
+            Ok((pid, started)) => judged.push((lock.rowid, lock.instance_id, pid, started)),
+            Err(bad) => unjudged = unjudged.or(Some(bad)),
+        }
+    }
+    if let Some((_, id, pid, _)) = judged
+        .iter()
+        .find(|(_, _, pid, started)| pid::is_alive_since(*pid, *started))
+    {
+        let instance_id = match &id.0 {
+            Ok(id) => id.to_string(),
+            Err(problem) => {
+                return Err(MalformedRow {
+                    table: TABLE,
+                    key: skill_name.to_owned(),
+                    column: "instance_id".to_owned(),
+                    problem: problem.clone(),
+                }
+                .into());
+            }
+        };
         return Err(Conflict::LockHeld {
             skill_name: skill_name.to_owned(),
-            instance_id: live.instance_id.to_string(),
-            pid: live.pid,
+            instance_id,
+            pid: *pid,
         }
         .into());
     }
-    if let Some((column, problem)) = held.iter().find_map(|lock| {
-        malformed::pid_problem(lock.pid_found.as_deref(), lock.started_found.as_deref())
-    }) {
+    // A lock that cannot be judged is never taken over.
+    if let Some((column, problem)) = unjudged {
         return Err(MalformedRow {
             table: TABLE,
             key: skill_name.to_owned(),
@@ -150,13 +166,13 @@ pub async fn acquire_skill_lock(
         }
         .into());
     }
+    let held: Vec<i64> = judged.iter().map(|(rowid, ..)| *rowid).collect();
     if !held.is_empty() {
         tracing::info!(
             reclaimed = held.len(),
             "taking over a lock of a dead process"
         );
-        let dead =
-            serde_json::Value::from(held.iter().map(|l| l.rowid).collect::<Vec<_>>()).to_string();
+        let dead = serde_json::Value::from(held).to_string();
         sqlx::query!(
             "DELETE FROM skill_locks WHERE rowid IN (SELECT value FROM json_each(?))",
             dead
@@ -240,46 +256,32 @@ pub async fn release_all_instance_locks(
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn get_skill_lock(db: &mut dyn Reader, skill_name: &str) -> Result<Option<SkillLock>> {
     let conn = db.connection();
-    let row = sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_name AS "skill_name!",
-                  instance_id AS "instance_id: InstanceId", pid,
-                  acquired_at, skill_id AS "skill_id: SkillId",
-                  typeof(skill_name) = 'text' AND typeof(instance_id) = 'text'
-                  AND typeof(pid) = 'integer' AND typeof(acquired_at) = 'text'
-                  AND typeof(skill_id) IN ('integer', 'null') AS "ok!: bool"
-           FROM skill_locks
-           WHERE (skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1))
-             AND rowid NOT IN (SELECT value FROM json_each(?2))
-           ORDER BY skill_name = ?1 DESC
-           LIMIT 1"#,
-        skill_name,
-        "[]"
-    )
-    .fetch_optional(&mut *conn)
-    .await;
-    let rowid = match row {
-        Ok(None) => return Ok(None),
-        Ok(Some(row)) if row.ok => return Ok(Some(row.into_lock())),
-        Ok(Some(row)) => row.rowid,
-        Err(e) if malformed::is_decode(&e) => {
-            sqlx::query_scalar!(
-                r#"SELECT rowid AS "rowid!: i64" FROM skill_locks
-                   WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
-                   ORDER BY skill_name = ?1 DESC
-                   LIMIT 1"#,
-                skill_name
-            )
-            .fetch_one(&mut *conn)
-            .await?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let not_found = Error::not_found(Entity::SkillLock, skill_name);
-    Err(
-        malformed::single_row_error(&mut *conn, TABLE, rowid, skill_name.to_owned(), not_found)
-            .await,
-    )
+    let row = checked_one!(
+        conn,
+        TABLE,
+        skill_name.to_owned(),
+        Error::not_found(Entity::SkillLock, skill_name),
+        sqlx::query_as!(
+            Row,
+            r#"SELECT skill_name AS "skill_name!: _", instance_id AS "instance_id: _",
+                      pid AS "pid: _", acquired_at AS "acquired_at: _", skill_id AS "skill_id: _"
+               FROM skill_locks
+               WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
+               ORDER BY skill_name = ?1 DESC
+               LIMIT 1"#,
+            skill_name
+        )
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM skill_locks
+               WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
+               ORDER BY skill_name = ?1 DESC
+               LIMIT 1"#,
+            skill_name
+        )
+        .fetch_one(&mut *conn)
+    )?;
+    Ok(row.map(Row::into_lock))
 }
 
 /// Every lock, ordered by skill name.
@@ -301,12 +303,8 @@ pub async fn get_all_skill_locks(db: &mut dyn Reader) -> Result<Vec<SkillLock>> 
     let rows = checked_list!(conn, TABLE, &[], "get_all_skill_locks", |skip| {
         sqlx::query_as!(
             Row,
-            r#"SELECT rowid AS "rowid!: i64", skill_name AS "skill_name!",
-                  instance_id AS "instance_id: InstanceId", pid,
-                  acquired_at, skill_id AS "skill_id: SkillId",
-                  typeof(skill_name) = 'text' AND typeof(instance_id) = 'text'
-                  AND typeof(pid) = 'integer' AND typeof(acquired_at) = 'text'
-                  AND typeof(skill_id) IN ('integer', 'null') AS "ok!: bool"
+            r#"SELECT skill_name AS "skill_name!: _", instance_id AS "instance_id: _",
+                      pid AS "pid: _", acquired_at AS "acquired_at: _", skill_id AS "skill_id: _"
            FROM skill_locks WHERE rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY skill_name"#,
             skip
@@ -321,22 +319,19 @@ pub async fn get_all_skill_locks(db: &mut dyn Reader) -> Result<Vec<SkillLock>> 
 /// The table of this module.
 const TABLE: &str = "skill_locks";
 
-/// A lock row as read, with its rowid and whether every column has the storage class
-/// the model expects (see [`crate::malformed`]).
+/// A lock row as read (`skill_name`, the key, may hold NULL: see [`NotNull`]).
 struct Row {
-    rowid: i64,
-    skill_name: String,
+    skill_name: NotNull<String>,
     instance_id: InstanceId,
     pid: i64,
     acquired_at: String,
     skill_id: Option<SkillId>,
-    ok: bool,
 }
 
 impl Row {
     fn into_lock(self) -> SkillLock {
         SkillLock {
-            skill_name: self.skill_name,
+            skill_name: self.skill_name.0,
             instance_id: self.instance_id,
             pid: self.pid,
             acquired_at: self.acquired_at,
@@ -368,10 +363,8 @@ impl Row {
 pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let locks = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", pid, pid_started_at,
-                  CASE WHEN typeof(pid) <> 'integer' THEN typeof(pid) END AS "pid_found: String",
-                  CASE WHEN typeof(pid_started_at) NOT IN ('integer', 'null')
-                       THEN typeof(pid_started_at) END AS "started_found: String"
+        r#"SELECT rowid AS "rowid!: i64", pid AS "pid: Checked<i64>",
+                  pid_started_at AS "started!: Checked<Option<i64>>"
            FROM skill_locks"#
     )
     .fetch_all(&mut *tx)
@@ -380,23 +373,24 @@ pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
     let mut skipped = 0_usize;
     let mut dead: Vec<i64> = Vec::new();
     for lock in locks {
-        if let Some((column, problem)) =
-            malformed::pid_problem(lock.pid_found.as_deref(), lock.started_found.as_deref())
-        {
-            malformed::not_acted_on(
-                "reclaim_dead_locks",
-                TABLE,
-                lock.rowid,
-                column,
-                &problem,
-                "left a lock in place",
-            );
-            skipped += 1;
-            continue;
-        }
+        let (pid, started) = match malformed::pid_of(lock.pid, lock.started) {
+            Ok(judged) => judged,
+            Err((column, problem)) => {
+                malformed::not_acted_on(
+                    "reclaim_dead_locks",
+                    TABLE,
+                    lock.rowid,
+                    column,
+                    &problem,
+                    "left a lock in place",
+                );
+                skipped += 1;
+                continue;
+            }
+        };
         if !*alive
-            .entry((lock.pid, lock.pid_started_at))
-            .or_insert_with(|| pid::is_alive_since(lock.pid, lock.pid_started_at))
+            .entry((pid, started))
+            .or_insert_with(|| pid::is_alive_since(pid, started))
         {
             dead.push(lock.rowid);
         }

@@ -1,34 +1,72 @@
-//! Rows the typed API cannot read exactly: how reads meet them.
+//! Rows the typed API cannot read exactly: the one boundary where they are met.
 //!
 //! A file edited by another tool can hold values its schema does not describe:
 //! `'1.2k'` or 2.5 in an `INTEGER` column, a BLOB or invalid UTF-8 in a `TEXT`
-//! column, NULL in a key column ([`ValueProblem`]). This layer never substitutes a
-//! value for them (sqlx alone would read `'1.2k'` as 1, `'three'` as 0 and NULL text
-//! as `""`):
+//! column, NULL in a text primary key ([`ValueProblem`]). This layer never
+//! substitutes a value for them (sqlx's unchecked decode reads `'1.2k'` as 1,
+//! `'three'` as 0 and NULL text as `""`).
 //!
-//! * a **list** skips such a row and goes on with the others: it logs one
-//!   `tracing::warn!` per bad value (table, rowid, column, problem) and records the
-//!   number of skipped rows as the `skipped` field of its span. The catalogue
-//!   reads run their plain query, which a bad row makes fail rather than read wrong
-//!   (so a healthy catalogue pays nothing); the other lists test `typeof()` per
-//!   column in SQL. The scan that names the bad values
-//!   ([`skill_builder_migrations::values::scan_columns`]) runs only when a list met
-//!   one.
-//! * a **single-row read** fails with [`Error::Malformed`](crate::Error::Malformed),
-//!   naming the table, the row's key and the column.
-//! * a **write** that would decide by such a value, or return it, fails with
-//!   [`Error::Malformed`](crate::Error::Malformed) the same way and writes nothing
-//!   (a lock whose `pid` is `'three'`, a workspace skill whose `is_active` is `'yes'`
-//!   given to an upsert, …); the lock and session sweeps leave such rows in place.
+//! # Decode at the edge
 //!
-//! `skill-builder-db check` lists every such value of the file, with table and
-//! rowid; the repair pass converts the ones that can be converted without guessing
-//! (see [`skill_builder_migrations::repair`]).
+//! Queries read columns plainly, `SELECT name AS "name: _", version AS "version: _"`,
+//! and the bad value is met when the row is decoded, here:
+//!
+//! * **The runtime check.** A column with a wildcard type override (`"col: _"`,
+//!   `"col!: _"`, `"col?: _"`) makes the `query_as!` macro decode it with
+//!   `Row::try_get`, which tests `T::compatible` against the storage class the value
+//!   actually has (for SQLite, `sqlite3_value_type`), not the column's declared type:
+//!   text or a real where an `i64`/`bool` is read, a BLOB where a `String` is read,
+//!   fail with `sqlx::Error::ColumnDecode`; invalid UTF-8 fails `String`'s decode.
+//!   (An exact override, `"col: i64"`, decodes unchecked: never used for stored
+//!   values.) `query_scalar!` always decodes this way.
+//! * **NULL** passes that check, so a NULL in a text primary key (which SQLite
+//!   allows) would read as `""`: the text ids of the model (`WorkspaceSkillId`, …)
+//!   and the enums refuse NULL in their `Decode`, and `NotNull` does the same for a
+//!   plain `String` key (`skill_locks.skill_name`).
+//! * **Nothing is added to healthy reads or to writes**: no per-column test in SQL,
+//!   no extra query; a decode error is the only signal. The scan that names the bad
+//!   values ([`skill_builder_migrations::values`], driven by the file's own schema)
+//!   runs only after a read met one.
+//!
+//! Why here and not in the schema (triggers refusing a wrong class, a migration
+//! setting bad values aside): it needs no migration step, costs every write nothing,
+//! and leaves files the existing app still opens exactly as they are.
+//!
+//! # What each operation does with a bad value
+//!
+//! * a **list** (`checked_list!`) skips the row and returns the others: on a
+//!   decode error it names the bad values of the table, logs one `tracing::warn!`
+//!   per value (table, rowid, column, problem), records the number of skipped rows
+//!   as the span's `skipped` field and reads again with
+//!   `rowid NOT IN (SELECT value FROM json_each(?))`. The catalogue reads
+//!   (`list_all_skills`, `get_tags_for_skills`) build JSON in SQLite, which a BLOB
+//!   fails, and decode it with serde, which invalid UTF-8 or text in a flag fails:
+//!   the same signal, the same fallback.
+//! * a **single-row read** (`checked_one!`) reads the row's rowid and fails with
+//!   [`Error::Malformed`](crate::Error::Malformed) naming the table, the key the
+//!   caller gave and the first bad column.
+//! * a **write that decides by a stored value in Rust** (the lock and session
+//!   sweeps, `acquire_skill_lock`, the purpose and flag reads of the workspace
+//!   skills, the hash-info reads) reads it as `Checked<T>`, which carries the
+//!   problem instead of failing the row: the sweeps leave such a row in place (one
+//!   warning each, counted in `skipped`), a session counts as live, the others fail
+//!   with [`Error::Malformed`](crate::Error::Malformed) and write nothing.
+//! * a **write that decides in SQL** keeps a `typeof` test in its statement, each
+//!   with a `-- why` comment: the rewinds (`step_id >= ?` would hold for `'three'`,
+//!   which SQLite ranks above every number), the session sweep's end times (a BLOB
+//!   ranks above every text), the upsert that keeps a non-integer `is_active`, the
+//!   snapshot guard of `persist_agent_run`, the name set of `installed`.
+//!
+//! `skill-builder-db check` lists every such value of the file, with table, rowid
+//! and column; the repair pass converts the ones that can be converted without
+//! guessing (see [`skill_builder_migrations::repair`]).
 
 use std::collections::BTreeSet;
 
 pub use skill_builder_migrations::values::{BadValue, ValueProblem};
-use sqlx::SqliteConnection;
+use sqlx::error::BoxDynError;
+use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
+use sqlx::{Decode, Sqlite, SqliteConnection, Type, TypeInfo, ValueRef};
 use thiserror::Error;
 
 use crate::Result;
@@ -45,6 +83,31 @@ pub struct MalformedRow {
     pub column: String,
     /// What is wrong with it.
     pub problem: ValueProblem,
+}
+
+/// The value of a column that must not be NULL (a text primary key, which SQLite
+/// lets hold NULL): a `"col!: _"` override whose field is `NotNull<T>` fails to
+/// decode on NULL, as a wrong storage class does, where `T` alone would read `""`.
+#[derive(Debug)]
+pub(crate) struct NotNull<T>(pub T);
+
+impl<T: Type<Sqlite>> Type<Sqlite> for NotNull<T> {
+    fn type_info() -> SqliteTypeInfo {
+        T::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        T::compatible(ty)
+    }
+}
+
+impl<'r, T: Decode<'r, Sqlite>> Decode<'r, Sqlite> for NotNull<T> {
+    fn decode(value: SqliteValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
+        if value.is_null() {
+            return Err("NULL in a column that must hold a value".into());
+        }
+        T::decode(value).map(Self)
+    }
 }
 
 /// The bad values of `table` (a full scan of the `columns` an operation reads, all
@@ -101,11 +164,11 @@ pub(crate) fn row_error(
 }
 
 /// The readable rows of a list read: run `$read` (an expression using `$skip`, a
-/// `&str` JSON array of rowids to leave out, `"[]"` at first) on `$conn`; when a row
-/// comes back with `ok == false` or a value fails to decode, name the bad values of
+/// `&str` JSON array of rowids to leave out, `"[]"` at first) on `$conn`; when a value
+/// fails to decode (the runtime check of a `"col: _"` column), name the bad values of
 /// `$table` (its `$columns`, all when empty) with [`skipped`], record their row count
-/// as the span's `skipped` field and run `$read` again without them. Rows still not
-/// `ok` (fixed or added meanwhile) are dropped. Evaluates to `Result<Vec<Row>>`.
+/// as the span's `skipped` field and run `$read` again without them. Evaluates to
+/// `Result<Vec<Row>>`.
 macro_rules! checked_list {
     ($conn:expr, $table:expr, $columns:expr, $operation:expr, |$skip:ident| $read:expr) => {
         async {
@@ -113,26 +176,24 @@ macro_rules! checked_list {
                 let $skip: &str = "[]";
                 $read.await
             };
-            let rows = match first {
-                Ok(rows) if rows.iter().all(|r| r.ok) => rows,
-                Err(e) if !$crate::malformed::is_decode(&e) => {
-                    return $crate::Result::<Vec<_>>::Err($crate::Error::from(e));
-                }
-                _ => {
+            match first {
+                Ok(rows) => $crate::Result::<Vec<_>>::Ok(rows),
+                Err(e) if !$crate::malformed::is_decode(&e) => Err($crate::Error::from(e)),
+                Err(_) => {
                     let bad = $crate::malformed::skipped(&mut *$conn, $table, $columns, $operation)
                         .await?;
                     tracing::Span::current().record("skipped", $crate::malformed::row_count(&bad));
                     let rowids = $crate::malformed::rowids(&bad);
                     let $skip: &str = &rowids;
-                    $read.await.map_err($crate::Error::from)?
+                    $read.await.map_err($crate::Error::from)
                 }
-            };
-            $crate::Result::<Vec<_>>::Ok(rows.into_iter().filter(|r| r.ok).collect())
+            }
         }
         .await
     };
 }
 pub(crate) use checked_list;
+
 
 /// The error of a single-row read whose row `rowid` (keyed `key`) is not readable:
 /// the first bad value [`scan`](skill_builder_migrations::values::scan_table) finds in
@@ -150,82 +211,97 @@ pub(crate) async fn single_row_error(
     }
 }
 
-/// A single-row read: run `$read` (`sqlx::Result<Option<Row>>`, the row with its
-/// `rowid` and `ok` flag) on `$conn`; a readable row → `Ok(Some(row))`, none →
-/// `Ok(None)`; a row with `ok == false`, or one whose value fails to decode (its
-/// rowid then read by `$rowid`, a `sqlx::Result<i64>`), → the
+/// A single-row read: run `$read` (`sqlx::Result<Option<Row>>`) on `$conn`; a row →
+/// `Ok(Some(row))`, none → `Ok(None)`; a value that fails to decode → its row's rowid,
+/// read by `$rowid` (a `sqlx::Result<i64>`), and the
 /// [`Error::Malformed`](crate::Error::Malformed) that [`single_row_error`] builds
 /// (`$key` as the key, `$not_found` when the row was fixed meanwhile).
 /// Evaluates to `Result<Option<Row>>`.
 macro_rules! checked_one {
     ($conn:expr, $table:expr, $key:expr, $not_found:expr, $read:expr, $rowid:expr) => {
         async {
-            let row = $read.await;
-            let rowid = match row {
-                Ok(None) => return $crate::Result::Ok(None),
-                Ok(Some(row)) if row.ok => return Ok(Some(row)),
-                Ok(Some(row)) => row.rowid,
+            match $read.await {
+                Ok(row) => $crate::Result::Ok(row),
                 Err(e) if $crate::malformed::is_decode(&e) => {
-                    $rowid.await.map_err($crate::Error::from)?
+                    let rowid = $rowid.await.map_err($crate::Error::from)?;
+                    Err($crate::malformed::single_row_error(
+                        &mut *$conn,
+                        $table,
+                        rowid,
+                        $key,
+                        $not_found,
+                    )
+                    .await)
                 }
-                Err(e) => return Err($crate::Error::from(e)),
-            };
-            Err(
-                $crate::malformed::single_row_error(&mut *$conn, $table, rowid, $key, $not_found)
-                    .await,
-            )
+                Err(e) => Err($crate::Error::from(e)),
+            }
         }
         .await
     };
 }
 pub(crate) use checked_one;
 
-// ---- Reads inside writes: the values a write decides by, tested in its own query.
+// ---- Reads inside writes: the values a write decides by, one at a time.
 
-/// The problem of a value whose `typeof()` is `found` in a column declared
-/// `declared` (the type this layer's schema gives it, `INTEGER` or `TEXT`): `None`
-/// when it is of that class, or NULL and `nullable`. A NULL the column may not hold
-/// is reported as a `null` storage class.
-pub(crate) fn class_problem(
-    found: &str,
-    declared: &'static str,
-    nullable: bool,
-) -> Option<ValueProblem> {
-    let ok = found.eq_ignore_ascii_case(declared) || (nullable && found == "null");
-    (!ok).then(|| ValueProblem::StorageClass {
-        found: found.to_owned(),
-        declared: declared.to_owned(),
-    })
-}
+/// A value a write decides by, read without failing its row: `Ok` when it has the
+/// storage class of `T` (and `T` decodes it), else the problem. A column override
+/// `pid AS "pid: Checked<i64>"` reads it; the write then acts on the `Ok` values and
+/// leaves the others (a lock whose pid is `'three'` is not reclaimed), or refuses
+/// with [`Checked::of_row`]. A NULL reaches `T` (`Option<_>` reads it as `None`).
+#[derive(Debug)]
+pub(crate) struct Checked<T>(pub std::result::Result<T, ValueProblem>);
 
-/// The exact text of a `TEXT` value read as its `typeof()` (`found`) and its bytes
-/// (`CAST(column AS BLOB)`, so invalid UTF-8 cannot fail the query): `Ok(None)` for
-/// NULL when `nullable`, the text when it is valid UTF-8 text, otherwise the problem.
-pub(crate) fn exact_text(
-    found: &str,
-    bytes: Option<Vec<u8>>,
-    nullable: bool,
-) -> std::result::Result<Option<String>, ValueProblem> {
-    if let Some(problem) = class_problem(found, "TEXT", nullable) {
-        return Err(problem);
+impl<T: Type<Sqlite>> Type<Sqlite> for Checked<T> {
+    fn type_info() -> SqliteTypeInfo {
+        T::type_info()
     }
-    bytes
-        .map(|b| String::from_utf8(b).map_err(|_| ValueProblem::InvalidUtf8))
-        .transpose()
+
+    fn compatible(_: &SqliteTypeInfo) -> bool {
+        true
+    }
 }
 
-/// Which of a lock's or session's `pid` (`INTEGER NOT NULL`) and `pid_started_at`
-/// (`INTEGER`, nullable) cannot be decided by, from the `typeof()` of each as read
-/// (`None` for a value of the right class, so healthy rows allocate nothing): the
-/// first such column and its problem.
-pub(crate) fn pid_problem(
-    pid_found: Option<&str>,
-    started_found: Option<&str>,
-) -> Option<(&'static str, ValueProblem)> {
-    let pid = pid_found.and_then(|f| class_problem(f, "INTEGER", false));
-    let started = started_found.and_then(|f| class_problem(f, "INTEGER", true));
-    pid.map(|p| ("pid", p))
-        .or_else(|| started.map(|p| ("pid_started_at", p)))
+impl<'r, T: Decode<'r, Sqlite> + Type<Sqlite>> Decode<'r, Sqlite> for Checked<T> {
+    fn decode(value: SqliteValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
+        let found = value.type_info();
+        if !value.is_null() && !T::compatible(&found) {
+            return Ok(Self(Err(ValueProblem::StorageClass {
+                found: found.name().to_ascii_lowercase(),
+                declared: T::type_info().name().to_owned(),
+            })));
+        }
+        // What `T` refuses of its own class is text that is not UTF-8.
+        Ok(Self(
+            T::decode(value).map_err(|_| ValueProblem::InvalidUtf8),
+        ))
+    }
+}
+
+impl<T> Checked<T> {
+    /// The value, or [`Error::Malformed`](crate::Error::Malformed) naming `table`,
+    /// `key` and `column` (a single-row read inside a write).
+    pub(crate) fn of_row(self, table: &'static str, key: &str, column: &str) -> Result<T> {
+        self.0.map_err(|problem| {
+            MalformedRow {
+                table,
+                key: key.to_owned(),
+                column: column.to_owned(),
+                problem,
+            }
+            .into()
+        })
+    }
+}
+
+/// A lock's or session's `pid` and `pid_started_at` as read, or the first of them a
+/// liveness check cannot be decided by, with its problem.
+pub(crate) fn pid_of(
+    pid: Checked<i64>,
+    started: Checked<Option<i64>>,
+) -> std::result::Result<(i64, Option<i64>), (&'static str, ValueProblem)> {
+    let pid = pid.0.map_err(|p| ("pid", p))?;
+    let started = started.0.map_err(|p| ("pid_started_at", p))?;
+    Ok((pid, started))
 }
 
 /// Log a row a write did not act on because `column` of row `rowid` of `table`
@@ -247,27 +323,6 @@ pub(crate) fn not_acted_on(
         problem = %problem,
         "{what}: a value the typed API cannot read exactly (listed by `skill-builder-db check`)"
     );
-}
-
-/// [`exact_text`] for a single-row read: the problem becomes the
-/// [`Error::Malformed`](crate::Error::Malformed) naming `table`, `key` and `column`.
-pub(crate) fn text_of_row(
-    table: &'static str,
-    key: &str,
-    column: &'static str,
-    found: &str,
-    bytes: Option<Vec<u8>>,
-    nullable: bool,
-) -> Result<Option<String>> {
-    exact_text(found, bytes, nullable).map_err(|problem| {
-        MalformedRow {
-            table,
-            key: key.to_owned(),
-            column: column.to_owned(),
-            problem,
-        }
-        .into()
-    })
 }
 
 impl MalformedRow {

@@ -21,13 +21,14 @@
 use std::collections::HashMap;
 
 use crate::{Reader, Writer};
-use skill_builder_model::{SkillId, WorkflowSession, WorkflowSessionId};
+use skill_builder_model::{WorkflowSession, WorkflowSessionId};
 use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use crate::error::require_name;
 use crate::locks::require_pid;
-use crate::{Entity, Error, Result, malformed, pid};
+use crate::malformed::{self, Checked, checked_one};
+use crate::{Entity, Error, Result, pid};
 
 /// Record the start of a workflow session (`ended_at` NULL, `skill_id` resolved from
 /// the name, NULL when the skill is not in the master, `pid_started_at` the start
@@ -121,52 +122,28 @@ pub async fn get_workflow_session(
     session_id: &WorkflowSessionId,
 ) -> Result<Option<WorkflowSession>> {
     let conn = db.connection();
-    let row = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", session_id AS "session_id!: WorkflowSessionId",
-                  skill_name, pid, started_at, ended_at, reset_marker,
-                  skill_id AS "skill_id: SkillId",
-                  typeof(skill_name) = 'text' AND typeof(pid) = 'integer'
-                  AND typeof(started_at) = 'text' AND typeof(ended_at) IN ('text', 'null')
-                  AND typeof(reset_marker) IN ('text', 'null')
-                  AND typeof(skill_id) IN ('integer', 'null') AS "ok!: bool"
-           FROM workflow_sessions WHERE session_id = ?"#,
-        session_id
-    )
-    .fetch_optional(&mut *conn)
-    .await;
-    let rowid = match row {
-        Ok(None) => return Ok(None),
-        Ok(Some(r)) if r.ok => {
-            return Ok(Some(WorkflowSession {
-                session_id: r.session_id,
-                skill_name: r.skill_name,
-                pid: r.pid,
-                started_at: r.started_at,
-                ended_at: r.ended_at,
-                reset_marker: r.reset_marker,
-                skill_id: r.skill_id,
-            }));
-        }
-        Ok(Some(r)) => r.rowid,
-        Err(e) if malformed::is_decode(&e) => {
-            sqlx::query_scalar!(
-                r#"SELECT rowid AS "rowid!: i64" FROM workflow_sessions WHERE session_id = ?"#,
-                session_id
-            )
-            .fetch_one(&mut *conn)
-            .await?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let not_found = Error::not_found(Entity::WorkflowSession, session_id.as_str());
-    Err(malformed::single_row_error(
-        &mut *conn,
-        "workflow_sessions",
-        rowid,
+    checked_one!(
+        conn,
+        TABLE,
         session_id.as_str().to_owned(),
-        not_found,
+        Error::not_found(Entity::WorkflowSession, session_id.as_str()),
+        sqlx::query_as!(
+            WorkflowSession,
+            // A NULL `session_id` never equals the key: no NotNull needed here.
+            r#"SELECT session_id AS "session_id!: _",
+                      skill_name AS "skill_name: _", pid AS "pid: _",
+                      started_at AS "started_at: _", ended_at AS "ended_at: _",
+                      reset_marker AS "reset_marker: _", skill_id AS "skill_id: _"
+               FROM workflow_sessions WHERE session_id = ?"#,
+            session_id
+        )
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM workflow_sessions WHERE session_id = ?"#,
+            session_id
+        )
+        .fetch_one(&mut *conn)
     )
-    .await)
 }
 
 /// Whether another running process may own the skill: true iff the skill is in the
@@ -191,11 +168,8 @@ pub async fn get_workflow_session(
 #[instrument(skip_all, fields(skill_name = %skill_name, skipped))]
 pub async fn has_active_session_with_live_pid(db: &mut dyn Reader, skill_name: &str) -> bool {
     let sessions = sqlx::query!(
-        r#"SELECT ws.rowid AS "rowid!: i64", ws.pid, ws.pid_started_at,
-                  CASE WHEN typeof(ws.pid) <> 'integer' THEN typeof(ws.pid) END
-                      AS "pid_found: String",
-                  CASE WHEN typeof(ws.pid_started_at) NOT IN ('integer', 'null')
-                       THEN typeof(ws.pid_started_at) END AS "started_found: String"
+        r#"SELECT ws.rowid AS "rowid!: i64", ws.pid AS "pid: Checked<i64>",
+                  ws.pid_started_at AS "started!: Checked<Option<i64>>"
            FROM workflow_sessions ws JOIN skills s ON s.name = ?
            WHERE ws.ended_at IS NULL AND ws.skill_id = s.id"#,
         skill_name
@@ -210,28 +184,30 @@ pub async fn has_active_session_with_live_pid(db: &mut dyn Reader, skill_name: &
         }
     };
     let mut unreadable = 0_usize;
-    for s in &sessions {
-        if let Some((column, problem)) =
-            malformed::pid_problem(s.pid_found.as_deref(), s.started_found.as_deref())
-        {
-            malformed::not_acted_on(
-                "has_active_session_with_live_pid",
-                TABLE,
-                s.rowid,
-                column,
-                &problem,
-                "counted a session as live",
-            );
-            unreadable += 1;
+    let mut judged = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        match malformed::pid_of(s.pid, s.started) {
+            Ok(pid) => judged.push(pid),
+            Err((column, problem)) => {
+                malformed::not_acted_on(
+                    "has_active_session_with_live_pid",
+                    TABLE,
+                    s.rowid,
+                    column,
+                    &problem,
+                    "counted a session as live",
+                );
+                unreadable += 1;
+            }
         }
     }
     if unreadable > 0 {
         tracing::Span::current().record("skipped", unreadable);
         return true;
     }
-    sessions
+    judged
         .into_iter()
-        .any(|s| pid::is_alive_since(s.pid, s.pid_started_at))
+        .any(|(pid, started)| pid::is_alive_since(pid, started))
 }
 
 /// The table of this module.
@@ -278,10 +254,8 @@ const TABLE: &str = "workflow_sessions";
 pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<u64> {
     let mut tx = crate::tx::begin_immediate(conn).await?;
     let open = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", pid, pid_started_at,
-                  CASE WHEN typeof(pid) <> 'integer' THEN typeof(pid) END AS "pid_found: String",
-                  CASE WHEN typeof(pid_started_at) NOT IN ('integer', 'null')
-                       THEN typeof(pid_started_at) END AS "started_found: String"
+        r#"SELECT rowid AS "rowid!: i64", pid AS "pid: Checked<i64>",
+                  pid_started_at AS "started!: Checked<Option<i64>>"
            FROM workflow_sessions WHERE ended_at IS NULL"#
     )
     .fetch_all(&mut *tx)
@@ -290,23 +264,24 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
     let mut skipped = 0_usize;
     let mut dead: Vec<i64> = Vec::new();
     for s in open {
-        if let Some((column, problem)) =
-            malformed::pid_problem(s.pid_found.as_deref(), s.started_found.as_deref())
-        {
-            malformed::not_acted_on(
-                "reconcile_orphaned_sessions",
-                TABLE,
-                s.rowid,
-                column,
-                &problem,
-                "left a session open",
-            );
-            skipped += 1;
-            continue;
-        }
+        let (pid, started) = match malformed::pid_of(s.pid, s.started) {
+            Ok(judged) => judged,
+            Err((column, problem)) => {
+                malformed::not_acted_on(
+                    "reconcile_orphaned_sessions",
+                    TABLE,
+                    s.rowid,
+                    column,
+                    &problem,
+                    "left a session open",
+                );
+                skipped += 1;
+                continue;
+            }
+        };
         if !*alive
-            .entry((s.pid, s.pid_started_at))
-            .or_insert_with(|| pid::is_alive_since(s.pid, s.pid_started_at))
+            .entry((pid, started))
+            .or_insert_with(|| pid::is_alive_since(pid, started))
         {
             dead.push(s.rowid);
         }
@@ -327,6 +302,7 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
          ),
          last_run AS MATERIALIZED (
              SELECT workflow_session_id AS sid,
+                    -- why: SQL decides; SQLite ranks a BLOB above every text
                     MAX(CASE WHEN typeof(completed_at) = 'text' THEN completed_at END)
                         AS last_completed
              FROM agent_runs
@@ -336,7 +312,7 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
          UPDATE workflow_sessions
          SET ended_at = COALESCE(
              (SELECT last_completed FROM last_run WHERE sid = workflow_sessions.session_id),
-             CASE WHEN typeof(started_at) = 'text' THEN started_at END,
+             CASE WHEN typeof(started_at) = 'text' THEN started_at END, -- why: as above
              datetime('now') || 'Z')
          WHERE ended_at IS NULL AND rowid IN (SELECT rid FROM dead)",
         dead

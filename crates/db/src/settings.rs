@@ -14,7 +14,7 @@ use crate::{Reader, Writer};
 use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
 use tracing::instrument;
 
-use crate::malformed::{MalformedRow, ValueProblem};
+use crate::malformed::Checked;
 use crate::{InvalidInput, Result};
 
 /// Load the application settings.
@@ -29,11 +29,8 @@ use crate::{InvalidInput, Result};
 /// (see [`crate::malformed`]). The stored value is left as it is.
 #[instrument(skip_all, err)]
 pub async fn read_settings(db: &mut dyn Reader) -> Result<AppSettings> {
-    // The bytes and the storage class in one read: a value of another class is named,
-    // never converted to text by SQLite.
-    let stored = sqlx::query!(
-        r#"SELECT CAST(value AS BLOB) AS "bytes!: Vec<u8>", typeof(value) AS "class!: String"
-           FROM settings WHERE key = ?"#,
+    let stored = sqlx::query_scalar!(
+        r#"SELECT value AS "value: Checked<String>" FROM settings WHERE key = ?"#,
         APP_SETTINGS_KEY
     )
     .fetch_optional(db.connection())
@@ -41,22 +38,8 @@ pub async fn read_settings(db: &mut dyn Reader) -> Result<AppSettings> {
     let Some(stored) = stored else {
         return Ok(AppSettings::default());
     };
-    let malformed = |problem| MalformedRow {
-        table: "settings",
-        key: APP_SETTINGS_KEY.to_owned(),
-        column: "value".to_owned(),
-        problem,
-    };
-    if stored.class != "text" {
-        return Err(malformed(ValueProblem::StorageClass {
-            found: stored.class,
-            declared: "TEXT".to_owned(),
-        })
-        .into());
-    }
-    let json =
-        std::str::from_utf8(&stored.bytes).map_err(|_| malformed(ValueProblem::InvalidUtf8))?;
-    serde_json::from_str(json).map_err(|e| InvalidInput::Settings(e.into()).into())
+    let json = stored.of_row("settings", APP_SETTINGS_KEY, "value")?;
+    serde_json::from_str(&json).map_err(|e| InvalidInput::Settings(e.into()).into())
 }
 
 /// Same as [`read_settings`]; kept as a second name for existing callers.

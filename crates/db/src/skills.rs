@@ -26,7 +26,8 @@ use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
-use crate::{Error, InvalidInput, Result, malformed, tx};
+use crate::malformed::{self, checked_list};
+use crate::{Error, InvalidInput, Result, tx};
 
 /// Ensure a master row exists for `name` and return its id.
 ///
@@ -427,31 +428,20 @@ pub async fn get_workflow_run_id(db: &mut dyn Reader, name: &str) -> Result<Opti
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn get_dashboard_skill_names(db: &mut dyn Reader) -> Result<Vec<String>> {
     let conn = db.connection();
-    let rows = match names(&mut *conn, "[]").await {
-        Ok(rows) if rows.iter().all(|r| r.1) => rows,
-        Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
-        // A BLOB or invalid UTF-8: name the bad rows, then read without them.
-        _ => {
-            let bad =
-                malformed::skipped(&mut *conn, "skills", &["name"], "get_dashboard_skill_names")
-                    .await?;
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            names(&mut *conn, &malformed::rowids(&bad)).await?
+    let names = checked_list!(
+        conn,
+        "skills",
+        &["name"],
+        "get_dashboard_skill_names",
+        |skip| {
+            sqlx::query_scalar!(
+                "SELECT name FROM skills WHERE id NOT IN (SELECT value FROM json_each(?1))
+             ORDER BY name",
+                skip
+            )
+            .fetch_all(&mut *conn)
         }
-    };
-    let names: Vec<String> = rows.into_iter().filter(|r| r.1).map(|r| r.0).collect();
+    )?;
     tracing::Span::current().record("count", names.len());
     Ok(names)
-}
-
-/// Names (with whether each is text) of the rows not in `skip` (a JSON array of ids).
-async fn names(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<(String, bool)>> {
-    let rows = sqlx::query!(
-        r#"SELECT name, typeof(name) = 'text' AS "ok!: bool" FROM skills
-           WHERE id NOT IN (SELECT value FROM json_each(?1)) ORDER BY name"#,
-        skip
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.name, r.ok)).collect())
 }

@@ -16,13 +16,13 @@
 
 use std::collections::BTreeMap;
 
-use skill_builder_model::normalize_tags;
-use sqlx::SqliteConnection;
 use crate::{Reader, Writer};
+use skill_builder_model::normalize_tags;
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
-use crate::{Entity, Error, Result, malformed};
+use crate::malformed::{self, checked_list};
+use crate::{Entity, Error, Result};
 
 /// Replace a skill's tag set, in one `BEGIN IMMEDIATE` transaction.
 ///
@@ -200,32 +200,16 @@ pub async fn get_tags_for_skills<S: AsRef<str>>(
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn get_all_tags(db: &mut dyn Reader) -> Result<Vec<String>> {
     let conn = db.connection();
-    let rows = match all_tags(&mut *conn, "[]").await {
-        Ok(rows) if rows.iter().all(|r| r.1) => rows,
-        Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
-        // A BLOB or invalid UTF-8: name the bad rows, then read without them.
-        _ => {
-            let bad = malformed::skipped(&mut *conn, "skill_tags", &["tag"], "get_all_tags").await?;
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            all_tags(&mut *conn, &malformed::rowids(&bad)).await?
-        }
-    };
-    let tags: Vec<String> = rows.into_iter().filter(|r| r.1).map(|r| r.0).collect();
+    let tags = checked_list!(conn, "skill_tags", &["tag"], "get_all_tags", |skip| {
+        sqlx::query_scalar!(
+            "SELECT DISTINCT tag FROM skill_tags
+             WHERE rowid NOT IN (SELECT value FROM json_each(?1)) ORDER BY tag",
+            skip
+        )
+        .fetch_all(&mut *conn)
+    })?;
     tracing::Span::current().record("count", tags.len());
     Ok(tags)
-}
-
-/// Distinct tags (with whether each is text) of the rows not in `skip` (a JSON array
-/// of rowids).
-async fn all_tags(conn: &mut SqliteConnection, skip: &str) -> sqlx::Result<Vec<(String, bool)>> {
-    let rows = sqlx::query!(
-        r#"SELECT DISTINCT tag, typeof(tag) = 'text' AS "ok!: bool" FROM skill_tags
-           WHERE rowid NOT IN (SELECT value FROM json_each(?1)) ORDER BY tag"#,
-        skip
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.tag, r.ok)).collect())
 }
 
 /// A JSON array of strings, for one `json_each(?)` parameter.

@@ -118,6 +118,7 @@ async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
                   s.hidden_cost AS "hidden_cost!: f64",
                   (SELECT count(*) FROM agent_runs
                    WHERE workflow_session_id IS NOT NULL AND reset_marker IS NULL
+                     -- why: rows the sums leave out, counted here (the partial index's WHERE)
                      AND NOT (typeof(workflow_session_id) = 'text' AND typeof(step_id) = 'integer'
                               AND typeof(model) = 'text' AND (total_cost IS NULL
                                    OR (typeof(total_cost) IN ('real', 'integer')
@@ -218,6 +219,7 @@ pub async fn get_recent_workflow_sessions(
         r#"WITH picked AS MATERIALIZED (
                SELECT ws.rowid AS session_rowid, ws.session_id, ws.skill_name,
                       ws.started_at, ws.ended_at,
+                      -- why: a session row read inside an aggregate query is checked in SQL
                       typeof(ws.session_id) = 'text' AND typeof(ws.skill_name) = 'text'
                       AND typeof(ws.started_at) = 'text'
                       AND typeof(ws.ended_at) IN ('text', 'null') AS ok
@@ -240,6 +242,7 @@ pub async fn get_recent_workflow_sessions(
                       CAST(TOTAL(a.cache_read_tokens) AS INTEGER) AS cache_read,
                       CAST(TOTAL(a.cache_write_tokens) AS INTEGER) AS cache_write,
                       CAST(TOTAL(a.duration_ms) AS INTEGER) AS duration_ms,
+                      -- why: SUM() would read text tokens as numbers; the session is left out
                       MIN(typeof(a.input_tokens) IN ('integer', 'null')
                           AND typeof(a.output_tokens) IN ('integer', 'null')
                           AND typeof(a.cache_read_tokens) IN ('integer', 'null')
@@ -339,6 +342,7 @@ pub async fn get_usage_by_step(
         r#"SELECT step_id AS "step_id!: i64",
                   SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) AS "runs!: i64",
                   TOTAL(CASE WHEN ?1 THEN paid_cost ELSE cost END) AS "cost!: f64"
+           -- why: a step group kept for an unreadable step id is not a step
            FROM usage_groups WHERE typeof(step_id) = 'integer'
            GROUP BY step_id HAVING SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) > 0
            ORDER BY 3 DESC, 1"#,

@@ -15,71 +15,18 @@
 //! # Ok(()) }
 //! ```
 
-use skill_builder_model::{
-    DEFAULT_PURPOSE, SkillBehaviour, SkillId, SkillSource, WorkflowRun, WorkflowRunId,
-    WorkflowRunStatus,
-};
 use crate::{Reader, Writer};
+use skill_builder_model::{
+    DEFAULT_PURPOSE, SkillBehaviour, SkillSource, WorkflowRun, WorkflowRunStatus,
+};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
-use crate::malformed::{self, checked_list};
+use crate::malformed::{Checked, checked_list, checked_one};
 use crate::{Entity, Error, Result, skills, tx};
 
 /// The table of this module.
 const TABLE: &str = "workflow_runs";
-
-/// A run row as read, with its rowid and whether every column has the storage class
-/// the model expects (see [`crate::malformed`]).
-struct Row {
-    rowid: i64,
-    id: WorkflowRunId,
-    skill_id: Option<SkillId>,
-    skill_name: String,
-    current_step: i64,
-    status: WorkflowRunStatus,
-    purpose: Option<String>,
-    created_at: String,
-    updated_at: String,
-    author_login: Option<String>,
-    author_avatar: Option<String>,
-    display_name: Option<String>,
-    intake_json: Option<String>,
-    source: String,
-    description: Option<String>,
-    version: Option<String>,
-    model: Option<String>,
-    argument_hint: Option<String>,
-    user_invocable: Option<bool>,
-    disable_model_invocation: Option<bool>,
-    ok: bool,
-}
-
-impl Row {
-    fn into_run(self) -> WorkflowRun {
-        WorkflowRun {
-            id: self.id,
-            skill_id: self.skill_id,
-            skill_name: self.skill_name,
-            current_step: self.current_step,
-            status: self.status,
-            purpose: self.purpose,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            author_login: self.author_login,
-            author_avatar: self.author_avatar,
-            display_name: self.display_name,
-            intake_json: self.intake_json,
-            source: self.source,
-            description: self.description,
-            version: self.version,
-            model: self.model,
-            argument_hint: self.argument_hint,
-            user_invocable: self.user_invocable,
-            disable_model_invocation: self.disable_model_invocation,
-        }
-    }
-}
 
 /// Create or update a skill's workflow position, in one `BEGIN IMMEDIATE` transaction.
 ///
@@ -390,57 +337,40 @@ pub async fn get_workflow_run(
     skill_name: &str,
 ) -> Result<Option<WorkflowRun>> {
     let conn = db.connection();
-    let run = sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
-                  current_step, status AS "status: WorkflowRunStatus", purpose,
-                  created_at, updated_at, author_login, author_avatar, display_name,
-                  intake_json, COALESCE(source, 'created') AS "source!: String",
-                  description, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool",
-                  typeof(skill_id) IN ('integer', 'null') AND typeof(skill_name) = 'text'
-                  AND typeof(current_step) = 'integer' AND typeof(status) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(created_at) = 'text'
-                  AND typeof(updated_at) = 'text' AND typeof(author_login) IN ('text', 'null')
-                  AND typeof(author_avatar) IN ('text', 'null')
-                  AND typeof(display_name) IN ('text', 'null')
-                  AND typeof(intake_json) IN ('text', 'null')
-                  AND typeof(source) IN ('text', 'null')
-                  AND typeof(description) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null') AS "ok!: bool"
+    checked_one!(
+        conn,
+        TABLE,
+        skill_name.to_owned(),
+        Error::not_found(Entity::WorkflowRun, skill_name),
+        sqlx::query_as!(
+            WorkflowRun,
+            r#"SELECT id AS "id: _", skill_id AS "skill_id: _", skill_name AS "skill_name: _",
+                  current_step AS "current_step: _", status AS "status: _",
+                  purpose AS "purpose: _", created_at AS "created_at: _",
+                  updated_at AS "updated_at: _", author_login AS "author_login: _",
+                  author_avatar AS "author_avatar: _", display_name AS "display_name: _",
+                  intake_json AS "intake_json: _",
+                  COALESCE(source, 'created') AS "source!: _",
+                  description AS "description: _", version AS "version: _",
+                  model AS "model: _", argument_hint AS "argument_hint: _",
+                  user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _"
            FROM workflow_runs WHERE skill_name = ?"#,
-        skill_name
-    )
-    .fetch_optional(&mut *conn)
-    .await;
-    let rowid = match run {
-        Ok(None) => return Ok(None),
-        Ok(Some(row)) if row.ok => return Ok(Some(row.into_run())),
-        Ok(Some(row)) => row.rowid,
-        Err(e) if malformed::is_decode(&e) => {
-            sqlx::query_scalar!(
-                r#"SELECT rowid AS "rowid!: i64" FROM workflow_runs WHERE skill_name = ?"#,
-                skill_name
-            )
-            .fetch_one(&mut *conn)
-            .await?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let not_found = Error::not_found(Entity::WorkflowRun, skill_name);
-    Err(
-        malformed::single_row_error(&mut *conn, TABLE, rowid, skill_name.to_owned(), not_found)
-            .await,
+            skill_name
+        )
+        .fetch_optional(&mut *conn),
+        sqlx::query_scalar!(
+            r#"SELECT rowid AS "rowid!: i64" FROM workflow_runs WHERE skill_name = ?"#,
+            skill_name
+        )
+        .fetch_one(&mut *conn)
     )
 }
 
 /// The purpose of a skill's run; `"domain"` when it has no run row.
 ///
 /// A `purpose` that is not text (a BLOB) or not valid UTF-8 is an error, never read
-/// as text: one query, `typeof()` and the bytes of the value, checked in Rust.
+/// as text (see [`crate::malformed`]).
 ///
 /// # Differences from the existing layer
 /// A run row whose `purpose` is NULL also reads as `"domain"` (the column default)
@@ -452,19 +382,16 @@ pub async fn get_workflow_run(
 /// value; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String> {
-    let row = sqlx::query!(
-        r#"SELECT typeof(purpose) AS "found!: String", CAST(purpose AS BLOB) AS "bytes?: Vec<u8>"
+    let purpose = sqlx::query_scalar!(
+        r#"SELECT purpose AS "purpose!: Checked<Option<String>>"
            FROM workflow_runs WHERE skill_name = ?"#,
         skill_name
     )
     .fetch_optional(db.connection())
-    .await?;
-    let purpose = match row {
-        Some(row) => {
-            malformed::text_of_row(TABLE, skill_name, "purpose", &row.found, row.bytes, true)?
-        }
-        None => None,
-    };
+    .await?
+    .map(|p| p.of_row(TABLE, skill_name, "purpose"))
+    .transpose()?
+    .flatten();
     Ok(purpose.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()))
 }
 
@@ -486,39 +413,28 @@ pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String
 /// # Errors
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
-pub async fn list_all_workflow_runs(
-    db: &mut dyn Reader,
-) -> Result<Vec<WorkflowRun>> {
+pub async fn list_all_workflow_runs(db: &mut dyn Reader) -> Result<Vec<WorkflowRun>> {
     let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
+    let runs = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
         sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", id AS "id: WorkflowRunId", skill_id AS "skill_id: SkillId", skill_name,
-                  current_step, status AS "status: WorkflowRunStatus", purpose,
-                  created_at, updated_at, author_login, author_avatar, display_name,
-                  intake_json, COALESCE(source, 'created') AS "source!: String",
-                  description, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool",
-                  typeof(skill_id) IN ('integer', 'null') AND typeof(skill_name) = 'text'
-                  AND typeof(current_step) = 'integer' AND typeof(status) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(created_at) = 'text'
-                  AND typeof(updated_at) = 'text' AND typeof(author_login) IN ('text', 'null')
-                  AND typeof(author_avatar) IN ('text', 'null')
-                  AND typeof(display_name) IN ('text', 'null')
-                  AND typeof(intake_json) IN ('text', 'null')
-                  AND typeof(source) IN ('text', 'null')
-                  AND typeof(description) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null') AS "ok!: bool"
+            WorkflowRun,
+            r#"SELECT id AS "id: _", skill_id AS "skill_id: _", skill_name AS "skill_name: _",
+                  current_step AS "current_step: _", status AS "status: _",
+                  purpose AS "purpose: _", created_at AS "created_at: _",
+                  updated_at AS "updated_at: _", author_login AS "author_login: _",
+                  author_avatar AS "author_avatar: _", display_name AS "display_name: _",
+                  intake_json AS "intake_json: _",
+                  COALESCE(source, 'created') AS "source!: _",
+                  description AS "description: _", version AS "version: _",
+                  model AS "model: _", argument_hint AS "argument_hint: _",
+                  user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _"
            FROM workflow_runs WHERE rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY skill_name"#,
-        skip
-    )
-    .fetch_all(&mut *conn)
+            skip
+        )
+        .fetch_all(&mut *conn)
     })?;
-    let runs: Vec<WorkflowRun> = rows.into_iter().map(Row::into_run).collect();
     tracing::Span::current().record("count", runs.len());
     Ok(runs)
 }

@@ -26,7 +26,7 @@
 use std::ops::RangeInclusive;
 
 use crate::{Reader, Writer};
-use skill_builder_model::{StepStatus, WorkflowRunId, WorkflowStep};
+use skill_builder_model::{StepStatus, WorkflowStep};
 use tracing::instrument;
 
 use crate::error::{require_name, require_no_nul};
@@ -35,18 +35,6 @@ use crate::{Entity, Error, InvalidInput, Result};
 
 /// The table of this module.
 const TABLE: &str = "workflow_steps";
-
-/// A step as [`get_workflow_steps`] reads it, with whether every column has the
-/// storage class the model expects.
-struct Row {
-    skill_name: String,
-    step_id: i64,
-    status: StepStatus,
-    started_at: Option<String>,
-    completed_at: Option<String>,
-    workflow_run_id: Option<WorkflowRunId>,
-    ok: bool,
-}
 
 /// The step ids a write accepts: 0 Research, 1 Review, 2 Detailed Research,
 /// 3 Review, 4 Confirm Decisions, 5 Generate Skill.
@@ -149,38 +137,23 @@ pub async fn get_workflow_steps(
     skill_name: &str,
 ) -> Result<Vec<WorkflowStep>> {
     let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "get_workflow_steps", |skip| {
+    let steps = checked_list!(conn, TABLE, &[], "get_workflow_steps", |skip| {
         sqlx::query_as!(
-            Row,
-            r#"SELECT s.skill_name, s.step_id, s.status AS "status: StepStatus",
-                  s.started_at, s.completed_at,
-                  s.workflow_run_id AS "workflow_run_id: WorkflowRunId",
-                  typeof(s.skill_name) = 'text' AND typeof(s.step_id) = 'integer'
-                  AND typeof(s.status) = 'text'
-                  AND typeof(s.started_at) IN ('text', 'null')
-                  AND typeof(s.completed_at) IN ('text', 'null')
-                  AND typeof(s.workflow_run_id) IN ('integer', 'null') AS "ok!: bool"
-           FROM workflow_steps s JOIN workflow_runs r ON r.skill_name = s.skill_name
-           WHERE s.skill_name = ?1
-             AND (s.workflow_run_id = r.id OR s.workflow_run_id IS NULL)
-             AND s.rowid NOT IN (SELECT value FROM json_each(?2))
-           ORDER BY s.step_id"#,
+            WorkflowStep,
+            r#"SELECT s.skill_name AS "skill_name: _", s.step_id AS "step_id: _",
+                      s.status AS "status: _", s.started_at AS "started_at: _",
+                      s.completed_at AS "completed_at: _",
+                      s.workflow_run_id AS "workflow_run_id: _"
+               FROM workflow_steps s JOIN workflow_runs r ON r.skill_name = s.skill_name
+               WHERE s.skill_name = ?1
+                 AND (s.workflow_run_id = r.id OR s.workflow_run_id IS NULL)
+                 AND s.rowid NOT IN (SELECT value FROM json_each(?2))
+               ORDER BY s.step_id"#,
             skill_name,
             skip
         )
         .fetch_all(&mut *conn)
     })?;
-    let steps: Vec<WorkflowStep> = rows
-        .into_iter()
-        .map(|r| WorkflowStep {
-            skill_name: r.skill_name,
-            step_id: r.step_id,
-            status: r.status,
-            started_at: r.started_at,
-            completed_at: r.completed_at,
-            workflow_run_id: r.workflow_run_id,
-        })
-        .collect();
     tracing::Span::current().record("count", steps.len());
     Ok(steps)
 }
@@ -214,7 +187,9 @@ pub async fn reset_workflow_steps_from(
     let count = sqlx::query!(
         "UPDATE workflow_steps
          SET status = 'pending', started_at = NULL, completed_at = NULL
-         WHERE skill_name = ?1 AND step_id >= ?2 AND typeof(step_id) = 'integer'
+         WHERE skill_name = ?1 AND step_id >= ?2
+           -- why: SQL decides; SQLite ranks 'three' above every step, never rewind it
+           AND typeof(step_id) = 'integer'
            AND EXISTS (SELECT 1 FROM workflow_runs r
                        WHERE r.skill_name = ?1
                          AND (workflow_steps.workflow_run_id = r.id

@@ -44,53 +44,11 @@ use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use crate::error::{is_unique_violation, require_name, require_no_nul};
-use crate::malformed::{self, MalformedRow, checked_list, checked_one};
+use crate::malformed::{self, Checked, MalformedRow, checked_list, checked_one};
 use crate::{Conflict, Entity, Error, Result};
 
 /// The table of this module.
 const TABLE: &str = "workspace_skills";
-
-/// A workspace skill row as read, with its rowid and whether every column has the
-/// storage class the model expects (see [`crate::malformed`]).
-struct Row {
-    rowid: i64,
-    skill_id: WorkspaceSkillId,
-    skill_name: String,
-    description: Option<String>,
-    is_active: bool,
-    is_bundled: bool,
-    disk_path: String,
-    imported_at: String,
-    purpose: Option<String>,
-    version: Option<String>,
-    model: Option<String>,
-    argument_hint: Option<String>,
-    user_invocable: Option<bool>,
-    disable_model_invocation: Option<bool>,
-    content_hash: Option<String>,
-    ok: bool,
-}
-
-impl Row {
-    fn into_skill(self) -> WorkspaceSkill {
-        WorkspaceSkill {
-            skill_id: self.skill_id,
-            skill_name: self.skill_name,
-            description: self.description,
-            is_active: self.is_active,
-            is_bundled: self.is_bundled,
-            disk_path: self.disk_path,
-            imported_at: self.imported_at,
-            purpose: self.purpose,
-            version: self.version,
-            model: self.model,
-            argument_hint: self.argument_hint,
-            user_invocable: self.user_invocable,
-            disable_model_invocation: self.disable_model_invocation,
-            content_hash: self.content_hash,
-        }
-    }
-}
 
 fn validate(skill: &WorkspaceSkill) -> Result<()> {
     require_name("skill_name", &skill.skill_name)?;
@@ -124,20 +82,18 @@ async fn kept_flag_problem(
     skill_name: &str,
 ) -> Result<Option<MalformedRow>> {
     let found = sqlx::query_scalar!(
-        r#"SELECT typeof(is_active) AS "found!: String"
+        r#"SELECT is_active AS "is_active: Checked<i64>"
            FROM workspace_skills WHERE skill_name = ?"#,
         skill_name
     )
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(found
-        .and_then(|f| malformed::class_problem(&f, "INTEGER", false))
-        .map(|problem| MalformedRow {
-            table: TABLE,
-            key: skill_name.to_owned(),
-            column: "is_active".to_owned(),
-            problem,
-        }))
+    Ok(found.and_then(|f| f.0.err()).map(|problem| MalformedRow {
+        table: TABLE,
+        key: skill_name.to_owned(),
+        column: "is_active".to_owned(),
+        problem,
+    }))
 }
 
 /// Run an upsert (`bundled`: [`upsert_bundled_workspace_skill`]'s, else
@@ -314,6 +270,7 @@ async fn upsert_row(
                           WHERE o.purpose = ?8 AND o.is_active <> 0 AND trim(o.purpose) <> ''
                             AND o.skill_name <> ?2)
                    THEN 0 ELSE workspace_skills.is_active END
+           -- why: SQL decides; a kept 'yes' is never returned as a bool
            WHERE typeof(workspace_skills.is_active) = 'integer'
            RETURNING is_active AS "is_active!: bool""#,
         skill.skill_id,
@@ -352,29 +309,23 @@ pub async fn list_workspace_skills(db: &mut dyn Reader) -> Result<Vec<WorkspaceS
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_workspace_skills", |skip| {
         sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
-                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
-                  disk_path, imported_at, purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
-                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(description) IN ('text', 'null')
-                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
-                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+            WorkspaceSkill,
+            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  description AS "description: _", is_active AS "is_active: _",
+                  is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  content_hash AS "content_hash: _"
            FROM workspace_skills WHERE rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY imported_at DESC, skill_name"#,
-        skip
-    )
-    .fetch_all(&mut *conn)
+            skip
+        )
+        .fetch_all(&mut *conn)
     })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(Row::into_skill).collect())
+    Ok(rows)
 }
 
 /// The active workspace skills (any non-zero `is_active`), ordered by name.
@@ -395,30 +346,24 @@ pub async fn list_active_workspace_skills(db: &mut dyn Reader) -> Result<Vec<Wor
     let conn = db.connection();
     let rows = checked_list!(conn, TABLE, &[], "list_active_workspace_skills", |skip| {
         sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
-                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
-                  disk_path, imported_at, purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
-                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(description) IN ('text', 'null')
-                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
-                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+            WorkspaceSkill,
+            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  description AS "description: _", is_active AS "is_active: _",
+                  is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  content_hash AS "content_hash: _"
            FROM workspace_skills
            WHERE is_active <> 0 AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY skill_name"#,
-        skip
-    )
-    .fetch_all(&mut *conn)
+            skip
+        )
+        .fetch_all(&mut *conn)
     })?;
     tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(Row::into_skill).collect())
+    Ok(rows)
 }
 
 /// Set the active flag and the folder of a workspace skill (activation moves the
@@ -507,22 +452,15 @@ pub async fn activate_workspace_skill_exclusive(
     let conn = conn.connection();
     require_no_nul("disk_path", new_disk_path)?;
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    let row = sqlx::query!(
-        r#"SELECT typeof(purpose) AS "found!: String", CAST(purpose AS BLOB) AS "bytes?: Vec<u8>"
+    let purpose = sqlx::query_scalar!(
+        r#"SELECT purpose AS "purpose!: Checked<Option<String>>"
            FROM workspace_skills WHERE skill_id = ?"#,
         skill_id,
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?;
-    let purpose = malformed::text_of_row(
-        TABLE,
-        skill_id.as_str(),
-        "purpose",
-        &row.found,
-        row.bytes,
-        true,
-    )?;
+    .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?
+    .of_row(TABLE, skill_id.as_str(), "purpose")?;
     let others = match purpose {
         Some(purpose) => {
             deactivate_holders(&mut tx, skill_id, &purpose, &mut deactivated_path).await?
@@ -554,21 +492,15 @@ async fn deactivate_holders(
     deactivated_path: &mut impl FnMut(&WorkspaceSkill) -> String,
 ) -> Result<Vec<WorkspaceSkill>> {
     let rows = sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
-                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
-                  disk_path, imported_at, purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
-                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(description) IN ('text', 'null')
-                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
-                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+        WorkspaceSkill,
+        r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  description AS "description: _", is_active AS "is_active: _",
+                  is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  content_hash AS "content_hash: _"
            FROM workspace_skills
            WHERE purpose = ? AND trim(purpose) <> '' AND is_active <> 0 AND skill_id <> ?
            ORDER BY skill_name"#,
@@ -578,9 +510,9 @@ async fn deactivate_holders(
     .fetch_all(&mut *conn)
     .await;
     let mut others: Vec<WorkspaceSkill> = match rows {
-        Ok(rows) if rows.iter().all(|r| r.ok) => rows.into_iter().map(Row::into_skill).collect(),
+        Ok(rows) => rows,
         Err(e) if !malformed::is_decode(&e) => return Err(e.into()),
-        _ => return Err(unreadable_holder(conn, skill_id, purpose).await),
+        Err(_) => return Err(unreadable_holder(conn, skill_id, purpose).await),
     };
     if !others.is_empty() {
         let mut paths = serde_json::Map::new();
@@ -692,30 +624,16 @@ pub async fn set_workspace_skill_purpose(
         require_no_nul("purpose", p)?;
     }
     let mut tx = crate::tx::begin_immediate(conn).await?;
-    let row = sqlx::query!(
-        r#"SELECT is_active <> 0 AS "active!: bool",
-                  CASE WHEN typeof(is_active) <> 'integer' THEN typeof(is_active) END
-                      AS "found: String"
+    let active = sqlx::query_scalar!(
+        r#"SELECT is_active AS "is_active: Checked<i64>"
            FROM workspace_skills WHERE skill_id = ?"#,
         skill_id,
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?;
-    if let Some(problem) = row
-        .found
-        .as_deref()
-        .and_then(|found| malformed::class_problem(found, "INTEGER", false))
-    {
-        return Err(MalformedRow {
-            table: TABLE,
-            key: skill_id.as_str().to_owned(),
-            column: "is_active".to_owned(),
-            problem,
-        }
-        .into());
-    }
-    let active = row.active;
+    .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?
+    .of_row(TABLE, skill_id.as_str(), "is_active")?
+        != 0;
     let others = match purpose.filter(|_| active) {
         // The holders keep their folder: the caller moves it.
         Some(p) => deactivate_holders(&mut tx, skill_id, p, &mut |o| o.disk_path.clone()).await?,
@@ -767,24 +685,18 @@ pub async fn get_workspace_skill(
         skill_id.as_str().to_owned(),
         Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()),
         sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
-                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
-                  disk_path, imported_at, purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
-                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(description) IN ('text', 'null')
-                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
-                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+            WorkspaceSkill,
+            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  description AS "description: _", is_active AS "is_active: _",
+                  is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  content_hash AS "content_hash: _"
            FROM workspace_skills WHERE skill_id = ?"#,
-        skill_id
-    )
+            skill_id
+        )
         .fetch_optional(&mut *conn),
         sqlx::query_scalar!(
             r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_id = ?"#,
@@ -792,7 +704,7 @@ pub async fn get_workspace_skill(
         )
         .fetch_one(&mut *conn)
     )?;
-    Ok(row.map(Row::into_skill))
+    Ok(row)
 }
 
 /// The workspace skill with this name.
@@ -813,24 +725,18 @@ pub async fn get_workspace_skill_by_name(
         skill_name.to_owned(),
         Error::not_found(Entity::WorkspaceSkill, skill_name),
         sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
-                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
-                  disk_path, imported_at, purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
-                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(description) IN ('text', 'null')
-                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
-                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+            WorkspaceSkill,
+            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  description AS "description: _", is_active AS "is_active: _",
+                  is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  content_hash AS "content_hash: _"
            FROM workspace_skills WHERE skill_name = ?"#,
-        skill_name
-    )
+            skill_name
+        )
         .fetch_optional(&mut *conn),
         sqlx::query_scalar!(
             r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_name = ?"#,
@@ -838,7 +744,7 @@ pub async fn get_workspace_skill_by_name(
         )
         .fetch_one(&mut *conn)
     )?;
-    Ok(row.map(Row::into_skill))
+    Ok(row)
 }
 
 /// The active workspace skill with exactly this purpose (at most one exists, see the
@@ -865,21 +771,15 @@ pub async fn get_workspace_skill_by_purpose(
         purpose.to_owned(),
         Error::not_found(Entity::WorkspaceSkill, purpose),
         sqlx::query_as!(
-        Row,
-        r#"SELECT rowid AS "rowid!: i64", skill_id AS "skill_id!: WorkspaceSkillId", skill_name,
-                  description, is_active AS "is_active: bool", is_bundled AS "is_bundled: bool",
-                  disk_path, imported_at, purpose, version, model, argument_hint,
-                  user_invocable AS "user_invocable: bool",
-                  disable_model_invocation AS "disable_model_invocation: bool", content_hash,
-                  typeof(skill_id) = 'text' AND typeof(skill_name) = 'text'
-                  AND typeof(description) IN ('text', 'null')
-                  AND typeof(is_active) = 'integer' AND typeof(is_bundled) = 'integer'
-                  AND typeof(disk_path) = 'text' AND typeof(imported_at) = 'text'
-                  AND typeof(purpose) IN ('text', 'null') AND typeof(version) IN ('text', 'null')
-                  AND typeof(model) IN ('text', 'null') AND typeof(argument_hint) IN ('text', 'null')
-                  AND typeof(user_invocable) IN ('integer', 'null')
-                  AND typeof(disable_model_invocation) IN ('integer', 'null')
-                  AND typeof(content_hash) IN ('text', 'null') AS "ok!: bool"
+        WorkspaceSkill,
+        r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                  description AS "description: _", is_active AS "is_active: _",
+                  is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
+                  imported_at AS "imported_at: _", purpose AS "purpose: _",
+                  version AS "version: _", model AS "model: _",
+                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                  disable_model_invocation AS "disable_model_invocation: _",
+                  content_hash AS "content_hash: _"
            FROM workspace_skills WHERE purpose = ? AND is_active <> 0
            ORDER BY rowid LIMIT 1"#,
         purpose
@@ -892,7 +792,7 @@ pub async fn get_workspace_skill_by_purpose(
         )
         .fetch_one(&mut *conn)
     )?;
-    Ok(row.map(Row::into_skill))
+    Ok(row)
 }
 
 /// Record the fingerprint of the deployed files. No row with that name → no-op.
@@ -920,9 +820,8 @@ pub async fn set_workspace_skill_content_hash(
 /// Folder and stored fingerprint of the workspace skill with this name
 /// (`content_hash` `None` = baseline unknown); `None` when there is no such row.
 ///
-/// A `disk_path` or `content_hash` that is not text (a BLOB; a NULL path) or not valid
-/// UTF-8 is an error, never read as text: one query, `typeof()` and the bytes of each
-/// value, checked in Rust.
+/// A `disk_path` or `content_hash` that is not text (a BLOB) or not valid UTF-8 is an
+/// error, never read as text (see [`crate::malformed`]).
 ///
 /// # Differences from the existing layer
 /// Such a value is [`Error::Malformed`] (the existing layer read a BLOB's bytes as
@@ -937,10 +836,8 @@ pub async fn get_workspace_skill_hash_info(
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
     let Some(row) = sqlx::query!(
-        r#"SELECT typeof(disk_path) AS "path_found!: String",
-                  CAST(disk_path AS BLOB) AS "path?: Vec<u8>",
-                  typeof(content_hash) AS "hash_found!: String",
-                  CAST(content_hash AS BLOB) AS "hash?: Vec<u8>"
+        r#"SELECT disk_path AS "disk_path: Checked<String>",
+                  content_hash AS "content_hash!: Checked<Option<String>>"
            FROM workspace_skills WHERE skill_name = ?"#,
         skill_name
     )
@@ -949,23 +846,9 @@ pub async fn get_workspace_skill_hash_info(
     else {
         return Ok(None);
     };
-    let disk_path = malformed::text_of_row(
-        TABLE,
-        skill_name,
-        "disk_path",
-        &row.path_found,
-        row.path,
-        false,
-    )?;
-    let content_hash = malformed::text_of_row(
-        TABLE,
-        skill_name,
-        "content_hash",
-        &row.hash_found,
-        row.hash,
-        true,
-    )?;
-    Ok(disk_path.map(|disk_path| HashInfo {
+    let disk_path = row.disk_path.of_row(TABLE, skill_name, "disk_path")?;
+    let content_hash = row.content_hash.of_row(TABLE, skill_name, "content_hash")?;
+    Ok(Some(HashInfo {
         disk_path,
         content_hash,
     }))

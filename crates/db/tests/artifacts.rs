@@ -361,38 +361,3 @@ async fn legacy_artifacts_read_back_as_stored() {
         assert_eq!(total, expected.len(), "{fixture}");
     }
 }
-
-/// An artifact whose step another tool made unreadable (`'three'`, 2.5, a BLOB) is
-/// never deleted by a rewind: SQLite ranks text and BLOBs above every number.
-#[tokio::test]
-async fn delete_artifacts_from_step_never_deletes_a_row_whose_step_is_unreadable() {
-    let t = common::open_temp().await;
-    let mut conn = t.conn().await;
-    save_run(&mut conn, "s").await;
-    for (step, path) in [(1, "a.md"), (2, "b.md"), (3, "c.md"), (4, "d.md")] {
-        put(&mut conn, "s", step, path, "x").await;
-    }
-    for (path, value) in [("b.md", "'three'"), ("c.md", "2.5"), ("d.md", "x'04'")] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE workflow_artifacts SET step_id = {value} WHERE relative_path = '{path}'"
-        )))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    }
-    assert_eq!(
-        artifacts::delete_artifacts_from_step(&mut conn, "s", 0)
-            .await
-            .unwrap(),
-        1,
-        "only the readable step-1 artifact"
-    );
-    let kept: Vec<(String, String)> = sqlx::query_as(
-        "SELECT relative_path, typeof(step_id) FROM workflow_artifacts ORDER BY relative_path",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .unwrap();
-    let kept: Vec<(&str, &str)> = kept.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
-    assert_eq!(kept, [("b.md", "text"), ("c.md", "real"), ("d.md", "blob")]);
-}

@@ -137,12 +137,8 @@ macro_rules! text_enum {
             fn decode(
                 value: sqlx::sqlite::SqliteValueRef<'r>,
             ) -> Result<Self, sqlx::error::BoxDynError> {
-                // SQLite hands NULL to a plain `String` as "", which would read as
-                // `Other("")`; fail instead (an `Option<_>` target never gets here).
-                if sqlx::ValueRef::is_null(&value) {
-                    return Err(concat!("unexpected NULL for ", stringify!($name)).into());
-                }
-                <&str as sqlx::Decode<'r, sqlx::Sqlite>>::decode(value).map(Self::from)
+                // NULL would read as `Other("")`.
+                crate::text_not_null(value, stringify!($name)).map(Self::from)
             }
         }
     };

@@ -56,3 +56,17 @@ pub use workflow::{
     ArtifactMeta, DEFAULT_PURPOSE, DEFAULT_RUN_SOURCE, WorkflowArtifact, WorkflowRun, WorkflowStep,
 };
 pub use workspace::WorkspaceSkill;
+
+/// The text of a value decoded into a text id or enum: SQLite hands NULL to a plain
+/// `&str`/`String` as `""`, so NULL fails here instead (an `Option<_>` target never
+/// gets here; see `skill_builder_db::malformed`).
+#[cfg(feature = "sqlx")]
+fn text_not_null<'r>(
+    value: sqlx::sqlite::SqliteValueRef<'r>,
+    type_name: &'static str,
+) -> Result<&'r str, sqlx::error::BoxDynError> {
+    if sqlx::ValueRef::is_null(&value) {
+        return Err(format!("unexpected NULL for {type_name}").into());
+    }
+    <&str as sqlx::Decode<'r, sqlx::Sqlite>>::decode(value)
+}
