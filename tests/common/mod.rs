@@ -303,3 +303,30 @@ impl Drop for SmallTmpfs {
         let _ = std::process::Command::new("umount").arg(&self.dir).output();
     }
 }
+
+/// Whether the calling test should run its body here: `false` in the test binary's
+/// own process, after running `test` (its full path, e.g. `secrets::no_secret…`)
+/// alone in a child process of the same binary and checking that it passed; `true`
+/// in that child. For the few tests that must have the process to themselves — a
+/// process-global `tracing` subscriber, or a count of every statement the process
+/// runs — while the rest of the binary's tests run in parallel.
+pub fn alone_in_child_process(test: &str) -> bool {
+    const CHILD: &str = "SKILL_BUILDER_TEST_ALONE";
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let out = std::process::Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .output()
+        .expect("run the test in a child process");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{test} in a child process: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+    false
+}

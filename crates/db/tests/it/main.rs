@@ -1,0 +1,24 @@
+//! The integration tests of `skill-builder-db`, one module per table or area, in one
+//! binary (one link, one process): real database files opened with the production
+//! code (`common`). Long variants of property tests run under `just stress`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod agent_runs;
+mod artifacts;
+mod imported_skills;
+mod installed;
+mod legacy_reads;
+mod locks;
+mod malformed;
+mod pid_reuse;
+mod rename;
+mod sessions;
+mod settings;
+mod skills;
+mod tags;
+mod workflow_runs;
+mod workflow_steps;
+mod workspace_skills;
+mod usage;
+mod usage_lists;
