@@ -45,13 +45,15 @@ check-sqlx: schema-db
 # What CI runs: lint, cache check, tests.
 ci: lint check-sqlx test
 
-# Long-running reliability variants (CI runs them too): 40 kill points, more load.
+# Long-running reliability variants (CI runs them too): many kill points, more load,
+# property tests with many cases. `just test` runs a small case of each.
 stress:
-    STRESS_KILL_POINTS=40 cargo test -p skill-builder-cli --test crash_migrate -- --nocapture
-    STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 cargo test -p skill-builder-cli --test processes -- --nocapture
-    PROPTEST_CASES=1000 cargo test -p skill-builder-cli --test bad_input -- --nocapture
-    PROPTEST_CASES=1000 cargo test -p skill-builder-cli --test usage_history -- --nocapture
-    PROPTEST_CASES=200 cargo test -p skill-builder-cli --test usage_totals -- --nocapture
+    STRESS_KILL_POINTS=40 cargo test -p skill-builder-cli --test processes crash_migrate:: -- --nocapture
+    STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 STRESS_OPENERS=4 cargo test -p skill-builder-cli --test processes processes:: -- --nocapture
+    PROPTEST_CASES=1000 cargo test -p skill-builder-app --test it bad_input:: -- --nocapture
+    PROPTEST_CASES=1000 cargo test -p skill-builder-app --test it usage_history:: -- --nocapture
+    PROPTEST_CASES=200 cargo test -p skill-builder-app --test it usage_totals:: -- --nocapture
+    PROPTEST_CASES=500 cargo test -p skill-builder-db --test it usage_lists:: -- --nocapture
 
 # Benchmarks (release): criterion beside the rusqlite baseline, its table, the paired ratios.
 bench:

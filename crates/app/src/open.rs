@@ -329,10 +329,8 @@ async fn prepare(
                     ..MigrationReport::default()
                 }
             } else {
-                let snapshot =
-                    crate::snapshot::before_upgrade(conn, path, &schema, target).await?;
-                let mut report =
-                    crate::upgrade_wait::migrate_waiting(conn, path, target).await?;
+                let snapshot = crate::snapshot::before_upgrade(conn, path, &schema, target).await?;
+                let mut report = crate::upgrade_wait::migrate_waiting(conn, path, target).await?;
                 report.snapshot = snapshot;
                 report
             }

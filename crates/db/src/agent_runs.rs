@@ -38,9 +38,7 @@
 //! ```
 
 use crate::{Reader, Writer};
-use skill_builder_model::{
-    AgentRun, NewAgentRun, WorkflowSessionId,
-};
+use skill_builder_model::{AgentRun, NewAgentRun, WorkflowSessionId};
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
@@ -272,11 +270,10 @@ pub async fn get_session_agent_runs(
     session_id: &WorkflowSessionId,
 ) -> Result<Vec<AgentRun>> {
     let conn = db.connection();
-    let rows =
-        checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
-            sqlx::query_as!(
-                AgentRun,
-                r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
+    let rows = checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
+        sqlx::query_as!(
+            AgentRun,
+            r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
                   step_id AS "step_id: _", model AS "model: _", status AS "status: _",
                   COALESCE(input_tokens, 0) AS "input_tokens!: _",
                   COALESCE(output_tokens, 0) AS "output_tokens!: _",
@@ -294,11 +291,11 @@ pub async fn get_session_agent_runs(
            FROM agent_runs
            WHERE workflow_session_id = ? AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY started_at, agent_id, model"#,
-                session_id,
-                skip
-            )
-            .fetch_all(&mut *conn)
-        })?;
+            session_id,
+            skip
+        )
+        .fetch_all(&mut *conn)
+    })?;
     tracing::Span::current().record("count", rows.len());
     Ok(rows)
 }

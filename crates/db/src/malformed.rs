@@ -194,7 +194,6 @@ macro_rules! checked_list {
 }
 pub(crate) use checked_list;
 
-
 /// The error of a single-row read whose row `rowid` (keyed `key`) is not readable:
 /// the first bad value [`scan`](skill_builder_migrations::values::scan_table) finds in
 /// it, else (fixed or removed meanwhile) `not_found`.

@@ -70,11 +70,11 @@
 //! # Ok(()) }
 //! ```
 
+use crate::{Reader, Writer};
 use skill_builder_model::{
     SessionUsage, UsageByModel, UsageByStep, UsageSummary, WorkflowSessionId, step_name,
 };
 use sqlx::SqliteConnection;
-use crate::{Reader, Writer};
 use tracing::instrument;
 
 use crate::Result;
@@ -162,10 +162,7 @@ async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
 /// [`Error::UsageTotalsMissing`](crate::Error::UsageTotalsMissing) when another tool
 /// deleted the summary row; the database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, skipped), err)]
-pub async fn get_usage_summary(
-    db: &mut dyn Reader,
-    hide_cancelled: bool,
-) -> Result<UsageSummary> {
+pub async fn get_usage_summary(db: &mut dyn Reader, hide_cancelled: bool) -> Result<UsageSummary> {
     let conn = db.connection();
     let s = summary(&mut *conn).await?;
     report_skipped("get_usage_summary", s.skipped);

@@ -5,14 +5,14 @@
 //! `tests/` folder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../../tests/common/mod.rs"]
-mod common;
 mod api;
 mod bad_input;
-// mod idle;
+#[path = "../../../../tests/common/mod.rs"]
+mod common;
+mod idle;
 mod legacy;
 mod malformed_writes;
 mod open;
 mod secrets;
-// mod usage_history;
-// mod usage_totals;
+mod usage_history;
+mod usage_totals;

@@ -374,6 +374,24 @@ async fn workspace_rows(db: &Database) -> Vec<String> {
     .await
 }
 
+/// Writes never decide by an unreadable value. Values a write decides by in Rust are
+/// read as `Checked<T>` (the value or its problem, without failing the row):
+/// `reclaim_dead_locks` and `reconcile_orphaned_sessions` leave a lock or session whose
+/// `pid`/`pid_started_at` cannot be read in place (warned, counted in `skipped`);
+/// `has_active_session_with_live_pid` counts it as live; `acquire_skill_lock` fails
+/// with `Error::Malformed` instead of taking it over (only a text `instance_id` is the
+/// caller's own); `get_purpose`, the hash-info reads, the purpose and holders of
+/// `activate_workspace_skill_exclusive` (here) and the `is_active` of
+/// `set_workspace_skill_purpose` fail with `Error::Malformed`, writing nothing.
+///
+/// Where SQL decides, the statement keeps a `typeof` test with a `-- why` comment: the
+/// rewinds `reset_workflow_steps_from` and `delete_artifacts_from_step` leave rows
+/// whose `step_id` is not an integer (SQLite ranks text and BLOBs above every number);
+/// the upserts of a workspace skill keep a non-integer `is_active` and fail with
+/// `Error::Malformed`; `persist_agent_run` lets no `running`/`shutdown` snapshot
+/// overwrite a non-text `status`; `reconcile_orphaned_sessions` ends a session at a
+/// text time only. The usage reports leave out agent rows whose step, model, session id
+/// or cost cannot be read.
 #[tokio::test]
 async fn activation_is_never_decided_from_a_substituted_value() {
     let (_dir, _path, db) = file_with(

@@ -71,6 +71,8 @@ async fn creates_missing_folders_and_a_private_file() {
     db.close().await;
 }
 
+/// The guarantee: the database file and its `-wal`/`-shm` companions are created with
+/// (`creates_missing_folders_and_a_private_file`) or tightened to mode 0600 on Unix.
 #[cfg(unix)]
 #[tokio::test]
 async fn tightens_a_world_readable_file_to_0600() {
@@ -83,6 +85,10 @@ async fn tightens_a_world_readable_file_to_0600() {
     assert_eq!(mode & 0o777, 0o600);
 }
 
+/// A file that records a step this build does not know is refused with a typed error
+/// before anything is written: it stays byte-for-byte as it was, `-wal` and `-shm`
+/// included. `refuses_an_edited_migration_and_leaves_the_file_untouched` does the same
+/// for an applied step whose checksum changed.
 #[tokio::test]
 async fn refuses_a_newer_schema_and_leaves_it_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -169,6 +175,12 @@ async fn records_checksums_beside_legacy_rows() {
     }
 }
 
+/// The same holds for `refuses_a_truncated_file_untouched`,
+/// `refuses_a_read_only_file_untouched`,
+/// `refuses_to_create_a_file_in_a_read_only_folder` and
+/// `reports_a_file_locked_past_the_busy_timeout`: a typed error, the file untouched;
+/// the CLI's one-line message and exit code for each are in
+/// `crates/cli/tests/it/cli.rs`.
 #[tokio::test]
 async fn refuses_a_file_that_is_not_sqlite_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -3,7 +3,6 @@
 //! `tracing` events: every event of a settings round-trip, at TRACE level and from
 //! every crate (sqlx included), is captured and searched.
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -60,7 +59,8 @@ fn assert_no_secret(what: &str, text: &str) {
 #[tokio::test]
 async fn no_secret_reaches_debug_errors_or_tracing() {
     // The capture is a process-global subscriber: alone in a child process.
-    if !crate::common::alone_in_child_process("secrets::no_secret_reaches_debug_errors_or_tracing") {
+    if !crate::common::alone_in_child_process("secrets::no_secret_reaches_debug_errors_or_tracing")
+    {
         return;
     }
     capture();

@@ -307,6 +307,14 @@ fn a_read_only_file_is_refused_untouched() {
 /// A backup killed at any moment leaves nothing at its PATH (the copy goes to a
 /// temporary name beside it and is moved into place only when complete), so the next
 /// backup to the same PATH succeeds; a finished one checks clean.
+///
+/// Here `backup` of a 48 MiB file is SIGKILLed at 6 moments: PATH holds nothing or a
+/// complete copy that checks clean, and the next backup to PATH succeeds and removes
+/// the stale temporary. The temporary is hidden in PATH's folder (0600), synced, then
+/// moved into place by a hard link (which fails if PATH appeared meanwhile), and the
+/// folder synced; a failed copy removes its temporary
+/// (`a_failed_backup_leaves_nothing_behind`: a full 64 KiB tmpfs, one line, nothing
+/// left).
 #[tokio::test]
 async fn a_backup_killed_mid_copy_leaves_nothing_at_its_path() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -140,6 +140,11 @@ fn later_cases() -> Vec<(&'static str, Vec<i64>, bool)> {
 /// Every later-release file is refused by `Database::open` and by `migrate` (exit 3, one
 /// line naming the versions), its bytes and its folder unchanged; `status` reads it
 /// and says why it would be refused; `check` reports it.
+///
+/// The files: step 29; 29 + 30 with a soft-deleted skill; 29..31; 29..61 without 41.
+/// Any recorded step this build does not know is refused this way before anything is
+/// written (also a newer build of this layer's later timestamp versions); `-wal` and
+/// `-shm` keep their bytes too.
 #[tokio::test]
 async fn files_of_the_existing_apps_later_releases_are_refused_untouched() {
     for (name, steps, soft_delete) in later_cases() {
@@ -202,6 +207,9 @@ async fn files_of_the_existing_apps_later_releases_are_refused_untouched() {
 
 /// A later-release file whose last transaction is still in its `-wal` (the app was
 /// killed): refused, and the file, `-wal` and `-shm` keep their bytes.
+///
+/// Such a file is checked through a private hard-linked view, so SQLite's wal-index in
+/// `-shm` is not touched.
 #[tokio::test]
 async fn a_later_release_file_with_frames_in_its_wal_is_refused_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -285,6 +293,9 @@ async fn tracking_rows(path: &Path) -> Vec<(i64, Option<String>, Option<Vec<u8>>
 /// A file recorded by the old numbering is converted at open: the three rows get the
 /// timestamp versions (applied_at and checksum kept), nothing else changes, a second
 /// open changes nothing, `check` is clean.
+///
+/// The old numbering (29..31) is renumbered in one transaction
+/// (`killed_renumbering_leaves_either_numbering_never_a_mix` kills it midway).
 #[tokio::test]
 async fn files_recorded_by_the_previous_numbering_are_converted() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -486,6 +497,10 @@ async fn snapshots_rotate_keeping_the_newest_three() {
 
 /// A snapshot that cannot be written (disk full: a small tmpfs) refuses the upgrade
 /// and leaves the file, its companions and its folder as they were.
+///
+/// Before pending steps run on an existing file, a consistent snapshot is written
+/// beside it (`VACUUM INTO` a temporary, synced, renamed; the newest 3 kept); here the
+/// disk is a 256 KiB tmpfs.
 #[tokio::test]
 async fn a_snapshot_that_cannot_be_written_refuses_the_upgrade_untouched() {
     let Some(mount) = SmallTmpfs::new(256 * 1024) else {

@@ -4,10 +4,10 @@
 //! benchmark baseline.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../../tests/common/mod.rs"]
-mod common;
 mod bench_baseline;
 mod cli;
+#[path = "../../../../tests/common/mod.rs"]
+mod common;
 mod demo;
 mod later_releases;
 mod malformed;

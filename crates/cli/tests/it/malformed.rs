@@ -8,7 +8,6 @@
 //! included), a skipped row's warning and `skipped` span field, and the recent-runs
 //! list (rewritten by issue 20).
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -138,6 +137,8 @@ async fn malformed_file() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// `skill-builder-db check` lists every unreadable value of the file with table, rowid
+/// and column, and exits 1.
 #[tokio::test]
 async fn check_lists_every_bad_value_with_table_and_rowid() {
     // Which values, rowids and columns `check` reports is the table of
@@ -216,6 +217,9 @@ async fn a_healthy_file_checks_clean() {
     );
 }
 
+/// The repair pass (when a file is upgraded) turns a BLOB holding valid UTF-8 without
+/// NUL in a `TEXT` column into that text, unless that would collide with a UNIQUE key;
+/// everything else is kept for `check` to report.
 #[tokio::test]
 async fn repair_converts_what_is_safe_and_leaves_the_rest() {
     // A file one step behind, so that opening it runs the repair pass.

@@ -4,7 +4,7 @@
 //! consistent recorded version, and running it again gives exactly the result of an
 //! uninterrupted upgrade.
 //!
-//! `STRESS_KILL_POINTS` sets how many kill points are tried (default 4; `just stress`
+//! `STRESS_KILL_POINTS` sets how many kill points are tried (default 2; `just stress`
 //! runs 40).
 
 use crate::common;
@@ -139,12 +139,17 @@ async fn schema(path: &Path) -> serde_json::Value {
     serde_json::to_value(shape).expect("json")
 }
 
+/// `migrate` is SIGKILLed at spread-out moments while it upgrades the v00 fixture grown
+/// to 100,000 agent runs and 10,000 artifacts. Each migration step and its
+/// `schema_migrations` record commit in one transaction, so after each kill every step
+/// is either applied and recorded or neither: the schema is exactly that of the
+/// recorded version, and a rerun equals an uninterrupted upgrade row for row.
 #[tokio::test]
 async fn killed_migrate_resumes_to_the_uninterrupted_result() {
     let kill_points: u32 = std::env::var("STRESS_KILL_POINTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(2);
     let dir = tempfile::tempdir().expect("tempdir");
     let grown = grown_fixture(dir.path()).await;
 
@@ -235,7 +240,7 @@ async fn killed_renumbering_leaves_either_numbering_never_a_mix() {
     let kill_points: u32 = std::env::var("STRESS_KILL_POINTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(2);
     let dir = tempfile::tempdir().expect("tempdir");
     let old = grown_fixture(dir.path()).await;
     renumber_back(&old).await;

@@ -108,6 +108,14 @@ fn hot_journal_file(dir: &Path) -> PathBuf {
     copy
 }
 
+/// A rollback-mode file with a hot `-journal` (here a v02 copy taken mid-transaction;
+/// in life a writer died mid-transaction, or the file was copied or restored with its
+/// journal). `migrate` and `Database::open` roll it back, as SQLite does on any
+/// read-write open, then check and upgrade it; its uncommitted changes are gone and
+/// `check` is clean. `status`, `check` and `backup` cannot roll back: they exit 7 "an
+/// interrupted transaction must be rolled back: run `migrate`" and leave file and
+/// journal as they were. Trade-off: the rollback happens before the checks, so a file
+/// refused afterwards is left rolled back.
 #[test]
 fn a_hot_rollback_journal_is_rolled_back_by_migrate_and_named_by_read_only_commands() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -154,6 +162,12 @@ fn a_hot_rollback_journal_is_rolled_back_by_migrate_and_named_by_read_only_comma
 
 // ---------------------------------------------------------------- 4. `file:` paths
 
+/// Every path is a file path, never a URI: `file:rel.db` is the file `./file:rel.db`
+/// (created 0600) for `migrate`, `status`, `check` and `backup`'s destination alike
+/// (`database_open_takes_a_relative_file_colon_path_as_a_file`: the same for
+/// `Database::open`). A path that is not valid UTF-8 is refused (`OpenError::NotUtf8`,
+/// exit 2) before any folder or file is created
+/// (`a_folder_name_that_is_not_utf8_is_refused_before_anything_is_created`).
 #[test]
 fn a_path_beginning_with_file_colon_is_that_file_never_a_uri() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -248,6 +262,10 @@ impl Drop for Mount {
     }
 }
 
+/// A real read-only tmpfs mount (root only; skipped with a printed reason otherwise):
+/// `status`, `check` and `backup` read the file (an `immutable` open when no `-wal`
+/// holds frames and no `-journal` is left); `migrate` and `Database::open` refuse with
+/// `OpenError::ReadOnly` (exit 5), the file untouched.
 #[tokio::test]
 async fn a_database_on_a_read_only_mount_is_read_by_status_check_backup_and_refused_by_migrate() {
     let test = "a_database_on_a_read_only_mount";
@@ -327,6 +345,15 @@ async fn status_on_a_0400_file_leaves_no_companion_its_owner_cannot_write() {
     }
 }
 
+/// `status`/`check`/`backup` of a 0400 file leave any `-wal`/`-shm` SQLite created
+/// writable by the owner, 0600
+/// (`status_on_a_0400_file_leaves_no_companion_its_owner_cannot_write`), so a later
+/// write does not fail "attempt to write a readonly database"; `Database::open` makes a
+/// companion its owner cannot write 0600 before the first write, or refuses with
+/// `ReadOnly` naming it (here).
+/// `as_a_normal_user_a_write_after_status_on_a_0400_file_succeeds` runs the write after
+/// `status` + `chmod 600` as user `nobody` via `setpriv` (root ignores permission
+/// bits).
 #[tokio::test]
 async fn open_repairs_companions_left_read_only_before_writing() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -420,6 +447,10 @@ async fn wal_len(path: &Path) -> u64 {
     std::fs::metadata(companion(path, "-wal")).map_or(0, |m| m.len())
 }
 
+/// `journal_size_limit` is 8 MiB: after a 24 MiB burst of writes made while another
+/// process held a read snapshot, the next checkpoint that resets the WAL truncates it
+/// to the limit. After applying steps, open runs `wal_checkpoint(TRUNCATE)`
+/// (`migrating_leaves_an_empty_wal_while_the_database_stays_open`).
 #[tokio::test]
 async fn the_wal_shrinks_back_under_the_limit_after_a_burst_during_a_reader_snapshot() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -489,6 +520,14 @@ async fn migrating_leaves_an_empty_wal_while_the_database_stays_open() {
 /// does: `migrate` keeps waiting, says so, and upgrades the file once the lock is
 /// free. The holder moves on only when the tool's progress lines show it has seen
 /// each phase, so nothing depends on timing.
+///
+/// The guarantee: a second instance that finds the write lock held while the file needs
+/// upgrading keeps waiting past the busy timeout as long as the other process visibly
+/// migrates (between two retries `schema_migrations` changed or the `-wal` grew),
+/// printing a progress line (`WARN`, on the CLI's stderr), up to 30 min
+/// (`UPGRADE_WAIT_LIMIT`), then opens the upgraded file. A lock held without progress
+/// ends in `Locked` (exit 6) after two busy timeouts
+/// (`a_lock_held_without_progress_still_ends_in_exit_6`).
 #[test]
 fn a_second_instance_waits_for_an_upgrade_that_holds_the_lock_past_the_busy_timeout() {
     use std::io::BufRead;
@@ -585,6 +624,10 @@ fn sqlite_code(e: &skill_builder_app::db::Error) -> Option<String> {
     }
 }
 
+/// `Database::begin()` starts `BEGIN IMMEDIATE`, so a caller's read-then-write
+/// transaction waits for another instance's write instead of failing with
+/// `SQLITE_BUSY_SNAPSHOT` (517), which a deferred transaction (sqlx's `pool.begin()`)
+/// gets.
 #[tokio::test]
 async fn a_deferred_transaction_gets_busy_snapshot_where_db_begin_does_not() {
     use skill_builder_app::db::settings::{read_settings, write_settings};

@@ -17,8 +17,8 @@
 //! committed operation (prefixed `@sb `) and flushes it, so the parent knows exactly
 //! what was committed even when it kills the worker.
 //!
-//! Scale with `STRESS_OPS` (operations per process of item 1, default 5,000),
-//! `STRESS_KILL_POINTS` (item 3, default 20), `STRESS_BACKUPS` (item 4, default 5);
+//! Scale with `STRESS_OPS` (operations per process of item 1, default 500),
+//! `STRESS_KILL_POINTS` (item 3, default 4), `STRESS_BACKUPS` (item 4, default 2);
 //! `just stress` runs larger settings.
 
 use crate::common;
@@ -781,9 +781,16 @@ fn assert_one_of_last<K: Ord + std::fmt::Debug + Clone, V: PartialEq + std::fmt:
     u64::try_from(keys.len()).expect("small")
 }
 
+/// Two OS processes, each with its own one-connection writer, run a mixed write
+/// workload on one file at the same time (agent runs, steps, artifacts, tags, lock
+/// acquire/release on shared skills); every committed row is checked at the end: 0 busy
+/// errors, 0 lost rows. Write transactions take the write lock up front (`BEGIN
+/// IMMEDIATE`), so no deferred transaction can fail on a lock upgrade; a writer waits
+/// up to 5 s (the busy timeout) for the other instance; single statements are atomic on
+/// their own. `STRESS_OPS` operations per process (`just stress`: 20,000).
 #[tokio::test]
 async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
-    let ops = env_u64("STRESS_OPS", 5000);
+    let ops = env_u64("STRESS_OPS", 500);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
     let shared: Vec<String> = (0..3).map(|k| format!("shared-{k}")).collect();
@@ -996,9 +1003,15 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
 // 2. Skill locks across processes.
 // ---------------------------------------------------------------------------------
 
+/// A skill locked by another live instance is refused with `Conflict::LockHeld {
+/// instance_id, pid }`; the lock of a dead process (SIGKILLed and reaped; an exited or
+/// zombie process counts as dead) is reclaimed; releasing someone else's lock changes
+/// nothing; when two processes race for a dead lock, exactly one wins each round,
+/// because the check and the takeover happen under one write lock. `STRESS_LOCK_ROUNDS`
+/// races (`just stress`: 100).
 #[tokio::test]
 async fn skill_locks_hold_across_processes_and_dead_holders_are_reclaimed_by_one_winner() {
-    let rounds = env_u64("STRESS_LOCK_ROUNDS", 20);
+    let rounds = env_u64("STRESS_LOCK_ROUNDS", 5);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
     let db = Database::open(&path).await.expect("open");
@@ -1244,9 +1257,20 @@ async fn read_gen_state(conn: &mut SqliteConnection, context: &str) -> GenState 
     }
 }
 
+/// A writer doing multi-statement writes (tag sets, run saves, renames) is SIGKILLed at
+/// spread-out moments (`STRESS_KILL_POINTS`; `just stress`: 60); after each kill every
+/// commit it reported is present, no write is partial, and `check` is clean.
+///
+/// Durability: WAL with `synchronous=NORMAL`, so a commit is in the WAL before it
+/// returns and survives a crash of the process. On power failure or an OS crash the
+/// last few commits may be lost, never a half-written one: SQLite's WAL recovery
+/// restores the last complete commit. Atomicity: every multi-statement write (delete
+/// cascade, tag replacement, rename, usage reset, lock acquisition, run save,
+/// imported-skill upsert, …) runs in one transaction, so a failure or a kill midway
+/// leaves nothing of it.
 #[tokio::test]
 async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothing_partial() {
-    let kill_points = env_u64("STRESS_KILL_POINTS", 20);
+    let kill_points = env_u64("STRESS_KILL_POINTS", 4);
     let window = Duration::from_millis(env_u64("STRESS_KILL_WINDOW_MS", 250));
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
@@ -1464,9 +1488,13 @@ async fn backup_pairs(path: &Path) -> (BTreeSet<u64>, Vec<String>) {
     (runs, tags)
 }
 
+/// `skill-builder-db backup PATH` (`VACUUM INTO` on a read-only connection) copies the
+/// live database while another process writes; each copy is a consistent snapshot: it
+/// passes `check` and holds complete transactions only. `STRESS_BACKUPS` copies (`just
+/// stress`: 15).
 #[tokio::test]
 async fn online_backup_under_write_load_is_a_consistent_snapshot() {
-    let backups = env_u64("STRESS_BACKUPS", 5);
+    let backups = env_u64("STRESS_BACKUPS", 2);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
     {
@@ -1603,6 +1631,10 @@ fn open_together(path: &Path, go: &Path, openers: u64, write: bool) -> Vec<Strin
     failures
 }
 
+/// Several processes (`STRESS_OPENERS`, default 3; `just stress`: 4) start on one
+/// legacy file at the same moment, `STRESS_OPEN_ROUNDS` times: all open it and it is
+/// migrated once. `processes_creating_one_new_file_together_all_succeed` does the same
+/// for a new file.
 #[tokio::test]
 async fn processes_upgrading_one_legacy_file_together_all_succeed_and_migrate_it_once() {
     let rounds = env_u64("STRESS_OPEN_ROUNDS", 3);
@@ -1653,8 +1685,8 @@ async fn processes_upgrading_one_legacy_file_together_all_succeed_and_migrate_it
 /// the other process's lock; see the next test).
 #[tokio::test]
 async fn processes_creating_one_new_file_together_all_succeed() {
-    let rounds = env_u64("STRESS_OPEN_ROUNDS", 40);
-    let openers = env_u64("STRESS_OPENERS", 4);
+    let rounds = env_u64("STRESS_OPEN_ROUNDS", 4);
+    let openers = env_u64("STRESS_OPENERS", 3);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut failures = Vec::new();
     for r in 0..rounds {

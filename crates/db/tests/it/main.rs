@@ -3,9 +3,9 @@
 //! code (`common`). Long variants of property tests run under `just stress`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 mod agent_runs;
 mod artifacts;
+mod common;
 mod imported_skills;
 mod installed;
 mod legacy_reads;
@@ -17,8 +17,8 @@ mod sessions;
 mod settings;
 mod skills;
 mod tags;
+mod usage;
+mod usage_lists;
 mod workflow_runs;
 mod workflow_steps;
 mod workspace_skills;
-mod usage;
-mod usage_lists;

@@ -66,6 +66,11 @@ async fn acquiring_records_the_start_time_of_the_holder_process() {
     assert_eq!(recorded, Some(my_start()));
 }
 
+/// A lock and a workflow session record the holder's start time (`pid_started_at`) with
+/// its pid; a pid now held by a process started after that is dead, so the lock is
+/// taken over (here) and the session reconciled
+/// (`sessions_of_a_reused_pid_are_reconciled_and_not_active`). Rows without a start
+/// time (the existing app, older rows) are checked by pid alone.
 #[tokio::test]
 async fn a_lock_whose_pid_now_belongs_to_a_later_process_is_taken_over() {
     let t = common::open_temp().await;

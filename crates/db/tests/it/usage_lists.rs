@@ -7,7 +7,7 @@
 //! `agent_runs_recent` of step `20261207140000`), the recent runs equal the plain
 //! scan-and-sort of `agent_runs`, and the lists are read from the indexes. `PROPTEST_CASES` sets the number of histories (default 24).
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -214,7 +214,7 @@ async fn plan(conn: &mut SqliteConnection, sql: &str) -> String {
 
 async fn check(ops: Vec<Op>) {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.expect("conn");
+    let mut conn = t.conn().await;
     for op in &ops {
         apply(&mut conn, op).await;
     }
@@ -280,7 +280,7 @@ proptest! {
 #[tokio::test]
 async fn the_lists_read_their_first_rows_from_the_indexes() {
     let t = common::open_temp().await;
-    let mut conn = t.pool().acquire().await.expect("conn");
+    let mut conn = t.conn().await;
     // get_recent_runs: the first entries of the partial index, no sort.
     let recent = cached_statements(&[r#"SELECT agent_id AS "agent_id: AgentId""#])
         .into_iter()

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestCaseResult, TestRunner};
+use skill_builder_app::WriteConnection;
 use skill_builder_app::{Database, OpenOptions};
 use skill_builder_db::model::{
     AgentRunStatus, NewAgentRun, WorkflowRunId, WorkflowRunStatus, WorkflowSessionId,
@@ -16,7 +17,7 @@ use skill_builder_db::{
     Conflict, Entity, Error, agent_runs, sessions, skills, usage, workflow_runs, workflow_steps,
     workspace_skills,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection};
 
 /// A database in a temporary folder, opened (migrated) like the app opens it.
 struct TempDb {
@@ -33,8 +34,9 @@ impl TempDb {
         Self { db, _dir: dir }
     }
 
-    fn pool(&self) -> &SqlitePool {
-        self.db.pool()
+    /// The writer, held by the test for every statement it runs.
+    async fn conn(&self) -> WriteConnection {
+        self.db.write().await.expect("take the writer")
     }
 
     async fn close(self) {
@@ -98,23 +100,23 @@ fn usd(x: f64) -> String {
     format!("${x:.2}")
 }
 
-async fn screens(pool: &SqlitePool) -> Screens {
-    let s = usage::get_usage_summary(pool, false).await.unwrap();
+async fn screens(conn: &mut SqliteConnection) -> Screens {
+    let s = usage::get_usage_summary(conn, false).await.unwrap();
     Screens {
         summary: (s.total_runs, usd(s.total_cost)),
-        by_model: usage::get_usage_by_model(pool, false)
+        by_model: usage::get_usage_by_model(conn, false)
             .await
             .unwrap()
             .into_iter()
             .map(|m| (m.model, usd(m.total_cost), m.run_count))
             .collect(),
-        by_step: usage::get_usage_by_step(pool, false)
+        by_step: usage::get_usage_by_step(conn, false)
             .await
             .unwrap()
             .into_iter()
             .map(|m| (m.step_id, usd(m.total_cost), m.run_count))
             .collect(),
-        sessions: usage::get_recent_workflow_sessions(pool, 50, false)
+        sessions: usage::get_recent_workflow_sessions(conn, 50, false)
             .await
             .unwrap()
             .into_iter()
@@ -127,7 +129,7 @@ async fn screens(pool: &SqlitePool) -> Screens {
                 )
             })
             .collect(),
-        runs: agent_runs::get_recent_runs(pool, 50)
+        runs: agent_runs::get_recent_runs(conn, 50)
             .await
             .unwrap()
             .into_iter()
@@ -148,27 +150,26 @@ async fn screens(pool: &SqlitePool) -> Screens {
 #[tokio::test]
 async fn deleting_a_skill_keeps_its_usage_history_in_every_usage_view() {
     let t = TempDb::open().await;
-    let pool = t.pool();
-    workflow_runs::save_workflow_run(pool, "s1", 0, &WorkflowRunStatus::InProgress, "domain")
+    let mut writer = t.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
+    workflow_runs::save_workflow_run(conn, "s1", 0, &WorkflowRunStatus::InProgress, "domain")
         .await
         .unwrap();
-    sessions::create_workflow_session(pool, &"ws1".into(), "s1", own_pid())
+    sessions::create_workflow_session(conn, &"ws1".into(), "s1", own_pid())
         .await
         .unwrap();
     let run = in_session(agent("a1", "s1", 0, AgentRunStatus::Completed, 0.40), "ws1");
-    agent_runs::persist_agent_run(pool, &run).await.unwrap();
-    let before = screens(pool).await;
+    agent_runs::persist_agent_run(conn, &run).await.unwrap();
+    let before = screens(conn).await;
     assert_eq!(before.summary, (1, "$0.40".to_owned()));
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::delete_workflow_run(&mut conn, "s1")
+    workflow_runs::delete_workflow_run(conn, "s1")
         .await
         .unwrap();
-    drop(conn);
-    let after = screens(pool).await;
+    let after = screens(conn).await;
     println!("sequence 1, after delete_workflow_run(\"s1\"): {after:#?}");
     assert_eq!(after, before, "every usage screen shows the same totals");
     assert!(
-        workflow_runs::get_workflow_run(pool, "s1")
+        workflow_runs::get_workflow_run(conn, "s1")
             .await
             .unwrap()
             .is_none()
@@ -177,29 +178,25 @@ async fn deleting_a_skill_keeps_its_usage_history_in_every_usage_view() {
         "SELECT (SELECT workflow_run_id FROM agent_runs WHERE agent_id = 'a1') AS run,
                 (SELECT skill_id FROM workflow_sessions WHERE session_id = 'ws1') AS skill",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap();
     assert_eq!(detached.get::<Option<i64>, _>("run"), None);
     assert_eq!(detached.get::<Option<i64>, _>("skill"), None);
 
     // The same through delete_skill of a marketplace skill with the same history.
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::save_marketplace_skill(&mut conn, "m1", "domain")
+    workflow_runs::save_marketplace_skill(conn, "m1", "domain")
         .await
         .unwrap();
-    drop(conn);
-    sessions::create_workflow_session(pool, &"ws2".into(), "m1", own_pid())
+    sessions::create_workflow_session(conn, &"ws2".into(), "m1", own_pid())
         .await
         .unwrap();
     let run = in_session(agent("a2", "m1", 0, AgentRunStatus::Completed, 0.40), "ws2");
-    agent_runs::persist_agent_run(pool, &run).await.unwrap();
-    let before = screens(pool).await;
+    agent_runs::persist_agent_run(conn, &run).await.unwrap();
+    let before = screens(conn).await;
     assert_eq!(before.summary, (2, "$0.80".to_owned()));
-    let mut conn = pool.acquire().await.unwrap();
-    skills::delete_skill(&mut conn, "m1").await.unwrap();
-    drop(conn);
-    let after = screens(pool).await;
+    skills::delete_skill(conn, "m1").await.unwrap();
+    let after = screens(conn).await;
     println!(
         "sequence 1, after delete_skill(\"m1\"): {:?}",
         after.summary
@@ -212,27 +209,24 @@ async fn deleting_a_skill_keeps_its_usage_history_in_every_usage_view() {
 #[tokio::test]
 async fn reconciling_a_dead_process_session_ends_its_running_agent_runs() {
     let t = TempDb::open().await;
-    let pool = t.pool();
-    workflow_runs::save_workflow_run(pool, "s2", 1, &WorkflowRunStatus::InProgress, "domain")
+    let mut writer = t.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
+    workflow_runs::save_workflow_run(conn, "s2", 1, &WorkflowRunStatus::InProgress, "domain")
         .await
         .unwrap();
-    sessions::create_workflow_session(pool, &"dead".into(), "s2", DEAD_PID)
+    sessions::create_workflow_session(conn, &"dead".into(), "s2", DEAD_PID)
         .await
         .unwrap();
-    sessions::create_workflow_session(pool, &"live".into(), "s2", own_pid())
+    sessions::create_workflow_session(conn, &"live".into(), "s2", own_pid())
         .await
         .unwrap();
     for (id, ws) in [("ghost", "dead"), ("busy", "live")] {
         let run = in_session(agent(id, "s2", 1, AgentRunStatus::Running, 0.10), ws);
-        agent_runs::persist_agent_run(pool, &run).await.unwrap();
+        agent_runs::persist_agent_run(conn, &run).await.unwrap();
     }
-    let mut conn = pool.acquire().await.unwrap();
-    let closed = sessions::reconcile_orphaned_sessions(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
+    let closed = sessions::reconcile_orphaned_sessions(conn).await.unwrap();
     assert_eq!(closed, 1);
-    let runs = agent_runs::get_recent_runs(pool, 10).await.unwrap();
+    let runs = agent_runs::get_recent_runs(conn, 10).await.unwrap();
     let shown: Vec<_> = runs
         .iter()
         .map(|r| {
@@ -248,7 +242,7 @@ async fn reconciling_a_dead_process_session_ends_its_running_agent_runs() {
         shown,
         [("ghost", "shutdown", true), ("busy", "running", false)]
     );
-    let dead = sessions::get_workflow_session(pool, &"dead".into())
+    let dead = sessions::get_workflow_session(conn, &"dead".into())
         .await
         .unwrap()
         .unwrap();
@@ -271,55 +265,51 @@ fn ws_skill(id: &str, purpose: &str) -> WorkspaceSkill {
 #[tokio::test]
 async fn two_active_workspace_skills_never_share_a_purpose() {
     let t = TempDb::open().await;
-    let pool = t.pool();
-    let first = workspace_skills::insert_workspace_skill(pool, &ws_skill("r1", "research"))
+    let mut writer = t.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
+    let first = workspace_skills::insert_workspace_skill(conn, &ws_skill("r1", "research"))
         .await
         .unwrap();
-    let second = workspace_skills::insert_workspace_skill(pool, &ws_skill("r2", "research"))
+    let second = workspace_skills::insert_workspace_skill(conn, &ws_skill("r2", "research"))
         .await
         .unwrap();
-    let third = workspace_skills::insert_workspace_skill(pool, &ws_skill("r3", "validate"))
+    let third = workspace_skills::insert_workspace_skill(conn, &ws_skill("r3", "validate"))
         .await
         .unwrap();
     println!("sequence 3, inserts stored active: r1 {first}, r2 {second}, r3 {third}");
     assert_eq!((first, second, third), (true, false, true));
     // An upsert whose purpose is taken stores (or turns) the row inactive too.
     assert!(
-        !workspace_skills::upsert_workspace_skill(pool, &ws_skill("r3", "research"))
+        !workspace_skills::upsert_workspace_skill(conn, &ws_skill("r3", "research"))
             .await
             .unwrap()
     );
-    workspace_skills::update_workspace_skill_active(pool, &"r3".into(), true, "/ws/r3")
+    workspace_skills::update_workspace_skill_active(conn, &"r3".into(), true, "/ws/r3")
         .await
         .unwrap_err();
-    let mut conn = pool.acquire().await.unwrap();
-    workspace_skills::set_workspace_skill_purpose(&mut conn, &"r3".into(), Some("validate"))
+    workspace_skills::set_workspace_skill_purpose(conn, &"r3".into(), Some("validate"))
         .await
         .unwrap();
-    drop(conn);
-    workspace_skills::update_workspace_skill_active(pool, &"r3".into(), true, "/ws/r3")
+    workspace_skills::update_workspace_skill_active(conn, &"r3".into(), true, "/ws/r3")
         .await
         .unwrap();
     // set-purpose of an active skill deactivates the holder.
-    let mut conn = pool.acquire().await.unwrap();
-    let moved =
-        workspace_skills::set_workspace_skill_purpose(&mut conn, &"r3".into(), Some("research"))
-            .await
-            .unwrap();
-    drop(conn);
+    let moved = workspace_skills::set_workspace_skill_purpose(conn, &"r3".into(), Some("research"))
+        .await
+        .unwrap();
     let moved: Vec<_> = moved
         .iter()
         .map(|s| (s.skill_name.as_str(), s.is_active))
         .collect();
     assert_eq!(moved, [("r1", false)]);
-    let active = workspace_skills::get_workspace_skill_by_purpose(pool, "research")
+    let active = workspace_skills::get_workspace_skill_by_purpose(conn, "research")
         .await
         .unwrap()
         .map(|s| s.skill_name);
     println!("sequence 3, set-purpose deactivated {moved:?}; by purpose: {active:?}");
     assert_eq!(active.as_deref(), Some("r3"));
     // Activating r1 again: refused while r3 holds the purpose…
-    let err = workspace_skills::update_workspace_skill_active(pool, &"r1".into(), true, "/ws/r1")
+    let err = workspace_skills::update_workspace_skill_active(conn, &"r1".into(), true, "/ws/r1")
         .await
         .unwrap_err();
     assert!(
@@ -328,19 +318,19 @@ async fn two_active_workspace_skills_never_share_a_purpose() {
     );
     // …and the database itself refuses a second active row for the purpose.
     let raw = sqlx::query("UPDATE workspace_skills SET is_active = 1 WHERE skill_id = 'r2'")
-        .execute(pool)
+        .execute(&mut *conn)
         .await;
     assert!(raw.is_err(), "the partial unique index refuses it");
-    assert_eq!(two_active_per_purpose(pool).await, 0);
+    assert_eq!(two_active_per_purpose(conn).await, 0);
 }
 
-async fn two_active_per_purpose(pool: &SqlitePool) -> i64 {
+async fn two_active_per_purpose(conn: &mut SqliteConnection) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT purpose FROM workspace_skills
                                WHERE is_active <> 0 AND trim(purpose) <> ''
                                GROUP BY purpose HAVING count(*) > 1)",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap()
 }
@@ -350,9 +340,10 @@ async fn two_active_per_purpose(pool: &SqlitePool) -> i64 {
 #[tokio::test]
 async fn a_recreated_skill_does_not_adopt_a_deleted_skills_late_writes() {
     let t = TempDb::open().await;
-    let pool = t.pool();
+    let mut writer = t.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
     workflow_runs::save_workflow_run(
-        pool,
+        conn,
         "late-skill",
         3,
         &WorkflowRunStatus::InProgress,
@@ -360,14 +351,12 @@ async fn a_recreated_skill_does_not_adopt_a_deleted_skills_late_writes() {
     )
     .await
     .unwrap();
-    sessions::create_workflow_session(pool, &"ws-late".into(), "late-skill", own_pid())
+    sessions::create_workflow_session(conn, &"ws-late".into(), "late-skill", own_pid())
         .await
         .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    workflow_runs::delete_workflow_run(&mut conn, "late-skill")
+    workflow_runs::delete_workflow_run(conn, "late-skill")
         .await
         .unwrap();
-    drop(conn);
     // A process still running for the deleted skill writes late.
     let late = in_session(
         agent(
@@ -379,9 +368,9 @@ async fn a_recreated_skill_does_not_adopt_a_deleted_skills_late_writes() {
         ),
         "ws-late",
     );
-    agent_runs::persist_agent_run(pool, &late).await.unwrap();
+    agent_runs::persist_agent_run(conn, &late).await.unwrap();
     let err = workflow_steps::save_workflow_step(
-        pool,
+        conn,
         "late-skill",
         3,
         &skill_builder_db::model::StepStatus::Completed,
@@ -393,7 +382,7 @@ async fn a_recreated_skill_does_not_adopt_a_deleted_skills_late_writes() {
         matches!(&err, Error::NotFound { entity: Entity::Skill, key } if key == "late-skill"),
         "{err:?}"
     );
-    workflow_runs::save_workflow_run(pool, "late-skill", 0, &WorkflowRunStatus::Pending, "domain")
+    workflow_runs::save_workflow_run(conn, "late-skill", 0, &WorkflowRunStatus::Pending, "domain")
         .await
         .unwrap();
     // Even a late write after the re-creation, in the deleted skill's session, stays out.
@@ -407,11 +396,11 @@ async fn a_recreated_skill_does_not_adopt_a_deleted_skills_late_writes() {
         ),
         "ws-late",
     );
-    agent_runs::persist_agent_run(pool, &later).await.unwrap();
-    let steps = workflow_steps::get_workflow_steps(pool, "late-skill")
+    agent_runs::persist_agent_run(conn, &later).await.unwrap();
+    let steps = workflow_steps::get_workflow_steps(conn, "late-skill")
         .await
         .unwrap();
-    let step_runs = agent_runs::get_step_agent_runs(pool, "late-skill", 3)
+    let step_runs = agent_runs::get_step_agent_runs(conn, "late-skill", 3)
         .await
         .unwrap();
     println!(
@@ -428,11 +417,11 @@ async fn a_recreated_skill_does_not_adopt_a_deleted_skills_late_writes() {
     assert!(steps.is_empty());
     assert!(step_runs.is_empty());
     // The late runs are history: counted in usage, linked to no run.
-    let s = screens(pool).await;
+    let s = screens(conn).await;
     assert_eq!(s.summary, (1, "$0.90".to_owned()));
     let linked: i64 =
         sqlx::query_scalar("SELECT count(*) FROM agent_runs WHERE workflow_run_id IS NOT NULL")
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await
             .unwrap();
     assert_eq!(linked, 0);
@@ -443,16 +432,17 @@ async fn a_recreated_skill_does_not_adopt_a_deleted_skills_late_writes() {
 #[tokio::test]
 async fn every_usage_view_counts_a_run_whose_workflow_session_had_no_row() {
     let t = TempDb::open().await;
-    let pool = t.pool();
-    workflow_runs::save_workflow_run(pool, "refined", 5, &WorkflowRunStatus::Completed, "domain")
+    let mut writer = t.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
+    workflow_runs::save_workflow_run(conn, "refined", 5, &WorkflowRunStatus::Completed, "domain")
         .await
         .unwrap();
     let run = in_session(
         agent("refiner", "refined", 5, AgentRunStatus::Completed, 0.50),
         "synthetic:refine:refined:1",
     );
-    agent_runs::persist_agent_run(pool, &run).await.unwrap();
-    let s = screens(pool).await;
+    agent_runs::persist_agent_run(conn, &run).await.unwrap();
+    let s = screens(conn).await;
     println!("sequence 5: {s:#?}");
     assert_eq!(s.summary, (1, "$0.50".to_owned()));
     assert_eq!(s.by_model, [("sonnet".to_owned(), "$0.50".to_owned(), 1)]);
@@ -466,7 +456,7 @@ async fn every_usage_view_counts_a_run_whose_workflow_session_had_no_row() {
             1
         )]
     );
-    let session = sessions::get_workflow_session(pool, &"synthetic:refine:refined:1".into())
+    let session = sessions::get_workflow_session(conn, &"synthetic:refine:refined:1".into())
         .await
         .unwrap()
         .unwrap();
@@ -480,10 +470,9 @@ async fn every_usage_view_counts_a_run_whose_workflow_session_had_no_row() {
 async fn upgrading_repairs_ghost_runs_missing_sessions_purposes_and_null_links() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("skill-builder.db");
-    let options = OpenOptions {
-        target: Some(PREVIOUS_STEP),
-    };
+    let options = OpenOptions::new().target(PREVIOUS_STEP);
     let db = Database::open_with(&path, &options).await.unwrap();
+    let mut writer = db.write().await.unwrap();
     // Rows as the existing app (or this layer before the step) left them.
     for sql in [
         "INSERT INTO skills (id, name, skill_source) VALUES (1, 'kept', 'skill-builder')",
@@ -503,22 +492,24 @@ async fn upgrading_repairs_ghost_runs_missing_sessions_purposes_and_null_links()
          VALUES ('w1', 'w1', '/w1', 'research', 1), ('w2', 'w2', '/w2', 'research', 1),
                 ('w3', 'w3', '/w3', 'validate', 1)",
     ] {
-        sqlx::query(sql).execute(db.pool()).await.unwrap();
+        sqlx::query(sql).execute(&mut *writer).await.unwrap();
     }
     sqlx::query(
         "INSERT INTO workflow_sessions (session_id, skill_name, pid) VALUES ('open', 'kept', ?)",
     )
     .bind(own_pid())
-    .execute(db.pool())
+    .execute(&mut *writer)
     .await
     .unwrap();
+    drop(writer);
     db.close().await;
     let db = Database::open(&path).await.unwrap();
-    let pool = db.pool();
+    let mut writer = db.write().await.unwrap();
+    let conn: &mut SqliteConnection = &mut writer;
     let status: Vec<(String, String, bool)> = sqlx::query(
         "SELECT agent_id, status, completed_at IS NOT NULL AS done FROM agent_runs ORDER BY agent_id",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .unwrap()
     .iter()
@@ -533,7 +524,7 @@ async fn upgrading_repairs_ghost_runs_missing_sessions_purposes_and_null_links()
             ("ok".into(), "completed".into(), true),
         ]
     );
-    let backfilled = sessions::get_workflow_session(pool, &"synthetic:refine:gone:1".into())
+    let backfilled = sessions::get_workflow_session(conn, &"synthetic:refine:gone:1".into())
         .await
         .unwrap()
         .unwrap();
@@ -546,7 +537,7 @@ async fn upgrading_repairs_ghost_runs_missing_sessions_purposes_and_null_links()
         ("gone", 0, "2026-01-02 09:00:00Z")
     );
     assert!(backfilled.ended_at.is_some());
-    let active: Vec<String> = workspace_skills::list_active_workspace_skills(pool)
+    let active: Vec<String> = workspace_skills::list_active_workspace_skills(conn)
         .await
         .unwrap()
         .into_iter()
@@ -563,19 +554,20 @@ async fn upgrading_repairs_ghost_runs_missing_sessions_purposes_and_null_links()
                 (SELECT skill_id FROM workflow_sessions WHERE session_id = 'ended') AS session,
                 (SELECT skill_id FROM workflow_runs WHERE id = 7) AS run",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .unwrap();
     assert_eq!(links.get::<Option<i64>, _>("step"), Some(7));
     assert_eq!(links.get::<Option<i64>, _>("agent"), Some(7));
     assert_eq!(links.get::<Option<i64>, _>("session"), Some(1));
     assert_eq!(links.get::<Option<i64>, _>("run"), Some(1));
-    let s = screens(pool).await;
+    let s = screens(conn).await;
     assert_eq!(
         s.summary,
         (3, "$1.00".to_owned()),
         "views agree after the backfill"
     );
+    drop(writer);
     db.close().await;
 }
 
@@ -655,12 +647,16 @@ fn check(cond: bool, what: impl FnOnce() -> String) -> TestCaseResult {
     }
 }
 
-async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
+async fn apply(
+    conn: &mut SqliteConnection,
+    model: &mut Model,
+    op: &Op,
+) -> Result<(), TestCaseError> {
     let fail = |e: Error| TestCaseError::fail(format!("{op:?}: {e}"));
     match op {
         Op::Create(n) => {
             let name = NAMES[*n];
-            if skills::get_skill_master_id(pool, name)
+            if skills::get_skill_master_id(conn, name)
                 .await
                 .map_err(fail)?
                 .is_none()
@@ -668,7 +664,7 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
                 model.steps.insert(name.to_owned(), Vec::new());
             }
             workflow_runs::save_workflow_run(
-                pool,
+                conn,
                 name,
                 0,
                 &WorkflowRunStatus::InProgress,
@@ -679,21 +675,20 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
         }
         Op::Marketplace(n) => {
             let name = NAMES[*n];
-            if skills::get_skill_master_id(pool, name)
+            if skills::get_skill_master_id(conn, name)
                 .await
                 .map_err(fail)?
                 .is_none()
             {
                 model.steps.insert(name.to_owned(), Vec::new());
             }
-            let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?;
-            workflow_runs::save_marketplace_skill(&mut conn, name, "domain")
+            workflow_runs::save_marketplace_skill(conn, name, "domain")
                 .await
                 .map_err(fail)?;
         }
         Op::Session(n, s, dead) => {
             let pid = if *dead { DEAD_PID } else { own_pid() };
-            sessions::create_workflow_session(pool, &format!("ws{s}").into(), NAMES[*n], pid)
+            sessions::create_workflow_session(conn, &format!("ws{s}").into(), NAMES[*n], pid)
                 .await
                 .map_err(fail)?;
         }
@@ -714,7 +709,7 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
                 f64::from(*cents) / 100.0,
             );
             run.workflow_session_id = session.map(|s| WorkflowSessionId::from(format!("ws{s}")));
-            agent_runs::persist_agent_run(pool, &run)
+            agent_runs::persist_agent_run(conn, &run)
                 .await
                 .map_err(fail)?;
             let key = run.agent_id.as_str().to_owned();
@@ -725,11 +720,11 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
                     "SELECT workflow_run_id FROM agent_runs WHERE agent_id = ? AND model = 'sonnet'",
                 )
                 .bind(&key)
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(|e| fail(e.into()))?;
                 // A first write links only to the skill's current run.
-                let current = skills::get_workflow_run_id(pool, name)
+                let current = skills::get_workflow_run_id(conn, name)
                     .await
                     .map_err(fail)?;
                 check(link.is_none() || link == current, || {
@@ -740,12 +735,12 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
         }
         Op::SaveStep(n, step) => {
             let name = NAMES[*n];
-            let exists = skills::get_skill_master_id(pool, name)
+            let exists = skills::get_skill_master_id(conn, name)
                 .await
                 .map_err(fail)?
                 .is_some();
             let got = workflow_steps::save_workflow_step(
-                pool,
+                conn,
                 name,
                 *step,
                 &skill_builder_db::model::StepStatus::Completed,
@@ -765,22 +760,15 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
                 Err(e) => return Err(fail(e)),
             }
         }
-        Op::DeleteRun(n) => {
-            let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?;
-            match workflow_runs::delete_workflow_run(&mut conn, NAMES[*n]).await {
-                Ok(()) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(fail(e)),
-            }
-        }
+        Op::DeleteRun(n) => match workflow_runs::delete_workflow_run(conn, NAMES[*n]).await {
+            Ok(()) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(fail(e)),
+        },
         Op::DeleteSkill(n) => {
-            let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?;
-            skills::delete_skill(&mut conn, NAMES[*n])
-                .await
-                .map_err(fail)?;
+            skills::delete_skill(conn, NAMES[*n]).await.map_err(fail)?;
         }
         Op::Reconcile => {
-            let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?;
-            sessions::reconcile_orphaned_sessions(&mut conn)
+            sessions::reconcile_orphaned_sessions(conn)
                 .await
                 .map_err(fail)?;
         }
@@ -788,9 +776,9 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
             let mut s = ws_skill(&format!("w{w}"), PURPOSES[*p]);
             s.is_active = *active;
             let got = if matches!(op, Op::WsInsert(..)) {
-                workspace_skills::insert_workspace_skill(pool, &s).await
+                workspace_skills::insert_workspace_skill(conn, &s).await
             } else {
-                workspace_skills::upsert_workspace_skill(pool, &s).await
+                workspace_skills::upsert_workspace_skill(conn, &s).await
             };
             match got {
                 // Never refused because of the purpose: at most stored inactive.
@@ -803,14 +791,9 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
             }
         }
         Op::WsSetPurpose(w, p) => {
-            let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?;
             let id = WorkspaceSkillId::from(format!("w{w}"));
-            match workspace_skills::set_workspace_skill_purpose(
-                &mut conn,
-                &id,
-                p.map(|p| PURPOSES[p]),
-            )
-            .await
+            match workspace_skills::set_workspace_skill_purpose(conn, &id, p.map(|p| PURPOSES[p]))
+                .await
             {
                 Ok(_) | Err(Error::NotFound { .. }) => {}
                 Err(e) => return Err(fail(e)),
@@ -818,16 +801,15 @@ async fn apply(pool: &SqlitePool, model: &mut Model, op: &Op) -> Result<(), Test
         }
         Op::WsActivate(w, active) => {
             let id = WorkspaceSkillId::from(format!("w{w}"));
-            match workspace_skills::update_workspace_skill_active(pool, &id, *active, "/p").await {
+            match workspace_skills::update_workspace_skill_active(conn, &id, *active, "/p").await {
                 Ok(()) | Err(Error::NotFound { .. }) => {}
                 Err(Error::Conflict(Conflict::PurposeTaken { .. })) if *active => {}
                 Err(e) => return Err(fail(e)),
             }
         }
         Op::WsExclusive(w) => {
-            let mut conn = pool.acquire().await.map_err(|e| fail(e.into()))?;
             let id = WorkspaceSkillId::from(format!("w{w}"));
-            match workspace_skills::activate_workspace_skill_exclusive(&mut conn, &id, "/p", |o| {
+            match workspace_skills::activate_workspace_skill_exclusive(conn, &id, "/p", |o| {
                 format!("/off/{}", o.skill_name)
             })
             .await
@@ -845,41 +827,41 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 /// The invariants of the issue, checked after every operation.
-async fn invariants(pool: &SqlitePool, model: &Model) -> TestCaseResult {
+async fn invariants(conn: &mut SqliteConnection, model: &Model) -> TestCaseResult {
     let e = |e: Error| TestCaseError::fail(e.to_string());
     let s = |e: sqlx::Error| TestCaseError::fail(e.to_string());
     // From scratch: the agent rows of a workflow session (no reset happens here).
     let scratch: f64 = sqlx::query_scalar(
         "SELECT TOTAL(total_cost) FROM agent_runs WHERE workflow_session_id IS NOT NULL",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(s)?;
     let positive: f64 = sqlx::query_scalar(
         "SELECT TOTAL(total_cost) FROM agent_runs
          WHERE workflow_session_id IS NOT NULL AND total_cost > 0",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(s)?;
     for (hide, want) in [(false, scratch), (true, positive)] {
-        let summary = usage::get_usage_summary(pool, hide)
+        let summary = usage::get_usage_summary(conn, hide)
             .await
             .map_err(e)?
             .total_cost;
-        let by_model: f64 = usage::get_usage_by_model(pool, hide)
+        let by_model: f64 = usage::get_usage_by_model(conn, hide)
             .await
             .map_err(e)?
             .iter()
             .map(|m| m.total_cost)
             .sum();
-        let by_step: f64 = usage::get_usage_by_step(pool, hide)
+        let by_step: f64 = usage::get_usage_by_step(conn, hide)
             .await
             .map_err(e)?
             .iter()
             .map(|m| m.total_cost)
             .sum();
-        let sessions: f64 = usage::get_recent_workflow_sessions(pool, u32::MAX, hide)
+        let sessions: f64 = usage::get_recent_workflow_sessions(conn, u32::MAX, hide)
             .await
             .map_err(e)?
             .iter()
@@ -897,8 +879,8 @@ async fn invariants(pool: &SqlitePool, model: &Model) -> TestCaseResult {
             },
         )?;
     }
-    let summary = usage::get_usage_summary(pool, false).await.map_err(e)?;
-    let listed = usage::get_recent_workflow_sessions(pool, u32::MAX, false)
+    let summary = usage::get_usage_summary(conn, false).await.map_err(e)?;
+    let listed = usage::get_recent_workflow_sessions(conn, u32::MAX, false)
         .await
         .map_err(e)?;
     check(
@@ -916,20 +898,20 @@ async fn invariants(pool: &SqlitePool, model: &Model) -> TestCaseResult {
            AND NOT EXISTS (SELECT 1 FROM workflow_sessions ws
                            WHERE ws.session_id = a.workflow_session_id)",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(s)?;
     check(no_session == 0, || {
         format!("{no_session} agent rows without a session row")
     })?;
-    let doubled = two_active_per_purpose(pool).await;
+    let doubled = two_active_per_purpose(conn).await;
     check(doubled == 0, || {
         format!("{doubled} purposes with two active skills")
     })?;
     // Never adopted: a row keeps the link of its first write, or loses it on delete.
     let links: Vec<(String, Option<WorkflowRunId>)> =
         sqlx::query_as("SELECT agent_id, workflow_run_id FROM agent_runs")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(s)?;
     for (agent_id, link) in links {
@@ -940,7 +922,7 @@ async fn invariants(pool: &SqlitePool, model: &Model) -> TestCaseResult {
     }
     // A (re-)created skill shows only the steps saved since its master row was created.
     for name in NAMES {
-        let shown = workflow_steps::get_workflow_steps(pool, name)
+        let shown = workflow_steps::get_workflow_steps(conn, name)
             .await
             .map_err(e)?;
         let saved = model.steps.get(name).cloned().unwrap_or_default();
@@ -975,12 +957,14 @@ fn random_sequences_keep_usage_views_equal_identity_and_one_active_purpose() {
     let outcome = runner.run(&prop::collection::vec(op(), 1..30), |ops| {
         rt.block_on(async {
             let t = TempDb::open().await;
-            let pool = t.pool();
+            let mut writer = t.conn().await;
+            let conn: &mut SqliteConnection = &mut writer;
             let mut model = Model::default();
             for op in &ops {
-                apply(pool, &mut model, op).await?;
-                invariants(pool, &model).await?;
+                apply(conn, &mut model, op).await?;
+                invariants(conn, &model).await?;
             }
+            drop(writer);
             t.close().await;
             Ok(())
         })

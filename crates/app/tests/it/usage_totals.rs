@@ -12,13 +12,13 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestCaseResult, TestRunner};
-use skill_builder_app::Database;
+use skill_builder_app::{Database, OpenOptions, ReadConnection, WriteConnection};
 use skill_builder_db::model::{
     AgentRunStatus, NewAgentRun, SessionUsage, UsageByModel, UsageByStep, UsageSummary,
     WorkflowSessionId, step_name,
 };
 use skill_builder_db::{agent_runs, sessions, usage};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection};
 
 const DEFAULT_CASES: u32 = 16;
 const MODELS: [&str; 3] = ["sonnet", "opus", "haiku"];
@@ -155,8 +155,24 @@ impl Db {
         }
     }
 
-    fn pool(&self) -> &SqlitePool {
-        self.db.as_ref().expect("open").pool()
+    /// The writer, held until dropped (drop it before [`Db::reopen`]).
+    async fn conn(&self) -> WriteConnection {
+        self.db
+            .as_ref()
+            .expect("open")
+            .write()
+            .await
+            .expect("take the writer")
+    }
+
+    /// A connection of the read-only pool, as the screens read.
+    async fn reader(&self) -> ReadConnection {
+        self.db
+            .as_ref()
+            .expect("open")
+            .read()
+            .await
+            .expect("take a reader")
     }
 
     async fn reopen(&mut self) {
@@ -169,16 +185,21 @@ impl Db {
 
 async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
     let fail = |e: &dyn std::fmt::Display| TestCaseError::fail(format!("{op:?}: {e}"));
-    let pool = db.pool().clone();
+    if matches!(op, Op::Reopen) {
+        db.reopen().await;
+        return Ok(());
+    }
+    let mut writer = db.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
     let agent_id = |a: &usize| format!("agent-{a}");
     match op {
         Op::Session(s) => {
-            sessions::create_workflow_session(&pool, &session(*s), "alpha", DEAD_PID - 1)
+            sessions::create_workflow_session(conn, &session(*s), "alpha", DEAD_PID - 1)
                 .await
                 .map_err(|e| fail(&e))?;
         }
         Op::EndSession(s) => {
-            sessions::end_workflow_session(&pool, &session(*s))
+            sessions::end_workflow_session(conn, &session(*s))
                 .await
                 .map_err(|e| fail(&e))?;
         }
@@ -192,25 +213,24 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
         } => {
             let mut r = run(*agent, *model, *session, *step, cost.value());
             r.status = STATUSES[*status].clone();
-            agent_runs::persist_agent_run(&pool, &r)
+            agent_runs::persist_agent_run(conn, &r)
                 .await
                 .map_err(|e| fail(&e))?;
         }
         Op::Reset => {
-            let mut conn = pool.acquire().await.map_err(|e| fail(&e))?;
-            usage::reset_usage(&mut conn).await.map_err(|e| fail(&e))?;
+            usage::reset_usage(conn).await.map_err(|e| fail(&e))?;
         }
         Op::DeleteRun(a) => {
             sqlx::query("DELETE FROM agent_runs WHERE agent_id = ?")
                 .bind(agent_id(a))
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| fail(&e))?;
         }
         Op::DeleteSession(s) => {
             sqlx::query("DELETE FROM workflow_sessions WHERE session_id = ?")
                 .bind(session(*s).as_str())
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| fail(&e))?;
         }
@@ -218,14 +238,14 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
             sqlx::query("UPDATE agent_runs SET workflow_session_id = ? WHERE agent_id = ?")
                 .bind(s.map(|s| session(s).as_str().to_owned()))
                 .bind(agent_id(a))
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| fail(&e))?;
         }
         Op::NullCost(a) => {
             sqlx::query("UPDATE agent_runs SET total_cost = NULL WHERE agent_id = ?")
                 .bind(agent_id(a))
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| fail(&e))?;
         }
@@ -233,20 +253,19 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
             // Another tool's edit: a cost the typed API cannot read.
             sqlx::query("UPDATE agent_runs SET total_cost = 'three' WHERE agent_id = ?")
                 .bind(agent_id(a))
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| fail(&e))?;
         }
         Op::FixCost(a) => {
             sqlx::query("UPDATE agent_runs SET total_cost = 0.125 WHERE agent_id = ?")
                 .bind(agent_id(a))
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| fail(&e))?;
         }
         Op::Reconcile => {
-            let mut conn = pool.acquire().await.map_err(|e| fail(&e))?;
-            sessions::reconcile_orphaned_sessions(&mut conn)
+            sessions::reconcile_orphaned_sessions(conn)
                 .await
                 .map_err(|e| fail(&e))?;
         }
@@ -258,11 +277,11 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
                  VALUES (?, 'alpha', 2, 'sonnet', 'completed', 0.5, 'ws-0')",
             )
             .bind(agent_id(a))
-            .execute(&pool)
+            .execute(&mut *conn)
             .await
             .map_err(|e| fail(&e))?;
         }
-        Op::Reopen => db.reopen().await,
+        Op::Reopen => unreachable!("reopened above"),
     }
     Ok(())
 }
@@ -275,7 +294,7 @@ const READABLE: &str = "a.reset_marker IS NULL AND a.workflow_session_id IS NOT 
     AND (a.total_cost IS NULL
          OR (typeof(a.total_cost) IN ('real', 'integer') AND abs(a.total_cost) <= 9007199254740992.0))";
 
-async fn plain_summary(pool: &SqlitePool, hide: bool) -> UsageSummary {
+async fn plain_summary(conn: &mut SqliteConnection, hide: bool) -> UsageSummary {
     let sql = format!(
         "WITH per_session AS (
              SELECT a.workflow_session_id AS sid, SUM(a.total_cost) AS cost, COUNT(*) AS n
@@ -289,13 +308,17 @@ async fn plain_summary(pool: &SqlitePool, hide: bool) -> UsageSummary {
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(hide)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await
         .expect("plain summary");
     UsageSummary::new(row.get(0), row.get(1))
 }
 
-async fn plain_groups(pool: &SqlitePool, key: &str, hide: bool) -> Vec<(String, f64, i64)> {
+async fn plain_groups(
+    conn: &mut SqliteConnection,
+    key: &str,
+    hide: bool,
+) -> Vec<(String, f64, i64)> {
     let sql = format!(
         "SELECT CAST(a.{key} AS TEXT), COALESCE(SUM(a.total_cost), 0.0), COUNT(*)
          FROM agent_runs a WHERE {READABLE} AND (NOT ?1 OR a.total_cost > 0)
@@ -303,7 +326,7 @@ async fn plain_groups(pool: &SqlitePool, key: &str, hide: bool) -> Vec<(String, 
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(hide)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .expect("plain groups")
         .into_iter()
@@ -311,7 +334,7 @@ async fn plain_groups(pool: &SqlitePool, key: &str, hide: bool) -> Vec<(String, 
         .collect()
 }
 
-async fn plain_sessions(pool: &SqlitePool, hide: bool) -> Vec<SessionUsage> {
+async fn plain_sessions(conn: &mut SqliteConnection, hide: bool) -> Vec<SessionUsage> {
     let sql = format!(
         "WITH per_session AS (
              SELECT a.workflow_session_id AS sid, MIN(a.step_id) AS min_step,
@@ -336,7 +359,7 @@ async fn plain_sessions(pool: &SqlitePool, hide: bool) -> Vec<SessionUsage> {
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(hide)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .expect("plain sessions")
         .into_iter()
@@ -387,20 +410,21 @@ fn same_groups(report: &[(String, f64, i64)], plain: &[(String, f64, i64)]) -> b
 }
 
 async fn reports_equal_plain(db: &Db, after: &Op) -> TestCaseResult {
-    let pool = db.pool();
-    let reader = db.db.as_ref().expect("open").reader();
+    let mut writer = db.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
+    let mut reader = db.reader().await;
     for hide in [false, true] {
-        let summary = usage::get_usage_summary(reader, hide)
+        let summary = usage::get_usage_summary(&mut reader, hide)
             .await
             .expect("summary");
-        let plain = plain_summary(pool, hide).await;
+        let plain = plain_summary(conn, hide).await;
         check(
             summary.total_runs == plain.total_runs
                 && close(summary.total_cost, plain.total_cost)
                 && close(summary.avg_cost_per_run, plain.avg_cost_per_run),
             || format!("after {after:?}, hide {hide}: summary {summary:?} != plain {plain:?}"),
         )?;
-        let by_model: Vec<(String, f64, i64)> = usage::get_usage_by_model(reader, hide)
+        let by_model: Vec<(String, f64, i64)> = usage::get_usage_by_model(&mut reader, hide)
             .await
             .expect("by model")
             .into_iter()
@@ -412,11 +436,11 @@ async fn reports_equal_plain(db: &Db, after: &Op) -> TestCaseResult {
                  }| (model, total_cost, run_count),
             )
             .collect();
-        let plain = plain_groups(pool, "model", hide).await;
+        let plain = plain_groups(conn, "model", hide).await;
         check(same_groups(&by_model, &plain), || {
             format!("after {after:?}, hide {hide}: by model {by_model:?} != plain {plain:?}")
         })?;
-        let by_step: Vec<(String, f64, i64)> = usage::get_usage_by_step(reader, hide)
+        let by_step: Vec<(String, f64, i64)> = usage::get_usage_by_step(&mut reader, hide)
             .await
             .expect("by step")
             .into_iter()
@@ -432,29 +456,26 @@ async fn reports_equal_plain(db: &Db, after: &Op) -> TestCaseResult {
                 },
             )
             .collect();
-        let plain = plain_groups(pool, "step_id", hide).await;
+        let plain = plain_groups(conn, "step_id", hide).await;
         check(same_groups(&by_step, &plain), || {
             format!("after {after:?}, hide {hide}: by step {by_step:?} != plain {plain:?}")
         })?;
         // The session list sums each session's rows itself: exactly the plain query.
-        let listed = usage::get_recent_workflow_sessions(reader, 1000, hide)
+        let listed = usage::get_recent_workflow_sessions(&mut reader, 1000, hide)
             .await
             .expect("sessions");
-        let plain = plain_sessions(pool, hide).await;
+        let plain = plain_sessions(conn, hide).await;
         check(listed == plain, || {
             format!("after {after:?}, hide {hide}: sessions {listed:?} != plain {plain:?}")
         })?;
-        let two = usage::get_recent_workflow_sessions(reader, 2, hide)
+        let two = usage::get_recent_workflow_sessions(&mut reader, 2, hide)
             .await
             .expect("two sessions");
         check(two.as_slice() == &plain[..plain.len().min(2)], || {
             format!("after {after:?}: limit 2 gave {two:?}")
         })?;
     }
-    let mut conn = pool.acquire().await.expect("conn");
-    let differences = usage::totals_differences(&mut conn)
-        .await
-        .expect("differences");
+    let differences = usage::totals_differences(conn).await.expect("differences");
     check(differences.is_empty(), || {
         format!("after {after:?}: stored totals differ: {differences:?}")
     })
@@ -498,9 +519,10 @@ fn every_report_equals_the_plain_aggregates_after_every_operation() {
 #[tokio::test]
 async fn the_totals_agree_over_a_long_history() {
     let mut db = Db::open().await;
-    let pool = db.pool().clone();
+    let mut writer = db.conn().await;
+    let conn: &mut SqliteConnection = &mut writer;
     for s in 0..SESSIONS {
-        sessions::create_workflow_session(&pool, &session(s), "alpha", DEAD_PID - 1)
+        sessions::create_workflow_session(conn, &session(s), "alpha", DEAD_PID - 1)
             .await
             .expect("session");
     }
@@ -524,17 +546,18 @@ async fn the_totals_agree_over_a_long_history() {
         let session = Some(usize::try_from((r >> 8) % 5).expect("small"));
         let step = i64::try_from((r >> 16) % 6).expect("small");
         let model = usize::try_from((r >> 24) % 3).expect("small");
-        agent_runs::persist_agent_run(&pool, &run(agent, model, session, step, cost))
+        agent_runs::persist_agent_run(conn, &run(agent, model, session, step, cost))
             .await
             .expect("persist");
         if i % 97 == 0 {
             sqlx::query("DELETE FROM agent_runs WHERE agent_id = ?")
                 .bind(format!("agent-{}", next() % 700))
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await
                 .expect("delete");
         }
     }
+    drop(writer);
     reports_equal_plain(&db, &Op::Reset).await.expect("equal");
     db.reopen().await;
     reports_equal_plain(&db, &Op::Reset)
@@ -550,9 +573,7 @@ async fn the_totals_agree_over_a_long_history() {
 async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
-    let at = |target: i64| skill_builder_app::OpenOptions {
-        target: Some(target),
-    };
+    let at = |target: i64| OpenOptions::new().target(target);
     let mut cost = 0.0;
     for (target, agents) in [
         (20_261_130_130_000_i64, 0..30),
@@ -562,8 +583,10 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
             .await
             .expect("open at a fold step");
         assert_eq!(db.migration_report().to_version, target);
+        let mut writer = db.write().await.expect("writer");
+        let conn: &mut SqliteConnection = &mut writer;
         for s in 0..SESSIONS {
-            sessions::create_workflow_session(db.pool(), &session(s), "alpha", DEAD_PID - 1)
+            sessions::create_workflow_session(conn, &session(s), "alpha", DEAD_PID - 1)
                 .await
                 .expect("session");
         }
@@ -576,16 +599,15 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
                 i64::try_from(a % 6).expect("small"),
                 cost % 2.0,
             );
-            agent_runs::persist_agent_run(db.pool(), &r)
+            agent_runs::persist_agent_run(conn, &r)
                 .await
                 .expect("persist");
         }
         if target == 20_261_130_130_000 {
-            let mut conn = db.pool().acquire().await.expect("conn");
-            usage::reset_usage(&mut conn).await.expect("reset");
+            usage::reset_usage(conn).await.expect("reset");
         } else {
             sqlx::query("DELETE FROM agent_runs WHERE agent_id = 'agent-25'")
-                .execute(db.pool())
+                .execute(&mut *conn)
                 .await
                 .expect("delete");
             sqlx::query(
@@ -594,10 +616,11 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
                       workflow_session_id)
                  VALUES ('agent-21', 'alpha', 2, 'opus', 'completed', 0.5, 'ws-4')",
             )
-            .execute(db.pool())
+            .execute(&mut *conn)
             .await
             .expect("replace");
         }
+        drop(writer);
         db.close().await;
     }
     let db = Db {
@@ -611,11 +634,11 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
     // The sessions were reset with the first runs: the later runs count by model only:
     // agents 30..59, and agent-21 rewritten by the existing app's REPLACE (which drops
     // its reset marker); 20..29 persisted again keep theirs.
-    let summary = usage::get_usage_summary(db.pool(), false)
+    let summary = usage::get_usage_summary(&mut db.reader().await, false)
         .await
         .expect("summary");
     assert_eq!(summary.total_runs, 0);
-    let by_model = usage::get_usage_by_model(db.pool(), false)
+    let by_model = usage::get_usage_by_model(&mut db.reader().await, false)
         .await
         .expect("by model");
     assert_eq!(
@@ -631,10 +654,10 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
 async fn a_missing_summary_row_is_refused_and_reported_by_check() {
     let db = Db::open().await;
     sqlx::query("DELETE FROM usage_summary")
-        .execute(db.pool())
+        .execute(&mut *db.conn().await)
         .await
         .expect("delete");
-    let err = usage::get_usage_summary(db.pool(), false)
+    let err = usage::get_usage_summary(&mut db.reader().await, false)
         .await
         .expect_err("refused");
     assert!(

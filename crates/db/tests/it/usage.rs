@@ -2,11 +2,11 @@
 //! lines about reports.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use skill_builder_db::model::{AgentRunStatus, NewAgentRun, step_name};
 use skill_builder_db::{Error, agent_runs, sessions, usage};
-use sqlx::SqlitePool;
+use sqlx::SqliteConnection;
 
 const EPS: f64 = 1e-9;
 
@@ -14,15 +14,15 @@ fn me() -> i64 {
     i64::from(std::process::id())
 }
 
-async fn session(pool: &SqlitePool, id: &str, skill: &str) {
-    sessions::create_workflow_session(pool, &id.into(), skill, me())
+async fn session(conn: &mut SqliteConnection, id: &str, skill: &str) {
+    sessions::create_workflow_session(conn, &id.into(), skill, me())
         .await
         .unwrap();
 }
 
 /// Persist an agent row: (agent, model, step, status, cost, workflow session).
 async fn agent(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     agent: &str,
     model: &str,
     step: i64,
@@ -51,12 +51,19 @@ async fn agent(
         workflow_session_id: ws.map(Into::into),
         workflow_run_id: None,
     };
-    agent_runs::persist_agent_run(pool, &run).await.unwrap();
+    agent_runs::persist_agent_run(conn, &run).await.unwrap();
 }
 
-async fn done(pool: &SqlitePool, name: &str, model: &str, step: i64, cost: f64, ws: &str) {
+async fn done(
+    conn: &mut SqliteConnection,
+    name: &str,
+    model: &str,
+    step: i64,
+    cost: f64,
+    ws: &str,
+) {
     agent(
-        pool,
+        conn,
         name,
         model,
         step,
@@ -67,19 +74,18 @@ async fn done(pool: &SqlitePool, name: &str, model: &str, step: i64, cost: f64, 
     .await;
 }
 
-async fn reset(pool: &SqlitePool) {
-    let mut conn = pool.acquire().await.unwrap();
-    usage::reset_usage(&mut conn).await.unwrap();
+async fn reset(conn: &mut SqliteConnection) {
+    usage::reset_usage(conn).await.unwrap();
 }
 
 #[tokio::test]
 async fn summary_over_three_agent_rows_in_one_session_including_a_running_one() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.10, "ws-1").await;
-    done(t.pool(), "b", "sonnet", 1, 0.20, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.10, "ws-1").await;
+    done(&mut *t.conn().await, "b", "sonnet", 1, 0.20, "ws-1").await;
     agent(
-        t.pool(),
+        &mut *t.conn().await,
         "c",
         "opus",
         2,
@@ -88,7 +94,9 @@ async fn summary_over_three_agent_rows_in_one_session_including_a_running_one() 
         Some("ws-1"),
     )
     .await;
-    let s = usage::get_usage_summary(t.pool(), false).await.unwrap();
+    let s = usage::get_usage_summary(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(s.total_runs, 1);
     assert!((s.total_cost - 0.41).abs() < EPS, "{s:?}");
     assert!((s.avg_cost_per_run - 0.41).abs() < EPS, "{s:?}");
@@ -98,7 +106,9 @@ async fn summary_over_three_agent_rows_in_one_session_including_a_running_one() 
 async fn summary_on_an_empty_store_is_zero() {
     let t = common::open_temp().await;
     for hide in [false, true] {
-        let s = usage::get_usage_summary(t.pool(), hide).await.unwrap();
+        let s = usage::get_usage_summary(&mut *t.conn().await, hide)
+            .await
+            .unwrap();
         assert_eq!(s.total_runs, 0);
         assert_eq!(s.total_cost, 0.0);
         assert_eq!(s.avg_cost_per_run, 0.0);
@@ -109,16 +119,16 @@ async fn summary_on_an_empty_store_is_zero() {
 async fn summary_over_three_sessions_with_five_agent_rows() {
     let t = common::open_temp().await;
     for ws in ["ws-1", "ws-2", "ws-3"] {
-        session(t.pool(), ws, "alpha").await;
+        session(&mut *t.conn().await, ws, "alpha").await;
     }
-    done(t.pool(), "a", "sonnet", 0, 0.10, "ws-1").await;
-    done(t.pool(), "b", "sonnet", 1, 0.20, "ws-1").await;
-    done(t.pool(), "c", "sonnet", 0, 0.30, "ws-2").await;
-    done(t.pool(), "d", "opus", 1, 0.13, "ws-2").await;
-    done(t.pool(), "e", "opus", 0, 0.30, "ws-3").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.10, "ws-1").await;
+    done(&mut *t.conn().await, "b", "sonnet", 1, 0.20, "ws-1").await;
+    done(&mut *t.conn().await, "c", "sonnet", 0, 0.30, "ws-2").await;
+    done(&mut *t.conn().await, "d", "opus", 1, 0.13, "ws-2").await;
+    done(&mut *t.conn().await, "e", "opus", 0, 0.30, "ws-3").await;
     // A row without a workflow session never counts.
     agent(
-        t.pool(),
+        &mut *t.conn().await,
         "f",
         "opus",
         0,
@@ -127,7 +137,9 @@ async fn summary_over_three_sessions_with_five_agent_rows() {
         None,
     )
     .await;
-    let s = usage::get_usage_summary(t.pool(), false).await.unwrap();
+    let s = usage::get_usage_summary(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(s.total_runs, 3);
     assert!((s.total_cost - 1.03).abs() < EPS, "{s:?}");
     assert!((s.avg_cost_per_run - 1.03 / 3.0).abs() < EPS, "{s:?}");
@@ -136,11 +148,11 @@ async fn summary_over_three_sessions_with_five_agent_rows() {
 #[tokio::test]
 async fn summary_with_hide_cancelled_excludes_a_session_whose_only_agent_row_cost_zero() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-paid", "alpha").await;
-    session(t.pool(), "ws-cancelled", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.20, "ws-paid").await;
+    session(&mut *t.conn().await, "ws-paid", "alpha").await;
+    session(&mut *t.conn().await, "ws-cancelled", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.20, "ws-paid").await;
     agent(
-        t.pool(),
+        &mut *t.conn().await,
         "b",
         "sonnet",
         0,
@@ -149,10 +161,14 @@ async fn summary_with_hide_cancelled_excludes_a_session_whose_only_agent_row_cos
         Some("ws-cancelled"),
     )
     .await;
-    let all = usage::get_usage_summary(t.pool(), false).await.unwrap();
+    let all = usage::get_usage_summary(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(all.total_runs, 2);
     assert!((all.avg_cost_per_run - 0.10).abs() < EPS);
-    let shown = usage::get_usage_summary(t.pool(), true).await.unwrap();
+    let shown = usage::get_usage_summary(&mut *t.conn().await, true)
+        .await
+        .unwrap();
     assert_eq!(shown.total_runs, 1);
     assert!((shown.total_cost - 0.20).abs() < EPS);
 }
@@ -160,20 +176,22 @@ async fn summary_with_hide_cancelled_excludes_a_session_whose_only_agent_row_cos
 #[tokio::test]
 async fn hide_cancelled_keeps_sessions_without_agent_rows() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-empty", "alpha").await;
-    session(t.pool(), "ws-null-cost", "alpha").await;
+    session(&mut *t.conn().await, "ws-empty", "alpha").await;
+    session(&mut *t.conn().await, "ws-null-cost", "alpha").await;
     // A row whose cost is NULL counts as zero cost: the session is hidden.
     sqlx::query!(
         "INSERT INTO agent_runs (agent_id, skill_name, step_id, model, workflow_session_id)
          VALUES ('n', 'alpha', 0, 'sonnet', 'ws-null-cost')"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    let s = usage::get_usage_summary(t.pool(), true).await.unwrap();
+    let s = usage::get_usage_summary(&mut *t.conn().await, true)
+        .await
+        .unwrap();
     assert_eq!(s.total_runs, 1);
     assert_eq!(s.total_cost, 0.0);
-    let listed = usage::get_recent_workflow_sessions(t.pool(), 10, true)
+    let listed = usage::get_recent_workflow_sessions(&mut *t.conn().await, 10, true)
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
@@ -197,7 +215,7 @@ async fn hide_cancelled_keeps_sessions_without_agent_rows() {
     );
     assert_eq!(empty.completed_at, None);
     assert_eq!(
-        usage::get_recent_workflow_sessions(t.pool(), 10, false)
+        usage::get_recent_workflow_sessions(&mut *t.conn().await, 10, false)
             .await
             .unwrap()
             .len(),
@@ -208,10 +226,10 @@ async fn hide_cancelled_keeps_sessions_without_agent_rows() {
 #[tokio::test]
 async fn reset_usage_zeroes_the_summary_and_later_records_count_again() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.40, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.40, "ws-1").await;
     agent(
-        t.pool(),
+        &mut *t.conn().await,
         "b",
         "sonnet",
         0,
@@ -220,31 +238,35 @@ async fn reset_usage_zeroes_the_summary_and_later_records_count_again() {
         None,
     )
     .await;
-    reset(t.pool()).await;
-    let s = usage::get_usage_summary(t.pool(), false).await.unwrap();
+    reset(&mut *t.conn().await).await;
+    let s = usage::get_usage_summary(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(
         (s.total_runs, s.total_cost, s.avg_cost_per_run),
         (0, 0.0, 0.0)
     );
     assert!(
-        agent_runs::get_recent_runs(t.pool(), 10)
+        agent_runs::get_recent_runs(&mut *t.conn().await, 10)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
-        usage::get_recent_workflow_sessions(t.pool(), 10, false)
+        usage::get_recent_workflow_sessions(&mut *t.conn().await, 10, false)
             .await
             .unwrap()
             .is_empty()
     );
-    session(t.pool(), "ws-2", "alpha").await;
-    done(t.pool(), "c", "sonnet", 0, 0.05, "ws-2").await;
-    let s = usage::get_usage_summary(t.pool(), false).await.unwrap();
+    session(&mut *t.conn().await, "ws-2", "alpha").await;
+    done(&mut *t.conn().await, "c", "sonnet", 0, 0.05, "ws-2").await;
+    let s = usage::get_usage_summary(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(s.total_runs, 1);
     assert!((s.total_cost - 0.05).abs() < EPS);
     assert_eq!(
-        agent_runs::get_recent_runs(t.pool(), 10)
+        agent_runs::get_recent_runs(&mut *t.conn().await, 10)
             .await
             .unwrap()
             .len(),
@@ -255,24 +277,24 @@ async fn reset_usage_zeroes_the_summary_and_later_records_count_again() {
 #[tokio::test]
 async fn after_reset_usage_by_step_and_by_model_are_empty() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.40, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.40, "ws-1").await;
     assert_eq!(
-        usage::get_usage_by_step(t.pool(), false)
+        usage::get_usage_by_step(&mut *t.conn().await, false)
             .await
             .unwrap()
             .len(),
         1
     );
-    reset(t.pool()).await;
+    reset(&mut *t.conn().await).await;
     assert!(
-        usage::get_usage_by_step(t.pool(), false)
+        usage::get_usage_by_step(&mut *t.conn().await, false)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
-        usage::get_usage_by_model(t.pool(), false)
+        usage::get_usage_by_model(&mut *t.conn().await, false)
             .await
             .unwrap()
             .is_empty()
@@ -282,26 +304,26 @@ async fn after_reset_usage_by_step_and_by_model_are_empty() {
 #[tokio::test]
 async fn reset_usage_keeps_earlier_markers_and_stamps_runs_and_sessions_alike() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    session(t.pool(), "ws-old", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.40, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    session(&mut *t.conn().await, "ws-old", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.40, "ws-1").await;
     sqlx::query!(
         "UPDATE workflow_sessions SET reset_marker = 'earlier' WHERE session_id = 'ws-old'"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    reset(t.pool()).await;
-    let old = sessions::get_workflow_session(t.pool(), &"ws-old".into())
+    reset(&mut *t.conn().await).await;
+    let old = sessions::get_workflow_session(&mut *t.conn().await, &"ws-old".into())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(old.reset_marker.as_deref(), Some("earlier"));
-    let new = sessions::get_workflow_session(t.pool(), &"ws-1".into())
+    let new = sessions::get_workflow_session(&mut *t.conn().await, &"ws-1".into())
         .await
         .unwrap()
         .unwrap();
-    let run = agent_runs::get_session_agent_runs(t.pool(), &"ws-1".into())
+    let run = agent_runs::get_session_agent_runs(&mut *t.conn().await, &"ws-1".into())
         .await
         .unwrap();
     let stamp = new.reset_marker.unwrap();
@@ -312,28 +334,26 @@ async fn reset_usage_keeps_earlier_markers_and_stamps_runs_and_sessions_alike() 
 #[tokio::test]
 async fn a_failed_reset_stamps_nothing() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.40, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.40, "ws-1").await;
     sqlx::query!(
         "CREATE TEMP TRIGGER fail_session_reset BEFORE UPDATE ON workflow_sessions
          BEGIN SELECT RAISE(ABORT, 'reset refused'); END"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    let mut conn = t.pool().acquire().await.unwrap();
-    let err = usage::reset_usage(&mut conn).await.unwrap_err();
-    drop(conn);
+    let err = usage::reset_usage(&mut *t.conn().await).await.unwrap_err();
     assert!(matches!(err, Error::Database(_)), "{err:?}");
     assert_eq!(
-        agent_runs::get_recent_runs(t.pool(), 10)
+        agent_runs::get_recent_runs(&mut *t.conn().await, 10)
             .await
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        usage::get_usage_summary(t.pool(), false)
+        usage::get_usage_summary(&mut *t.conn().await, false)
             .await
             .unwrap()
             .total_runs,
@@ -344,12 +364,12 @@ async fn a_failed_reset_stamps_nothing() {
 #[tokio::test]
 async fn by_step_usage_groups_by_step_orders_by_cost_and_names_steps() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "opus", 5, 0.25, "ws-1").await;
-    done(t.pool(), "b", "sonnet", 1, 0.10, "ws-1").await;
-    done(t.pool(), "c", "sonnet", 1, 0.08, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "opus", 5, 0.25, "ws-1").await;
+    done(&mut *t.conn().await, "b", "sonnet", 1, 0.10, "ws-1").await;
+    done(&mut *t.conn().await, "c", "sonnet", 1, 0.08, "ws-1").await;
     agent(
-        t.pool(),
+        &mut *t.conn().await,
         "d",
         "sonnet",
         3,
@@ -358,7 +378,9 @@ async fn by_step_usage_groups_by_step_orders_by_cost_and_names_steps() {
         None,
     )
     .await;
-    let steps = usage::get_usage_by_step(t.pool(), false).await.unwrap();
+    let steps = usage::get_usage_by_step(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(steps.len(), 2);
     assert_eq!(
         (
@@ -383,11 +405,13 @@ async fn by_step_usage_groups_by_step_orders_by_cost_and_names_steps() {
 #[tokio::test]
 async fn by_model_usage_groups_by_model_ordered_by_cost() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "opus", 0, 0.50, "ws-1").await;
-    done(t.pool(), "b", "sonnet", 1, 0.10, "ws-1").await;
-    done(t.pool(), "c", "sonnet", 2, 0.05, "ws-1").await;
-    let models = usage::get_usage_by_model(t.pool(), false).await.unwrap();
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "opus", 0, 0.50, "ws-1").await;
+    done(&mut *t.conn().await, "b", "sonnet", 1, 0.10, "ws-1").await;
+    done(&mut *t.conn().await, "c", "sonnet", 2, 0.05, "ws-1").await;
+    let models = usage::get_usage_by_model(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(models.len(), 2);
     assert_eq!((models[0].model.as_str(), models[0].run_count), ("opus", 1));
     assert!((models[0].total_cost - 0.50).abs() < EPS);
@@ -401,17 +425,19 @@ async fn by_model_usage_groups_by_model_ordered_by_cost() {
 #[tokio::test]
 async fn the_same_agent_id_with_two_models_is_attributed_to_each_model() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.20, "ws-1").await;
-    done(t.pool(), "a", "opus", 0, 0.30, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.20, "ws-1").await;
+    done(&mut *t.conn().await, "a", "opus", 0, 0.30, "ws-1").await;
     assert_eq!(
-        agent_runs::get_session_agent_runs(t.pool(), &"ws-1".into())
+        agent_runs::get_session_agent_runs(&mut *t.conn().await, &"ws-1".into())
             .await
             .unwrap()
             .len(),
         2
     );
-    let models = usage::get_usage_by_model(t.pool(), false).await.unwrap();
+    let models = usage::get_usage_by_model(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(models.len(), 2);
     assert_eq!(models[0].model, "opus");
     assert!((models[0].total_cost - 0.30).abs() < EPS);
@@ -422,18 +448,20 @@ async fn the_same_agent_id_with_two_models_is_attributed_to_each_model() {
 #[tokio::test]
 async fn by_step_and_by_model_hide_cancelled_filters_rows() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "sonnet", 1, 0.10, "ws-1").await;
-    done(t.pool(), "b", "sonnet", 1, 0.0, "ws-1").await;
-    done(t.pool(), "c", "haiku", 2, 0.0, "ws-1").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 1, 0.10, "ws-1").await;
+    done(&mut *t.conn().await, "b", "sonnet", 1, 0.0, "ws-1").await;
+    done(&mut *t.conn().await, "c", "haiku", 2, 0.0, "ws-1").await;
     sqlx::query!(
         "INSERT INTO agent_runs (agent_id, skill_name, step_id, model, workflow_session_id)
          VALUES ('n', 'alpha', 4, 'haiku', 'ws-1')"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    let all = usage::get_usage_by_step(t.pool(), false).await.unwrap();
+    let all = usage::get_usage_by_step(&mut *t.conn().await, false)
+        .await
+        .unwrap();
     assert_eq!(
         all.iter()
             .map(|s| (s.step_id, s.run_count))
@@ -442,7 +470,9 @@ async fn by_step_and_by_model_hide_cancelled_filters_rows() {
     );
     // NULL costs sum to 0.0 through the override.
     assert_eq!(all[2].total_cost, 0.0);
-    let shown = usage::get_usage_by_step(t.pool(), true).await.unwrap();
+    let shown = usage::get_usage_by_step(&mut *t.conn().await, true)
+        .await
+        .unwrap();
     assert_eq!(
         shown
             .iter()
@@ -450,7 +480,9 @@ async fn by_step_and_by_model_hide_cancelled_filters_rows() {
             .collect::<Vec<_>>(),
         [(1, 1)]
     );
-    let models = usage::get_usage_by_model(t.pool(), true).await.unwrap();
+    let models = usage::get_usage_by_model(&mut *t.conn().await, true)
+        .await
+        .unwrap();
     assert_eq!(
         models
             .iter()
@@ -460,11 +492,11 @@ async fn by_step_and_by_model_hide_cancelled_filters_rows() {
     );
     // The session's own reset state is not consulted.
     sqlx::query!("UPDATE workflow_sessions SET reset_marker = 'r'")
-        .execute(t.pool())
+        .execute(&mut *t.conn().await)
         .await
         .unwrap();
     assert_eq!(
-        usage::get_usage_by_step(t.pool(), true)
+        usage::get_usage_by_step(&mut *t.conn().await, true)
             .await
             .unwrap()
             .len(),
@@ -475,21 +507,21 @@ async fn by_step_and_by_model_hide_cancelled_filters_rows() {
 #[tokio::test]
 async fn recent_sessions_report_per_session_skill_cost_and_tokens() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    session(t.pool(), "ws-2", "beta").await;
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    session(&mut *t.conn().await, "ws-2", "beta").await;
     sqlx::query!(
         "UPDATE workflow_sessions SET started_at = '2026-01-01 00:00:00Z' WHERE session_id = 'ws-1'"
     )
-    .execute(t.pool())
+    .execute(&mut *t.conn().await)
     .await
     .unwrap();
-    done(t.pool(), "a", "sonnet", 2, 0.10, "ws-1").await;
-    done(t.pool(), "b", "sonnet", 0, 0.20, "ws-1").await;
-    done(t.pool(), "c", "opus", 4, 0.70, "ws-2").await;
-    sessions::end_workflow_session(t.pool(), &"ws-1".into())
+    done(&mut *t.conn().await, "a", "sonnet", 2, 0.10, "ws-1").await;
+    done(&mut *t.conn().await, "b", "sonnet", 0, 0.20, "ws-1").await;
+    done(&mut *t.conn().await, "c", "opus", 4, 0.70, "ws-2").await;
+    sessions::end_workflow_session(&mut *t.conn().await, &"ws-1".into())
         .await
         .unwrap();
-    let list = usage::get_recent_workflow_sessions(t.pool(), 10, false)
+    let list = usage::get_recent_workflow_sessions(&mut *t.conn().await, 10, false)
         .await
         .unwrap();
     assert_eq!(list.len(), 2);
@@ -524,7 +556,7 @@ async fn recent_sessions_report_per_session_skill_cost_and_tokens() {
     );
     assert_eq!(first.started_at, "2026-01-01 00:00:00Z");
     assert!(first.completed_at.is_some());
-    let limited = usage::get_recent_workflow_sessions(t.pool(), 1, false)
+    let limited = usage::get_recent_workflow_sessions(&mut *t.conn().await, 1, false)
         .await
         .unwrap();
     assert_eq!(limited.len(), 1);
@@ -534,11 +566,11 @@ async fn recent_sessions_report_per_session_skill_cost_and_tokens() {
 #[tokio::test]
 async fn recent_sessions_with_hide_cancelled_omit_a_zero_cost_session() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-paid", "alpha").await;
-    session(t.pool(), "ws-zero", "alpha").await;
-    done(t.pool(), "a", "sonnet", 0, 0.20, "ws-paid").await;
-    done(t.pool(), "b", "sonnet", 0, 0.0, "ws-zero").await;
-    let shown = usage::get_recent_workflow_sessions(t.pool(), 10, true)
+    session(&mut *t.conn().await, "ws-paid", "alpha").await;
+    session(&mut *t.conn().await, "ws-zero", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 0, 0.20, "ws-paid").await;
+    done(&mut *t.conn().await, "b", "sonnet", 0, 0.0, "ws-zero").await;
+    let shown = usage::get_recent_workflow_sessions(&mut *t.conn().await, 10, true)
         .await
         .unwrap();
     assert_eq!(
@@ -549,7 +581,7 @@ async fn recent_sessions_with_hide_cancelled_omit_a_zero_cost_session() {
         ["ws-paid"]
     );
     assert_eq!(
-        usage::get_recent_workflow_sessions(t.pool(), 10, false)
+        usage::get_recent_workflow_sessions(&mut *t.conn().await, 10, false)
             .await
             .unwrap()
             .len(),
@@ -560,11 +592,11 @@ async fn recent_sessions_with_hide_cancelled_omit_a_zero_cost_session() {
 #[tokio::test]
 async fn session_agent_count_counts_distinct_agent_ids_while_cost_sums_every_row() {
     let t = common::open_temp().await;
-    session(t.pool(), "ws-1", "alpha").await;
-    done(t.pool(), "a", "sonnet", 1, 0.20, "ws-1").await;
-    done(t.pool(), "a", "opus", 1, 0.30, "ws-1").await;
-    done(t.pool(), "b", "sonnet", 3, 0.13, "ws-1").await;
-    let list = usage::get_recent_workflow_sessions(t.pool(), 10, false)
+    session(&mut *t.conn().await, "ws-1", "alpha").await;
+    done(&mut *t.conn().await, "a", "sonnet", 1, 0.20, "ws-1").await;
+    done(&mut *t.conn().await, "a", "opus", 1, 0.30, "ws-1").await;
+    done(&mut *t.conn().await, "b", "sonnet", 3, 0.13, "ws-1").await;
+    let list = usage::get_recent_workflow_sessions(&mut *t.conn().await, 10, false)
         .await
         .unwrap();
     assert_eq!(list[0].agent_count, 2);
@@ -595,10 +627,16 @@ async fn the_step_name_table_maps_zero_to_five_and_anything_else_to_step_n() {
 async fn legacy_usage_reads_back() {
     for fixture in ["v00", "v17", "v28"] {
         let t = common::open_legacy(fixture).await;
-        let s = usage::get_usage_summary(t.pool(), false).await.unwrap();
-        usage::get_usage_by_step(t.pool(), true).await.unwrap();
-        usage::get_usage_by_model(t.pool(), true).await.unwrap();
-        let list = usage::get_recent_workflow_sessions(t.pool(), 50, false)
+        let s = usage::get_usage_summary(&mut *t.conn().await, false)
+            .await
+            .unwrap();
+        usage::get_usage_by_step(&mut *t.conn().await, true)
+            .await
+            .unwrap();
+        usage::get_usage_by_model(&mut *t.conn().await, true)
+            .await
+            .unwrap();
+        let list = usage::get_recent_workflow_sessions(&mut *t.conn().await, 50, false)
             .await
             .unwrap();
         assert_eq!(list.len() as i64, s.total_runs, "{fixture}");
@@ -610,9 +648,9 @@ async fn legacy_usage_reads_back() {
             assert_eq!(ws1.agent_count, 3);
             assert!((ws1.total_cost - 1.76).abs() < EPS, "{ws1:?}");
         }
-        reset(t.pool()).await;
+        reset(&mut *t.conn().await).await;
         assert_eq!(
-            usage::get_usage_summary(t.pool(), false)
+            usage::get_usage_summary(&mut *t.conn().await, false)
                 .await
                 .unwrap()
                 .total_runs,
