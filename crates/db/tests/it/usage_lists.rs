@@ -282,7 +282,7 @@ async fn the_lists_read_their_first_rows_from_the_indexes() {
     let t = common::open_temp().await;
     let mut conn = t.conn().await;
     // get_recent_runs: the first entries of the partial index, no sort.
-    let recent = cached_statements(&[r#"SELECT agent_id AS "agent_id: AgentId""#])
+    let recent = cached_statements(&[r#"SELECT agent_id AS "agent_id: _""#])
         .into_iter()
         .filter(|q| q.contains("ORDER BY (completed_at IS NULL)"))
         .collect::<Vec<_>>();
