@@ -17,9 +17,14 @@ use std::time::Instant;
 use common::*;
 use sqlx::Connection;
 
-/// Agent runs and artifacts added to the v00 fixture.
-const AGENT_RUNS: i64 = 100_000;
-const ARTIFACTS: i64 = 10_000;
+/// Agent runs added to the v00 fixture (`STRESS_GROWN_RUNS`, default 20,000;
+/// `just stress` grows it to 100,000), and a tenth as many artifacts.
+fn agent_runs() -> i64 {
+    std::env::var("STRESS_GROWN_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
 
 fn tool() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_skill-builder-db"));
@@ -72,16 +77,17 @@ fn remove_with_snapshots(path: &Path) {
     }
 }
 
-/// The v00 fixture grown to 100,000 agent runs (a tenth of them still `running`,
-/// which step 17 rewrites) and 10,000 artifacts of 1 KiB.
+/// The v00 fixture grown to [`agent_runs`] agent runs (a tenth of them still `running`,
+/// which step 17 rewrites) and a tenth as many artifacts of 1 KiB.
 async fn grown_fixture(dir: &Path) -> PathBuf {
+    let (agent_runs, artifacts) = (agent_runs(), agent_runs() / 10);
     let path = copy_fixture("v00", dir);
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
         .await
         .expect("connect");
     let sql = format!(
         "BEGIN;
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {AGENT_RUNS})
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {agent_runs})
          INSERT INTO agent_runs (agent_id, skill_name, step_id, model, status, input_tokens,
                                  output_tokens, total_cost, session_id, started_at, completed_at)
          SELECT 'g-' || i, CASE i % 3 WHEN 0 THEN 'alpha' WHEN 1 THEN 'beta' ELSE 'gamma' END,
@@ -89,7 +95,7 @@ async fn grown_fixture(dir: &Path) -> PathBuf {
                 i, 2 * i, i / 1000.0, 'sess-' || (i % 50),
                 '2025-02-01 10:00:00Z', CASE WHEN i % 10 = 0 THEN NULL ELSE '2025-02-01 10:05:00Z' END
          FROM n;
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ARTIFACTS})
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {artifacts})
          INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes,
                                          created_at, updated_at)
          SELECT CASE i % 3 WHEN 0 THEN 'alpha' WHEN 1 THEN 'beta' ELSE 'gamma' END, i % 6,
@@ -160,8 +166,8 @@ async fn killed_migrate_resumes_to_the_uninterrupted_result() {
     migrate(&reference, None);
     let full = started.elapsed();
     let status = skill_builder_app::status(&reference).await.expect("status");
-    assert_eq!(status.tables["agent_runs"], AGENT_RUNS + 2);
-    assert_eq!(status.tables["workflow_artifacts"], ARTIFACTS + 2);
+    assert_eq!(status.tables["agent_runs"], agent_runs() + 2);
+    assert_eq!(status.tables["workflow_artifacts"], agent_runs() / 10 + 2);
 
     // The comparison can tell files apart.
     assert!(same_data(&grown, &reference).await.is_err());

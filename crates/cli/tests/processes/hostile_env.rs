@@ -529,6 +529,7 @@ async fn migrating_leaves_an_empty_wal_while_the_database_stays_open() {
 /// ends in `Locked` (exit 6) after two busy timeouts
 /// (`a_lock_held_without_progress_still_ends_in_exit_6`).
 #[test]
+#[ignore = "waits two busy timeouts (10 s): run by `just stress`"]
 fn a_second_instance_waits_for_an_upgrade_that_holds_the_lock_past_the_busy_timeout() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -589,6 +590,7 @@ fn a_second_instance_waits_for_an_upgrade_that_holds_the_lock_past_the_busy_time
 /// A lock held by a process that shows no progress still ends in `Locked` (exit 6),
 /// after two busy timeouts.
 #[test]
+#[ignore = "waits two busy timeouts (10 s): run by `just stress`"]
 fn a_lock_held_without_progress_still_ends_in_exit_6() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = copy_fixture("v10", dir.path());

@@ -17,8 +17,8 @@
 //! committed operation (prefixed `@sb `) and flushes it, so the parent knows exactly
 //! what was committed even when it kills the worker.
 //!
-//! Scale with `STRESS_OPS` (operations per process of item 1, default 500),
-//! `STRESS_KILL_POINTS` (item 3, default 4), `STRESS_BACKUPS` (item 4, default 2);
+//! Scale with `STRESS_OPS` (operations per process of item 1, default 5,000),
+//! `STRESS_KILL_POINTS` (item 3, default 20), `STRESS_BACKUPS` (item 4, default 5);
 //! `just stress` runs larger settings.
 
 use crate::common;
@@ -790,7 +790,7 @@ fn assert_one_of_last<K: Ord + std::fmt::Debug + Clone, V: PartialEq + std::fmt:
 /// their own. `STRESS_OPS` operations per process (`just stress`: 20,000).
 #[tokio::test]
 async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
-    let ops = env_u64("STRESS_OPS", 500);
+    let ops = env_u64("STRESS_OPS", 5000);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
     let shared: Vec<String> = (0..3).map(|k| format!("shared-{k}")).collect();
@@ -1011,7 +1011,7 @@ async fn two_processes_share_one_file_without_busy_errors_or_lost_writes() {
 /// races (`just stress`: 100).
 #[tokio::test]
 async fn skill_locks_hold_across_processes_and_dead_holders_are_reclaimed_by_one_winner() {
-    let rounds = env_u64("STRESS_LOCK_ROUNDS", 5);
+    let rounds = env_u64("STRESS_LOCK_ROUNDS", 20);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
     let db = Database::open(&path).await.expect("open");
@@ -1270,7 +1270,7 @@ async fn read_gen_state(conn: &mut SqliteConnection, context: &str) -> GenState 
 /// leaves nothing of it.
 #[tokio::test]
 async fn writer_killed_mid_transaction_loses_nothing_committed_and_leaves_nothing_partial() {
-    let kill_points = env_u64("STRESS_KILL_POINTS", 4);
+    let kill_points = env_u64("STRESS_KILL_POINTS", 20);
     let window = Duration::from_millis(env_u64("STRESS_KILL_WINDOW_MS", 250));
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
@@ -1494,7 +1494,7 @@ async fn backup_pairs(path: &Path) -> (BTreeSet<u64>, Vec<String>) {
 /// stress`: 15).
 #[tokio::test]
 async fn online_backup_under_write_load_is_a_consistent_snapshot() {
-    let backups = env_u64("STRESS_BACKUPS", 2);
+    let backups = env_u64("STRESS_BACKUPS", 5);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("skill-builder.db");
     {
@@ -1685,8 +1685,8 @@ async fn processes_upgrading_one_legacy_file_together_all_succeed_and_migrate_it
 /// the other process's lock; see the next test).
 #[tokio::test]
 async fn processes_creating_one_new_file_together_all_succeed() {
-    let rounds = env_u64("STRESS_OPEN_ROUNDS", 4);
-    let openers = env_u64("STRESS_OPENERS", 3);
+    let rounds = env_u64("STRESS_OPEN_ROUNDS", 10);
+    let openers = env_u64("STRESS_OPENERS", 4);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut failures = Vec::new();
     for r in 0..rounds {

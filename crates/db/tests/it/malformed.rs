@@ -283,6 +283,28 @@ async fn raw(path: &Path) -> SqliteConnection {
     .expect("raw connection")
 }
 
+/// A fresh database holding the good rows ([`seed`]): a copy of one migrated and
+/// seeded file made once per test binary (copying a file is ~50× cheaper than
+/// migrating a new one, and every case needs one).
+async fn seeded() -> common::TestDb {
+    static TEMPLATE: tokio::sync::OnceCell<(tempfile::TempDir, std::path::PathBuf)> =
+        tokio::sync::OnceCell::const_new();
+    let (_, template) = TEMPLATE
+        .get_or_init(|| async {
+            let t = common::open_temp().await;
+            seed(&t.db).await;
+            let path = t.dir.path().join("skill-builder.db");
+            t.db.close().await;
+            (t.dir, path)
+        })
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("skill-builder.db");
+    std::fs::copy(template, &path).expect("copy the seeded file");
+    let db = Database::open(&path).await.expect("open the copy");
+    common::TestDb { dir, db }
+}
+
 /// The good rows, through the API.
 async fn seed(db: &Database) {
     let mut conn = db.write().await.expect("writer");
@@ -654,9 +676,8 @@ async fn every_bad_value_in_every_operation_class() {
     for case in CASES {
         for &bad in case.bad {
             let what = format!("{:?}.{} = {bad:?}", case.target, case.column);
-            let t = common::open_temp().await;
+            let t = seeded().await;
             let path = t.dir.path().join("skill-builder.db");
-            seed(&t.db).await;
             let good = list(case.target, case.column, &t.db).await;
             let no_list = matches!(case.target, Target::Sessions | Target::Settings);
             assert_eq!(
@@ -755,24 +776,28 @@ async fn every_bad_value_survives_an_upgrade_or_is_repaired() {
     // The step formerly numbered 30: the one before the write views.
     let behind = skill_builder_migrations::RENUMBERED[1].1;
     // `pid_started_at` is added by a later step (20261130110000).
+    // One file one step behind with the context rows, copied for every case.
+    let template_dir = tempfile::tempdir().expect("tempdir");
+    let template = template_dir.path().join("behind.db");
+    let db = Database::open_with(&template, &OpenOptions::new().target(behind))
+        .await
+        .expect("open one step behind");
+    db.close().await;
+    let mut conn = raw(&template).await;
+    sqlx::raw_sql(
+        "INSERT INTO skills (name, skill_source)
+         VALUES ('good', 'skill-builder'), ('badlock', 'skill-builder')",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("context rows");
+    conn.close().await.expect("close");
     for case in CASES.iter().filter(|c| c.column != "pid_started_at") {
         for &bad in case.bad {
             let what = format!("{:?}.{} = {bad:?}", case.target, case.column);
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("skill-builder.db");
-            let db = Database::open_with(&path, &OpenOptions::new().target(behind))
-                .await
-                .expect("open one step behind");
-            db.close().await;
-            let mut conn = raw(&path).await;
-            sqlx::raw_sql(
-                "INSERT INTO skills (name, skill_source)
-                 VALUES ('good', 'skill-builder'), ('badlock', 'skill-builder')",
-            )
-            .execute(&mut conn)
-            .await
-            .expect("context rows");
-            conn.close().await.expect("close");
+            std::fs::copy(&template, &path).expect("copy the file one step behind");
             let rowid = write_bad(&path, case.target, case.column, bad).await;
             let mut conn = raw(&path).await;
             let before = stored(&mut conn, case.target, case.column, rowid).await;
