@@ -4,7 +4,7 @@
 //! [`run`] opens (creating or upgrading) the database, walks one new skill named
 //! `demo-skill-N` through [`skill_life`] — its workflow run, the editor lock, a workflow
 //! session, six steps each with an artifact and an agent run, tags, the usage screen —
-//! and then prints the database's [`status`](crate::status): schema version and rows
+//! and then prints the database's [`status`](skill_builder_app::status): schema version and rows
 //! per table. Every write goes through the public `skill_builder_db` operations.
 //!
 //! Running it again adds one more demo skill: `N` is the first number whose name no

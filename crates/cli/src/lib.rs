@@ -1,5 +1,5 @@
 //! The `skill-builder-db` tool's library half: the standard workload
-//! ([`bench`], also used by the criterion benches) and the `demo` walk ([`demo`]).
+//! ([`mod@bench`], also used by the criterion benches) and the `demo` walk ([`demo`]).
 //! The binary (`src/main.rs`) is a thin CLI over these and `skill-builder-app`.
 
 pub mod bench;
