@@ -318,10 +318,15 @@ async fn prepare(
             let schema = verify(conn, path).await?;
             // The start of an up-to-date file (the common case): the checks above are
             // all the runner would do, so it is not asked to read them again.
-            let columns_missing = skill_builder_migrations::repair::missing_columns(conn)
-                .await
-                .map_err(|e| OpenError::from_migration(path, e))?;
-            if schema.is_current(target) && columns_missing.is_empty() {
+            // (`missing_columns` reads `schema_migrations`: only asked when the file
+            // records every step, i.e. has the table; another process may have
+            // created this file a moment ago and not yet its tracking table.)
+            let current = schema.is_current(target)
+                && skill_builder_migrations::repair::missing_columns(conn)
+                    .await
+                    .map_err(|e| OpenError::from_migration(path, e))?
+                    .is_empty();
+            if current {
                 let version = schema.version();
                 MigrationReport {
                     from_version: version,

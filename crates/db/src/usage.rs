@@ -316,7 +316,9 @@ pub async fn get_recent_workflow_sessions(
 /// `hide_cancelled` the filter is **per row**: only rows with a cost above zero count
 /// (§14.4); the session's own reset state is not consulted.
 ///
-/// Reads the `usage_groups` rows (module docs).
+/// Reads the `usage_groups` rows (module docs); their `step_id` is always an integer
+/// (the triggers add readable usage rows only, and `check` reports a derived table
+/// edited by hand).
 ///
 /// **Reader:** the app's screens pass a read-only connection
 /// (`skill_builder_app::Database::read`), which never waits behind a write; pass
@@ -339,8 +341,7 @@ pub async fn get_usage_by_step(
         r#"SELECT step_id AS "step_id!: i64",
                   SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) AS "runs!: i64",
                   TOTAL(CASE WHEN ?1 THEN paid_cost ELSE cost END) AS "cost!: f64"
-           -- why: a step group kept for an unreadable step id is not a step
-           FROM usage_groups WHERE typeof(step_id) = 'integer'
+           FROM usage_groups
            GROUP BY step_id HAVING SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) > 0
            ORDER BY 3 DESC, 1"#,
         hide_cancelled
