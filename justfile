@@ -48,13 +48,13 @@ ci: lint check-sqlx test
 # Long-running reliability variants (CI runs them too): many kill points, more load,
 # property tests with many cases. `just test` runs a small case of each.
 stress:
-    STRESS_KILL_POINTS=40 STRESS_GROWN_RUNS=100000 cargo test -p skill-builder-cli --test processes crash_migrate:: -- --nocapture
+    STRESS_KILL_POINTS=40 STRESS_GROWN_RUNS=50000 cargo test -p skill-builder-cli --test processes crash_migrate:: -- --nocapture
     cargo test -p skill-builder-cli --test processes hostile_env:: -- --ignored --nocapture
     STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 STRESS_OPENERS=4 cargo test -p skill-builder-cli --test processes processes:: -- --nocapture
-    PROPTEST_CASES=1000 cargo test -p skill-builder-app --test it bad_input:: -- --nocapture
-    PROPTEST_CASES=1000 cargo test -p skill-builder-app --test it usage_history:: -- --nocapture
-    PROPTEST_CASES=200 cargo test -p skill-builder-app --test it usage_totals:: -- --nocapture
-    PROPTEST_CASES=500 cargo test -p skill-builder-db --test it usage_lists:: -- --nocapture
+    PROPTEST_CASES=200 cargo test -p skill-builder-app --test it bad_input:: -- --nocapture
+    PROPTEST_CASES=300 cargo test -p skill-builder-app --test it usage_history:: -- --nocapture
+    PROPTEST_CASES=100 cargo test -p skill-builder-app --test it usage_totals:: -- --nocapture
+    PROPTEST_CASES=200 cargo test -p skill-builder-db --test it usage_lists:: -- --nocapture
 
 # Benchmarks (release): criterion beside the rusqlite baseline, its table, the paired ratios.
 bench:
