@@ -50,6 +50,7 @@ ci: lint check-sqlx test
 stress:
     STRESS_KILL_POINTS=40 STRESS_GROWN_RUNS=50000 cargo test -p skill-builder-cli --test processes crash_migrate:: -- --nocapture
     cargo test -p skill-builder-cli --test processes hostile_env:: -- --ignored --nocapture
+    STRESS_BACKUP_KILLS=6 cargo test -p skill-builder-cli --test it cli::a_backup_killed -- --nocapture
     STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 STRESS_OPENERS=4 cargo test -p skill-builder-cli --test processes processes:: -- --nocapture
     PROPTEST_CASES=200 cargo test -p skill-builder-app --test it bad_input:: -- --nocapture
     PROPTEST_CASES=300 cargo test -p skill-builder-app --test it usage_history:: -- --nocapture

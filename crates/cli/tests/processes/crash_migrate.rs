@@ -17,13 +17,13 @@ use std::time::Instant;
 use common::*;
 use sqlx::Connection;
 
-/// Agent runs added to the v00 fixture (`STRESS_GROWN_RUNS`, default 20,000;
+/// Agent runs added to the v00 fixture (`STRESS_GROWN_RUNS`, default 10,000;
 /// `just stress` grows it to 100,000), and a tenth as many artifacts.
 fn agent_runs() -> i64 {
     std::env::var("STRESS_GROWN_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000)
+        .unwrap_or(10_000)
 }
 
 fn tool() -> Command {
