@@ -22,6 +22,7 @@ import argparse
 import glob
 import os
 import random
+import re
 import sqlite3
 import sys
 import tempfile
@@ -73,7 +74,8 @@ def persist_sql(snapshot=False):
     start = src.index('"INSERT OR REPLACE INTO agent_runs')
     if not snapshot:
         start = src.index('"INSERT OR REPLACE INTO agent_runs', start + 1)
-    return src[start + 1 : src.index('",', start)]
+    end = re.compile(r'"\s*,?\s*\)').search(src, start + 1).start()
+    return src[start + 1 : end]
 
 
 # The existing app's agent-run write (its own SQL, on any schema).

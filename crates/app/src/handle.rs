@@ -29,6 +29,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use skill_builder_db::spin::spin_then_park;
 use skill_builder_db::{Reader, Writer};
 use sqlx::sqlite::SqliteTransactionManager;
 use sqlx::{SqlStr, Sqlite, SqliteConnection};
@@ -188,8 +189,11 @@ impl Transaction {
     /// `BEGIN IMMEDIATE` on `conn`: the write lock is taken now, waiting up to the
     /// busy timeout for another process.
     pub(crate) async fn begin(mut conn: WriteConnection) -> skill_builder_db::Result<Self> {
-        SqliteTransactionManager::begin(&mut conn, Some(SqlStr::from_static("BEGIN IMMEDIATE")))
-            .await?;
+        spin_then_park(SqliteTransactionManager::begin(
+            &mut conn,
+            Some(SqlStr::from_static("BEGIN IMMEDIATE")),
+        ))
+        .await?;
         Ok(Self { conn, open: true })
     }
 
@@ -200,7 +204,7 @@ impl Transaction {
     /// The database error (e.g. `SQLITE_FULL` on a full disk); the transaction is
     /// then rolled back.
     pub async fn commit(mut self) -> skill_builder_db::Result<()> {
-        SqliteTransactionManager::commit(&mut self.conn).await?;
+        spin_then_park(SqliteTransactionManager::commit(&mut self.conn)).await?;
         self.open = false;
         Ok(())
     }
@@ -210,7 +214,7 @@ impl Transaction {
     /// # Errors
     /// The database error.
     pub async fn rollback(mut self) -> skill_builder_db::Result<()> {
-        SqliteTransactionManager::rollback(&mut self.conn).await?;
+        spin_then_park(SqliteTransactionManager::rollback(&mut self.conn)).await?;
         self.open = false;
         Ok(())
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use skill_builder_db::spin::spin_then_park;
 use skill_builder_migrations::{MigrationReport, SchemaState};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
@@ -148,7 +149,7 @@ impl Database {
     ) -> Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
         let span = info_span!("open_database", path = %path.display());
-        async move {
+        let open = async move {
             // Before anything is created: a path SQLite cannot be given is refused here.
             let sqlite_path = sqlite_path(&path)?;
             if let Some(target) = options.target
@@ -207,8 +208,10 @@ impl Database {
                 report: Arc::new(report),
             })
         }
-        .instrument(span)
-        .await
+        .instrument(span);
+        // Every statement of the open waits as the operations do (see
+        // `skill_builder_db::spin`).
+        spin_then_park(open).await
     }
 
     /// Take the writer connection for one or more operations, each committed on its
@@ -278,7 +281,7 @@ impl Database {
     /// The database error (the pool's acquire timeout, 30 s, when every reader is
     /// busy for that long).
     pub async fn read(&self) -> skill_builder_db::Result<ReadConnection> {
-        Ok(ReadConnection(self.reader.acquire().await?))
+        Ok(ReadConnection(spin_then_park(self.reader.acquire()).await?))
     }
 
     /// The database file.
@@ -312,7 +315,11 @@ async fn prepare(
     state: FileState,
     target: Option<i64>,
 ) -> Result<MigrationReport, OpenError> {
-    enable_wal(conn, path).await?;
+    // A quiet WAL file is WAL by its header (that is how `classify` knew it): the
+    // pragma would only say so again.
+    if state != FileState::QuietWal {
+        enable_wal(conn, path).await?;
+    }
     let report = match state {
         FileState::QuietWal => {
             let schema = verify(conn, path).await?;

@@ -339,17 +339,19 @@ pub async fn recent_runs_once(db: &mut dyn Reader) -> Result<usize, BenchError> 
 }
 
 /// One call of the `hop` phase: take the writer as an operation's caller does
-/// ([`Database::write`]), run `SELECT 1` on it (a cached prepared statement, one
-/// round trip to the connection's worker thread), release it.
+/// ([`Database::write`]), run `SELECT 1` on it as an operation waits (a cached
+/// prepared statement, one round trip to the connection's worker thread,
+/// [`skill_builder_db::spin`]), release it.
 ///
 /// # Errors
 /// The database error.
 pub async fn hop_once(db: &Database) -> Result<i64, BenchError> {
     let mut conn = db.write().await?;
     // unchecked-ok: the floor of a statement, no table involved.
-    Ok(sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(skill_builder_db::spin::spin_then_park(
+        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&mut *conn),
+    )
+    .await?)
 }
 
 /// The 8 KiB artifact content of the workflow phase.

@@ -37,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{AgentRun, NewAgentRun, WorkflowSessionId};
 use tracing::instrument;
@@ -99,53 +100,54 @@ const TABLE: &str = "agent_runs";
     err
 )]
 pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", &run.skill_name)?;
-    require_no_nul("agent_id", run.agent_id.as_str())?;
-    require_no_nul("model", &run.model)?;
-    if run.total_cost.is_nan() {
-        // SQLite would store NaN as NULL, read back as 0.0: neither kept nor refused.
-        return Err(crate::InvalidInput::NotANumber {
-            field: "total_cost",
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", &run.skill_name)?;
+        require_no_nul("agent_id", run.agent_id.as_str())?;
+        require_no_nul("model", &run.model)?;
+        if run.total_cost.is_nan() {
+            // SQLite would store NaN as NULL, read back as 0.0: neither kept nor refused.
+            return Err(crate::InvalidInput::NotANumber {
+                field: "total_cost",
+            }
+            .into());
         }
-        .into());
-    }
-    // One INSERT OR REPLACE, as the existing app writes (the usage totals' triggers
-    // handle it). A final status is written as VALUES; a `running`/`shutdown` snapshot
-    // through a SELECT whose WHERE is the guard (a SELECT reading agent_runs makes
-    // SQLite stage the row in a temporary table: ~10 us the final writes do not pay).
-    // The same parameters (?1..?19) for both statements.
-    macro_rules! persist {
-        ($sql:literal) => {
-            sqlx::query!(
-                $sql,
-                run.agent_id,
-                run.skill_name,
-                run.step_id,
-                run.model,
-                run.status,
-                run.input_tokens,
-                run.output_tokens,
-                run.cache_read_tokens,
-                run.cache_write_tokens,
-                run.total_cost,
-                run.duration_ms,
-                run.num_turns,
-                run.stop_reason,
-                run.duration_api_ms,
-                run.tool_use_count,
-                run.compaction_count,
-                run.session_id,
-                run.workflow_session_id,
-                run.workflow_run_id,
-            )
-            .execute(&mut *conn)
-            .await
-        };
-    }
-    let written = if matches!(run.status.as_str(), "running" | "shutdown") {
-        persist!(
-            "INSERT OR REPLACE INTO agent_runs (
+        // One INSERT OR REPLACE, as the existing app writes (the usage totals' triggers
+        // handle it). A final status is written as VALUES; a `running`/`shutdown` snapshot
+        // through a SELECT whose WHERE is the guard (a SELECT reading agent_runs makes
+        // SQLite stage the row in a temporary table: ~10 us the final writes do not pay).
+        // The same parameters (?1..?19) for both statements.
+        macro_rules! persist {
+            ($sql:literal) => {
+                sqlx::query!(
+                    $sql,
+                    run.agent_id,
+                    run.skill_name,
+                    run.step_id,
+                    run.model,
+                    run.status,
+                    run.input_tokens,
+                    run.output_tokens,
+                    run.cache_read_tokens,
+                    run.cache_write_tokens,
+                    run.total_cost,
+                    run.duration_ms,
+                    run.num_turns,
+                    run.stop_reason,
+                    run.duration_api_ms,
+                    run.tool_use_count,
+                    run.compaction_count,
+                    run.session_id,
+                    run.workflow_session_id,
+                    run.workflow_run_id,
+                )
+                .execute(&mut *conn)
+                .await
+            };
+        }
+        let written = if matches!(run.status.as_str(), "running" | "shutdown") {
+            persist!(
+                "INSERT OR REPLACE INTO agent_runs (
                  rowid, agent_id, skill_name, step_id, model, status, input_tokens,
                  output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
                  duration_ms, num_turns, stop_reason, duration_api_ms, tool_use_count,
@@ -169,10 +171,10 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
              WHERE NOT (o.rowid IS NOT NULL
                         -- why: SQL decides; a BLOB status is never overwritten by a snapshot
                         AND (o.status IN ('completed', 'error') OR typeof(o.status) <> 'text'))"
-        )
-    } else {
-        persist!(
-            "INSERT OR REPLACE INTO agent_runs (
+            )
+        } else {
+            persist!(
+                "INSERT OR REPLACE INTO agent_runs (
                  rowid, agent_id, skill_name, step_id, model, status, input_tokens,
                  output_tokens, cache_read_tokens, cache_write_tokens, total_cost,
                  duration_ms, num_turns, stop_reason, duration_api_ms, tool_use_count,
@@ -196,16 +198,18 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
                      COALESCE((SELECT started_at FROM agent_runs
                                WHERE agent_id = ?1 AND model = ?4), datetime('now') || 'Z'),
                      datetime('now') || 'Z')"
-        )
-    };
-    written.map_err(|e| match run.workflow_run_id {
-        // The table's only foreign key: the explicit run id names no run.
-        Some(id) if is_foreign_key_violation(&e) => {
-            Error::not_found(Entity::WorkflowRun, id.get().to_string())
-        }
-        _ => e.into(),
-    })?;
-    Ok(())
+            )
+        };
+        written.map_err(|e| match run.workflow_run_id {
+            // The table's only foreign key: the explicit run id names no run.
+            Some(id) if is_foreign_key_violation(&e) => {
+                Error::not_found(Entity::WorkflowRun, id.get().to_string())
+            }
+            _ => e.into(),
+        })?;
+        Ok(())
+    })
+    .await
 }
 
 /// The most recent agent runs not cleared by a usage reset (with or without a workflow
@@ -223,10 +227,11 @@ pub async fn persist_agent_run(conn: &mut dyn Writer, run: &NewAgentRun) -> Resu
 /// The database error.
 #[instrument(skip_all, fields(limit = limit, count, skipped), err)]
 pub async fn get_recent_runs(db: &mut dyn Reader, limit: u32) -> Result<Vec<AgentRun>> {
-    let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
-        AgentRun,
-        r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = checked_list!(conn, TABLE, &[], "get_recent_runs", |skip| sqlx::query_as!(
+            AgentRun,
+            r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
                   step_id AS "step_id: _", model AS "model: _", status AS "status: _",
                   COALESCE(input_tokens, 0) AS "input_tokens!: _",
                   COALESCE(output_tokens, 0) AS "output_tokens!: _",
@@ -245,12 +250,14 @@ pub async fn get_recent_runs(db: &mut dyn Reader, limit: u32) -> Result<Vec<Agen
            WHERE reset_marker IS NULL AND rowid NOT IN (SELECT value FROM json_each(?1))
            ORDER BY (completed_at IS NULL), completed_at DESC, started_at DESC, rowid
            LIMIT ?2"#,
-        skip,
-        limit
-    )
-    .fetch_all(&mut *conn))?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+            skip,
+            limit
+        )
+        .fetch_all(&mut *conn))?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows)
+    })
+    .await
 }
 
 /// Every agent run of a workflow session, in start order.
@@ -269,11 +276,12 @@ pub async fn get_session_agent_runs(
     db: &mut dyn Reader,
     session_id: &WorkflowSessionId,
 ) -> Result<Vec<AgentRun>> {
-    let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
-        sqlx::query_as!(
-            AgentRun,
-            r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = checked_list!(conn, TABLE, &[], "get_session_agent_runs", |skip| {
+            sqlx::query_as!(
+                AgentRun,
+                r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
                   step_id AS "step_id: _", model AS "model: _", status AS "status: _",
                   COALESCE(input_tokens, 0) AS "input_tokens!: _",
                   COALESCE(output_tokens, 0) AS "output_tokens!: _",
@@ -291,13 +299,15 @@ pub async fn get_session_agent_runs(
            FROM agent_runs
            WHERE workflow_session_id = ? AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY started_at, agent_id, model"#,
-            session_id,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+                session_id,
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows)
+    })
+    .await
 }
 
 /// The finished (`completed` or `error`) agent runs of one step of a skill's workflow
@@ -320,11 +330,12 @@ pub async fn get_step_agent_runs(
     skill_name: &str,
     step_id: i64,
 ) -> Result<Vec<AgentRun>> {
-    let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "get_step_agent_runs", |skip| {
-        sqlx::query_as!(
-            AgentRun,
-            r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = checked_list!(conn, TABLE, &[], "get_step_agent_runs", |skip| {
+            sqlx::query_as!(
+                AgentRun,
+                r#"SELECT agent_id AS "agent_id: _", skill_name AS "skill_name: _",
                   step_id AS "step_id: _", model AS "model: _", status AS "status: _",
                   COALESCE(input_tokens, 0) AS "input_tokens!: _",
                   COALESCE(output_tokens, 0) AS "output_tokens!: _",
@@ -346,12 +357,14 @@ pub async fn get_step_agent_runs(
              AND reset_marker IS NULL
              AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY completed_at DESC, started_at DESC"#,
-            skill_name,
-            step_id,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+                skill_name,
+                step_id,
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows)
+    })
+    .await
 }

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{ArtifactMeta, WorkflowArtifact, WorkflowRunId};
 use sqlx::SqliteConnection;
@@ -64,15 +65,16 @@ pub async fn upsert_artifact(
     relative_path: &str,
     content: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_step(step_id)?;
-    require_name("relative_path", relative_path)?;
-    require_no_nul("content", content)?;
-    // infallible: a `str` holds at most `isize::MAX` bytes, which fits in an i64.
-    let size_bytes = i64::try_from(content.len()).unwrap_or(i64::MAX);
-    let done = sqlx::query!(
-        "INSERT INTO workflow_artifacts
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_step(step_id)?;
+        require_name("relative_path", relative_path)?;
+        require_no_nul("content", content)?;
+        // infallible: a `str` holds at most `isize::MAX` bytes, which fits in an i64.
+        let size_bytes = i64::try_from(content.len()).unwrap_or(i64::MAX);
+        let done = sqlx::query!(
+            "INSERT INTO workflow_artifacts
              (skill_name, step_id, relative_path, content, size_bytes, workflow_run_id)
          SELECT ?1, ?2, ?3, ?4, ?5, (SELECT id FROM workflow_runs WHERE skill_name = ?1)
          WHERE EXISTS (SELECT 1 FROM skills WHERE name = ?1)
@@ -81,19 +83,21 @@ pub async fn upsert_artifact(
              size_bytes = excluded.size_bytes,
              updated_at = datetime('now') || 'Z',
              workflow_run_id = COALESCE(excluded.workflow_run_id, workflow_run_id)",
-        skill_name,
-        step_id,
-        relative_path,
-        content,
-        size_bytes
-    )
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        // The skill has no master row (never created, or deleted).
-        return Err(Error::not_found(Entity::Skill, skill_name));
-    }
-    Ok(())
+            skill_name,
+            step_id,
+            relative_path,
+            content,
+            size_bytes
+        )
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            // The skill has no master row (never created, or deleted).
+            return Err(Error::not_found(Entity::Skill, skill_name));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// One artifact with its content, by skill name, step and path; `None` when absent.
@@ -110,35 +114,38 @@ pub async fn get_artifact(
     step_id: i64,
     relative_path: &str,
 ) -> Result<Option<WorkflowArtifact>> {
-    let conn = db.connection();
-    let key = format!("{skill_name}/{step_id}/{relative_path}");
-    checked_one!(
-        conn,
-        TABLE,
-        key.clone(),
-        Error::not_found(Entity::Artifact, key),
-        sqlx::query_as!(
-            WorkflowArtifact,
-            r#"SELECT skill_name AS "skill_name: _", step_id AS "step_id: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let key = format!("{skill_name}/{step_id}/{relative_path}");
+        checked_one!(
+            conn,
+            TABLE,
+            key.clone(),
+            Error::not_found(Entity::Artifact, key),
+            sqlx::query_as!(
+                WorkflowArtifact,
+                r#"SELECT skill_name AS "skill_name: _", step_id AS "step_id: _",
                   relative_path AS "relative_path: _", content AS "content: _",
                   size_bytes AS "size_bytes: _", created_at AS "created_at: _",
                   updated_at AS "updated_at: _", workflow_run_id AS "workflow_run_id: _"
            FROM workflow_artifacts
                WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
-            skill_name,
-            step_id,
-            relative_path
-        )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM workflow_artifacts
+                skill_name,
+                step_id,
+                relative_path
+            )
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workflow_artifacts
                WHERE skill_name = ? AND step_id = ? AND relative_path = ?"#,
-            skill_name,
-            step_id,
-            relative_path
+                skill_name,
+                step_id,
+                relative_path
+            )
+            .fetch_one(&mut *conn)
         )
-        .fetch_one(&mut *conn)
-    )
+    })
+    .await
 }
 
 /// The table of this module.
@@ -218,10 +225,13 @@ pub async fn list_artifacts(
     skill_name: &str,
     step: Option<i64>,
 ) -> Result<Vec<ArtifactMeta>> {
-    let conn = db.connection();
-    let rows = list(&mut *conn, skill_name, step, false, "list_artifacts").await?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(Row::into_meta).collect())
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = list(&mut *conn, skill_name, step, false, "list_artifacts").await?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows.into_iter().map(Row::into_meta).collect())
+    })
+    .await
 }
 
 /// Like [`list_artifacts`], with each artifact's content (a row whose content cannot
@@ -238,17 +248,20 @@ pub async fn list_artifacts_with_content(
     skill_name: &str,
     step: Option<i64>,
 ) -> Result<Vec<WorkflowArtifact>> {
-    let conn = db.connection();
-    let rows = list(
-        &mut *conn,
-        skill_name,
-        step,
-        true,
-        "list_artifacts_with_content",
-    )
-    .await?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().filter_map(Row::into_artifact).collect())
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = list(
+            &mut *conn,
+            skill_name,
+            step,
+            true,
+            "list_artifacts_with_content",
+        )
+        .await?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows.into_iter().filter_map(Row::into_artifact).collect())
+    })
+    .await
 }
 
 /// The readable rows of a list: read once; when a row is not readable, name the bad
@@ -317,10 +330,11 @@ pub async fn delete_artifacts_from_step(
     skill_name: &str,
     from_step: i64,
 ) -> Result<u64> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    let count = sqlx::query!(
-        "DELETE FROM workflow_artifacts
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        let count = sqlx::query!(
+            "DELETE FROM workflow_artifacts
          WHERE skill_name = ?1 AND step_id >= ?2
            -- why: SQL decides; SQLite ranks 'three' above every step, never delete it
            AND typeof(step_id) = 'integer'
@@ -328,12 +342,14 @@ pub async fn delete_artifacts_from_step(
                        WHERE r.skill_name = ?1
                          AND (workflow_artifacts.workflow_run_id = r.id
                               OR workflow_artifacts.workflow_run_id IS NULL))",
-        skill_name,
-        from_step
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    tracing::Span::current().record("count", count);
-    Ok(count)
+            skill_name,
+            from_step
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        tracing::Span::current().record("count", count);
+        Ok(count)
+    })
+    .await
 }

@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{HashInfo, ImportedSkill};
 use sqlx::SqliteConnection;
@@ -68,42 +69,45 @@ fn validate(skill: &ImportedSkill) -> Result<()> {
 /// text; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn insert_imported_skill(conn: &mut dyn Writer, skill: &ImportedSkill) -> Result<()> {
-    let conn = conn.connection();
-    validate(skill)?;
-    sqlx::query!(
-        "INSERT INTO imported_skills (
+    spin_then_park(async move {
+        let conn = conn.connection();
+        validate(skill)?;
+        sqlx::query!(
+            "INSERT INTO imported_skills (
              skill_id, skill_name, is_active, disk_path, imported_at, is_bundled, purpose,
              version, model, argument_hint, user_invocable, disable_model_invocation,
              skill_master_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
                  (SELECT id FROM skills WHERE name = ?2))",
-        skill.skill_id,
-        skill.skill_name,
-        skill.is_active,
-        skill.disk_path,
-        skill.imported_at,
-        skill.is_bundled,
-        skill.purpose,
-        skill.version,
-        skill.model,
-        skill.argument_hint,
-        skill.user_invocable,
-        skill.disable_model_invocation,
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Conflict::AlreadyExists {
-                entity: Entity::ImportedSkill,
-                key: skill.skill_name.clone(),
+            skill.skill_id,
+            skill.skill_name,
+            skill.is_active,
+            skill.disk_path,
+            skill.imported_at,
+            skill.is_bundled,
+            skill.purpose,
+            skill.version,
+            skill.model,
+            skill.argument_hint,
+            skill.user_invocable,
+            skill.disable_model_invocation,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Conflict::AlreadyExists {
+                    entity: Entity::ImportedSkill,
+                    key: skill.skill_name.clone(),
+                }
+                .into()
+            } else {
+                Error::from(e)
             }
-            .into()
-        } else {
-            Error::from(e)
-        }
-    })?;
-    Ok(())
+        })?;
+        Ok(())
+    })
+    .await
 }
 
 /// (Re-)install an imported skill, and mirror its frontmatter onto the master row.
@@ -128,11 +132,12 @@ pub async fn insert_imported_skill(conn: &mut dyn Writer, skill: &ImportedSkill)
 /// [`insert_imported_skill`]; otherwise the database error. Nothing is written on error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn upsert_imported_skill(conn: &mut dyn Writer, skill: &ImportedSkill) -> Result<()> {
-    let conn = conn.connection();
-    validate(skill)?;
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    sqlx::query!(
-        "INSERT INTO imported_skills (
+    spin_then_park(async move {
+        let conn = conn.connection();
+        validate(skill)?;
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        sqlx::query!(
+            "INSERT INTO imported_skills (
              skill_id, skill_name, is_active, disk_path, imported_at, is_bundled, purpose,
              version, model, argument_hint, user_invocable, disable_model_invocation,
              skill_master_id)
@@ -149,48 +154,50 @@ pub async fn upsert_imported_skill(conn: &mut dyn Writer, skill: &ImportedSkill)
              user_invocable = excluded.user_invocable,
              disable_model_invocation = excluded.disable_model_invocation,
              skill_master_id = excluded.skill_master_id",
-        skill.skill_id,
-        skill.skill_name,
-        skill.is_active,
-        skill.disk_path,
-        skill.imported_at,
-        skill.is_bundled,
-        skill.purpose,
-        skill.version,
-        skill.model,
-        skill.argument_hint,
-        skill.user_invocable,
-        skill.disable_model_invocation,
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Conflict::AlreadyExists {
-                entity: Entity::ImportedSkill,
-                key: skill.skill_id.to_string(),
+            skill.skill_id,
+            skill.skill_name,
+            skill.is_active,
+            skill.disk_path,
+            skill.imported_at,
+            skill.is_bundled,
+            skill.purpose,
+            skill.version,
+            skill.model,
+            skill.argument_hint,
+            skill.user_invocable,
+            skill.disable_model_invocation,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Conflict::AlreadyExists {
+                    entity: Entity::ImportedSkill,
+                    key: skill.skill_id.to_string(),
+                }
+                .into()
+            } else {
+                Error::from(e)
             }
-            .into()
-        } else {
-            Error::from(e)
-        }
-    })?;
-    sqlx::query!(
-        "UPDATE skills SET
+        })?;
+        sqlx::query!(
+            "UPDATE skills SET
              version = ?, model = ?, argument_hint = ?, user_invocable = ?,
              disable_model_invocation = ?, updated_at = datetime('now')
          WHERE name = ?",
-        skill.version,
-        skill.model,
-        skill.argument_hint,
-        skill.user_invocable,
-        skill.disable_model_invocation,
-        skill.skill_name,
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+            skill.version,
+            skill.model,
+            skill.argument_hint,
+            skill.user_invocable,
+            skill.disable_model_invocation,
+            skill.skill_name,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Activate or deactivate an imported skill, recording its new folder.
@@ -211,21 +218,24 @@ pub async fn update_imported_skill_active(
     is_active: bool,
     new_disk_path: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_no_nul("disk_path", new_disk_path)?;
-    let done = sqlx::query!(
-        "UPDATE imported_skills SET is_active = ?, disk_path = ? WHERE skill_name = ?",
-        is_active,
-        new_disk_path,
-        skill_name,
-    )
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found(Entity::ImportedSkill, skill_name));
-    }
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_no_nul("disk_path", new_disk_path)?;
+        let done = sqlx::query!(
+            "UPDATE imported_skills SET is_active = ?, disk_path = ? WHERE skill_name = ?",
+            is_active,
+            new_disk_path,
+            skill_name,
+        )
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found(Entity::ImportedSkill, skill_name));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Delete the imported skill with this name. Unknown name → success (idempotent).
@@ -239,15 +249,18 @@ pub async fn update_imported_skill_active(
 /// The database error.
 #[instrument(skip_all, fields(skill_name = %skill_name, deleted), err)]
 pub async fn delete_imported_skill(conn: &mut dyn Writer, skill_name: &str) -> Result<()> {
-    let conn = conn.connection();
-    let done = sqlx::query!(
-        "DELETE FROM imported_skills WHERE skill_name = ?",
-        skill_name
-    )
-    .execute(&mut *conn)
-    .await?;
-    tracing::Span::current().record("deleted", done.rows_affected());
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        let done = sqlx::query!(
+            "DELETE FROM imported_skills WHERE skill_name = ?",
+            skill_name
+        )
+        .execute(&mut *conn)
+        .await?;
+        tracing::Span::current().record("deleted", done.rows_affected());
+        Ok(())
+    })
+    .await
 }
 
 /// Same as [`delete_imported_skill`]; kept as a second name for existing callers.
@@ -255,8 +268,11 @@ pub async fn delete_imported_skill(conn: &mut dyn Writer, skill_name: &str) -> R
 /// # Errors
 /// The database error.
 pub async fn delete_imported_skill_by_name(conn: &mut dyn Writer, skill_name: &str) -> Result<()> {
-    let conn = conn.connection();
-    delete_imported_skill(&mut *conn, skill_name).await
+    spin_then_park(async move {
+        let conn = conn.connection();
+        delete_imported_skill(&mut *conn, skill_name).await
+    })
+    .await
 }
 
 /// The imported skill with this name, `description` hydrated from disk.
@@ -274,15 +290,16 @@ pub async fn get_imported_skill(
     db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<ImportedSkill>> {
-    let conn = db.connection();
-    let row = checked_one!(
-        conn,
-        TABLE,
-        skill_name.to_owned(),
-        Error::not_found(Entity::ImportedSkill, skill_name),
-        sqlx::query_as!(
-            ImportedSkill,
-            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let row = checked_one!(
+            conn,
+            TABLE,
+            skill_name.to_owned(),
+            Error::not_found(Entity::ImportedSkill, skill_name),
+            sqlx::query_as!(
+                ImportedSkill,
+                r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
                   is_active AS "is_active: _", disk_path AS "disk_path: _",
                   imported_at AS "imported_at: _", is_bundled AS "is_bundled: _",
                   NULL AS "description?: String", purpose AS "purpose: _",
@@ -291,16 +308,18 @@ pub async fn get_imported_skill(
                   disable_model_invocation AS "disable_model_invocation: _",
                   skill_master_id AS "skill_master_id: _", content_hash AS "content_hash: _"
            FROM imported_skills WHERE skill_name = ?"#,
-            skill_name
-        )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM imported_skills WHERE skill_name = ?"#,
-            skill_name
-        )
-        .fetch_one(&mut *conn)
-    )?;
-    Ok(row.map(hydrated))
+                skill_name
+            )
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM imported_skills WHERE skill_name = ?"#,
+                skill_name
+            )
+            .fetch_one(&mut *conn)
+        )?;
+        Ok(row.map(hydrated))
+    })
+    .await
 }
 
 /// The table of this module.
@@ -326,12 +345,15 @@ const TABLE: &str = "imported_skills";
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
 pub async fn list_active_skills(db: &mut dyn Reader) -> Result<Vec<ImportedSkill>> {
-    let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "list_active_skills", |skip| active(
-        &mut *conn, skip
-    ))?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows.into_iter().map(hydrated).collect())
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = checked_list!(conn, TABLE, &[], "list_active_skills", |skip| active(
+            &mut *conn, skip
+        ))?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows.into_iter().map(hydrated).collect())
+    })
+    .await
 }
 
 /// The active rows not in `skip` (a JSON array of rowids), ordered by name.
@@ -365,16 +387,19 @@ pub async fn set_imported_skill_content_hash(
     skill_name: &str,
     hash: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_no_nul("content_hash", hash)?;
-    sqlx::query!(
-        "UPDATE imported_skills SET content_hash = ? WHERE skill_name = ?",
-        hash,
-        skill_name
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_no_nul("content_hash", hash)?;
+        sqlx::query!(
+            "UPDATE imported_skills SET content_hash = ? WHERE skill_name = ?",
+            hash,
+            skill_name
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Folder and stored fingerprint of the imported skill with this name
@@ -395,21 +420,24 @@ pub async fn get_imported_skill_hash_info(
     db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
-    let Some(row) = sqlx::query!(
-        r#"SELECT disk_path AS "disk_path: Checked<String>",
+    spin_then_park(async move {
+        let Some(row) = sqlx::query!(
+            r#"SELECT disk_path AS "disk_path: Checked<String>",
                   content_hash AS "content_hash!: Checked<Option<String>>"
            FROM imported_skills WHERE skill_name = ?"#,
-        skill_name
-    )
-    .fetch_optional(db.connection())
-    .await?
-    else {
-        return Ok(None);
-    };
-    let disk_path = row.disk_path.of_row(TABLE, skill_name, "disk_path")?;
-    let content_hash = row.content_hash.of_row(TABLE, skill_name, "content_hash")?;
-    Ok(Some(HashInfo {
-        disk_path,
-        content_hash,
-    }))
+            skill_name
+        )
+        .fetch_optional(db.connection())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let disk_path = row.disk_path.of_row(TABLE, skill_name, "disk_path")?;
+        let content_hash = row.content_hash.of_row(TABLE, skill_name, "content_hash")?;
+        Ok(Some(HashInfo {
+            disk_path,
+            content_hash,
+        }))
+    })
+    .await
 }

@@ -9,6 +9,7 @@
 //! ```
 
 use crate::Reader;
+use crate::spin::spin_then_park;
 use tracing::instrument;
 
 use crate::Result;
@@ -29,17 +30,20 @@ use crate::Result;
 /// The database error.
 #[instrument(skip_all, fields(count), err)]
 pub async fn get_all_installed_skill_names(db: &mut dyn Reader) -> Result<Vec<String>> {
-    let names = sqlx::query_scalar!(
-        r#"SELECT skill_name AS "skill_name!" FROM (
+    spin_then_park(async move {
+        let names = sqlx::query_scalar!(
+            r#"SELECT skill_name AS "skill_name!" FROM (
                SELECT skill_name FROM workflow_runs
                UNION SELECT skill_name FROM imported_skills
                UNION SELECT skill_name FROM workspace_skills)
            -- why: SQL decides; a set over three tables, a name that is not text left out
            WHERE typeof(skill_name) = 'text'
            ORDER BY 1"#
-    )
-    .fetch_all(db.connection())
-    .await?;
-    tracing::Span::current().record("count", names.len());
-    Ok(names)
+        )
+        .fetch_all(db.connection())
+        .await?;
+        tracing::Span::current().record("count", names.len());
+        Ok(names)
+    })
+    .await
 }

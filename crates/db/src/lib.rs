@@ -51,6 +51,7 @@ pub mod rename;
 pub mod sessions;
 pub mod settings;
 pub mod skills;
+pub mod spin;
 pub mod tags;
 pub mod tx;
 pub mod usage;

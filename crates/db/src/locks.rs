@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use std::collections::HashMap;
 
 use crate::{Reader, Writer};
@@ -96,104 +97,107 @@ pub async fn acquire_skill_lock(
     instance_id: &InstanceId,
     pid: i64,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_name("instance_id", instance_id.as_str())?;
-    require_pid(pid)?;
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    let skill_id = sqlx::query_scalar!(
-        r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
-        skill_name
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
-    let held = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", instance_id AS "instance_id: Checked<InstanceId>",
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_name("instance_id", instance_id.as_str())?;
+        require_pid(pid)?;
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        let skill_id = sqlx::query_scalar!(
+            r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
+            skill_name
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
+        let held = sqlx::query!(
+            r#"SELECT rowid AS "rowid!: i64", instance_id AS "instance_id: Checked<InstanceId>",
                   pid AS "pid: Checked<i64>", pid_started_at AS "started!: Checked<Option<i64>>"
            FROM skill_locks WHERE skill_name = ?1 OR skill_id = ?2"#,
-        skill_name,
-        skill_id,
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    // Only a text id is this instance's: a BLOB with the same bytes (another tool's
-    // write) is not, and no lock row would be written.
-    if held
-        .iter()
-        .any(|lock| lock.instance_id.0.as_ref() == Ok(instance_id))
-    {
-        return Ok(());
-    }
-    let mut judged = Vec::with_capacity(held.len());
-    let mut unjudged = None;
-    for lock in held {
-        match malformed::pid_of(lock.pid, lock.started) {
-            Ok((pid, started)) => judged.push((lock.rowid, lock.instance_id, pid, started)),
-            Err(bad) => unjudged = unjudged.or(Some(bad)),
+            skill_name,
+            skill_id,
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        // Only a text id is this instance's: a BLOB with the same bytes (another tool's
+        // write) is not, and no lock row would be written.
+        if held
+            .iter()
+            .any(|lock| lock.instance_id.0.as_ref() == Ok(instance_id))
+        {
+            return Ok(());
         }
-    }
-    if let Some((_, id, pid, _)) = judged
-        .iter()
-        .find(|(_, _, pid, started)| pid::is_alive_since(*pid, *started))
-    {
-        let instance_id = match &id.0 {
-            Ok(id) => id.to_string(),
-            Err(problem) => {
-                return Err(MalformedRow {
-                    table: TABLE,
-                    key: skill_name.to_owned(),
-                    column: "instance_id".to_owned(),
-                    problem: problem.clone(),
-                }
-                .into());
+        let mut judged = Vec::with_capacity(held.len());
+        let mut unjudged = None;
+        for lock in held {
+            match malformed::pid_of(lock.pid, lock.started) {
+                Ok((pid, started)) => judged.push((lock.rowid, lock.instance_id, pid, started)),
+                Err(bad) => unjudged = unjudged.or(Some(bad)),
             }
-        };
-        return Err(Conflict::LockHeld {
-            skill_name: skill_name.to_owned(),
-            instance_id,
-            pid: *pid,
         }
-        .into());
-    }
-    // A lock that cannot be judged is never taken over.
-    if let Some((column, problem)) = unjudged {
-        return Err(MalformedRow {
-            table: TABLE,
-            key: skill_name.to_owned(),
-            column: column.to_owned(),
-            problem,
+        if let Some((_, id, pid, _)) = judged
+            .iter()
+            .find(|(_, _, pid, started)| pid::is_alive_since(*pid, *started))
+        {
+            let instance_id = match &id.0 {
+                Ok(id) => id.to_string(),
+                Err(problem) => {
+                    return Err(MalformedRow {
+                        table: TABLE,
+                        key: skill_name.to_owned(),
+                        column: "instance_id".to_owned(),
+                        problem: problem.clone(),
+                    }
+                    .into());
+                }
+            };
+            return Err(Conflict::LockHeld {
+                skill_name: skill_name.to_owned(),
+                instance_id,
+                pid: *pid,
+            }
+            .into());
         }
-        .into());
-    }
-    let held: Vec<i64> = judged.iter().map(|(rowid, ..)| *rowid).collect();
-    if !held.is_empty() {
-        tracing::info!(
-            reclaimed = held.len(),
-            "taking over a lock of a dead process"
-        );
-        let dead = serde_json::Value::from(held).to_string();
+        // A lock that cannot be judged is never taken over.
+        if let Some((column, problem)) = unjudged {
+            return Err(MalformedRow {
+                table: TABLE,
+                key: skill_name.to_owned(),
+                column: column.to_owned(),
+                problem,
+            }
+            .into());
+        }
+        let held: Vec<i64> = judged.iter().map(|(rowid, ..)| *rowid).collect();
+        if !held.is_empty() {
+            tracing::info!(
+                reclaimed = held.len(),
+                "taking over a lock of a dead process"
+            );
+            let dead = serde_json::Value::from(held).to_string();
+            sqlx::query!(
+                "DELETE FROM skill_locks WHERE rowid IN (SELECT value FROM json_each(?))",
+                dead
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let started = pid::start_time(pid);
         sqlx::query!(
-            "DELETE FROM skill_locks WHERE rowid IN (SELECT value FROM json_each(?))",
-            dead
+            "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid, pid_started_at)
+         VALUES (?, ?, ?, ?, ?)",
+            skill_name,
+            skill_id,
+            instance_id,
+            pid,
+            started,
         )
         .execute(&mut *tx)
         .await?;
-    }
-    let started = pid::start_time(pid);
-    sqlx::query!(
-        "INSERT INTO skill_locks (skill_name, skill_id, instance_id, pid, pid_started_at)
-         VALUES (?, ?, ?, ?, ?)",
-        skill_name,
-        skill_id,
-        instance_id,
-        pid,
-        started,
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Release the lock on a skill if `instance_id` holds it. No lock, no master row, or a
@@ -211,17 +215,20 @@ pub async fn release_skill_lock(
     skill_name: &str,
     instance_id: &InstanceId,
 ) -> Result<()> {
-    let conn = conn.connection();
-    sqlx::query!(
-        "DELETE FROM skill_locks
+    spin_then_park(async move {
+        let conn = conn.connection();
+        sqlx::query!(
+            "DELETE FROM skill_locks
          WHERE instance_id = ?2
            AND (skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1))",
-        skill_name,
-        instance_id,
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+            skill_name,
+            instance_id,
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Release every lock held by an instance (any skill, including NULL-`skill_id`
@@ -234,12 +241,15 @@ pub async fn release_all_instance_locks(
     conn: &mut dyn Writer,
     instance_id: &InstanceId,
 ) -> Result<u64> {
-    let conn = conn.connection();
-    let done = sqlx::query!("DELETE FROM skill_locks WHERE instance_id = ?", instance_id)
-        .execute(&mut *conn)
-        .await?;
-    tracing::Span::current().record("released", done.rows_affected());
-    Ok(done.rows_affected())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        let done = sqlx::query!("DELETE FROM skill_locks WHERE instance_id = ?", instance_id)
+            .execute(&mut *conn)
+            .await?;
+        tracing::Span::current().record("released", done.rows_affected());
+        Ok(done.rows_affected())
+    })
+    .await
 }
 
 /// The lock on a skill, if any.
@@ -255,33 +265,36 @@ pub async fn release_all_instance_locks(
 /// value (see [`crate::malformed`]); the database error.
 #[instrument(skip_all, fields(skill_name = %skill_name), err)]
 pub async fn get_skill_lock(db: &mut dyn Reader, skill_name: &str) -> Result<Option<SkillLock>> {
-    let conn = db.connection();
-    let row = checked_one!(
-        conn,
-        TABLE,
-        skill_name.to_owned(),
-        Error::not_found(Entity::SkillLock, skill_name),
-        sqlx::query_as!(
-            Row,
-            r#"SELECT skill_name AS "skill_name!: _", instance_id AS "instance_id: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let row = checked_one!(
+            conn,
+            TABLE,
+            skill_name.to_owned(),
+            Error::not_found(Entity::SkillLock, skill_name),
+            sqlx::query_as!(
+                Row,
+                r#"SELECT skill_name AS "skill_name!: _", instance_id AS "instance_id: _",
                       pid AS "pid: _", acquired_at AS "acquired_at: _", skill_id AS "skill_id: _"
                FROM skill_locks
                WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
                ORDER BY skill_name = ?1 DESC
                LIMIT 1"#,
-            skill_name
-        )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM skill_locks
+                skill_name
+            )
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM skill_locks
                WHERE skill_name = ?1 OR skill_id = (SELECT id FROM skills WHERE name = ?1)
                ORDER BY skill_name = ?1 DESC
                LIMIT 1"#,
-            skill_name
-        )
-        .fetch_one(&mut *conn)
-    )?;
-    Ok(row.map(Row::into_lock))
+                skill_name
+            )
+            .fetch_one(&mut *conn)
+        )?;
+        Ok(row.map(Row::into_lock))
+    })
+    .await
 }
 
 /// Every lock, ordered by skill name.
@@ -299,21 +312,24 @@ pub async fn get_skill_lock(db: &mut dyn Reader, skill_name: &str) -> Result<Opt
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
 pub async fn get_all_skill_locks(db: &mut dyn Reader) -> Result<Vec<SkillLock>> {
-    let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "get_all_skill_locks", |skip| {
-        sqlx::query_as!(
-            Row,
-            r#"SELECT skill_name AS "skill_name!: _", instance_id AS "instance_id: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = checked_list!(conn, TABLE, &[], "get_all_skill_locks", |skip| {
+            sqlx::query_as!(
+                Row,
+                r#"SELECT skill_name AS "skill_name!: _", instance_id AS "instance_id: _",
                       pid AS "pid: _", acquired_at AS "acquired_at: _", skill_id AS "skill_id: _"
            FROM skill_locks WHERE rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY skill_name"#,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    let locks: Vec<SkillLock> = rows.into_iter().map(Row::into_lock).collect();
-    tracing::Span::current().record("count", locks.len());
-    Ok(locks)
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        let locks: Vec<SkillLock> = rows.into_iter().map(Row::into_lock).collect();
+        tracing::Span::current().record("count", locks.len());
+        Ok(locks)
+    })
+    .await
 }
 
 /// The table of this module.
@@ -361,55 +377,58 @@ impl Row {
 /// The database error.
 #[instrument(skip_all, fields(reclaimed, skipped), err)]
 pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    let locks = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", pid AS "pid: Checked<i64>",
+    spin_then_park(async move {
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        let locks = sqlx::query!(
+            r#"SELECT rowid AS "rowid!: i64", pid AS "pid: Checked<i64>",
                   pid_started_at AS "started!: Checked<Option<i64>>"
            FROM skill_locks"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
-    let mut skipped = 0_usize;
-    let mut dead: Vec<i64> = Vec::new();
-    for lock in locks {
-        let (pid, started) = match malformed::pid_of(lock.pid, lock.started) {
-            Ok(judged) => judged,
-            Err((column, problem)) => {
-                malformed::not_acted_on(
-                    "reclaim_dead_locks",
-                    TABLE,
-                    lock.rowid,
-                    column,
-                    &problem,
-                    "left a lock in place",
-                );
-                skipped += 1;
-                continue;
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
+        let mut skipped = 0_usize;
+        let mut dead: Vec<i64> = Vec::new();
+        for lock in locks {
+            let (pid, started) = match malformed::pid_of(lock.pid, lock.started) {
+                Ok(judged) => judged,
+                Err((column, problem)) => {
+                    malformed::not_acted_on(
+                        "reclaim_dead_locks",
+                        TABLE,
+                        lock.rowid,
+                        column,
+                        &problem,
+                        "left a lock in place",
+                    );
+                    skipped += 1;
+                    continue;
+                }
+            };
+            if !*alive
+                .entry((pid, started))
+                .or_insert_with(|| pid::is_alive_since(pid, started))
+            {
+                dead.push(lock.rowid);
             }
-        };
-        if !*alive
-            .entry((pid, started))
-            .or_insert_with(|| pid::is_alive_since(pid, started))
-        {
-            dead.push(lock.rowid);
         }
-    }
-    if skipped > 0 {
-        tracing::Span::current().record("skipped", skipped);
-    }
-    if dead.is_empty() {
+        if skipped > 0 {
+            tracing::Span::current().record("skipped", skipped);
+        }
+        if dead.is_empty() {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let dead = serde_json::Value::from(dead).to_string();
+        let done = sqlx::query!(
+            "DELETE FROM skill_locks WHERE rowid IN (SELECT value FROM json_each(?))",
+            dead
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        return Ok(0);
-    }
-    let dead = serde_json::Value::from(dead).to_string();
-    let done = sqlx::query!(
-        "DELETE FROM skill_locks WHERE rowid IN (SELECT value FROM json_each(?))",
-        dead
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    tracing::Span::current().record("reclaimed", done.rows_affected());
-    Ok(done.rows_affected())
+        tracing::Span::current().record("reclaimed", done.rows_affected());
+        Ok(done.rows_affected())
+    })
+    .await
 }

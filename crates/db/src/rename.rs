@@ -11,6 +11,7 @@
 //! ```
 
 use crate::Writer;
+use crate::spin::spin_then_park;
 use sqlx::SqliteConnection;
 use tracing::instrument;
 
@@ -40,36 +41,39 @@ use crate::{Conflict, Entity, Error, InvalidInput, Result, skills, tx};
 /// On any error nothing is renamed.
 #[instrument(skip_all, fields(old_name = old_name, new_name = new_name, renamed = tracing::field::Empty), err)]
 pub async fn rename_skill(conn: &mut dyn Writer, old_name: &str, new_name: &str) -> Result<()> {
-    let conn = conn.connection();
-    require_name("old_name", old_name)?;
-    require_name("new_name", new_name)?;
-    if !skill_builder_model::is_kebab_case(new_name) {
-        return Err(InvalidInput::NotKebabCase(new_name.to_owned()).into());
-    }
-    if old_name == new_name {
-        return Ok(());
-    }
-    let mut tx = tx::begin_immediate(conn).await?;
-    if skills::get_skill_master_id(&mut *tx, old_name)
-        .await?
-        .is_none()
-    {
-        return Err(Error::not_found(Entity::Skill, old_name));
-    }
-    if skills::get_skill_master_id(&mut *tx, new_name)
-        .await?
-        .is_some()
-    {
-        return Err(already_exists(new_name));
-    }
-    let renamed = match rename_rows(&mut tx, old_name, new_name).await {
-        Ok(n) => n,
-        Err(e) if e.is_unique_violation() => return Err(already_exists(new_name)),
-        Err(e) => return Err(e),
-    };
-    tx.commit().await?;
-    tracing::Span::current().record("renamed", renamed);
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("old_name", old_name)?;
+        require_name("new_name", new_name)?;
+        if !skill_builder_model::is_kebab_case(new_name) {
+            return Err(InvalidInput::NotKebabCase(new_name.to_owned()).into());
+        }
+        if old_name == new_name {
+            return Ok(());
+        }
+        let mut tx = tx::begin_immediate(conn).await?;
+        if skills::get_skill_master_id(&mut *tx, old_name)
+            .await?
+            .is_none()
+        {
+            return Err(Error::not_found(Entity::Skill, old_name));
+        }
+        if skills::get_skill_master_id(&mut *tx, new_name)
+            .await?
+            .is_some()
+        {
+            return Err(already_exists(new_name));
+        }
+        let renamed = match rename_rows(&mut tx, old_name, new_name).await {
+            Ok(n) => n,
+            Err(e) if e.is_unique_violation() => return Err(already_exists(new_name)),
+            Err(e) => return Err(e),
+        };
+        tx.commit().await?;
+        tracing::Span::current().record("renamed", renamed);
+        Ok(())
+    })
+    .await
 }
 
 fn already_exists(name: &str) -> Error {

@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use std::collections::HashMap;
 
 use crate::{Reader, Writer};
@@ -50,23 +51,26 @@ pub async fn create_workflow_session(
     skill_name: &str,
     pid: i64,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("session_id", session_id.as_str())?;
-    require_name("skill_name", skill_name)?;
-    require_pid(pid)?;
-    let started = pid::start_time(pid);
-    sqlx::query!(
-        "INSERT INTO workflow_sessions (session_id, skill_name, pid, skill_id, pid_started_at)
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("session_id", session_id.as_str())?;
+        require_name("skill_name", skill_name)?;
+        require_pid(pid)?;
+        let started = pid::start_time(pid);
+        sqlx::query!(
+            "INSERT INTO workflow_sessions (session_id, skill_name, pid, skill_id, pid_started_at)
          VALUES (?1, ?2, ?3, (SELECT id FROM skills WHERE name = ?2), ?4)
          ON CONFLICT (session_id) DO NOTHING",
-        session_id,
-        skill_name,
-        pid,
-        started,
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+            session_id,
+            skill_name,
+            pid,
+            started,
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Mark a session ended now. Only an open session is changed: a second call keeps the
@@ -79,15 +83,18 @@ pub async fn end_workflow_session(
     conn: &mut dyn Writer,
     session_id: &WorkflowSessionId,
 ) -> Result<()> {
-    let conn = conn.connection();
-    sqlx::query!(
-        "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
+    spin_then_park(async move {
+        let conn = conn.connection();
+        sqlx::query!(
+            "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
          WHERE session_id = ? AND ended_at IS NULL",
-        session_id
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+            session_id
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// End every open session of a process; returns how many were ended. Called on app
@@ -97,16 +104,19 @@ pub async fn end_workflow_session(
 /// The database error.
 #[instrument(skip_all, fields(pid = pid, ended), err)]
 pub async fn end_all_sessions_for_pid(conn: &mut dyn Writer, pid: i64) -> Result<u64> {
-    let conn = conn.connection();
-    let done = sqlx::query!(
-        "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
+    spin_then_park(async move {
+        let conn = conn.connection();
+        let done = sqlx::query!(
+            "UPDATE workflow_sessions SET ended_at = datetime('now') || 'Z'
          WHERE pid = ? AND ended_at IS NULL",
-        pid
-    )
-    .execute(&mut *conn)
-    .await?;
-    tracing::Span::current().record("ended", done.rows_affected());
-    Ok(done.rows_affected())
+            pid
+        )
+        .execute(&mut *conn)
+        .await?;
+        tracing::Span::current().record("ended", done.rows_affected());
+        Ok(done.rows_affected())
+    })
+    .await
 }
 
 /// The session with this id (implied by the table: lets callers inspect a session).
@@ -121,29 +131,32 @@ pub async fn get_workflow_session(
     db: &mut dyn Reader,
     session_id: &WorkflowSessionId,
 ) -> Result<Option<WorkflowSession>> {
-    let conn = db.connection();
-    checked_one!(
-        conn,
-        TABLE,
-        session_id.as_str().to_owned(),
-        Error::not_found(Entity::WorkflowSession, session_id.as_str()),
-        sqlx::query_as!(
-            WorkflowSession,
-            // A NULL `session_id` never equals the key: no NotNull needed here.
-            r#"SELECT session_id AS "session_id!: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        checked_one!(
+            conn,
+            TABLE,
+            session_id.as_str().to_owned(),
+            Error::not_found(Entity::WorkflowSession, session_id.as_str()),
+            sqlx::query_as!(
+                WorkflowSession,
+                // A NULL `session_id` never equals the key: no NotNull needed here.
+                r#"SELECT session_id AS "session_id!: _",
                       skill_name AS "skill_name: _", pid AS "pid: _",
                       started_at AS "started_at: _", ended_at AS "ended_at: _",
                       reset_marker AS "reset_marker: _", skill_id AS "skill_id: _"
                FROM workflow_sessions WHERE session_id = ?"#,
-            session_id
+                session_id
+            )
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workflow_sessions WHERE session_id = ?"#,
+                session_id
+            )
+            .fetch_one(&mut *conn)
         )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM workflow_sessions WHERE session_id = ?"#,
-            session_id
-        )
-        .fetch_one(&mut *conn)
-    )
+    })
+    .await
 }
 
 /// Whether another running process may own the skill: true iff the skill is in the
@@ -167,6 +180,7 @@ pub async fn get_workflow_session(
 /// SQLite's conversions, as pid 0: dead).
 #[instrument(skip_all, fields(skill_name = %skill_name, skipped))]
 pub async fn has_active_session_with_live_pid(db: &mut dyn Reader, skill_name: &str) -> bool {
+    spin_then_park(async move {
     let sessions = sqlx::query!(
         r#"SELECT ws.rowid AS "rowid!: i64", ws.pid AS "pid: Checked<i64>",
                   ws.pid_started_at AS "started!: Checked<Option<i64>>"
@@ -208,6 +222,8 @@ pub async fn has_active_session_with_live_pid(db: &mut dyn Reader, skill_name: &
     judged
         .into_iter()
         .any(|(pid, started)| pid::is_alive_since(pid, started))
+    })
+    .await
 }
 
 /// The table of this module.
@@ -252,51 +268,52 @@ const TABLE: &str = "workflow_sessions";
 /// The database error; nothing is closed then.
 #[instrument(skip_all, fields(closed, runs_shut_down, skipped), err)]
 pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<u64> {
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    let open = sqlx::query!(
-        r#"SELECT rowid AS "rowid!: i64", pid AS "pid: Checked<i64>",
+    spin_then_park(async move {
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        let open = sqlx::query!(
+            r#"SELECT rowid AS "rowid!: i64", pid AS "pid: Checked<i64>",
                   pid_started_at AS "started!: Checked<Option<i64>>"
            FROM workflow_sessions WHERE ended_at IS NULL"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
-    let mut skipped = 0_usize;
-    let mut dead: Vec<i64> = Vec::new();
-    for s in open {
-        let (pid, started) = match malformed::pid_of(s.pid, s.started) {
-            Ok(judged) => judged,
-            Err((column, problem)) => {
-                malformed::not_acted_on(
-                    "reconcile_orphaned_sessions",
-                    TABLE,
-                    s.rowid,
-                    column,
-                    &problem,
-                    "left a session open",
-                );
-                skipped += 1;
-                continue;
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
+        let mut skipped = 0_usize;
+        let mut dead: Vec<i64> = Vec::new();
+        for s in open {
+            let (pid, started) = match malformed::pid_of(s.pid, s.started) {
+                Ok(judged) => judged,
+                Err((column, problem)) => {
+                    malformed::not_acted_on(
+                        "reconcile_orphaned_sessions",
+                        TABLE,
+                        s.rowid,
+                        column,
+                        &problem,
+                        "left a session open",
+                    );
+                    skipped += 1;
+                    continue;
+                }
+            };
+            if !*alive
+                .entry((pid, started))
+                .or_insert_with(|| pid::is_alive_since(pid, started))
+            {
+                dead.push(s.rowid);
             }
-        };
-        if !*alive
-            .entry((pid, started))
-            .or_insert_with(|| pid::is_alive_since(pid, started))
-        {
-            dead.push(s.rowid);
         }
-    }
-    if skipped > 0 {
-        tracing::Span::current().record("skipped", skipped);
-    }
-    if dead.is_empty() {
-        tx.commit().await?;
-        return Ok(0);
-    }
-    // The dead sessions by rowid: their ids are only compared in SQL, never decoded.
-    let dead = serde_json::Value::from(dead).to_string();
-    let done = sqlx::query!(
-        "WITH dead AS MATERIALIZED (
+        if skipped > 0 {
+            tracing::Span::current().record("skipped", skipped);
+        }
+        if dead.is_empty() {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        // The dead sessions by rowid: their ids are only compared in SQL, never decoded.
+        let dead = serde_json::Value::from(dead).to_string();
+        let done = sqlx::query!(
+            "WITH dead AS MATERIALIZED (
              SELECT rowid AS rid, session_id AS sid FROM workflow_sessions
              WHERE rowid IN (SELECT value FROM json_each(?1))
          ),
@@ -315,24 +332,26 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
              CASE WHEN typeof(started_at) = 'text' THEN started_at END, -- why: as above
              datetime('now') || 'Z')
          WHERE ended_at IS NULL AND rowid IN (SELECT rid FROM dead)",
-        dead
-    )
-    .execute(&mut *tx)
-    .await?;
-    // Their process is gone: agent runs still `running` in them never finish.
-    let ghosts = sqlx::query!(
-        "UPDATE agent_runs SET status = 'shutdown', completed_at = datetime('now') || 'Z'
+            dead
+        )
+        .execute(&mut *tx)
+        .await?;
+        // Their process is gone: agent runs still `running` in them never finish.
+        let ghosts = sqlx::query!(
+            "UPDATE agent_runs SET status = 'shutdown', completed_at = datetime('now') || 'Z'
          WHERE status = 'running'
            AND workflow_session_id IN (
                SELECT session_id FROM workflow_sessions
                WHERE rowid IN (SELECT value FROM json_each(?1)))",
-        dead
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let span = tracing::Span::current();
-    span.record("closed", done.rows_affected());
-    span.record("runs_shut_down", ghosts.rows_affected());
-    Ok(done.rows_affected())
+            dead
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let span = tracing::Span::current();
+        span.record("closed", done.rows_affected());
+        span.record("runs_shut_down", ghosts.rows_affected());
+        Ok(done.rows_affected())
+    })
+    .await
 }

@@ -10,6 +10,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{APP_SETTINGS_KEY, AppSettings};
 use tracing::instrument;
@@ -29,17 +30,20 @@ use crate::{InvalidInput, Result};
 /// (see [`crate::malformed`]). The stored value is left as it is.
 #[instrument(skip_all, err)]
 pub async fn read_settings(db: &mut dyn Reader) -> Result<AppSettings> {
-    let stored = sqlx::query_scalar!(
-        r#"SELECT value AS "value: Checked<String>" FROM settings WHERE key = ?"#,
-        APP_SETTINGS_KEY
-    )
-    .fetch_optional(db.connection())
-    .await?;
-    let Some(stored) = stored else {
-        return Ok(AppSettings::default());
-    };
-    let json = stored.of_row("settings", APP_SETTINGS_KEY, "value")?;
-    serde_json::from_str(&json).map_err(|e| InvalidInput::Settings(e.into()).into())
+    spin_then_park(async move {
+        let stored = sqlx::query_scalar!(
+            r#"SELECT value AS "value: Checked<String>" FROM settings WHERE key = ?"#,
+            APP_SETTINGS_KEY
+        )
+        .fetch_optional(db.connection())
+        .await?;
+        let Some(stored) = stored else {
+            return Ok(AppSettings::default());
+        };
+        let json = stored.of_row("settings", APP_SETTINGS_KEY, "value")?;
+        serde_json::from_str(&json).map_err(|e| InvalidInput::Settings(e.into()).into())
+    })
+    .await
 }
 
 /// Same as [`read_settings`]; kept as a second name for existing callers.
@@ -47,7 +51,7 @@ pub async fn read_settings(db: &mut dyn Reader) -> Result<AppSettings> {
 /// # Errors
 /// As [`read_settings`].
 pub async fn read_settings_hydrated(db: &mut dyn Reader) -> Result<AppSettings> {
-    read_settings(db.connection()).await
+    spin_then_park(async move { read_settings(db.connection()).await }).await
 }
 
 /// Persist the whole settings record (insert or replace the `app_settings` row).
@@ -57,16 +61,19 @@ pub async fn read_settings_hydrated(db: &mut dyn Reader) -> Result<AppSettings> 
 /// The database error.
 #[instrument(skip_all, err)]
 pub async fn write_settings(conn: &mut dyn Writer, settings: &AppSettings) -> Result<()> {
-    let conn = conn.connection();
-    // Serialising a struct of strings, bools and integers cannot fail.
-    let json = serde_json::to_string(settings).map_err(|e| InvalidInput::Settings(e.into()))?;
-    sqlx::query!(
-        "INSERT INTO settings (key, value) VALUES (?, ?)
+    spin_then_park(async move {
+        let conn = conn.connection();
+        // Serialising a struct of strings, bools and integers cannot fail.
+        let json = serde_json::to_string(settings).map_err(|e| InvalidInput::Settings(e.into()))?;
+        sqlx::query!(
+            "INSERT INTO settings (key, value) VALUES (?, ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        APP_SETTINGS_KEY,
-        json
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+            APP_SETTINGS_KEY,
+            json
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{Skill, SkillId, SkillSource, WorkflowRunId};
 use sqlx::SqliteConnection;
@@ -56,12 +57,15 @@ pub async fn upsert_skill(
     skill_source: &SkillSource,
     purpose: Option<&str>,
 ) -> Result<SkillId> {
-    let conn = conn.connection();
-    validate(name, skill_source, purpose)?;
-    let mut tx = tx::begin_immediate(conn).await?;
-    let id = upsert_in_tx(&mut tx, name, skill_source, purpose, false).await?;
-    tx.commit().await?;
-    Ok(id)
+    spin_then_park(async move {
+        let conn = conn.connection();
+        validate(name, skill_source, purpose)?;
+        let mut tx = tx::begin_immediate(conn).await?;
+        let id = upsert_in_tx(&mut tx, name, skill_source, purpose, false).await?;
+        tx.commit().await?;
+        Ok(id)
+    })
+    .await
 }
 
 /// Like [`upsert_skill`], but an existing row also gets its `skill_source`
@@ -80,12 +84,15 @@ pub async fn upsert_skill_with_source(
     skill_source: &SkillSource,
     purpose: Option<&str>,
 ) -> Result<SkillId> {
-    let conn = conn.connection();
-    validate(name, skill_source, purpose)?;
-    let mut tx = tx::begin_immediate(conn).await?;
-    let id = upsert_in_tx(&mut tx, name, skill_source, purpose, true).await?;
-    tx.commit().await?;
-    Ok(id)
+    spin_then_park(async move {
+        let conn = conn.connection();
+        validate(name, skill_source, purpose)?;
+        let mut tx = tx::begin_immediate(conn).await?;
+        let id = upsert_in_tx(&mut tx, name, skill_source, purpose, true).await?;
+        tx.commit().await?;
+        Ok(id)
+    })
+    .await
 }
 
 fn validate(name: &str, skill_source: &SkillSource, purpose: Option<&str>) -> Result<()> {
@@ -180,81 +187,84 @@ pub(crate) async fn upsert_in_tx(
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn list_all_skills(db: &mut dyn Reader) -> Result<Vec<Skill>> {
-    type Row = (
-        i64,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-    );
-    let conn = db.connection();
-    // The fast path is the plain query: a healthy catalogue pays nothing for the
-    // checks. A bad row makes it fail instead of reading wrong: a BLOB fails
-    // `json_array` in SQLite, invalid UTF-8 fails the document's decode, and text or
-    // a real in a flag (emitted raw, decoded as an integer) fails the tuple's decode.
-    let fast = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_array(
+    spin_then_park(async move {
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let conn = db.connection();
+        // The fast path is the plain query: a healthy catalogue pays nothing for the
+        // checks. A bad row makes it fail instead of reading wrong: a BLOB fails
+        // `json_array` in SQLite, invalid UTF-8 fails the document's decode, and text or
+        // a real in a flag (emitted raw, decoded as an integer) fails the tuple's decode.
+        let fast = sqlx::query_scalar!(
+            r#"SELECT json_group_array(json_array(
                       id, name, skill_source, purpose, created_at, updated_at,
                       description, version, model, argument_hint,
                       user_invocable, disable_model_invocation
                   )) AS "skills!: String"
            FROM skills"#
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(Error::from)
-    .and_then(|json| crate::error::decode_json::<Vec<Row>>(&json));
-    let rows = match fast {
-        Ok(rows) => rows,
-        Err(first) => {
-            // Name the bad rows, then read without them; nothing bad → the error stands.
-            let bad = malformed::skipped(&mut *conn, "skills", &[], "list_all_skills").await?;
-            if bad.is_empty() {
-                return Err(first);
-            }
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            let skip = malformed::rowids(&bad);
-            let json = sqlx::query_scalar!(
-                r#"SELECT json_group_array(json_array(
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(Error::from)
+        .and_then(|json| crate::error::decode_json::<Vec<Row>>(&json));
+        let rows = match fast {
+            Ok(rows) => rows,
+            Err(first) => {
+                // Name the bad rows, then read without them; nothing bad → the error stands.
+                let bad = malformed::skipped(&mut *conn, "skills", &[], "list_all_skills").await?;
+                if bad.is_empty() {
+                    return Err(first);
+                }
+                tracing::Span::current().record("skipped", malformed::row_count(&bad));
+                let skip = malformed::rowids(&bad);
+                let json = sqlx::query_scalar!(
+                    r#"SELECT json_group_array(json_array(
                               s.id, s.name, s.skill_source, s.purpose, s.created_at,
                               s.updated_at, s.description, s.version, s.model,
                               s.argument_hint, s.user_invocable, s.disable_model_invocation
                           )) AS "skills!: String"
                    FROM skills s WHERE s.id NOT IN (SELECT value FROM json_each(?1))"#,
-                skip
-            )
-            .fetch_one(&mut *conn)
-            .await?;
-            crate::error::decode_json::<Vec<Row>>(&json)?
-        }
-    };
-    let mut skills: Vec<Skill> = rows
-        .into_iter()
-        .map(|r| Skill {
-            id: SkillId::new(r.0),
-            name: r.1,
-            skill_source: SkillSource::from(r.2),
-            purpose: r.3,
-            created_at: r.4,
-            updated_at: r.5,
-            description: r.6,
-            version: r.7,
-            model: r.8,
-            argument_hint: r.9,
-            user_invocable: r.10.map(|v| v != 0),
-            disable_model_invocation: r.11.map(|v| v != 0),
-        })
-        .collect();
-    skills.sort_by(|a, b| a.name.cmp(&b.name));
-    tracing::Span::current().record("count", skills.len());
-    Ok(skills)
+                    skip
+                )
+                .fetch_one(&mut *conn)
+                .await?;
+                crate::error::decode_json::<Vec<Row>>(&json)?
+            }
+        };
+        let mut skills: Vec<Skill> = rows
+            .into_iter()
+            .map(|r| Skill {
+                id: SkillId::new(r.0),
+                name: r.1,
+                skill_source: SkillSource::from(r.2),
+                purpose: r.3,
+                created_at: r.4,
+                updated_at: r.5,
+                description: r.6,
+                version: r.7,
+                model: r.8,
+                argument_hint: r.9,
+                user_invocable: r.10.map(|v| v != 0),
+                disable_model_invocation: r.11.map(|v| v != 0),
+            })
+            .collect();
+        skills.sort_by(|a, b| a.name.cmp(&b.name));
+        tracing::Span::current().record("count", skills.len());
+        Ok(skills)
+    })
+    .await
 }
 
 /// Delete a skill and everything that belongs to it, in one transaction, keeping its
@@ -283,13 +293,16 @@ pub async fn list_all_skills(db: &mut dyn Reader) -> Result<Vec<Skill>> {
 /// the database error (nothing is deleted then).
 #[instrument(skip_all, fields(skill_name = name, deleted = tracing::field::Empty), err)]
 pub async fn delete_skill(conn: &mut dyn Writer, name: &str) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", name)?;
-    let mut tx = tx::begin_immediate(conn).await?;
-    let deleted = delete_cascade_in_tx(&mut tx, name).await?;
-    tx.commit().await?;
-    tracing::Span::current().record("deleted", deleted);
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", name)?;
+        let mut tx = tx::begin_immediate(conn).await?;
+        let deleted = delete_cascade_in_tx(&mut tx, name).await?;
+        tx.commit().await?;
+        tracing::Span::current().record("deleted", deleted);
+        Ok(())
+    })
+    .await
 }
 
 /// The cascade shared by [`delete_skill`] and
@@ -384,13 +397,16 @@ pub(crate) async fn delete_cascade_in_tx(conn: &mut SqliteConnection, name: &str
 /// The database error.
 #[instrument(skip_all, fields(skill_name = name), err)]
 pub async fn get_skill_master_id(db: &mut dyn Reader, name: &str) -> Result<Option<SkillId>> {
-    let id = sqlx::query_scalar!(
-        r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
-        name
-    )
-    .fetch_optional(db.connection())
-    .await?;
-    Ok(id)
+    spin_then_park(async move {
+        let id = sqlx::query_scalar!(
+            r#"SELECT id AS "id: SkillId" FROM skills WHERE name = ?"#,
+            name
+        )
+        .fetch_optional(db.connection())
+        .await?;
+        Ok(id)
+    })
+    .await
 }
 
 /// The workflow run id of a skill, or `None` when it has no run row.
@@ -399,13 +415,16 @@ pub async fn get_skill_master_id(db: &mut dyn Reader, name: &str) -> Result<Opti
 /// The database error.
 #[instrument(skip_all, fields(skill_name = name), err)]
 pub async fn get_workflow_run_id(db: &mut dyn Reader, name: &str) -> Result<Option<WorkflowRunId>> {
-    let id = sqlx::query_scalar!(
-        r#"SELECT id AS "id: WorkflowRunId" FROM workflow_runs WHERE skill_name = ?"#,
-        name
-    )
-    .fetch_optional(db.connection())
-    .await?;
-    Ok(id)
+    spin_then_park(async move {
+        let id = sqlx::query_scalar!(
+            r#"SELECT id AS "id: WorkflowRunId" FROM workflow_runs WHERE skill_name = ?"#,
+            name
+        )
+        .fetch_optional(db.connection())
+        .await?;
+        Ok(id)
+    })
+    .await
 }
 
 /// Every skill name in the master catalogue (used to mark catalogue entries that are
@@ -427,21 +446,24 @@ pub async fn get_workflow_run_id(db: &mut dyn Reader, name: &str) -> Result<Opti
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn get_dashboard_skill_names(db: &mut dyn Reader) -> Result<Vec<String>> {
-    let conn = db.connection();
-    let names = checked_list!(
-        conn,
-        "skills",
-        &["name"],
-        "get_dashboard_skill_names",
-        |skip| {
-            sqlx::query_scalar!(
-                "SELECT name FROM skills WHERE id NOT IN (SELECT value FROM json_each(?1))
+    spin_then_park(async move {
+        let conn = db.connection();
+        let names = checked_list!(
+            conn,
+            "skills",
+            &["name"],
+            "get_dashboard_skill_names",
+            |skip| {
+                sqlx::query_scalar!(
+                    "SELECT name FROM skills WHERE id NOT IN (SELECT value FROM json_each(?1))
              ORDER BY name",
-                skip
-            )
-            .fetch_all(&mut *conn)
-        }
-    )?;
-    tracing::Span::current().record("count", names.len());
-    Ok(names)
+                    skip
+                )
+                .fetch_all(&mut *conn)
+            }
+        )?;
+        tracing::Span::current().record("count", names.len());
+        Ok(names)
+    })
+    .await
 }

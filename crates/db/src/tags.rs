@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use std::collections::BTreeMap;
 
 use crate::{Reader, Writer};
@@ -49,38 +50,41 @@ pub async fn set_skill_tags<S: AsRef<str>>(
     skill_name: &str,
     tags: &[S],
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    for tag in tags {
-        require_no_nul("tag", tag.as_ref())?;
-    }
-    let tags = json_array(normalize_tags(tags));
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    let skill_id = sqlx::query_scalar!(
-        r#"SELECT id AS "id!: i64" FROM skills WHERE name = ?"#,
-        skill_name
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| Error::not_found(Entity::Skill, skill_name))?;
-    sqlx::query!(
-        "DELETE FROM skill_tags WHERE skill_id = ?1 OR skill_name = ?2",
-        skill_id,
-        skill_name
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id)
-         SELECT ?1, j.value, ?2 FROM json_each(?3) AS j",
-        skill_name,
-        skill_id,
-        tags
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        for tag in tags {
+            require_no_nul("tag", tag.as_ref())?;
+        }
+        let tags = json_array(normalize_tags(tags));
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        // One round trip to the connection's worker: the master row's id (the only
+        // row returned), then the delete and the insert (SQLite runs the statements
+        // of one query text in order). No master row: nothing matched the id, and
+        // dropping `tx` rolls back what the name matched.
+        let found = sqlx::query_scalar!(
+            r#"SELECT id AS "id!: i64" FROM skills WHERE name = ?;
+             DELETE FROM skill_tags
+             WHERE skill_id = (SELECT id FROM skills WHERE name = ?) OR skill_name = ?;
+             INSERT OR IGNORE INTO skill_tags (skill_name, tag, skill_id)
+             SELECT ?, j.value, s.id FROM json_each(?) AS j
+             JOIN skills AS s ON s.name = ?"#,
+            skill_name,
+            skill_name,
+            skill_name,
+            skill_name,
+            tags,
+            skill_name
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if found.is_empty() {
+            return Err(Error::not_found(Entity::Skill, skill_name));
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The tags of many skills in one query: skill name → its tags, sorted ascending.
@@ -118,67 +122,70 @@ pub async fn get_tags_for_skills<S: AsRef<str>>(
     db: &mut dyn Reader,
     names: &[S],
 ) -> Result<BTreeMap<String, Vec<String>>> {
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if names.is_empty() {
-        return Ok(map);
-    }
-    let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
-    let conn = db.connection();
-    // The fast path is the plain query. A bad tag makes it fail instead of reading
-    // wrong: a BLOB fails `json_array` in SQLite, invalid UTF-8 the document's decode.
-    let fast = sqlx::query_scalar!(
-        r#"SELECT json_group_array(json_array(t.skill_name, t.tag)) AS "pairs!: String"
+    spin_then_park(async move {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if names.is_empty() {
+            return Ok(map);
+        }
+        let names = json_array(names.iter().map(|n| n.as_ref().to_owned()));
+        let conn = db.connection();
+        // The fast path is the plain query. A bad tag makes it fail instead of reading
+        // wrong: a BLOB fails `json_array` in SQLite, invalid UTF-8 the document's decode.
+        let fast = sqlx::query_scalar!(
+            r#"SELECT json_group_array(json_array(t.skill_name, t.tag)) AS "pairs!: String"
            FROM json_each(?1) AS n
            JOIN skills s ON s.name = n.value
            JOIN skill_tags t ON t.skill_name = s.name
                             AND (t.skill_id = s.id OR t.skill_id IS NULL)"#,
-        names
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(Error::from)
-    .and_then(|json| crate::error::decode_json::<Vec<(String, String)>>(&json));
-    let pairs = match fast {
-        Ok(pairs) => pairs,
-        Err(first) => {
-            // Name the bad rows, then read without them; nothing bad → the error stands.
-            let bad = malformed::skipped(
-                &mut *conn,
-                "skill_tags",
-                &["skill_name", "tag"],
-                "get_tags_for_skills",
-            )
-            .await?;
-            if bad.is_empty() {
-                return Err(first);
-            }
-            tracing::Span::current().record("skipped", malformed::row_count(&bad));
-            let skip = malformed::rowids(&bad);
-            let json = sqlx::query_scalar!(
-                r#"SELECT json_group_array(json_array(s.name, t.tag)) AS "pairs!: String"
+            names
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(Error::from)
+        .and_then(|json| crate::error::decode_json::<Vec<(String, String)>>(&json));
+        let pairs = match fast {
+            Ok(pairs) => pairs,
+            Err(first) => {
+                // Name the bad rows, then read without them; nothing bad → the error stands.
+                let bad = malformed::skipped(
+                    &mut *conn,
+                    "skill_tags",
+                    &["skill_name", "tag"],
+                    "get_tags_for_skills",
+                )
+                .await?;
+                if bad.is_empty() {
+                    return Err(first);
+                }
+                tracing::Span::current().record("skipped", malformed::row_count(&bad));
+                let skip = malformed::rowids(&bad);
+                let json = sqlx::query_scalar!(
+                    r#"SELECT json_group_array(json_array(s.name, t.tag)) AS "pairs!: String"
                    FROM json_each(?1) AS n
                    JOIN skills s ON s.name = n.value
                    JOIN skill_tags t ON t.skill_name = s.name
                                     AND (t.skill_id = s.id OR t.skill_id IS NULL)
                    WHERE t.rowid NOT IN (SELECT value FROM json_each(?2))"#,
-                names,
-                skip
-            )
-            .fetch_one(&mut *conn)
-            .await?;
-            crate::error::decode_json::<Vec<(String, String)>>(&json)?
+                    names,
+                    skip
+                )
+                .fetch_one(&mut *conn)
+                .await?;
+                crate::error::decode_json::<Vec<(String, String)>>(&json)?
+            }
+        };
+        for (skill, tag) in pairs {
+            map.entry(skill).or_default().push(tag);
         }
-    };
-    for (skill, tag) in pairs {
-        map.entry(skill).or_default().push(tag);
-    }
-    for tags in map.values_mut() {
-        // A name given twice yields its tags twice.
-        tags.sort();
-        tags.dedup();
-    }
-    tracing::Span::current().record("count", map.len());
-    Ok(map)
+        for tags in map.values_mut() {
+            // A name given twice yields its tags twice.
+            tags.sort();
+            tags.dedup();
+        }
+        tracing::Span::current().record("count", map.len());
+        Ok(map)
+    })
+    .await
 }
 
 /// Every distinct tag across all skills, ascending (including tags of rows whose
@@ -199,17 +206,20 @@ pub async fn get_tags_for_skills<S: AsRef<str>>(
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn get_all_tags(db: &mut dyn Reader) -> Result<Vec<String>> {
-    let conn = db.connection();
-    let tags = checked_list!(conn, "skill_tags", &["tag"], "get_all_tags", |skip| {
-        sqlx::query_scalar!(
-            "SELECT DISTINCT tag FROM skill_tags
+    spin_then_park(async move {
+        let conn = db.connection();
+        let tags = checked_list!(conn, "skill_tags", &["tag"], "get_all_tags", |skip| {
+            sqlx::query_scalar!(
+                "SELECT DISTINCT tag FROM skill_tags
              WHERE rowid NOT IN (SELECT value FROM json_each(?1)) ORDER BY tag",
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    tracing::Span::current().record("count", tags.len());
-    Ok(tags)
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        tracing::Span::current().record("count", tags.len());
+        Ok(tags)
+    })
+    .await
 }
 
 /// A JSON array of strings, for one `json_each(?)` parameter.

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 
 /// Begin a write transaction: `BEGIN IMMEDIATE`, or a savepoint when `conn` is
@@ -27,9 +28,12 @@ use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 pub async fn begin_immediate(
     conn: &mut SqliteConnection,
 ) -> Result<Transaction<'_, Sqlite>, sqlx::Error> {
-    if conn.is_in_transaction() {
-        conn.begin().await
-    } else {
-        conn.begin_with("BEGIN IMMEDIATE").await
-    }
+    spin_then_park(async move {
+        if conn.is_in_transaction() {
+            conn.begin().await
+        } else {
+            conn.begin_with("BEGIN IMMEDIATE").await
+        }
+    })
+    .await
 }

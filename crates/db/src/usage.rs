@@ -70,6 +70,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{
     SessionUsage, UsageByModel, UsageByStep, UsageSummary, WorkflowSessionId, step_name,
@@ -163,14 +164,17 @@ async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
 /// deleted the summary row; the database error.
 #[instrument(skip_all, fields(hide_cancelled = hide_cancelled, skipped), err)]
 pub async fn get_usage_summary(db: &mut dyn Reader, hide_cancelled: bool) -> Result<UsageSummary> {
-    let conn = db.connection();
-    let s = summary(&mut *conn).await?;
-    report_skipped("get_usage_summary", s.skipped);
-    Ok(if hide_cancelled {
-        UsageSummary::new(s.shown_cost, s.shown_sessions)
-    } else {
-        UsageSummary::new(s.cost, s.sessions)
+    spin_then_park(async move {
+        let conn = db.connection();
+        let s = summary(&mut *conn).await?;
+        report_skipped("get_usage_summary", s.skipped);
+        Ok(if hide_cancelled {
+            UsageSummary::new(s.shown_cost, s.shown_sessions)
+        } else {
+            UsageSummary::new(s.cost, s.sessions)
+        })
     })
+    .await
 }
 
 /// Per-session usage of the most recent sessions (by session `started_at`, newest
@@ -206,6 +210,7 @@ pub async fn get_recent_workflow_sessions(
     limit: u32,
     hide_cancelled: bool,
 ) -> Result<Vec<SessionUsage>> {
+    spin_then_park(async move {
     let conn = db.connection();
     let skipped = summary(&mut *conn).await?.skipped;
     // Pick the sessions first, in the order of the index workflow_sessions_recent
@@ -306,6 +311,8 @@ pub async fn get_recent_workflow_sessions(
     report_skipped("get_recent_workflow_sessions", skipped + bad_sessions);
     tracing::Span::current().record("count", sessions.len());
     Ok(sessions)
+    })
+    .await
 }
 
 /// Usage grouped by workflow step, most expensive first (then by step id), each step
@@ -335,30 +342,33 @@ pub async fn get_usage_by_step(
     db: &mut dyn Reader,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByStep>> {
-    let conn = db.connection();
-    let skipped = summary(&mut *conn).await?.skipped;
-    let rows = sqlx::query!(
-        r#"SELECT step_id AS "step_id!: i64",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let skipped = summary(&mut *conn).await?.skipped;
+        let rows = sqlx::query!(
+            r#"SELECT step_id AS "step_id!: i64",
                   SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) AS "runs!: i64",
                   TOTAL(CASE WHEN ?1 THEN paid_cost ELSE cost END) AS "cost!: f64"
            FROM usage_groups
            GROUP BY step_id HAVING SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) > 0
            ORDER BY 3 DESC, 1"#,
-        hide_cancelled
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    report_skipped("get_usage_by_step", skipped);
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows
-        .into_iter()
-        .map(|r| UsageByStep {
-            step_id: r.step_id,
-            step_name: step_name(r.step_id),
-            total_cost: r.cost,
-            run_count: r.runs,
-        })
-        .collect())
+            hide_cancelled
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        report_skipped("get_usage_by_step", skipped);
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows
+            .into_iter()
+            .map(|r| UsageByStep {
+                step_id: r.step_id,
+                step_name: step_name(r.step_id),
+                total_cost: r.cost,
+                run_count: r.runs,
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Usage grouped by model, most expensive first (then by name). Same rows and
@@ -382,34 +392,37 @@ pub async fn get_usage_by_model(
     db: &mut dyn Reader,
     hide_cancelled: bool,
 ) -> Result<Vec<UsageByModel>> {
-    let conn = db.connection();
-    let mut skipped = summary(&mut *conn).await?.skipped;
-    // The model as bytes: one name that is not UTF-8 must not fail the others.
-    let rows = sqlx::query!(
-        r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let mut skipped = summary(&mut *conn).await?.skipped;
+        // The model as bytes: one name that is not UTF-8 must not fail the others.
+        let rows = sqlx::query!(
+            r#"SELECT CAST(model AS BLOB) AS "model!: Vec<u8>",
                   SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) AS "runs!: i64",
                   TOTAL(CASE WHEN ?1 THEN paid_cost ELSE cost END) AS "cost!: f64"
            FROM usage_groups
            GROUP BY model HAVING SUM(CASE WHEN ?1 THEN paid_runs ELSE runs END) > 0
            ORDER BY 3 DESC, 1"#,
-        hide_cancelled
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut models = Vec::with_capacity(rows.len());
-    for r in rows {
-        match String::from_utf8(r.model) {
-            Ok(model) => models.push(UsageByModel {
-                model,
-                total_cost: r.cost,
-                run_count: r.runs,
-            }),
-            Err(_) => skipped += r.runs,
+            hide_cancelled
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut models = Vec::with_capacity(rows.len());
+        for r in rows {
+            match String::from_utf8(r.model) {
+                Ok(model) => models.push(UsageByModel {
+                    model,
+                    total_cost: r.cost,
+                    run_count: r.runs,
+                }),
+                Err(_) => skipped += r.runs,
+            }
         }
-    }
-    report_skipped("get_usage_by_model", skipped);
-    tracing::Span::current().record("count", models.len());
-    Ok(models)
+        report_skipped("get_usage_by_model", skipped);
+        tracing::Span::current().record("count", models.len());
+        Ok(models)
+    })
+    .await
 }
 
 /// "Clear" the usage history without deleting it: stamp `reset_marker` = now on every
@@ -428,28 +441,31 @@ pub async fn get_usage_by_model(
 /// The database error; nothing is stamped then.
 #[instrument(skip_all, fields(agent_runs, sessions), err)]
 pub async fn reset_usage(conn: &mut dyn Writer) -> Result<()> {
-    let conn = conn.connection();
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    let stamp = sqlx::query_scalar!(r#"SELECT datetime('now') || 'Z' AS "stamp!: String""#)
-        .fetch_one(&mut *tx)
+    spin_then_park(async move {
+        let conn = conn.connection();
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        let stamp = sqlx::query_scalar!(r#"SELECT datetime('now') || 'Z' AS "stamp!: String""#)
+            .fetch_one(&mut *tx)
+            .await?;
+        let sessions = sqlx::query!(
+            "UPDATE workflow_sessions SET reset_marker = ? WHERE reset_marker IS NULL",
+            stamp
+        )
+        .execute(&mut *tx)
         .await?;
-    let sessions = sqlx::query!(
-        "UPDATE workflow_sessions SET reset_marker = ? WHERE reset_marker IS NULL",
-        stamp
-    )
-    .execute(&mut *tx)
-    .await?;
-    let runs = sqlx::query!(
-        "UPDATE agent_runs SET reset_marker = ? WHERE reset_marker IS NULL",
-        stamp
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let span = tracing::Span::current();
-    span.record("agent_runs", runs.rows_affected());
-    span.record("sessions", sessions.rows_affected());
-    Ok(())
+        let runs = sqlx::query!(
+            "UPDATE agent_runs SET reset_marker = ? WHERE reset_marker IS NULL",
+            stamp
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let span = tracing::Span::current();
+        span.record("agent_runs", runs.rows_affected());
+        span.record("sessions", sessions.rows_affected());
+        Ok(())
+    })
+    .await
 }
 
 /// Where the stored totals differ from the plain aggregate queries over `agent_runs`
@@ -462,10 +478,11 @@ pub async fn reset_usage(conn: &mut dyn Writer) -> Result<()> {
 /// That, or the database error.
 #[instrument(skip_all, fields(differences), err)]
 pub async fn totals_differences(conn: &mut dyn Writer) -> Result<Vec<String>> {
-    let conn = conn.connection();
-    let stored = summary(&mut *conn).await?;
-    let plain = sqlx::query!(
-        r#"WITH per AS (
+    spin_then_park(async move {
+        let conn = conn.connection();
+        let stored = summary(&mut *conn).await?;
+        let plain = sqlx::query!(
+            r#"WITH per AS (
                SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
                FROM agent_runs_usage WHERE counted AND readable
                GROUP BY workflow_session_id
@@ -481,34 +498,34 @@ pub async fn totals_differences(conn: &mut dyn Writer) -> Result<Vec<String>> {
                   (SELECT TOTAL(cost) FROM live WHERE shown) AS "shown_cost!: f64",
                   (SELECT count(*) FROM agent_runs_usage WHERE counted AND NOT readable)
                       AS "skipped!: i64""#
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for (what, s, p) in [
-        ("sessions", stored.sessions, plain.sessions),
-        (
-            "shown sessions",
-            stored.shown_sessions,
-            plain.shown_sessions,
-        ),
-        ("unreadable usage rows", stored.skipped, plain.skipped),
-    ] {
-        if s != p {
-            out.push(format!("{what}: stored {s}, plain {p}"));
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut out = Vec::new();
+        for (what, s, p) in [
+            ("sessions", stored.sessions, plain.sessions),
+            (
+                "shown sessions",
+                stored.shown_sessions,
+                plain.shown_sessions,
+            ),
+            ("unreadable usage rows", stored.skipped, plain.skipped),
+        ] {
+            if s != p {
+                out.push(format!("{what}: stored {s}, plain {p}"));
+            }
         }
-    }
-    for (what, s, p) in [
-        ("cost", stored.cost, plain.cost),
-        ("shown cost", stored.shown_cost, plain.shown_cost),
-    ] {
-        if (s - p).abs() > 1e-9 * s.abs().max(p.abs()).max(1.0) {
-            out.push(format!("{what}: stored {s}, plain {p}"));
+        for (what, s, p) in [
+            ("cost", stored.cost, plain.cost),
+            ("shown cost", stored.shown_cost, plain.shown_cost),
+        ] {
+            if (s - p).abs() > 1e-9 * s.abs().max(p.abs()).max(1.0) {
+                out.push(format!("{what}: stored {s}, plain {p}"));
+            }
         }
-    }
-    // The groups and sessions whose stored row differs from (or lacks) the plain one.
-    let rows = sqlx::query_scalar!(
-        r#"WITH pg AS (
+        // The groups and sessions whose stored row differs from (or lacks) the plain one.
+        let rows = sqlx::query_scalar!(
+            r#"WITH pg AS (
                SELECT model, step_id, COUNT(*) AS runs, TOTAL(total_cost) AS cost,
                       COUNT(CASE WHEN total_cost > 0 THEN 1 END) AS paid_runs,
                       TOTAL(CASE WHEN total_cost > 0 THEN total_cost END) AS paid_cost
@@ -544,10 +561,12 @@ pub async fn totals_differences(conn: &mut dyn Writer) -> Result<Vec<String>> {
            WHERE p.runs IS NOT s.runs OR p.paid_runs IS NOT s.paid_runs
               OR p.live IS NOT s.live
               OR NOT abs(p.cost - s.cost) <= 1e-9 * max(1.0, abs(p.cost), abs(s.cost))"#
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    out.extend(rows);
-    tracing::Span::current().record("differences", out.len());
-    Ok(out)
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        out.extend(rows);
+        tracing::Span::current().record("differences", out.len());
+        Ok(out)
+    })
+    .await
 }

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{
     DEFAULT_PURPOSE, SkillBehaviour, SkillSource, WorkflowRun, WorkflowRunStatus,
@@ -61,39 +62,41 @@ pub async fn save_workflow_run(
     status: &WorkflowRunStatus,
     purpose: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_no_nul("status", status.as_str())?;
-    require_no_nul("purpose", purpose)?;
-    let mut tx = tx::begin_immediate(&mut *conn).await?;
-    sqlx::query!(
-        "INSERT INTO skills (name, skill_source, purpose) VALUES (?1, 'skill-builder', ?2)
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_no_nul("status", status.as_str())?;
+        require_no_nul("purpose", purpose)?;
+        let mut tx = tx::begin_immediate(&mut *conn).await?;
+        // Both upserts in one round trip to the connection's worker: SQLite runs the
+        // statements of one query text in order (parameters bound in order).
+        sqlx::query!(
+            "INSERT INTO skills (name, skill_source, purpose) VALUES (?, 'skill-builder', ?)
          ON CONFLICT (name) DO UPDATE SET
              purpose = excluded.purpose,
-             updated_at = datetime('now')",
-        skill_name,
-        purpose
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id)
-         VALUES (?1, ?2, ?3, ?4, (SELECT id FROM skills WHERE name = ?1))
+             updated_at = datetime('now');
+         INSERT INTO workflow_runs (skill_name, current_step, status, purpose, skill_id)
+         VALUES (?, ?, ?, ?, (SELECT id FROM skills WHERE name = ?))
          ON CONFLICT (skill_name) DO UPDATE SET
              current_step = excluded.current_step,
              status = excluded.status,
              purpose = excluded.purpose,
              skill_id = excluded.skill_id,
              updated_at = datetime('now') || 'Z'",
-        skill_name,
-        current_step,
-        status,
-        purpose
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+            skill_name,
+            purpose,
+            skill_name,
+            current_step,
+            status,
+            purpose,
+            skill_name
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Register a marketplace skill in the catalogue: the master row is upserted with
@@ -111,9 +114,12 @@ pub async fn save_marketplace_skill(
     skill_name: &str,
     purpose: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    skills::upsert_skill(conn, skill_name, &SkillSource::Marketplace, Some(purpose)).await?;
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        skills::upsert_skill(conn, skill_name, &SkillSource::Marketplace, Some(purpose)).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Overwrite the run row's author (`author_avatar` `None` → NULL). `updated_at` is
@@ -129,19 +135,22 @@ pub async fn set_skill_author(
     author_login: &str,
     author_avatar: Option<&str>,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_no_nul("author_login", author_login)?;
-    require_no_nul("author_avatar", author_avatar.unwrap_or_default())?;
-    sqlx::query!(
-        "UPDATE workflow_runs SET author_login = ?, author_avatar = ? WHERE skill_name = ?",
-        author_login,
-        author_avatar,
-        skill_name
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_no_nul("author_login", author_login)?;
+        require_no_nul("author_avatar", author_avatar.unwrap_or_default())?;
+        sqlx::query!(
+            "UPDATE workflow_runs SET author_login = ?, author_avatar = ? WHERE skill_name = ?",
+            author_login,
+            author_avatar,
+            skill_name
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Set (or with `None` clear) the run row's `display_name` and bump `updated_at`.
@@ -156,18 +165,21 @@ pub async fn set_skill_display_name(
     skill_name: &str,
     display_name: Option<&str>,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_no_nul("display_name", display_name.unwrap_or_default())?;
-    sqlx::query!(
-        "UPDATE workflow_runs SET display_name = ?, updated_at = datetime('now') || 'Z'
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_no_nul("display_name", display_name.unwrap_or_default())?;
+        sqlx::query!(
+            "UPDATE workflow_runs SET display_name = ?, updated_at = datetime('now') || 'Z'
          WHERE skill_name = ?",
-        display_name,
-        skill_name
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+            display_name,
+            skill_name
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Set (or with `None` clear) the run row's intake answers (`intake_json`, opaque
@@ -182,18 +194,21 @@ pub async fn set_skill_intake(
     skill_name: &str,
     intake_json: Option<&str>,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_no_nul("intake_json", intake_json.unwrap_or_default())?;
-    sqlx::query!(
-        "UPDATE workflow_runs SET intake_json = ?, updated_at = datetime('now') || 'Z'
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_no_nul("intake_json", intake_json.unwrap_or_default())?;
+        sqlx::query!(
+            "UPDATE workflow_runs SET intake_json = ?, updated_at = datetime('now') || 'Z'
          WHERE skill_name = ?",
-        intake_json,
-        skill_name
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+            intake_json,
+            skill_name
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Update SKILL.md frontmatter for a skill of any source.
@@ -218,27 +233,28 @@ pub async fn set_skill_behaviour(
     skill_name: &str,
     behaviour: &SkillBehaviour,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    for (field, value) in [
-        ("description", &behaviour.description),
-        ("version", &behaviour.version),
-        ("model", &behaviour.model),
-        ("argument_hint", &behaviour.argument_hint),
-    ] {
-        require_no_nul(field, value.as_deref().unwrap_or_default())?;
-    }
-    let SkillBehaviour {
-        description,
-        version,
-        model,
-        argument_hint,
-        user_invocable,
-        disable_model_invocation,
-    } = behaviour;
-    let mut tx = tx::begin_immediate(conn).await?;
-    sqlx::query!(
-        "UPDATE skills SET
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        for (field, value) in [
+            ("description", &behaviour.description),
+            ("version", &behaviour.version),
+            ("model", &behaviour.model),
+            ("argument_hint", &behaviour.argument_hint),
+        ] {
+            require_no_nul(field, value.as_deref().unwrap_or_default())?;
+        }
+        let SkillBehaviour {
+            description,
+            version,
+            model,
+            argument_hint,
+            user_invocable,
+            disable_model_invocation,
+        } = behaviour;
+        let mut tx = tx::begin_immediate(conn).await?;
+        sqlx::query!(
+            "UPDATE skills SET
              description = COALESCE(?1, description),
              version = COALESCE(?2, version),
              model = COALESCE(?3, model),
@@ -247,18 +263,18 @@ pub async fn set_skill_behaviour(
              disable_model_invocation = COALESCE(?6, disable_model_invocation),
              updated_at = datetime('now')
          WHERE name = ?7",
-        description,
-        version,
-        model,
-        argument_hint,
-        user_invocable,
-        disable_model_invocation,
-        skill_name
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "UPDATE workflow_runs SET
+            description,
+            version,
+            model,
+            argument_hint,
+            user_invocable,
+            disable_model_invocation,
+            skill_name
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE workflow_runs SET
              description = COALESCE(?1, description),
              version = COALESCE(?2, version),
              model = COALESCE(?3, model),
@@ -267,18 +283,20 @@ pub async fn set_skill_behaviour(
              disable_model_invocation = COALESCE(?6, disable_model_invocation),
              updated_at = datetime('now') || 'Z'
          WHERE skill_name = ?7",
-        description,
-        version,
-        model,
-        argument_hint,
-        user_invocable,
-        disable_model_invocation,
-        skill_name
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+            description,
+            version,
+            model,
+            argument_hint,
+            user_invocable,
+            disable_model_invocation,
+            skill_name
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Set a skill's purpose on its run row and its master row (each with its
@@ -298,27 +316,30 @@ pub async fn set_skill_purpose(
     skill_name: &str,
     purpose: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_no_nul("purpose", purpose)?;
-    let mut tx = tx::begin_immediate(conn).await?;
-    sqlx::query!(
-        "UPDATE workflow_runs SET purpose = ?, updated_at = datetime('now') || 'Z'
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_no_nul("purpose", purpose)?;
+        let mut tx = tx::begin_immediate(conn).await?;
+        sqlx::query!(
+            "UPDATE workflow_runs SET purpose = ?, updated_at = datetime('now') || 'Z'
          WHERE skill_name = ?",
-        purpose,
-        skill_name
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "UPDATE skills SET purpose = ?, updated_at = datetime('now') WHERE name = ?",
-        purpose,
-        skill_name
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+            purpose,
+            skill_name
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE skills SET purpose = ?, updated_at = datetime('now') WHERE name = ?",
+            purpose,
+            skill_name
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The run row of a skill, or `None` when it has none.
@@ -336,15 +357,16 @@ pub async fn get_workflow_run(
     db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<WorkflowRun>> {
-    let conn = db.connection();
-    checked_one!(
-        conn,
-        TABLE,
-        skill_name.to_owned(),
-        Error::not_found(Entity::WorkflowRun, skill_name),
-        sqlx::query_as!(
-            WorkflowRun,
-            r#"SELECT id AS "id: _", skill_id AS "skill_id: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        checked_one!(
+            conn,
+            TABLE,
+            skill_name.to_owned(),
+            Error::not_found(Entity::WorkflowRun, skill_name),
+            sqlx::query_as!(
+                WorkflowRun,
+                r#"SELECT id AS "id: _", skill_id AS "skill_id: _", skill_name AS "skill_name: _",
                   current_step AS "current_step: _", status AS "status: _",
                   purpose AS "purpose: _", created_at AS "created_at: _",
                   updated_at AS "updated_at: _", author_login AS "author_login: _",
@@ -356,15 +378,17 @@ pub async fn get_workflow_run(
                   user_invocable AS "user_invocable: _",
                   disable_model_invocation AS "disable_model_invocation: _"
            FROM workflow_runs WHERE skill_name = ?"#,
-            skill_name
+                skill_name
+            )
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workflow_runs WHERE skill_name = ?"#,
+                skill_name
+            )
+            .fetch_one(&mut *conn)
         )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM workflow_runs WHERE skill_name = ?"#,
-            skill_name
-        )
-        .fetch_one(&mut *conn)
-    )
+    })
+    .await
 }
 
 /// The purpose of a skill's run; `"domain"` when it has no run row.
@@ -382,17 +406,20 @@ pub async fn get_workflow_run(
 /// value; the database error.
 #[instrument(skip_all, fields(skill_name = skill_name), err)]
 pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String> {
-    let purpose = sqlx::query_scalar!(
-        r#"SELECT purpose AS "purpose!: Checked<Option<String>>"
+    spin_then_park(async move {
+        let purpose = sqlx::query_scalar!(
+            r#"SELECT purpose AS "purpose!: Checked<Option<String>>"
            FROM workflow_runs WHERE skill_name = ?"#,
-        skill_name
-    )
-    .fetch_optional(db.connection())
-    .await?
-    .map(|p| p.of_row(TABLE, skill_name, "purpose"))
-    .transpose()?
-    .flatten();
-    Ok(purpose.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()))
+            skill_name
+        )
+        .fetch_optional(db.connection())
+        .await?
+        .map(|p| p.of_row(TABLE, skill_name, "purpose"))
+        .transpose()?
+        .flatten();
+        Ok(purpose.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()))
+    })
+    .await
 }
 
 /// Every run row, ordered by `skill_name` ascending; empty store → empty list.
@@ -414,11 +441,12 @@ pub async fn get_purpose(db: &mut dyn Reader, skill_name: &str) -> Result<String
 /// The database error.
 #[instrument(skip_all, fields(count = tracing::field::Empty, skipped = tracing::field::Empty), err)]
 pub async fn list_all_workflow_runs(db: &mut dyn Reader) -> Result<Vec<WorkflowRun>> {
-    let conn = db.connection();
-    let runs = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
-        sqlx::query_as!(
-            WorkflowRun,
-            r#"SELECT id AS "id: _", skill_id AS "skill_id: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let runs = checked_list!(conn, TABLE, &[], "list_all_workflow_runs", |skip| {
+            sqlx::query_as!(
+                WorkflowRun,
+                r#"SELECT id AS "id: _", skill_id AS "skill_id: _", skill_name AS "skill_name: _",
                   current_step AS "current_step: _", status AS "status: _",
                   purpose AS "purpose: _", created_at AS "created_at: _",
                   updated_at AS "updated_at: _", author_login AS "author_login: _",
@@ -431,12 +459,14 @@ pub async fn list_all_workflow_runs(db: &mut dyn Reader) -> Result<Vec<WorkflowR
                   disable_model_invocation AS "disable_model_invocation: _"
            FROM workflow_runs WHERE rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY skill_name"#,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    tracing::Span::current().record("count", runs.len());
-    Ok(runs)
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        tracing::Span::current().record("count", runs.len());
+        Ok(runs)
+    })
+    .await
 }
 
 /// Remove a workflow-built skill and everything attached to it, in one transaction.
@@ -465,23 +495,26 @@ pub async fn list_all_workflow_runs(db: &mut dyn Reader) -> Result<Vec<WorkflowR
 /// (nothing is deleted then).
 #[instrument(skip_all, fields(skill_name = skill_name, deleted = tracing::field::Empty), err)]
 pub async fn delete_workflow_run(conn: &mut dyn Writer, skill_name: &str) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    let mut tx = tx::begin_immediate(conn).await?;
-    if skills::get_workflow_run_id(&mut *tx, skill_name)
-        .await?
-        .is_none()
-    {
-        return Err(Error::not_found(Entity::WorkflowRun, skill_name));
-    }
-    if skills::get_skill_master_id(&mut *tx, skill_name)
-        .await?
-        .is_none()
-    {
-        return Err(Error::not_found(Entity::Skill, skill_name));
-    }
-    let deleted = skills::delete_cascade_in_tx(&mut tx, skill_name).await?;
-    tx.commit().await?;
-    tracing::Span::current().record("deleted", deleted);
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        let mut tx = tx::begin_immediate(conn).await?;
+        if skills::get_workflow_run_id(&mut *tx, skill_name)
+            .await?
+            .is_none()
+        {
+            return Err(Error::not_found(Entity::WorkflowRun, skill_name));
+        }
+        if skills::get_skill_master_id(&mut *tx, skill_name)
+            .await?
+            .is_none()
+        {
+            return Err(Error::not_found(Entity::Skill, skill_name));
+        }
+        let deleted = skills::delete_cascade_in_tx(&mut tx, skill_name).await?;
+        tx.commit().await?;
+        tracing::Span::current().record("deleted", deleted);
+        Ok(())
+    })
+    .await
 }

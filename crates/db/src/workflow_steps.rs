@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use std::ops::RangeInclusive;
 
 use crate::{Reader, Writer};
@@ -81,12 +82,13 @@ pub async fn save_workflow_step(
     step_id: i64,
     status: &StepStatus,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    require_step(step_id)?;
-    require_no_nul("status", status.as_str())?;
-    let done = sqlx::query!(
-        "INSERT INTO workflow_steps
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        require_step(step_id)?;
+        require_no_nul("status", status.as_str())?;
+        let done = sqlx::query!(
+            "INSERT INTO workflow_steps
              (skill_name, step_id, status, started_at, completed_at, workflow_run_id)
          SELECT ?1, ?2, ?3,
                 CASE WHEN ?3 = 'in_progress' THEN n.now END,
@@ -100,17 +102,19 @@ pub async fn save_workflow_step(
                                THEN excluded.started_at ELSE started_at END,
              completed_at = excluded.completed_at,
              workflow_run_id = COALESCE(excluded.workflow_run_id, workflow_run_id)",
-        skill_name,
-        step_id,
-        status
-    )
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        // The skill has no master row (never created, or deleted).
-        return Err(Error::not_found(Entity::Skill, skill_name));
-    }
-    Ok(())
+            skill_name,
+            step_id,
+            status
+        )
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            // The skill has no master row (never created, or deleted).
+            return Err(Error::not_found(Entity::Skill, skill_name));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// The steps of a skill's run, ordered by `step_id`; no run row → empty list.
@@ -136,11 +140,12 @@ pub async fn get_workflow_steps(
     db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Vec<WorkflowStep>> {
-    let conn = db.connection();
-    let steps = checked_list!(conn, TABLE, &[], "get_workflow_steps", |skip| {
-        sqlx::query_as!(
-            WorkflowStep,
-            r#"SELECT s.skill_name AS "skill_name: _", s.step_id AS "step_id: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let steps = checked_list!(conn, TABLE, &[], "get_workflow_steps", |skip| {
+            sqlx::query_as!(
+                WorkflowStep,
+                r#"SELECT s.skill_name AS "skill_name: _", s.step_id AS "step_id: _",
                       s.status AS "status: _", s.started_at AS "started_at: _",
                       s.completed_at AS "completed_at: _",
                       s.workflow_run_id AS "workflow_run_id: _"
@@ -149,13 +154,15 @@ pub async fn get_workflow_steps(
                  AND (s.workflow_run_id = r.id OR s.workflow_run_id IS NULL)
                  AND s.rowid NOT IN (SELECT value FROM json_each(?2))
                ORDER BY s.step_id"#,
-            skill_name,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    tracing::Span::current().record("count", steps.len());
-    Ok(steps)
+                skill_name,
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        tracing::Span::current().record("count", steps.len());
+        Ok(steps)
+    })
+    .await
 }
 
 /// Rewind a workflow: every step of the skill's run with `step_id >= from_step` gets
@@ -182,10 +189,11 @@ pub async fn reset_workflow_steps_from(
     skill_name: &str,
     from_step: i64,
 ) -> Result<u64> {
-    let conn = conn.connection();
-    require_name("skill_name", skill_name)?;
-    let count = sqlx::query!(
-        "UPDATE workflow_steps
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_name("skill_name", skill_name)?;
+        let count = sqlx::query!(
+            "UPDATE workflow_steps
          SET status = 'pending', started_at = NULL, completed_at = NULL
          WHERE skill_name = ?1 AND step_id >= ?2
            -- why: SQL decides; SQLite ranks 'three' above every step, never rewind it
@@ -194,12 +202,14 @@ pub async fn reset_workflow_steps_from(
                        WHERE r.skill_name = ?1
                          AND (workflow_steps.workflow_run_id = r.id
                               OR workflow_steps.workflow_run_id IS NULL))",
-        skill_name,
-        from_step
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    tracing::Span::current().record("count", count);
-    Ok(count)
+            skill_name,
+            from_step
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        tracing::Span::current().record("count", count);
+        Ok(count)
+    })
+    .await
 }

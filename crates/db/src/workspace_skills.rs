@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spin::spin_then_park;
 use crate::{Reader, Writer};
 use skill_builder_model::{HashInfo, WorkspaceSkill, WorkspaceSkillId};
 use sqlx::SqliteConnection;
@@ -141,10 +142,11 @@ async fn upsert(
 /// path; otherwise the database error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn insert_workspace_skill(conn: &mut dyn Writer, skill: &WorkspaceSkill) -> Result<bool> {
-    let conn = conn.connection();
-    validate(skill)?;
-    let active = sqlx::query_scalar!(
-        r#"INSERT INTO workspace_skills (
+    spin_then_park(async move {
+        let conn = conn.connection();
+        validate(skill)?;
+        let active = sqlx::query_scalar!(
+            r#"INSERT INTO workspace_skills (
                skill_id, skill_name, description, is_active, is_bundled, disk_path, imported_at,
                purpose, version, model, argument_hint, user_invocable, disable_model_invocation)
            VALUES (?1, ?2, ?3,
@@ -154,24 +156,26 @@ pub async fn insert_workspace_skill(conn: &mut dyn Writer, skill: &WorkspaceSkil
                         THEN 1 ELSE 0 END,
                    ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
            RETURNING is_active AS "is_active!: bool""#,
-        skill.skill_id,
-        skill.skill_name,
-        skill.description,
-        skill.is_active,
-        skill.is_bundled,
-        skill.disk_path,
-        skill.imported_at,
-        skill.purpose,
-        skill.version,
-        skill.model,
-        skill.argument_hint,
-        skill.user_invocable,
-        skill.disable_model_invocation,
-    )
-    .fetch_one(&mut *conn)
+            skill.skill_id,
+            skill.skill_name,
+            skill.description,
+            skill.is_active,
+            skill.is_bundled,
+            skill.disk_path,
+            skill.imported_at,
+            skill.purpose,
+            skill.version,
+            skill.model,
+            skill.argument_hint,
+            skill.user_invocable,
+            skill.disable_model_invocation,
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(conflict_on_unique(&skill.skill_name))?;
+        Ok(active)
+    })
     .await
-    .map_err(conflict_on_unique(&skill.skill_name))?;
-    Ok(active)
 }
 
 /// Insert a workspace skill, or update the row with the same name.
@@ -210,8 +214,11 @@ pub async fn insert_workspace_skill(conn: &mut dyn Writer, skill: &WorkspaceSkil
 /// error.
 #[instrument(skip_all, fields(skill_name = %skill.skill_name), err)]
 pub async fn upsert_workspace_skill(conn: &mut dyn Writer, skill: &WorkspaceSkill) -> Result<bool> {
-    let conn = conn.connection();
-    upsert(conn, skill, false).await
+    spin_then_park(async move {
+        let conn = conn.connection();
+        upsert(conn, skill, false).await
+    })
+    .await
 }
 
 /// (Re-)seed an app-bundled skill: as [`upsert_workspace_skill`], except that on a
@@ -233,8 +240,11 @@ pub async fn upsert_bundled_workspace_skill(
     conn: &mut dyn Writer,
     skill: &WorkspaceSkill,
 ) -> Result<bool> {
-    let conn = conn.connection();
-    upsert(conn, skill, true).await
+    spin_then_park(async move {
+        let conn = conn.connection();
+        upsert(conn, skill, true).await
+    })
+    .await
 }
 
 /// One upsert statement (`bundled`: a name conflict sets `is_bundled` to 1 instead of
@@ -306,11 +316,12 @@ async fn upsert_row(
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
 pub async fn list_workspace_skills(db: &mut dyn Reader) -> Result<Vec<WorkspaceSkill>> {
-    let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "list_workspace_skills", |skip| {
-        sqlx::query_as!(
-            WorkspaceSkill,
-            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = checked_list!(conn, TABLE, &[], "list_workspace_skills", |skip| {
+            sqlx::query_as!(
+                WorkspaceSkill,
+                r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
                   description AS "description: _", is_active AS "is_active: _",
                   is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
                   imported_at AS "imported_at: _", purpose AS "purpose: _",
@@ -320,12 +331,14 @@ pub async fn list_workspace_skills(db: &mut dyn Reader) -> Result<Vec<WorkspaceS
                   content_hash AS "content_hash: _"
            FROM workspace_skills WHERE rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY imported_at DESC, skill_name"#,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows)
+    })
+    .await
 }
 
 /// The active workspace skills (any non-zero `is_active`), ordered by name.
@@ -343,11 +356,12 @@ pub async fn list_workspace_skills(db: &mut dyn Reader) -> Result<Vec<WorkspaceS
 /// The database error.
 #[instrument(skip_all, fields(count, skipped), err)]
 pub async fn list_active_workspace_skills(db: &mut dyn Reader) -> Result<Vec<WorkspaceSkill>> {
-    let conn = db.connection();
-    let rows = checked_list!(conn, TABLE, &[], "list_active_workspace_skills", |skip| {
-        sqlx::query_as!(
-            WorkspaceSkill,
-            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let rows = checked_list!(conn, TABLE, &[], "list_active_workspace_skills", |skip| {
+            sqlx::query_as!(
+                WorkspaceSkill,
+                r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
                   description AS "description: _", is_active AS "is_active: _",
                   is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
                   imported_at AS "imported_at: _", purpose AS "purpose: _",
@@ -358,12 +372,14 @@ pub async fn list_active_workspace_skills(db: &mut dyn Reader) -> Result<Vec<Wor
            FROM workspace_skills
            WHERE is_active <> 0 AND rowid NOT IN (SELECT value FROM json_each(?))
            ORDER BY skill_name"#,
-            skip
-        )
-        .fetch_all(&mut *conn)
-    })?;
-    tracing::Span::current().record("count", rows.len());
-    Ok(rows)
+                skip
+            )
+            .fetch_all(&mut *conn)
+        })?;
+        tracing::Span::current().record("count", rows.len());
+        Ok(rows)
+    })
+    .await
 }
 
 /// Set the active flag and the folder of a workspace skill (activation moves the
@@ -386,30 +402,33 @@ pub async fn update_workspace_skill_active(
     is_active: bool,
     new_disk_path: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_no_nul("disk_path", new_disk_path)?;
-    let done = sqlx::query!(
-        "UPDATE workspace_skills SET is_active = ?, disk_path = ? WHERE skill_id = ?",
-        is_active,
-        new_disk_path,
-        skill_id,
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| {
-        // The only unique index an update of these two columns can hit.
-        if is_unique_violation(&e) {
-            Error::from(Conflict::PurposeTaken {
-                skill_id: skill_id.as_str().to_owned(),
-            })
-        } else {
-            Error::from(e)
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_no_nul("disk_path", new_disk_path)?;
+        let done = sqlx::query!(
+            "UPDATE workspace_skills SET is_active = ?, disk_path = ? WHERE skill_id = ?",
+            is_active,
+            new_disk_path,
+            skill_id,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            // The only unique index an update of these two columns can hit.
+            if is_unique_violation(&e) {
+                Error::from(Conflict::PurposeTaken {
+                    skill_id: skill_id.as_str().to_owned(),
+                })
+            } else {
+                Error::from(e)
+            }
+        })?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()));
         }
-    })?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()));
-    }
-    Ok(())
+        Ok(())
+    })
+    .await
 }
 
 /// Activate a workspace skill and deactivate every other active skill with the same
@@ -449,34 +468,37 @@ pub async fn activate_workspace_skill_exclusive(
     new_disk_path: &str,
     mut deactivated_path: impl FnMut(&WorkspaceSkill) -> String,
 ) -> Result<Vec<WorkspaceSkill>> {
-    let conn = conn.connection();
-    require_no_nul("disk_path", new_disk_path)?;
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    let purpose = sqlx::query_scalar!(
-        r#"SELECT purpose AS "purpose!: Checked<Option<String>>"
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_no_nul("disk_path", new_disk_path)?;
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        let purpose = sqlx::query_scalar!(
+            r#"SELECT purpose AS "purpose!: Checked<Option<String>>"
            FROM workspace_skills WHERE skill_id = ?"#,
-        skill_id,
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?
-    .of_row(TABLE, skill_id.as_str(), "purpose")?;
-    let others = match purpose {
-        Some(purpose) => {
-            deactivate_holders(&mut tx, skill_id, &purpose, &mut deactivated_path).await?
-        }
-        None => Vec::new(),
-    };
-    sqlx::query!(
-        "UPDATE workspace_skills SET is_active = 1, disk_path = ? WHERE skill_id = ?",
-        new_disk_path,
-        skill_id,
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    tracing::Span::current().record("deactivated", others.len());
-    Ok(others)
+            skill_id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?
+        .of_row(TABLE, skill_id.as_str(), "purpose")?;
+        let others = match purpose {
+            Some(purpose) => {
+                deactivate_holders(&mut tx, skill_id, &purpose, &mut deactivated_path).await?
+            }
+            None => Vec::new(),
+        };
+        sqlx::query!(
+            "UPDATE workspace_skills SET is_active = 1, disk_path = ? WHERE skill_id = ?",
+            new_disk_path,
+            skill_id,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::Span::current().record("deactivated", others.len());
+        Ok(others)
+    })
+    .await
 }
 
 /// Deactivate every active row other than `skill_id` holding `purpose` (when it is
@@ -619,36 +641,41 @@ pub async fn set_workspace_skill_purpose(
     skill_id: &WorkspaceSkillId,
     purpose: Option<&str>,
 ) -> Result<Vec<WorkspaceSkill>> {
-    let conn = conn.connection();
-    if let Some(p) = purpose {
-        require_no_nul("purpose", p)?;
-    }
-    let mut tx = crate::tx::begin_immediate(conn).await?;
-    let active = sqlx::query_scalar!(
-        r#"SELECT is_active AS "is_active: Checked<i64>"
+    spin_then_park(async move {
+        let conn = conn.connection();
+        if let Some(p) = purpose {
+            require_no_nul("purpose", p)?;
+        }
+        let mut tx = crate::tx::begin_immediate(conn).await?;
+        let active = sqlx::query_scalar!(
+            r#"SELECT is_active AS "is_active: Checked<i64>"
            FROM workspace_skills WHERE skill_id = ?"#,
-        skill_id,
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?
-    .of_row(TABLE, skill_id.as_str(), "is_active")?
-        != 0;
-    let others = match purpose.filter(|_| active) {
-        // The holders keep their folder: the caller moves it.
-        Some(p) => deactivate_holders(&mut tx, skill_id, p, &mut |o| o.disk_path.clone()).await?,
-        None => Vec::new(),
-    };
-    sqlx::query!(
-        "UPDATE workspace_skills SET purpose = ? WHERE skill_id = ?",
-        purpose,
-        skill_id,
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    tracing::Span::current().record("deactivated", others.len());
-    Ok(others)
+            skill_id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()))?
+        .of_row(TABLE, skill_id.as_str(), "is_active")?
+            != 0;
+        let others = match purpose.filter(|_| active) {
+            // The holders keep their folder: the caller moves it.
+            Some(p) => {
+                deactivate_holders(&mut tx, skill_id, p, &mut |o| o.disk_path.clone()).await?
+            }
+            None => Vec::new(),
+        };
+        sqlx::query!(
+            "UPDATE workspace_skills SET purpose = ? WHERE skill_id = ?",
+            purpose,
+            skill_id,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::Span::current().record("deactivated", others.len());
+        Ok(others)
+    })
+    .await
 }
 
 /// Delete the workspace skill with this id; unknown id → success.
@@ -660,11 +687,14 @@ pub async fn delete_workspace_skill(
     conn: &mut dyn Writer,
     skill_id: &WorkspaceSkillId,
 ) -> Result<()> {
-    let conn = conn.connection();
-    sqlx::query!("DELETE FROM workspace_skills WHERE skill_id = ?", skill_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        sqlx::query!("DELETE FROM workspace_skills WHERE skill_id = ?", skill_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The workspace skill with this id.
@@ -678,15 +708,16 @@ pub async fn get_workspace_skill(
     db: &mut dyn Reader,
     skill_id: &WorkspaceSkillId,
 ) -> Result<Option<WorkspaceSkill>> {
-    let conn = db.connection();
-    let row = checked_one!(
-        conn,
-        TABLE,
-        skill_id.as_str().to_owned(),
-        Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()),
-        sqlx::query_as!(
-            WorkspaceSkill,
-            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let row = checked_one!(
+            conn,
+            TABLE,
+            skill_id.as_str().to_owned(),
+            Error::not_found(Entity::WorkspaceSkill, skill_id.as_str()),
+            sqlx::query_as!(
+                WorkspaceSkill,
+                r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
                   description AS "description: _", is_active AS "is_active: _",
                   is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
                   imported_at AS "imported_at: _", purpose AS "purpose: _",
@@ -695,16 +726,18 @@ pub async fn get_workspace_skill(
                   disable_model_invocation AS "disable_model_invocation: _",
                   content_hash AS "content_hash: _"
            FROM workspace_skills WHERE skill_id = ?"#,
-            skill_id
-        )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_id = ?"#,
-            skill_id
-        )
-        .fetch_one(&mut *conn)
-    )?;
-    Ok(row)
+                skill_id
+            )
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_id = ?"#,
+                skill_id
+            )
+            .fetch_one(&mut *conn)
+        )?;
+        Ok(row)
+    })
+    .await
 }
 
 /// The workspace skill with this name.
@@ -718,15 +751,16 @@ pub async fn get_workspace_skill_by_name(
     db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<WorkspaceSkill>> {
-    let conn = db.connection();
-    let row = checked_one!(
-        conn,
-        TABLE,
-        skill_name.to_owned(),
-        Error::not_found(Entity::WorkspaceSkill, skill_name),
-        sqlx::query_as!(
-            WorkspaceSkill,
-            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+    spin_then_park(async move {
+        let conn = db.connection();
+        let row = checked_one!(
+            conn,
+            TABLE,
+            skill_name.to_owned(),
+            Error::not_found(Entity::WorkspaceSkill, skill_name),
+            sqlx::query_as!(
+                WorkspaceSkill,
+                r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
                   description AS "description: _", is_active AS "is_active: _",
                   is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
                   imported_at AS "imported_at: _", purpose AS "purpose: _",
@@ -735,16 +769,18 @@ pub async fn get_workspace_skill_by_name(
                   disable_model_invocation AS "disable_model_invocation: _",
                   content_hash AS "content_hash: _"
            FROM workspace_skills WHERE skill_name = ?"#,
-            skill_name
-        )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_name = ?"#,
-            skill_name
-        )
-        .fetch_one(&mut *conn)
-    )?;
-    Ok(row)
+                skill_name
+            )
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE skill_name = ?"#,
+                skill_name
+            )
+            .fetch_one(&mut *conn)
+        )?;
+        Ok(row)
+    })
+    .await
 }
 
 /// The active workspace skill with exactly this purpose (at most one exists, see the
@@ -764,6 +800,7 @@ pub async fn get_workspace_skill_by_purpose(
     db: &mut dyn Reader,
     purpose: &str,
 ) -> Result<Option<WorkspaceSkill>> {
+    spin_then_park(async move {
     let conn = db.connection();
     let row = checked_one!(
         conn,
@@ -793,6 +830,8 @@ pub async fn get_workspace_skill_by_purpose(
         .fetch_one(&mut *conn)
     )?;
     Ok(row)
+    })
+    .await
 }
 
 /// Record the fingerprint of the deployed files. No row with that name → no-op.
@@ -805,16 +844,19 @@ pub async fn set_workspace_skill_content_hash(
     skill_name: &str,
     hash: &str,
 ) -> Result<()> {
-    let conn = conn.connection();
-    require_no_nul("content_hash", hash)?;
-    sqlx::query!(
-        "UPDATE workspace_skills SET content_hash = ? WHERE skill_name = ?",
-        hash,
-        skill_name
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    spin_then_park(async move {
+        let conn = conn.connection();
+        require_no_nul("content_hash", hash)?;
+        sqlx::query!(
+            "UPDATE workspace_skills SET content_hash = ? WHERE skill_name = ?",
+            hash,
+            skill_name
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Folder and stored fingerprint of the workspace skill with this name
@@ -835,21 +877,24 @@ pub async fn get_workspace_skill_hash_info(
     db: &mut dyn Reader,
     skill_name: &str,
 ) -> Result<Option<HashInfo>> {
-    let Some(row) = sqlx::query!(
-        r#"SELECT disk_path AS "disk_path: Checked<String>",
+    spin_then_park(async move {
+        let Some(row) = sqlx::query!(
+            r#"SELECT disk_path AS "disk_path: Checked<String>",
                   content_hash AS "content_hash!: Checked<Option<String>>"
            FROM workspace_skills WHERE skill_name = ?"#,
-        skill_name
-    )
-    .fetch_optional(db.connection())
-    .await?
-    else {
-        return Ok(None);
-    };
-    let disk_path = row.disk_path.of_row(TABLE, skill_name, "disk_path")?;
-    let content_hash = row.content_hash.of_row(TABLE, skill_name, "content_hash")?;
-    Ok(Some(HashInfo {
-        disk_path,
-        content_hash,
-    }))
+            skill_name
+        )
+        .fetch_optional(db.connection())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let disk_path = row.disk_path.of_row(TABLE, skill_name, "disk_path")?;
+        let content_hash = row.content_hash.of_row(TABLE, skill_name, "content_hash")?;
+        Ok(Some(HashInfo {
+            disk_path,
+            content_hash,
+        }))
+    })
+    .await
 }

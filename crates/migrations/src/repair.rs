@@ -71,17 +71,14 @@ impl RepairReport {
 pub async fn missing_columns(
     conn: &mut SqliteConnection,
 ) -> Result<Vec<(&'static str, &'static str)>, MigrationError> {
-    // unchecked-ok: runs before the schema exists; see the crate docs.
-    let step_24_recorded: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 24)")
-            .fetch_one(&mut *conn)
-            .await?;
-    if !step_24_recorded {
-        return Ok(Vec::new());
-    }
-    let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('skills')")
-        .fetch_all(&mut *conn)
-        .await?;
+    // unchecked-ok: runs before the schema exists; see the crate docs. One statement:
+    // no rows when step 24 is not recorded or there is no skills table.
+    let present: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM pragma_table_info('skills')
+         WHERE EXISTS (SELECT 1 FROM schema_migrations WHERE version = 24)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     if present.is_empty() {
         return Ok(Vec::new());
     }

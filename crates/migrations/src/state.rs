@@ -134,17 +134,18 @@ impl SchemaState {
 /// The database error if the file cannot be read (not a database, corrupt, locked).
 pub async fn inspect(conn: &mut SqliteConnection) -> Result<SchemaState, MigrationError> {
     // unchecked-ok: this crate builds the schema the macros are checked against.
-    let columns: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM pragma_table_info('schema_migrations')")
-            .fetch_all(&mut *conn)
-            .await?;
-    // Touch sqlite_master too: on an empty or foreign file this is what fails.
-    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
-        .fetch_one(&mut *conn)
-        .await?;
+    // One statement; reading sqlite_master is what fails on an empty or foreign file.
+    let (_objects, has_tracking_table, has_checksum_column): (i64, bool, bool) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM sqlite_master),
+                    EXISTS (SELECT 1 FROM pragma_table_info('schema_migrations')),
+                    EXISTS (SELECT 1 FROM pragma_table_info('schema_migrations')
+                            WHERE name = 'checksum')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let mut state = SchemaState {
-        has_tracking_table: !columns.is_empty(),
-        has_checksum_column: columns.iter().any(|c| c == "checksum"),
+        has_tracking_table,
+        has_checksum_column,
         recorded: BTreeMap::new(),
     };
     if !state.has_tracking_table {

@@ -178,6 +178,58 @@ async fn setting_tags_of_a_skill_not_in_the_master_is_not_found() {
     assert!(tags::get_all_tags(&mut *conn).await.unwrap().is_empty());
 }
 
+/// `set_skill_tags` sends its lookup, delete and insert as one query text: for a name
+/// with no master row the delete has already matched the name's orphan tag rows when
+/// the lookup's empty result is seen, and the rollback must keep them — on the writer
+/// and inside a caller's transaction.
+#[tokio::test]
+async fn setting_tags_of_a_missing_skill_keeps_the_orphan_tag_rows_of_its_name() {
+    let t = common::open_temp().await;
+    let mut conn = t.conn().await;
+    sqlx::query("INSERT INTO skill_tags (skill_name, tag, skill_id) VALUES ('ghost', 'old', NULL)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let orphans = "SELECT count(*) FROM skill_tags WHERE skill_name = 'ghost'";
+    let err = tags::set_skill_tags(&mut conn, "ghost", &["new"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                entity: Entity::Skill,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let count: i64 = sqlx::query_scalar(orphans)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+
+    let mut tx = skill_builder_db::tx::begin_immediate(&mut conn)
+        .await
+        .unwrap();
+    let err = tags::set_skill_tags(&mut tx, "ghost", &["new"])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    master(&mut tx, "kept").await;
+    tx.commit().await.unwrap();
+    let count: i64 = sqlx::query_scalar(orphans)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        count, 1,
+        "the caller's transaction goes on without the failed call's delete"
+    );
+    assert_eq!(skills::list_all_skills(&mut *conn).await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn bad_names_and_tags_are_refused_before_anything_changes() {
     let t = common::open_temp().await;
