@@ -301,8 +301,11 @@ impl Database {
     /// closes only the readers (waiting for itself would never end), and the writer
     /// closes when the last clone of the `Database` is dropped.
     pub async fn close(self) {
-        self.reader.close().await;
-        self.writer.close().await;
+        spin_then_park(async move {
+            self.reader.close().await;
+            self.writer.close().await;
+        })
+        .await;
     }
 }
 
