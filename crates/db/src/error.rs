@@ -231,11 +231,13 @@ impl Error {
     /// [`InvalidInput::Settings`]).
     ///
     /// ```
+    /// # fn main() -> Result<(), serde_json::Error> {
     /// let e = skill_builder_db::Error::not_found(skill_builder_db::Entity::Skill, "x");
     /// assert_eq!(
-    ///     serde_json::to_value(&e).unwrap(),
+    ///     serde_json::to_value(&e)?,
     ///     serde_json::json!({ "kind": "not_found", "message": "skill 'x' not found" })
     /// );
+    /// # Ok(()) }
     /// ```
     ///
     /// | kind | variant |

@@ -22,10 +22,12 @@
 //! operation is running: an idle database costs nothing.
 //!
 //! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! # fn main() -> std::io::Result<()> {
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let answer = skill_builder_db::spin::spin_then_park(async { 42 }).await;
 //! assert_eq!(answer, 42);
 //! # });
+//! # Ok(()) }
 //! ```
 
 use std::future::{Future, poll_fn};

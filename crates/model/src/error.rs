@@ -7,6 +7,7 @@
 /// `Display`.
 ///
 /// ```
+/// # fn main() -> Result<(), serde_json::Error> {
 /// #[derive(Debug, thiserror::Error)]
 /// #[error("the disk is full")]
 /// struct DiskFull;
@@ -15,9 +16,10 @@
 /// }
 /// skill_builder_model::serialize_error!(DiskFull);
 /// assert_eq!(
-///     serde_json::to_string(&DiskFull).unwrap(),
+///     serde_json::to_string(&DiskFull)?,
 ///     r#"{"kind":"disk_full","message":"the disk is full"}"#
 /// );
+/// # Ok(()) }
 /// ```
 #[macro_export]
 macro_rules! serialize_error {
