@@ -13,7 +13,10 @@
 //! `BENCH_SCALE`, default 1, multiplies the catalog and analytics sizes;
 //! `BENCH_WORKFLOW_BATCH`, default 10, skills per workflow round — 41 × 10 skills is
 //! closest to the workload's 300 on a fresh file, and since SQLite's cost per skill
-//! grows with the file while the layer's overhead does not, the ratio depends on it).
+//! grows with the file while the layer's overhead does not, the ratio depends on it;
+//! `BENCH_AGENT_RUNS_BATCH`, default 1,000, agent-run writes per round — enough for
+//! each round to hold several of the WAL checkpoints SQLite runs every 1,000 WAL pages
+//! on both sides, which a shorter round holds or misses by chance).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)] // shared with benches/workload.rs, which uses all of it
@@ -175,7 +178,7 @@ fn main() {
         "agent_runs".into(),
         "per call",
         rounds,
-        200,
+        u64::from(env_or("BENCH_AGENT_RUNS_BATCH", 1000)),
         |i| {
             rt.block_on(async {
                 agent_runs::persist_agent_run(&mut ours.write().await?, &agent_run(i)).await
