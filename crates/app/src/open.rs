@@ -281,7 +281,7 @@ impl Database {
     /// The database error (the pool's acquire timeout, 30 s, when every reader is
     /// busy for that long).
     pub async fn read(&self) -> skill_builder_db::Result<ReadConnection> {
-        Ok(ReadConnection(spin_then_park(self.reader.acquire()).await?))
+        Ok(ReadConnection(self.reader.acquire().await?))
     }
 
     /// The database file.
@@ -301,11 +301,10 @@ impl Database {
     /// closes only the readers (waiting for itself would never end), and the writer
     /// closes when the last clone of the `Database` is dropped.
     pub async fn close(self) {
-        spin_then_park(async move {
-            self.reader.close().await;
-            self.writer.close().await;
-        })
-        .await;
+        self.reader.close().await;
+        // The writer's close waits as the operations do (see `skill_builder_db::spin`);
+        // the pool's does not (sqlx's pool yields to the runtime on purpose).
+        spin_then_park(self.writer.close()).await;
     }
 }
 
@@ -318,11 +317,7 @@ async fn prepare(
     state: FileState,
     target: Option<i64>,
 ) -> Result<MigrationReport, OpenError> {
-    // A quiet WAL file is WAL by its header (that is how `classify` knew it): the
-    // pragma would only say so again.
-    if state != FileState::QuietWal {
-        enable_wal(conn, path).await?;
-    }
+    enable_wal(conn, path).await?;
     let report = match state {
         FileState::QuietWal => {
             let schema = verify(conn, path).await?;

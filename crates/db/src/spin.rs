@@ -10,16 +10,20 @@
 //!
 //! [`spin_then_park`] polls a future again, yielding the thread between polls
 //! (`sched_yield`, so the worker can run on the same CPU), for up to [`SPIN`] before
-//! it lets the runtime park the task as usual. The same `SELECT 1` then takes ~12–15 µs
-//! on two CPUs and ~6 µs on one. Every public operation of this crate and every
-//! handle of `skill-builder-app` (open, begin, commit, rollback) waits this way.
+//! it lets the runtime park the task as usual. The same `SELECT 1` then takes ~12–20 µs
+//! on two CPUs and ~6 µs on one. Every public operation of this crate and
+//! `skill-builder-app`'s `Database::open`, `begin`, `commit`, `rollback` and the
+//! writer's close wait this way.
 //!
 //! **Cost.** While an operation waits, its runtime thread stays busy for up to
 //! [`SPIN`] per wait instead of sleeping: about what a blocking SQLite call in the
 //! caller's thread (the existing rusqlite layer) costs, and less for a long statement,
 //! which parks after [`SPIN`]. No other task runs on that runtime thread meanwhile (a
-//! multi-thread runtime moves them to its other threads). Nothing spins when no
-//! operation is running: an idle database costs nothing.
+//! multi-thread runtime's other threads take its queued tasks, except the one in the
+//! thread's LIFO slot). Nested waits (an operation calling another) do not add up,
+//! and a loop of operations still yields to the runtime every so often (tokio's
+//! budget). Nothing spins when no operation is running: an idle database costs
+//! nothing.
 //!
 //! ```
 //! # fn main() -> std::io::Result<()> {
@@ -30,22 +34,49 @@
 //! # Ok(()) }
 //! ```
 
+use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// How long one wait spins before it parks: longer than most statements of this crate
-/// take on the worker thread (an agent-run write ~40 µs, an 8 KiB artifact ~50 µs), and
-/// within tokio's guidance for the time between two yields to the runtime (10–100 µs).
+/// take on the worker thread (an agent-run write ~60 µs, an 8 KiB artifact ~50 µs), and
+/// the upper end of tokio's guidance for the time a task runs between two yields to the
+/// runtime (10–100 µs).
 pub const SPIN: Duration = Duration::from_micros(100);
+
+thread_local! {
+    /// Set while a [`spin_then_park`] polls on this thread: a nested one (an operation
+    /// calling another, or `tx::begin_immediate`) then polls once, so that the spins do
+    /// not add up.
+    static SPINNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Clears [`SPINNING`] when the outermost poll ends, even by a panic.
+struct Outermost;
+
+impl Drop for Outermost {
+    fn drop(&mut self) {
+        SPINNING.with(|s| s.set(false));
+    }
+}
 
 /// Await `future`, polling it again (with a `std::thread::yield_now` between polls)
 /// for up to [`SPIN`] each time it is pending, before returning `Pending` to the
-/// runtime. See the [module](self) for why and what it costs.
+/// runtime. Nested inside another `spin_then_park`, it polls once: only the outermost
+/// spins. Once `future` is ready it spends one unit of the task's tokio budget
+/// (`tokio::task::consume_budget`), so a loop of operations that each finish within
+/// the spin still yields to the runtime now and then, as one that parked would. See
+/// the [module](self) for why and what it costs.
 pub async fn spin_then_park<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    poll_fn(move |cx| {
+    let output = poll_fn(move |cx| {
+        if SPINNING.with(Cell::get) {
+            return future.as_mut().poll(cx);
+        }
+        SPINNING.with(|s| s.set(true));
+        let _outermost = Outermost;
         let mut started: Option<Instant> = None;
         loop {
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
@@ -58,7 +89,9 @@ pub async fn spin_then_park<F: Future>(future: F) -> F::Output {
             std::thread::yield_now();
         }
     })
-    .await
+    .await;
+    tokio::task::consume_budget().await;
+    output
 }
 
 #[cfg(test)]
@@ -74,6 +107,60 @@ mod tests {
         )
         .await;
         assert!(waited.is_err());
+    }
+
+    /// Counts its polls, then polls `inner`.
+    struct Counted<'a, F> {
+        polls: &'a Cell<u32>,
+        inner: std::pin::Pin<Box<F>>,
+    }
+
+    impl<F: Future> Future for Counted<'_, F> {
+        type Output = F::Output;
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> Poll<F::Output> {
+            self.polls.set(self.polls.get() + 1);
+            self.inner.as_mut().poll(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_nested_spin_polls_once_per_poll_of_the_outer_one() {
+        let outer = Cell::new(0);
+        let inner = Cell::new(0);
+        let nested = spin_then_park(Counted {
+            polls: &outer,
+            inner: Box::pin(spin_then_park(Counted {
+                polls: &inner,
+                inner: Box::pin(std::future::pending::<()>()),
+            })),
+        });
+        let waited = tokio::time::timeout(Duration::from_millis(20), nested).await;
+        assert!(waited.is_err());
+        // Each poll the outer spin makes reaches the innermost future once: the nested
+        // spin did not loop (and add its own SPIN) inside it.
+        assert!(outer.get() > 1);
+        assert_eq!(inner.get(), outer.get());
+        assert!(!SPINNING.with(Cell::get), "cleared after each poll");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_loop_of_ready_operations_lets_other_tasks_run() {
+        // Each call is ready at once (it never parks); the budget still hands the
+        // runtime back, so the spawned task runs before the loop ends.
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        let mut seen_during_loop = false;
+        for _ in 0..10_000 {
+            spin_then_park(async {}).await;
+            seen_during_loop |= ran.load(Ordering::SeqCst);
+        }
+        assert!(seen_during_loop);
     }
 
     #[tokio::test]

@@ -61,7 +61,9 @@ pub async fn set_skill_tags<S: AsRef<str>>(
         // One round trip to the connection's worker: the master row's id (the only
         // row returned), then the delete and the insert (SQLite runs the statements
         // of one query text in order). No master row: nothing matched the id, and
-        // dropping `tx` rolls back what the name matched.
+        // dropping `tx` rolls back what the name matched. `fetch_all`, never
+        // `fetch_one`/`fetch_optional`: with a row limit sqlx's worker stops after the
+        // first row, and the delete and insert would not run.
         let found = sqlx::query_scalar!(
             r#"SELECT id AS "id!: i64" FROM skills WHERE name = ?;
              DELETE FROM skill_tags

@@ -67,7 +67,7 @@ impl RepairReport {
 /// step 24 is not recorded. Reads only; `schema_migrations` must exist.
 ///
 /// # Errors
-/// The database error of either read.
+/// The database error of the read.
 pub async fn missing_columns(
     conn: &mut SqliteConnection,
 ) -> Result<Vec<(&'static str, &'static str)>, MigrationError> {
