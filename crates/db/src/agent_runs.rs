@@ -43,7 +43,6 @@ use skill_builder_model::{AgentRun, NewAgentRun, WorkflowSessionId};
 use tracing::instrument;
 
 use crate::error::{is_foreign_key_violation, require_name, require_no_nul};
-// `get_recent_runs` (rewritten by issue 20) still reads with an `ok` flag.
 use crate::malformed::checked_list;
 use crate::{Entity, Error, Result};
 

@@ -181,47 +181,47 @@ pub async fn get_workflow_session(
 #[instrument(skip_all, fields(skill_name = %skill_name, skipped))]
 pub async fn has_active_session_with_live_pid(db: &mut dyn Reader, skill_name: &str) -> bool {
     spin_then_park(async move {
-    let sessions = sqlx::query!(
-        r#"SELECT ws.rowid AS "rowid!: i64", ws.pid AS "pid: Checked<i64>",
-                  ws.pid_started_at AS "started!: Checked<Option<i64>>"
-           FROM workflow_sessions ws JOIN skills s ON s.name = ?
-           WHERE ws.ended_at IS NULL AND ws.skill_id = s.id"#,
-        skill_name
-    )
-    .fetch_all(db.connection())
-    .await;
-    let sessions = match sessions {
-        Ok(sessions) => sessions,
-        Err(error) => {
-            tracing::warn!(%error, "cannot check the skill's sessions; assuming none is active");
-            return false;
-        }
-    };
-    let mut unreadable = 0_usize;
-    let mut judged = Vec::with_capacity(sessions.len());
-    for s in sessions {
-        match malformed::pid_of(s.pid, s.started) {
-            Ok(pid) => judged.push(pid),
-            Err((column, problem)) => {
-                malformed::not_acted_on(
-                    "has_active_session_with_live_pid",
-                    TABLE,
-                    s.rowid,
-                    column,
-                    &problem,
-                    "counted a session as live",
-                );
-                unreadable += 1;
+        let sessions = sqlx::query!(
+            r#"SELECT ws.rowid AS "rowid!: i64", ws.pid AS "pid: Checked<i64>",
+                      ws.pid_started_at AS "started!: Checked<Option<i64>>"
+               FROM workflow_sessions ws JOIN skills s ON s.name = ?
+               WHERE ws.ended_at IS NULL AND ws.skill_id = s.id"#,
+            skill_name
+        )
+        .fetch_all(db.connection())
+        .await;
+        let sessions = match sessions {
+            Ok(sessions) => sessions,
+            Err(error) => {
+                tracing::warn!(%error, "cannot check the skill's sessions; assuming none is active");
+                return false;
+            }
+        };
+        let mut unreadable = 0_usize;
+        let mut judged = Vec::with_capacity(sessions.len());
+        for s in sessions {
+            match malformed::pid_of(s.pid, s.started) {
+                Ok(pid) => judged.push(pid),
+                Err((column, problem)) => {
+                    malformed::not_acted_on(
+                        "has_active_session_with_live_pid",
+                        TABLE,
+                        s.rowid,
+                        column,
+                        &problem,
+                        "counted a session as live",
+                    );
+                    unreadable += 1;
+                }
             }
         }
-    }
-    if unreadable > 0 {
-        tracing::Span::current().record("skipped", unreadable);
-        return true;
-    }
-    judged
-        .into_iter()
-        .any(|(pid, started)| pid::is_alive_since(pid, started))
+        if unreadable > 0 {
+            tracing::Span::current().record("skipped", unreadable);
+            return true;
+        }
+        judged
+            .into_iter()
+            .any(|(pid, started)| pid::is_alive_since(pid, started))
     })
     .await
 }

@@ -211,106 +211,106 @@ pub async fn get_recent_workflow_sessions(
     hide_cancelled: bool,
 ) -> Result<Vec<SessionUsage>> {
     spin_then_park(async move {
-    let conn = db.connection();
-    let skipped = summary(&mut *conn).await?.skipped;
-    // Pick the sessions first, in the order of the index workflow_sessions_recent
-    // (hidden ones skipped by a lookup of their usage_sessions row), then aggregate
-    // only the picked sessions' readable agent rows (CROSS JOIN keeps the picked
-    // sessions outside, where the planner would otherwise walk every agent row).
-    let rows = sqlx::query!(
-        r#"WITH picked AS MATERIALIZED (
-               SELECT ws.rowid AS session_rowid, ws.session_id, ws.skill_name,
-                      ws.started_at, ws.ended_at,
-                      -- why: a session row read inside an aggregate query is checked in SQL
-                      typeof(ws.session_id) = 'text' AND typeof(ws.skill_name) = 'text'
-                      AND typeof(ws.started_at) = 'text'
-                      AND typeof(ws.ended_at) IN ('text', 'null') AS ok
-               FROM workflow_sessions ws
-               WHERE ws.reset_marker IS NULL
-                 AND NOT (?1 AND EXISTS (SELECT 1 FROM usage_sessions u
-                                         WHERE u.session_id = ws.session_id AND u.hidden))
-               ORDER BY ws.started_at DESC, ws.session_id
-               LIMIT ?2
-           ),
-           per_session AS (
-               SELECT a.workflow_session_id AS sid,
-                      MIN(a.step_id) AS min_step,
-                      MAX(a.step_id) AS max_step,
-                      GROUP_CONCAT(DISTINCT a.step_id ORDER BY a.step_id) AS steps_csv,
-                      COUNT(DISTINCT a.agent_id) AS agent_count,
-                      SUM(a.total_cost) AS total_cost,
-                      CAST(TOTAL(a.input_tokens) AS INTEGER) AS input_tokens,
-                      CAST(TOTAL(a.output_tokens) AS INTEGER) AS output_tokens,
-                      CAST(TOTAL(a.cache_read_tokens) AS INTEGER) AS cache_read,
-                      CAST(TOTAL(a.cache_write_tokens) AS INTEGER) AS cache_write,
-                      CAST(TOTAL(a.duration_ms) AS INTEGER) AS duration_ms,
-                      -- why: SUM() would read text tokens as numbers; the session is left out
-                      MIN(typeof(a.input_tokens) IN ('integer', 'null')
-                          AND typeof(a.output_tokens) IN ('integer', 'null')
-                          AND typeof(a.cache_read_tokens) IN ('integer', 'null')
-                          AND typeof(a.cache_write_tokens) IN ('integer', 'null')
-                          AND typeof(a.duration_ms) IN ('integer', 'null')) AS tokens_ok
-               FROM picked p
-               CROSS JOIN agent_runs_usage a ON a.workflow_session_id = p.session_id
-               WHERE a.counted AND a.readable
-               GROUP BY a.workflow_session_id
-           )
-           SELECT p.session_rowid AS "session_rowid!: i64",
-                  p.ok AND COALESCE(a.tokens_ok, 1) AS "ok!: bool",
-                  CASE WHEN p.ok THEN p.session_id ELSE '' END
-                      AS "session_id!: WorkflowSessionId",
-                  CASE WHEN p.ok THEN p.skill_name ELSE '' END AS "skill_name!: String",
-                  COALESCE(a.min_step, 0) AS "min_step!: i64",
-                  COALESCE(a.max_step, 0) AS "max_step!: i64",
-                  COALESCE(a.steps_csv, '') AS "steps_csv!: String",
-                  COALESCE(a.agent_count, 0) AS "agent_count!: i64",
-                  COALESCE(a.total_cost, 0.0) AS "total_cost!: f64",
-                  COALESCE(a.input_tokens, 0) AS "total_input_tokens!: i64",
-                  COALESCE(a.output_tokens, 0) AS "total_output_tokens!: i64",
-                  COALESCE(a.cache_read, 0) AS "total_cache_read!: i64",
-                  COALESCE(a.cache_write, 0) AS "total_cache_write!: i64",
-                  COALESCE(a.duration_ms, 0) AS "total_duration_ms!: i64",
-                  CASE WHEN p.ok THEN p.started_at ELSE '' END AS "started_at!: String",
-                  CASE WHEN p.ok THEN p.ended_at END AS "completed_at?: String"
-           FROM picked p LEFT JOIN per_session a ON a.sid = p.session_id
-           ORDER BY p.started_at DESC, p.session_id"#,
-        hide_cancelled,
-        limit
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut sessions = Vec::with_capacity(rows.len());
-    let mut bad_sessions = 0_i64;
-    for r in rows {
-        if !r.ok {
-            bad_sessions += 1;
-            tracing::warn!(
-                table = "workflow_sessions",
-                rowid = r.session_rowid,
-                "left out a session the typed API cannot read exactly (listed by `skill-builder-db check`)"
-            );
-            continue;
+        let conn = db.connection();
+        let skipped = summary(&mut *conn).await?.skipped;
+        // Pick the sessions first, in the order of the index workflow_sessions_recent
+        // (hidden ones skipped by a lookup of their usage_sessions row), then aggregate
+        // only the picked sessions' readable agent rows (CROSS JOIN keeps the picked
+        // sessions outside, where the planner would otherwise walk every agent row).
+        let rows = sqlx::query!(
+            r#"WITH picked AS MATERIALIZED (
+                   SELECT ws.rowid AS session_rowid, ws.session_id, ws.skill_name,
+                          ws.started_at, ws.ended_at,
+                          -- why: a session row read inside an aggregate query is checked in SQL
+                          typeof(ws.session_id) = 'text' AND typeof(ws.skill_name) = 'text'
+                          AND typeof(ws.started_at) = 'text'
+                          AND typeof(ws.ended_at) IN ('text', 'null') AS ok
+                   FROM workflow_sessions ws
+                   WHERE ws.reset_marker IS NULL
+                     AND NOT (?1 AND EXISTS (SELECT 1 FROM usage_sessions u
+                                             WHERE u.session_id = ws.session_id AND u.hidden))
+                   ORDER BY ws.started_at DESC, ws.session_id
+                   LIMIT ?2
+               ),
+               per_session AS (
+                   SELECT a.workflow_session_id AS sid,
+                          MIN(a.step_id) AS min_step,
+                          MAX(a.step_id) AS max_step,
+                          GROUP_CONCAT(DISTINCT a.step_id ORDER BY a.step_id) AS steps_csv,
+                          COUNT(DISTINCT a.agent_id) AS agent_count,
+                          SUM(a.total_cost) AS total_cost,
+                          CAST(TOTAL(a.input_tokens) AS INTEGER) AS input_tokens,
+                          CAST(TOTAL(a.output_tokens) AS INTEGER) AS output_tokens,
+                          CAST(TOTAL(a.cache_read_tokens) AS INTEGER) AS cache_read,
+                          CAST(TOTAL(a.cache_write_tokens) AS INTEGER) AS cache_write,
+                          CAST(TOTAL(a.duration_ms) AS INTEGER) AS duration_ms,
+                          -- why: SUM() would read text tokens as numbers; the session is left out
+                          MIN(typeof(a.input_tokens) IN ('integer', 'null')
+                              AND typeof(a.output_tokens) IN ('integer', 'null')
+                              AND typeof(a.cache_read_tokens) IN ('integer', 'null')
+                              AND typeof(a.cache_write_tokens) IN ('integer', 'null')
+                              AND typeof(a.duration_ms) IN ('integer', 'null')) AS tokens_ok
+                   FROM picked p
+                   CROSS JOIN agent_runs_usage a ON a.workflow_session_id = p.session_id
+                   WHERE a.counted AND a.readable
+                   GROUP BY a.workflow_session_id
+               )
+               SELECT p.session_rowid AS "session_rowid!: i64",
+                      p.ok AND COALESCE(a.tokens_ok, 1) AS "ok!: bool",
+                      CASE WHEN p.ok THEN p.session_id ELSE '' END
+                          AS "session_id!: WorkflowSessionId",
+                      CASE WHEN p.ok THEN p.skill_name ELSE '' END AS "skill_name!: String",
+                      COALESCE(a.min_step, 0) AS "min_step!: i64",
+                      COALESCE(a.max_step, 0) AS "max_step!: i64",
+                      COALESCE(a.steps_csv, '') AS "steps_csv!: String",
+                      COALESCE(a.agent_count, 0) AS "agent_count!: i64",
+                      COALESCE(a.total_cost, 0.0) AS "total_cost!: f64",
+                      COALESCE(a.input_tokens, 0) AS "total_input_tokens!: i64",
+                      COALESCE(a.output_tokens, 0) AS "total_output_tokens!: i64",
+                      COALESCE(a.cache_read, 0) AS "total_cache_read!: i64",
+                      COALESCE(a.cache_write, 0) AS "total_cache_write!: i64",
+                      COALESCE(a.duration_ms, 0) AS "total_duration_ms!: i64",
+                      CASE WHEN p.ok THEN p.started_at ELSE '' END AS "started_at!: String",
+                      CASE WHEN p.ok THEN p.ended_at END AS "completed_at?: String"
+               FROM picked p LEFT JOIN per_session a ON a.sid = p.session_id
+               ORDER BY p.started_at DESC, p.session_id"#,
+            hide_cancelled,
+            limit
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut sessions = Vec::with_capacity(rows.len());
+        let mut bad_sessions = 0_i64;
+        for r in rows {
+            if !r.ok {
+                bad_sessions += 1;
+                tracing::warn!(
+                    table = "workflow_sessions",
+                    rowid = r.session_rowid,
+                    "left out a session the typed API cannot read exactly (listed by `skill-builder-db check`)"
+                );
+                continue;
+            }
+            sessions.push(SessionUsage {
+                session_id: r.session_id,
+                skill_name: r.skill_name,
+                min_step: r.min_step,
+                max_step: r.max_step,
+                steps_csv: r.steps_csv,
+                agent_count: r.agent_count,
+                total_cost: r.total_cost,
+                total_input_tokens: r.total_input_tokens,
+                total_output_tokens: r.total_output_tokens,
+                total_cache_read: r.total_cache_read,
+                total_cache_write: r.total_cache_write,
+                total_duration_ms: r.total_duration_ms,
+                started_at: r.started_at,
+                completed_at: r.completed_at,
+            });
         }
-        sessions.push(SessionUsage {
-            session_id: r.session_id,
-            skill_name: r.skill_name,
-            min_step: r.min_step,
-            max_step: r.max_step,
-            steps_csv: r.steps_csv,
-            agent_count: r.agent_count,
-            total_cost: r.total_cost,
-            total_input_tokens: r.total_input_tokens,
-            total_output_tokens: r.total_output_tokens,
-            total_cache_read: r.total_cache_read,
-            total_cache_write: r.total_cache_write,
-            total_duration_ms: r.total_duration_ms,
-            started_at: r.started_at,
-            completed_at: r.completed_at,
-        });
-    }
-    report_skipped("get_recent_workflow_sessions", skipped + bad_sessions);
-    tracing::Span::current().record("count", sessions.len());
-    Ok(sessions)
+        report_skipped("get_recent_workflow_sessions", skipped + bad_sessions);
+        tracing::Span::current().record("count", sessions.len());
+        Ok(sessions)
     })
     .await
 }

@@ -801,35 +801,35 @@ pub async fn get_workspace_skill_by_purpose(
     purpose: &str,
 ) -> Result<Option<WorkspaceSkill>> {
     spin_then_park(async move {
-    let conn = db.connection();
-    let row = checked_one!(
-        conn,
-        TABLE,
-        purpose.to_owned(),
-        Error::not_found(Entity::WorkspaceSkill, purpose),
-        sqlx::query_as!(
-        WorkspaceSkill,
-        r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
-                  description AS "description: _", is_active AS "is_active: _",
-                  is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
-                  imported_at AS "imported_at: _", purpose AS "purpose: _",
-                  version AS "version: _", model AS "model: _",
-                  argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
-                  disable_model_invocation AS "disable_model_invocation: _",
-                  content_hash AS "content_hash: _"
-           FROM workspace_skills WHERE purpose = ? AND is_active <> 0
-           ORDER BY rowid LIMIT 1"#,
-        purpose
-    )
-        .fetch_optional(&mut *conn),
-        sqlx::query_scalar!(
-            r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE purpose = ? AND is_active <> 0
-           ORDER BY rowid LIMIT 1"#,
+        let conn = db.connection();
+        let row = checked_one!(
+            conn,
+            TABLE,
+            purpose.to_owned(),
+            Error::not_found(Entity::WorkspaceSkill, purpose),
+            sqlx::query_as!(
+            WorkspaceSkill,
+            r#"SELECT skill_id AS "skill_id!: _", skill_name AS "skill_name: _",
+                      description AS "description: _", is_active AS "is_active: _",
+                      is_bundled AS "is_bundled: _", disk_path AS "disk_path: _",
+                      imported_at AS "imported_at: _", purpose AS "purpose: _",
+                      version AS "version: _", model AS "model: _",
+                      argument_hint AS "argument_hint: _", user_invocable AS "user_invocable: _",
+                      disable_model_invocation AS "disable_model_invocation: _",
+                      content_hash AS "content_hash: _"
+               FROM workspace_skills WHERE purpose = ? AND is_active <> 0
+               ORDER BY rowid LIMIT 1"#,
             purpose
         )
-        .fetch_one(&mut *conn)
-    )?;
-    Ok(row)
+            .fetch_optional(&mut *conn),
+            sqlx::query_scalar!(
+                r#"SELECT rowid AS "rowid!: i64" FROM workspace_skills WHERE purpose = ? AND is_active <> 0
+               ORDER BY rowid LIMIT 1"#,
+                purpose
+            )
+            .fetch_one(&mut *conn)
+        )?;
+        Ok(row)
     })
     .await
 }
