@@ -54,6 +54,8 @@ thread_local! {
 }
 
 /// Clears [`SPINNING`] when the outermost poll ends, even by a panic.
+///
+/// (Tests: `crates/db/tests/it/spin.rs`.)
 struct Outermost;
 
 impl Drop for Outermost {
@@ -92,87 +94,4 @@ pub async fn spin_then_park<F: Future>(future: F) -> F::Output {
     .await;
     tokio::task::consume_budget().await;
     output
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_future_that_stays_pending_parks_after_the_spin() {
-        // A never-ready future returns to the runtime, so the runtime's timer fires.
-        let waited = tokio::time::timeout(
-            Duration::from_millis(20),
-            spin_then_park(std::future::pending::<()>()),
-        )
-        .await;
-        assert!(waited.is_err());
-    }
-
-    /// Counts its polls, then polls `inner`.
-    struct Counted<'a, F> {
-        polls: &'a Cell<u32>,
-        inner: std::pin::Pin<Box<F>>,
-    }
-
-    impl<F: Future> Future for Counted<'_, F> {
-        type Output = F::Output;
-        fn poll(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> Poll<F::Output> {
-            self.polls.set(self.polls.get() + 1);
-            self.inner.as_mut().poll(cx)
-        }
-    }
-
-    #[tokio::test]
-    async fn a_nested_spin_polls_once_per_poll_of_the_outer_one() {
-        let outer = Cell::new(0);
-        let inner = Cell::new(0);
-        let nested = spin_then_park(Counted {
-            polls: &outer,
-            inner: Box::pin(spin_then_park(Counted {
-                polls: &inner,
-                inner: Box::pin(std::future::pending::<()>()),
-            })),
-        });
-        let waited = tokio::time::timeout(Duration::from_millis(20), nested).await;
-        assert!(waited.is_err());
-        // Each poll the outer spin makes reaches the innermost future once: the nested
-        // spin did not loop (and add its own SPIN) inside it.
-        assert!(outer.get() > 1);
-        assert_eq!(inner.get(), outer.get());
-        assert!(!SPINNING.with(Cell::get), "cleared after each poll");
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_loop_of_ready_operations_lets_other_tasks_run() {
-        // Each call is ready at once (it never parks); the budget still hands the
-        // runtime back, so the spawned task runs before the loop ends.
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let ran = Arc::new(AtomicBool::new(false));
-        let flag = ran.clone();
-        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-        let mut seen_during_loop = false;
-        for _ in 0..10_000 {
-            spin_then_park(async {}).await;
-            seen_during_loop |= ran.load(Ordering::SeqCst);
-        }
-        assert!(seen_during_loop);
-    }
-
-    #[tokio::test]
-    async fn a_reply_from_another_thread_is_seen_while_spinning_or_after_parking() {
-        for delay in [Duration::ZERO, SPIN * 5] {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let sender = std::thread::spawn(move || {
-                std::thread::sleep(delay);
-                tx.send(7).ok();
-            });
-            assert_eq!(spin_then_park(rx).await, Ok(7));
-            sender.join().ok();
-        }
-    }
 }

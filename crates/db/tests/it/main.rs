@@ -16,6 +16,7 @@ mod rename;
 mod sessions;
 mod settings;
 mod skills;
+mod spin;
 mod tags;
 mod usage;
 mod usage_lists;
