@@ -50,12 +50,12 @@ ci: lint check-sqlx test
 # selects the whole workspace as `just test` does (a filter picks the tests), so no
 # line rebuilds with another feature set.
 stress:
-    STRESS_KILL_POINTS=32 STRESS_GROWN_RUNS=50000 cargo test --workspace --all-features --test processes crash_migrate:: -- --nocapture
+    STRESS_KILL_POINTS=24 STRESS_GROWN_RUNS=50000 cargo test --workspace --all-features --test processes crash_migrate:: -- --nocapture
     cargo test --workspace --all-features --test processes hostile_env:: -- --ignored --nocapture
     STRESS_BACKUP_KILLS=6 cargo test --workspace --all-features --test it cli::a_backup_killed -- --nocapture
     STRESS_OPS=20000 STRESS_KILL_POINTS=60 STRESS_BACKUPS=15 STRESS_LOCK_ROUNDS=100 STRESS_OPEN_ROUNDS=20 STRESS_OPENERS=4 cargo test --workspace --all-features --test processes processes:: -- --nocapture
     PROPTEST_CASES=120 cargo test --workspace --all-features --test it bad_input:: -- --nocapture
-    PROPTEST_CASES=300 cargo test --workspace --all-features --test it usage_history:: -- --nocapture
+    PROPTEST_CASES=200 cargo test --workspace --all-features --test it usage_history:: -- --nocapture
     PROPTEST_CASES=100 cargo test --workspace --all-features --test it usage_totals:: -- --nocapture
     PROPTEST_CASES=200 cargo test --workspace --all-features --test it usage_lists:: -- --nocapture
 
