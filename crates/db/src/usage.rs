@@ -48,6 +48,9 @@
 //!   index `agent_runs_recent`.
 //!
 //! None of them reads the history; nothing runs between calls (no background task).
+//! Each takes a [`Reader`]: the app's screens pass a read-only connection
+//! (`skill_builder_app::Database::read`), which never waits behind a write; pass the
+//! writer or your transaction to see your own uncommitted writes.
 //!
 //! `hide_cancelled` means two things, as in the existing layer (§14.4): for the
 //! summary and the session list it is **per session** (a session that launched agents
@@ -98,7 +101,9 @@ fn report_skipped(operation: &'static str, skipped: i64) {
     }
 }
 
-/// The summary row as the reports read it.
+/// The summary as the reports read it (stored) or as the plain aggregates compute it
+/// ([`totals_differences`]). A count of 0 reads as a cost of exactly 0.0.
+#[derive(Debug)]
 struct Summary {
     sessions: i64,
     cost: f64,
@@ -109,14 +114,18 @@ struct Summary {
 
 /// The summary row, the sum of the group costs and the unreadable usage rows (through
 /// the partial index `agent_runs_unreadable`, whose WHERE this one repeats word for
-/// word; missing row → [`crate::Error::UsageTotalsMissing`]). A count of 0 reads as a
-/// cost of exactly 0.0.
+/// word; missing row → [`crate::Error::UsageTotalsMissing`]).
 async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
-    let r = sqlx::query!(
+    sqlx::query_as!(
+        Summary,
         r#"SELECT s.sessions AS "sessions!: i64",
-                  (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost AS "cost!: f64",
+                  CASE WHEN s.sessions = 0 THEN 0.0
+                       ELSE (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost END
+                      AS "cost!: f64",
                   s.sessions - s.hidden_sessions AS "shown_sessions!: i64",
-                  s.hidden_cost AS "hidden_cost!: f64",
+                  CASE WHEN s.sessions = s.hidden_sessions THEN 0.0
+                       ELSE (SELECT TOTAL(cost) FROM usage_groups) - s.dead_cost - s.hidden_cost
+                  END AS "shown_cost!: f64",
                   (SELECT count(*) FROM agent_runs
                    WHERE workflow_session_id IS NOT NULL AND reset_marker IS NULL
                      -- why: rows the sums leave out, counted here (the partial index's WHERE)
@@ -129,15 +138,7 @@ async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
     )
     .fetch_optional(conn)
     .await?
-    .ok_or(crate::Error::UsageTotalsMissing)?;
-    let zero_unless = |n: i64, cost: f64| if n == 0 { 0.0 } else { cost };
-    Ok(Summary {
-        sessions: r.sessions,
-        cost: zero_unless(r.sessions, r.cost),
-        shown_sessions: r.shown_sessions,
-        shown_cost: zero_unless(r.shown_sessions, r.cost - r.hidden_cost),
-        skipped: r.skipped,
-    })
+    .ok_or(crate::Error::UsageTotalsMissing)
 }
 
 /// Overall usage; one "run" is one workflow session.
@@ -150,10 +151,6 @@ async fn summary(conn: &mut SqliteConnection) -> Result<Summary> {
 /// never count. The average is 0.0 when no session counts.
 ///
 /// Reads the summary row and the group totals (module docs).
-///
-/// **Reader:** the app's screens pass a read-only connection
-/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
-/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
 /// Agent rows holding values the typed API cannot read are left out (module docs),
@@ -189,10 +186,6 @@ pub async fn get_usage_summary(db: &mut dyn Reader, hide_cancelled: bool) -> Res
 ///
 /// Reads `limit` entries of the index `workflow_sessions_recent` and the agent rows of
 /// those sessions (module docs).
-///
-/// **Reader:** the app's screens pass a read-only connection
-/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
-/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
 /// Unreadable agent rows are left out of the sums (module docs); a session whose row
@@ -327,10 +320,6 @@ pub async fn get_recent_workflow_sessions(
 /// (the triggers add readable usage rows only, and `check` reports a derived table
 /// edited by hand).
 ///
-/// **Reader:** the app's screens pass a read-only connection
-/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
-/// the writer or your transaction to see your own uncommitted writes.
-///
 /// # Differences from the existing layer
 /// Unreadable agent rows are left out (module docs).
 ///
@@ -375,10 +364,6 @@ pub async fn get_usage_by_step(
 /// `hide_cancelled` rule as [`get_usage_by_step`] (per row, §14.4).
 ///
 /// Reads the `usage_groups` rows (module docs).
-///
-/// **Reader:** the app's screens pass a read-only connection
-/// (`skill_builder_app::Database::read`), which never waits behind a write; pass
-/// the writer or your transaction to see your own uncommitted writes.
 ///
 /// # Differences from the existing layer
 /// Unreadable agent rows are left out (module docs); so is a model name that is not
@@ -481,7 +466,8 @@ pub async fn totals_differences(conn: &mut dyn Writer) -> Result<Vec<String>> {
     spin_then_park(async move {
         let conn = conn.connection();
         let stored = summary(&mut *conn).await?;
-        let plain = sqlx::query!(
+        let plain = sqlx::query_as!(
+            Summary,
             r#"WITH per AS (
                SELECT workflow_session_id AS sid, SUM(total_cost) AS cost, COUNT(*) AS n
                FROM agent_runs_usage WHERE counted AND readable
@@ -501,27 +487,14 @@ pub async fn totals_differences(conn: &mut dyn Writer) -> Result<Vec<String>> {
         )
         .fetch_one(&mut *conn)
         .await?;
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
         let mut out = Vec::new();
-        for (what, s, p) in [
-            ("sessions", stored.sessions, plain.sessions),
-            (
-                "shown sessions",
-                stored.shown_sessions,
-                plain.shown_sessions,
-            ),
-            ("unreadable usage rows", stored.skipped, plain.skipped),
-        ] {
-            if s != p {
-                out.push(format!("{what}: stored {s}, plain {p}"));
-            }
-        }
-        for (what, s, p) in [
-            ("cost", stored.cost, plain.cost),
-            ("shown cost", stored.shown_cost, plain.shown_cost),
-        ] {
-            if (s - p).abs() > 1e-9 * s.abs().max(p.abs()).max(1.0) {
-                out.push(format!("{what}: stored {s}, plain {p}"));
-            }
+        if (stored.sessions, stored.shown_sessions, stored.skipped)
+            != (plain.sessions, plain.shown_sessions, plain.skipped)
+            || !close(stored.cost, plain.cost)
+            || !close(stored.shown_cost, plain.shown_cost)
+        {
+            out.push(format!("summary: stored {stored:?}, plain {plain:?}"));
         }
         // The groups and sessions whose stored row differs from (or lacks) the plain one.
         let rows = sqlx::query_scalar!(

@@ -667,3 +667,35 @@ async fn a_missing_summary_row_is_refused_and_reported_by_check() {
     let report = skill_builder_app::check(&db.path).await.expect("check");
     assert_eq!(report.usage_totals, ["the row of usage_summary is missing"]);
 }
+
+/// Another tool edited the derived tables by hand: `check` names the summary, the
+/// group and the session whose stored totals no longer equal the plain aggregates.
+#[tokio::test]
+async fn hand_edited_totals_are_reported_by_check() {
+    let db = Db::open().await;
+    {
+        let mut writer = db.conn().await;
+        let conn: &mut SqliteConnection = &mut writer;
+        sessions::create_workflow_session(conn, &session(0), "alpha", DEAD_PID - 1)
+            .await
+            .expect("session");
+        agent_runs::persist_agent_run(conn, &run(0, 0, Some(0), 2, 0.5))
+            .await
+            .expect("run");
+        let report = skill_builder_app::check(&db.path).await.expect("check");
+        assert!(report.usage_totals.is_empty(), "{:?}", report.usage_totals);
+        for edit in [
+            "UPDATE usage_summary SET sessions = sessions + 1",
+            "UPDATE usage_groups SET runs = runs + 2",
+            "UPDATE usage_sessions SET cost = cost + 1.0",
+        ] {
+            sqlx::raw_sql(edit).execute(&mut *conn).await.expect("edit");
+        }
+    }
+    let report = skill_builder_app::check(&db.path).await.expect("check");
+    let lines = &report.usage_totals;
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("summary: stored"), "{lines:?}");
+    assert!(lines[1].starts_with("model 'sonnet', step 2: stored 3 runs"), "{lines:?}");
+    assert!(lines[2].starts_with("session "), "{lines:?}");
+}
