@@ -13,8 +13,9 @@ default:
 run *ARGS="status":
     cargo run -q -p skill-builder-cli --bin skill-builder-db -- {{ ARGS }}
 
-# The example backend (examples/tauri-backend): async commands spawned on a
-# multi-thread runtime, results and errors printed as JSON.
+# examples/tauri-backend: async commands spawned on a multi-thread runtime, their
+# results and errors printed as JSON.
+# Run the example backend.
 example:
     cargo run -q -p tauri-backend-example
 
@@ -42,13 +43,15 @@ prepare: schema-db
 check-sqlx: schema-db
     DATABASE_URL=sqlite:{{ schema_db }} SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- --all-targets --all-features
 
-# What CI runs: lint, cache check, tests.
-ci: lint check-sqlx test
+# The cache check runs last: `cargo sqlx prepare` touches the sources, so steps after it
+# would rebuild the crates. (`.ci/run` is the full CI: also the offline build, the
+# Quick start, the example and `just stress`.)
+# Lint, tests, then the `.sqlx/` cache check.
+ci: lint test check-sqlx
 
-# Long-running reliability variants (CI runs them too): many kill points, more load,
-# property tests with many cases. `just test` runs a small case of each. Each line
-# selects the whole workspace as `just test` does (a filter picks the tests), so no
-# line rebuilds with another feature set.
+# Each line selects the whole workspace as `just test` does (a filter picks the tests),
+# so no line rebuilds with another feature set. `just test` runs a small case of each.
+# Long reliability variants (CI runs them): more kill points, load, property-test cases.
 stress:
     STRESS_KILL_POINTS=24 STRESS_GROWN_RUNS=50000 cargo test --workspace --all-features --test processes crash_migrate:: -- --nocapture
     cargo test --workspace --all-features --test processes hostile_env:: -- --ignored --nocapture

@@ -6,7 +6,9 @@ Usage: tools/bench_table.py [CRITERION_DIR]   (default target/criterion)
 Reads <group>/{sqlx,rusqlite}/new/estimates.json (median) for every group the
 `workload` bench writes, and prints one row per group: both medians, the ratio
 (time ours / time baseline; for the throughput phases also as a share of the
-baseline's calls/s), and the budget of issue 5 where there is one.
+baseline's calls/s), and the budget of issue 5 where there is one. Issue 20's
+ratio budgets are judged on the paired bench (`benches/paired.rs`, BENCHMARKS.md),
+whose alternating rounds the VM's drift cannot skew.
 """
 import json
 import os

@@ -1,5 +1,5 @@
-//! Opening the database: checks that refuse a file untouched, then the production
-//! pool, then startup migrations and repair.
+//! Opening the database: checks that refuse a file untouched, then the writer
+//! connection, startup migrations and repair, and the (lazy) read-only pool.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

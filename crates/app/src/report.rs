@@ -241,7 +241,7 @@ impl CheckReport {
                 .map(|b| format!("unreadable value: {b} (the typed API cannot read it exactly)")),
         );
         out.extend(self.usage_totals.iter().map(|d| {
-            format!("usage totals: {d} (opening the database for writing rebuilds them)")
+            format!("usage totals: {d} (a derived usage table was edited outside this layer: the usage screens show the stored numbers)")
         }));
         out
     }

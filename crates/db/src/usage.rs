@@ -59,16 +59,18 @@
 //!
 //! ```no_run
 //! # async fn demo(db: &skill_builder_app::Database) -> skill_builder_db::Result<()> {
-//! let mut conn = db.write().await?;
 //! use skill_builder_db::usage;
 //!
+//! // The screens read on a read-only connection.
+//! let mut conn = db.read().await?;
 //! let summary = usage::get_usage_summary(&mut conn, true).await?;
 //! println!("{} runs, ${:.2}", summary.total_runs, summary.total_cost);
 //! for m in usage::get_usage_by_model(&mut conn, true).await? {
 //!     println!("{}: {} runs, ${:.2}", m.model, m.run_count, m.total_cost);
 //! }
 //! let recent = usage::get_recent_workflow_sessions(&mut conn, 50, true).await?;
-//! usage::reset_usage(&mut *conn).await?;
+//! // The reset writes: on the writer.
+//! usage::reset_usage(&mut db.write().await?).await?;
 //! # let _ = recent;
 //! # Ok(()) }
 //! ```

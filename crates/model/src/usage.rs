@@ -65,7 +65,7 @@ pub struct SessionUsage {
     pub min_step: i64,
     /// Highest step id among the session's agent rows (0 when none).
     pub max_step: i64,
-    /// Distinct step ids joined by commas, order unspecified (empty when none).
+    /// Distinct step ids joined by commas, in ascending order (empty when none).
     pub steps_csv: String,
     /// Number of distinct agent ids.
     pub agent_count: i64,

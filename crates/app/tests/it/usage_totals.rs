@@ -696,6 +696,9 @@ async fn hand_edited_totals_are_reported_by_check() {
     let lines = &report.usage_totals;
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0].starts_with("summary: stored"), "{lines:?}");
-    assert!(lines[1].starts_with("model 'sonnet', step 2: stored 3 runs"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("model 'sonnet', step 2: stored 3 runs"),
+        "{lines:?}"
+    );
     assert!(lines[2].starts_with("session "), "{lines:?}");
 }
