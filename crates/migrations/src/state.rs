@@ -134,7 +134,15 @@ impl SchemaState {
 /// The database error if the file cannot be read (not a database, corrupt, locked).
 pub async fn inspect(conn: &mut SqliteConnection) -> Result<SchemaState, MigrationError> {
     // unchecked-ok: this crate builds the schema the macros are checked against.
-    // One statement; reading sqlite_master is what fails on an empty or foreign file.
+    // The common case, a file with the tracking table and its checksum column, is one
+    // statement (reading it reads the schema: what fails on a file that is not a
+    // database); a file without them ("no such table/column") takes the path below.
+    const ROWS: &str = "SELECT version, applied_at, checksum FROM schema_migrations";
+    match sqlx::query(ROWS).fetch_all(&mut *conn).await {
+        Ok(rows) => return recorded(true, rows),
+        Err(sqlx::Error::Database(e)) if e.message().starts_with("no such ") => {}
+        Err(e) => return Err(e.into()),
+    }
     let (_objects, has_tracking_table, has_checksum_column): (i64, bool, bool) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM sqlite_master),
                     EXISTS (SELECT 1 FROM pragma_table_info('schema_migrations')),
@@ -143,20 +151,32 @@ pub async fn inspect(conn: &mut SqliteConnection) -> Result<SchemaState, Migrati
     )
     .fetch_one(&mut *conn)
     .await?;
-    let mut state = SchemaState {
-        has_tracking_table,
-        has_checksum_column,
-        recorded: BTreeMap::new(),
-    };
-    if !state.has_tracking_table {
-        return Ok(state);
+    if !has_tracking_table {
+        return recorded(false, Vec::new());
     }
-    let sql = if state.has_checksum_column {
-        "SELECT version, applied_at, checksum FROM schema_migrations"
+    let sql = if has_checksum_column {
+        ROWS
     } else {
         "SELECT version, applied_at, NULL AS checksum FROM schema_migrations"
     };
-    for row in sqlx::query(sql).fetch_all(&mut *conn).await? {
+    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    let mut state = recorded(true, rows)?;
+    state.has_checksum_column = has_checksum_column;
+    Ok(state)
+}
+
+/// The state of a file whose tracking table holds `rows` (version, applied_at,
+/// checksum).
+fn recorded(
+    has_tracking_table: bool,
+    rows: Vec<sqlx::sqlite::SqliteRow>,
+) -> Result<SchemaState, MigrationError> {
+    let mut state = SchemaState {
+        has_tracking_table,
+        has_checksum_column: has_tracking_table,
+        recorded: BTreeMap::new(),
+    };
+    for row in rows {
         let version: i64 = row.try_get(0)?;
         state.recorded.insert(
             version,
