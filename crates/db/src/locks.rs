@@ -26,7 +26,6 @@
 //! ```
 
 use crate::spin::spin_then_park;
-use std::collections::HashMap;
 
 use crate::{Reader, Writer};
 use skill_builder_model::{InstanceId, SkillId, SkillLock};
@@ -386,35 +385,12 @@ pub async fn reclaim_dead_locks(conn: &mut SqliteConnection) -> Result<u64> {
         )
         .fetch_all(&mut *tx)
         .await?;
-        let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
-        let mut skipped = 0_usize;
-        let mut dead: Vec<i64> = Vec::new();
-        for lock in locks {
-            let (pid, started) = match malformed::pid_of(lock.pid, lock.started) {
-                Ok(judged) => judged,
-                Err((column, problem)) => {
-                    malformed::not_acted_on(
-                        "reclaim_dead_locks",
-                        TABLE,
-                        lock.rowid,
-                        column,
-                        &problem,
-                        "left a lock in place",
-                    );
-                    skipped += 1;
-                    continue;
-                }
-            };
-            if !*alive
-                .entry((pid, started))
-                .or_insert_with(|| pid::is_alive_since(pid, started))
-            {
-                dead.push(lock.rowid);
-            }
-        }
-        if skipped > 0 {
-            tracing::Span::current().record("skipped", skipped);
-        }
+        let dead = malformed::dead_rowids(
+            "reclaim_dead_locks",
+            TABLE,
+            "left a lock in place",
+            locks.into_iter().map(|r| (r.rowid, r.pid, r.started)),
+        );
         if dead.is_empty() {
             tx.commit().await?;
             return Ok(0);

@@ -61,7 +61,7 @@
 //! and column; the repair pass converts the ones that can be converted without
 //! guessing (see [`skill_builder_migrations::repair`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub use skill_builder_migrations::values::{BadValue, ValueProblem};
 use sqlx::error::BoxDynError;
@@ -301,6 +301,41 @@ pub(crate) fn pid_of(
     let pid = pid.0.map_err(|p| ("pid", p))?;
     let started = started.0.map_err(|p| ("pid_started_at", p))?;
     Ok((pid, started))
+}
+
+/// The rowids of the rows (rowid, `pid`, `pid_started_at`) whose process is dead
+/// ([`crate::pid::is_alive_since`], each distinct pid and start time checked once).
+/// A row whose pid cannot be read is left out: logged ([`not_acted_on`], with `what`)
+/// and counted in the current span's `skipped` field.
+pub(crate) fn dead_rowids(
+    operation: &'static str,
+    table: &'static str,
+    what: &'static str,
+    rows: impl IntoIterator<Item = (i64, Checked<i64>, Checked<Option<i64>>)>,
+) -> Vec<i64> {
+    let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
+    let mut skipped = 0_usize;
+    let mut dead = Vec::new();
+    for (rowid, pid, started) in rows {
+        match pid_of(pid, started) {
+            Ok((pid, started)) => {
+                if !*alive
+                    .entry((pid, started))
+                    .or_insert_with(|| crate::pid::is_alive_since(pid, started))
+                {
+                    dead.push(rowid);
+                }
+            }
+            Err((column, problem)) => {
+                not_acted_on(operation, table, rowid, column, &problem, what);
+                skipped += 1;
+            }
+        }
+    }
+    if skipped > 0 {
+        tracing::Span::current().record("skipped", skipped);
+    }
+    dead
 }
 
 /// Log a row a write did not act on because `column` of row `rowid` of `table`

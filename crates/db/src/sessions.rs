@@ -19,7 +19,6 @@
 //! ```
 
 use crate::spin::spin_then_park;
-use std::collections::HashMap;
 
 use crate::{Reader, Writer};
 use skill_builder_model::{WorkflowSession, WorkflowSessionId};
@@ -277,35 +276,12 @@ pub async fn reconcile_orphaned_sessions(conn: &mut SqliteConnection) -> Result<
         )
         .fetch_all(&mut *tx)
         .await?;
-        let mut alive: HashMap<(i64, Option<i64>), bool> = HashMap::new();
-        let mut skipped = 0_usize;
-        let mut dead: Vec<i64> = Vec::new();
-        for s in open {
-            let (pid, started) = match malformed::pid_of(s.pid, s.started) {
-                Ok(judged) => judged,
-                Err((column, problem)) => {
-                    malformed::not_acted_on(
-                        "reconcile_orphaned_sessions",
-                        TABLE,
-                        s.rowid,
-                        column,
-                        &problem,
-                        "left a session open",
-                    );
-                    skipped += 1;
-                    continue;
-                }
-            };
-            if !*alive
-                .entry((pid, started))
-                .or_insert_with(|| pid::is_alive_since(pid, started))
-            {
-                dead.push(s.rowid);
-            }
-        }
-        if skipped > 0 {
-            tracing::Span::current().record("skipped", skipped);
-        }
+        let dead = malformed::dead_rowids(
+            "reconcile_orphaned_sessions",
+            TABLE,
+            "left a session open",
+            open.into_iter().map(|r| (r.rowid, r.pid, r.started)),
+        );
         if dead.is_empty() {
             tx.commit().await?;
             return Ok(0);
