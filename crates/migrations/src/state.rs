@@ -139,7 +139,13 @@ pub async fn inspect(conn: &mut SqliteConnection) -> Result<SchemaState, Migrati
     // database); a file without them ("no such table/column") takes the path below.
     const ROWS: &str = "SELECT version, applied_at, checksum FROM schema_migrations";
     match sqlx::query(ROWS).fetch_all(&mut *conn).await {
-        Ok(rows) => return recorded(true, rows),
+        Ok(rows) => {
+            return Ok(SchemaState {
+                has_tracking_table: true,
+                has_checksum_column: true,
+                recorded: recorded(rows)?,
+            });
+        }
         Err(sqlx::Error::Database(e)) if e.message().starts_with("no such ") => {}
         Err(e) => return Err(e.into()),
     }
@@ -151,34 +157,29 @@ pub async fn inspect(conn: &mut SqliteConnection) -> Result<SchemaState, Migrati
     )
     .fetch_one(&mut *conn)
     .await?;
-    if !has_tracking_table {
-        return recorded(false, Vec::new());
-    }
-    let sql = if has_checksum_column {
-        ROWS
+    let recorded = if !has_tracking_table {
+        BTreeMap::new()
+    } else if has_checksum_column {
+        recorded(sqlx::query(ROWS).fetch_all(&mut *conn).await?)?
     } else {
-        "SELECT version, applied_at, NULL AS checksum FROM schema_migrations"
+        let sql = "SELECT version, applied_at, NULL AS checksum FROM schema_migrations";
+        recorded(sqlx::query(sql).fetch_all(&mut *conn).await?)?
     };
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
-    let mut state = recorded(true, rows)?;
-    state.has_checksum_column = has_checksum_column;
-    Ok(state)
+    Ok(SchemaState {
+        has_tracking_table,
+        has_checksum_column,
+        recorded,
+    })
 }
 
-/// The state of a file whose tracking table holds `rows` (version, applied_at,
-/// checksum).
+/// The steps recorded in `rows` (version, applied_at, checksum) of the tracking table.
 fn recorded(
-    has_tracking_table: bool,
     rows: Vec<sqlx::sqlite::SqliteRow>,
-) -> Result<SchemaState, MigrationError> {
-    let mut state = SchemaState {
-        has_tracking_table,
-        has_checksum_column: has_tracking_table,
-        recorded: BTreeMap::new(),
-    };
+) -> Result<BTreeMap<i64, RecordedStep>, MigrationError> {
+    let mut recorded = BTreeMap::new();
     for row in rows {
         let version: i64 = row.try_get(0)?;
-        state.recorded.insert(
+        recorded.insert(
             version,
             RecordedStep {
                 applied_at: row.try_get(1)?,
@@ -186,5 +187,5 @@ fn recorded(
             },
         );
     }
-    Ok(state)
+    Ok(recorded)
 }
