@@ -102,6 +102,35 @@ async fn step_24_recorded_but_not_applied_upgrades_cleanly() {
     assert_eq!(legacy_dump(&path).await, expected_dump("v23"));
 }
 
+/// An up-to-date file whose `skills` lost a frontmatter column (another tool dropped
+/// it): the open's one-statement check fails, so the exact check runs and the repair
+/// adds the column back.
+#[tokio::test]
+async fn a_current_file_missing_a_frontmatter_column_is_repaired_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("current.db");
+    Database::open(&path).await.expect("create").close().await;
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .expect("open");
+        sqlx::query("ALTER TABLE skills DROP COLUMN argument_hint")
+            .execute(&mut conn)
+            .await
+            .expect("drop column");
+        sqlx::Connection::close(conn).await.expect("close");
+    }
+    let db = Database::open(&path).await.expect("open repairs");
+    let report = db.migration_report().clone();
+    db.close().await;
+    assert_eq!(report.repair_before.added_columns, ["argument_hint"]);
+    assert!(report.repair_before.filled);
+    assert!(report.applied.is_empty());
+    let db = Database::open(&path).await.expect("reopen");
+    assert!(db.migration_report().repair_before.is_empty());
+    db.close().await;
+}
+
 #[tokio::test]
 async fn migrating_in_stages_matches_migrating_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
