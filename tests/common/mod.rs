@@ -144,11 +144,17 @@ pub async fn dump(path: &Path) -> serde_json::Value {
     v
 }
 
-/// The tables this layer's own steps add (step 20261207140000: the usage totals): the
+/// The tables this layer's own steps add (steps 20261207140000 and 20261207220500: the
+/// usage totals and the note of a replaced agent run): the
 /// existing app's files have none, so its expected dumps do not list them. Their
 /// rows follow from `agent_runs` and `workflow_sessions`; `check` compares them with
 /// the plain aggregates (`usage_totals` in its report).
-pub const OWN_TABLES: [&str; 3] = ["usage_groups", "usage_sessions", "usage_summary"];
+pub const OWN_TABLES: [&str; 4] = [
+    "usage_groups",
+    "usage_replaced",
+    "usage_sessions",
+    "usage_summary",
+];
 
 /// The dump of the database at `path` without [`OWN_TABLES`]: what the existing app's
 /// expected dumps describe.

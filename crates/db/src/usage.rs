@@ -15,7 +15,8 @@
 //! # Tables, and what keeps them right
 //! Step `20261207140000_usage_without_fold` keeps three tables, by triggers that run
 //! in the statement that changes `agent_runs` or `workflow_sessions`, so every writer
-//! (this layer, the existing app's own SQL, a `sqlite3` shell) keeps them right:
+//! (this layer, the existing app's own SQL, a `sqlite3` shell) keeps them right
+//! (step `20261207220500_usage_insert_conflicts` mends the insert of a stored key):
 //! - `usage_groups`, one row per (model, step id): the readable usage rows (`runs`,
 //!   `cost`) and those costing more than zero (`paid_runs`, `paid_cost`);
 //! - `usage_sessions`, one row per workflow session id: `live`, its readable usage
@@ -27,10 +28,17 @@
 //! Unreadable usage rows are counted through the partial index
 //! `agent_runs_unreadable` (normally empty). A new agent run costs two upserts (its
 //! group, its session); the summary row changes only when a session is or was hidden
-//! or not live. `INSERT OR REPLACE` — how
-//! the existing app writes agent runs, and how [`crate::agent_runs::persist_agent_run`]
-//! does — deletes the old row without its DELETE trigger, so a BEFORE INSERT trigger
-//! removes it from the totals first. Costs are running sums of doubles: equal to the
+//! or not live. An insert whose key (agent id, model) is stored already is resolved
+//! by SQLite after the BEFORE INSERT triggers: `INSERT OR REPLACE` — how the existing
+//! app writes agent runs, and how [`crate::agent_runs::persist_agent_run`] does —
+//! deletes the stored row without its DELETE trigger, `OR IGNORE`/`DO NOTHING` keep
+//! it, an upsert updates it (UPDATE triggers). So the BEFORE INSERT trigger only notes
+//! the stored row's usage values in `usage_replaced` (at most one row), and an AFTER
+//! INSERT trigger, which runs only when the row was replaced, takes them out of the
+//! totals; the next insert clears a note left behind, and so does a delete (with
+//! `PRAGMA recursive_triggers = ON` a REPLACE runs the DELETE trigger itself). A session insert reads from
+//! `usage_sessions.live` whether a live row of its id was there (a REPLACE removed
+//! it), so the session count holds however a session row is inserted. Costs are running sums of doubles: equal to the
 //! plain `SUM()`s within rounding (1e-9 relative, far below a cent); a total whose
 //! count drops to 0 restarts from exactly 0.0. [`totals_differences`] compares
 //! them with the plain aggregate queries (`check` and the

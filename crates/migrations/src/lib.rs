@@ -67,7 +67,7 @@ pub const CONTRACT_VERSION: i64 = 28;
 pub const OWN_VERSION_MIN: i64 = 10_000;
 
 /// The newest step this build knows (a timestamp version of this layer's own).
-pub const LATEST_VERSION: i64 = 20_261_207_140_000;
+pub const LATEST_VERSION: i64 = 20_261_207_220_500;
 
 /// This layer's first three steps were numbered 29, 30 and 31 before it moved to
 /// timestamp versions: `(old version, new version)`. A file whose rows at the old

@@ -4,7 +4,9 @@
 //! agent runs persisted and re-persisted with costs across ten orders of magnitude,
 //! cancelled (zero-cost) and empty sessions, usage resets, deleted runs and sessions,
 //! runs moved between sessions, NULL and unreadable costs written by another tool, the
-//! existing app's `INSERT OR REPLACE` (which bypasses the DELETE trigger), reopens —
+//! existing app's `INSERT OR REPLACE` (which bypasses the DELETE trigger), another
+//! tool's `INSERT … ON CONFLICT DO NOTHING` and `DO UPDATE` on a stored row and its
+//! `INSERT OR REPLACE` of a session row, reopens —
 //! every report, with `hide_cancelled` both ways, equals the plain aggregate query over
 //! `agent_runs` and `workflow_sessions` written here (counts exactly, costs within
 //! rounding; the session list exactly), and the stored totals agree with
@@ -71,7 +73,18 @@ enum Op {
     Reconcile,
     /// The existing app's agent-run write: `INSERT OR REPLACE` (no DELETE trigger
     /// for the row it replaces).
-    Replace(usize),
+    /// With `PRAGMA recursive_triggers = ON` when `true` (the REPLACE then runs the
+    /// DELETE triggers of the row it deletes).
+    Replace(usize, bool),
+    /// Another tool's write that keeps an existing row: `INSERT OR IGNORE` (the
+    /// BEFORE INSERT trigger runs, the row stays).
+    Ignore(usize),
+    /// Another tool's upsert: `INSERT … ON CONFLICT DO UPDATE` (the BEFORE INSERT
+    /// trigger runs, then the row is updated instead).
+    Upsert(usize),
+    /// Another tool's `INSERT OR REPLACE` of a session row (the stored row of that id
+    /// is deleted without its DELETE trigger); with a reset marker when `true`.
+    ReplaceSession(usize, bool),
     Reopen,
 }
 
@@ -101,7 +114,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..AGENTS).prop_map(Op::TextCost),
         1 => (0..AGENTS).prop_map(Op::FixCost),
         1 => Just(Op::Reconcile),
-        2 => (0..AGENTS).prop_map(Op::Replace),
+        2 => (0..AGENTS, prop::bool::weighted(0.3)).prop_map(|(a, r)| Op::Replace(a, r)),
+        1 => (0..AGENTS).prop_map(Op::Ignore),
+        1 => (0..AGENTS).prop_map(Op::Upsert),
+        1 => (0..SESSIONS, prop::bool::weighted(0.3)).prop_map(|(s, r)| Op::ReplaceSession(s, r)),
         1 => Just(Op::Reopen),
     ]
 }
@@ -269,14 +285,62 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
                 .await
                 .map_err(|e| fail(&e))?;
         }
-        Op::Replace(a) => {
-            sqlx::query(
+        Op::Replace(a, recursive) => {
+            let pragma = |on: bool| {
+                sqlx::query(if on {
+                    "PRAGMA recursive_triggers = ON"
+                } else {
+                    "PRAGMA recursive_triggers = OFF"
+                })
+            };
+            pragma(*recursive)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| fail(&e))?;
+            let replaced = sqlx::query(
                 "INSERT OR REPLACE INTO agent_runs
                      (agent_id, skill_name, step_id, model, status, total_cost,
                       workflow_session_id)
                  VALUES (?, 'alpha', 2, 'sonnet', 'completed', 0.5, 'ws-0')",
             )
             .bind(agent_id(a))
+            .execute(&mut *conn)
+            .await;
+            pragma(false)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| fail(&e))?;
+            replaced.map_err(|e| fail(&e))?;
+        }
+        Op::Ignore(a) | Op::Upsert(a) => {
+            let resolution = if matches!(op, Op::Ignore(_)) {
+                "DO NOTHING"
+            } else {
+                "DO UPDATE SET total_cost = excluded.total_cost,
+                               workflow_session_id = excluded.workflow_session_id"
+            };
+            // The same row key as `Replace` (agent, 'sonnet').
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO agent_runs
+                     (agent_id, skill_name, step_id, model, status, total_cost,
+                      workflow_session_id)
+                 VALUES (?, 'alpha', 3, 'sonnet', 'completed', 0.75, 'ws-1')
+                 ON CONFLICT (agent_id, model) {resolution}"
+            )))
+            .bind(agent_id(a))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| fail(&e))?;
+        }
+        Op::ReplaceSession(s, reset) => {
+            sqlx::query(
+                "INSERT OR REPLACE INTO workflow_sessions
+                     (session_id, skill_name, pid, started_at, reset_marker)
+                 VALUES (?, 'alpha', 1, '2026-01-02T00:00:00Z',
+                         CASE WHEN ? THEN '2026-01-03T00:00:00Z' END)",
+            )
+            .bind(session(*s).as_str())
+            .bind(*reset)
             .execute(&mut *conn)
             .await
             .map_err(|e| fail(&e))?;
@@ -645,6 +709,73 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
         by_model.iter().map(|m| m.run_count).sum::<i64>(),
         31,
         "{by_model:?}"
+    );
+}
+
+/// A file at step 20261207140000 whose totals another tool's writes left short
+/// (`INSERT OR IGNORE` of a stored agent run, `INSERT OR REPLACE` of a stored session)
+/// and whose summary row was deleted: the upgrade computes the totals again from the
+/// rows.
+#[tokio::test]
+async fn an_upgrade_recomputes_totals_the_old_triggers_left_short() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("skill-builder.db");
+    let db = Database::open_with(&path, &OpenOptions::new().target(usage::STEP))
+        .await
+        .expect("open at the step");
+    let mut writer = db.write().await.expect("writer");
+    let conn: &mut SqliteConnection = &mut writer;
+    for s in 0..SESSIONS {
+        sessions::create_workflow_session(conn, &session(s), "alpha", DEAD_PID - 1)
+            .await
+            .expect("session");
+    }
+    for a in 0..AGENTS {
+        let r = run(a, a % 3, Some(a % SESSIONS), 1, 0.25);
+        agent_runs::persist_agent_run(conn, &r)
+            .await
+            .expect("persist");
+    }
+    for sql in [
+        "INSERT OR IGNORE INTO agent_runs (agent_id, skill_name, step_id, model, status)
+         SELECT agent_id, skill_name, step_id, model, status FROM agent_runs",
+        "INSERT OR REPLACE INTO workflow_sessions (session_id, skill_name, pid)
+         VALUES ('ws-1', 'alpha', 1)",
+    ] {
+        sqlx::query(sql)
+            .execute(&mut *conn)
+            .await
+            .expect("a tool's write");
+    }
+    let short = usage::totals_differences(conn).await.expect("differences");
+    assert!(!short.is_empty(), "the old triggers kept them right?");
+    sqlx::query("DELETE FROM usage_summary")
+        .execute(&mut *conn)
+        .await
+        .expect("delete the summary row");
+    drop(writer);
+    db.close().await;
+
+    let db = Db {
+        db: Some(Database::open(&path).await.expect("upgrade")),
+        path,
+        _dir: dir,
+    };
+    assert!(
+        usage::totals_differences(&mut db.conn().await)
+            .await
+            .expect("differences")
+            .is_empty()
+    );
+    reports_equal_plain(&db, &Op::Reopen)
+        .await
+        .expect("equal after the upgrade");
+    let summary = usage::get_usage_summary(&mut db.reader().await, false)
+        .await
+        .expect("summary");
+    assert_eq!(summary.total_runs, i64::try_from(SESSIONS).expect("small"));
+    assert!(
+        (summary.total_cost - 0.25 * f64::from(u8::try_from(AGENTS).expect("small"))).abs() < 1e-9
     );
 }
 
