@@ -38,7 +38,9 @@
 //! totals; the next insert clears a note left behind, and so does a delete (with
 //! `PRAGMA recursive_triggers = ON` a REPLACE runs the DELETE trigger itself). A session insert reads from
 //! `usage_sessions.live` whether a live row of its id was there (a REPLACE removed
-//! it), so the session count holds however a session row is inserted. Costs are running sums of doubles: equal to the
+//! it), so the session count holds however a session row is inserted. Not covered:
+//! an `UPDATE OR REPLACE` that moves a row onto another stored key deletes that row
+//! without a trigger (unless `recursive_triggers`); `check` reports the drift. Costs are running sums of doubles: equal to the
 //! plain `SUM()`s within rounding (1e-9 relative, far below a cent); a total whose
 //! count drops to 0 restarts from exactly 0.0. [`totals_differences`] compares
 //! them with the plain aggregate queries (`check` and the
