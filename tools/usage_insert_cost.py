@@ -13,9 +13,9 @@ INSERT OR REPLACE from it on), in WAL with synchronous NORMAL; prints the best r
 microseconds per write. Python's sqlite3 only: no Rust, no sqlx.
 
 `check` (latest schema) runs random writes — this layer's persist, the existing app's
-INSERT OR REPLACE, updates of costs/models/sessions, deletes, session inserts, resets
-and deletes, unreadable values — and compares usage_totals with the plain aggregates
-after each one.
+INSERT OR REPLACE, another tool's INSERT OR IGNORE, upsert and session REPLACE, updates
+of costs/models/sessions, deletes, session inserts, resets and deletes, unreadable
+values — and compares the usage totals with the plain aggregates after each one.
 """
 
 import argparse
@@ -226,7 +226,7 @@ def check(args):
         compare(con, "the upgrade")
         final, snapshot = persist_sql(), persist_sql(snapshot=True)
         for n in range(args.ops):
-            op = rnd.randrange(12)
+            op = rnd.randrange(15)
             i = rnd.randrange(60)
             sess = f"ws{rnd.randrange(8)}"
             c = rnd.choice([0.0, 0.0, 0.1, 0.2, 0.3, 1.5, None])
@@ -263,6 +263,20 @@ def check(args):
             elif op == 11:
                 con.execute("UPDATE agent_runs SET total_cost = X'00' WHERE agent_id = ?", (f"a{i}",))
                 label = "unreadable"
+            elif op == 12:
+                con.execute("INSERT OR IGNORE INTO agent_runs (agent_id, skill_name, step_id, model, status, total_cost, workflow_session_id)"
+                            " VALUES (?, 's', 2, ?, 'completed', ?, ?)", (f"a{i}", rnd.choice(["a", "b"]), c, sess))
+                label = "another tool's insert or ignore"
+            elif op == 13:
+                con.execute("INSERT INTO agent_runs (agent_id, skill_name, step_id, model, status, total_cost, workflow_session_id)"
+                            " VALUES (?, 's', 3, ?, 'completed', ?, ?) ON CONFLICT (agent_id, model) DO UPDATE SET"
+                            " total_cost = excluded.total_cost, workflow_session_id = excluded.workflow_session_id",
+                            (f"a{i}", rnd.choice(["a", "b"]), c, sess))
+                label = "another tool's upsert"
+            elif op == 14:
+                con.execute("INSERT OR REPLACE INTO workflow_sessions (session_id, skill_name, pid, reset_marker) VALUES (?, 's', 2, ?)",
+                            (sess, rnd.choice([None, None, "r"])))
+                label = "another tool's session replace"
             else:
                 continue
             compare(con, f"op {n}: {label}")
