@@ -83,8 +83,9 @@ enum Op {
     /// trigger runs, then the row is updated instead).
     Upsert(usize),
     /// Another tool's `INSERT OR REPLACE` of a session row (the stored row of that id
-    /// is deleted without its DELETE trigger); with a reset marker when `true`.
-    ReplaceSession(usize, bool),
+    /// is deleted without its DELETE trigger); with a reset marker when the first
+    /// flag is set, with `PRAGMA recursive_triggers = ON` when the second is.
+    ReplaceSession(usize, bool, bool),
     Reopen,
 }
 
@@ -117,7 +118,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..AGENTS, prop::bool::weighted(0.3)).prop_map(|(a, r)| Op::Replace(a, r)),
         1 => (0..AGENTS).prop_map(Op::Ignore),
         1 => (0..AGENTS).prop_map(Op::Upsert),
-        1 => (0..SESSIONS, prop::bool::weighted(0.3)).prop_map(|(s, r)| Op::ReplaceSession(s, r)),
+        1 => (0..SESSIONS, prop::bool::weighted(0.3), prop::bool::weighted(0.3))
+            .prop_map(|(s, reset, recursive)| Op::ReplaceSession(s, reset, recursive)),
         1 => Just(Op::Reopen),
     ]
 }
@@ -286,15 +288,7 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
                 .map_err(|e| fail(&e))?;
         }
         Op::Replace(a, recursive) => {
-            let pragma = |on: bool| {
-                sqlx::query(if on {
-                    "PRAGMA recursive_triggers = ON"
-                } else {
-                    "PRAGMA recursive_triggers = OFF"
-                })
-            };
-            pragma(*recursive)
-                .execute(&mut *conn)
+            recursive_triggers(conn, *recursive)
                 .await
                 .map_err(|e| fail(&e))?;
             let replaced = sqlx::query(
@@ -306,8 +300,7 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
             .bind(agent_id(a))
             .execute(&mut *conn)
             .await;
-            pragma(false)
-                .execute(&mut *conn)
+            recursive_triggers(conn, false)
                 .await
                 .map_err(|e| fail(&e))?;
             replaced.map_err(|e| fail(&e))?;
@@ -332,8 +325,11 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
             .await
             .map_err(|e| fail(&e))?;
         }
-        Op::ReplaceSession(s, reset) => {
-            sqlx::query(
+        Op::ReplaceSession(s, reset, recursive) => {
+            recursive_triggers(conn, *recursive)
+                .await
+                .map_err(|e| fail(&e))?;
+            let replaced = sqlx::query(
                 "INSERT OR REPLACE INTO workflow_sessions
                      (session_id, skill_name, pid, started_at, reset_marker)
                  VALUES (?, 'alpha', 1, '2026-01-02T00:00:00Z',
@@ -342,12 +338,26 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
             .bind(session(*s).as_str())
             .bind(*reset)
             .execute(&mut *conn)
-            .await
-            .map_err(|e| fail(&e))?;
+            .await;
+            recursive_triggers(conn, false)
+                .await
+                .map_err(|e| fail(&e))?;
+            replaced.map_err(|e| fail(&e))?;
         }
         Op::Reopen => unreachable!("reopened above"),
     }
     Ok(())
+}
+
+/// `PRAGMA recursive_triggers` (off is SQLite's default; on, a REPLACE runs the
+/// DELETE triggers of the row it deletes).
+async fn recursive_triggers(conn: &mut SqliteConnection, on: bool) -> sqlx::Result<()> {
+    let sql = if on {
+        "PRAGMA recursive_triggers = ON"
+    } else {
+        "PRAGMA recursive_triggers = OFF"
+    };
+    sqlx::query(sql).execute(conn).await.map(drop)
 }
 
 /// The plain aggregate queries: the reports' definitions, straight over the rows
