@@ -32,19 +32,27 @@
 //! by SQLite after the BEFORE INSERT triggers: `INSERT OR REPLACE` — how the existing
 //! app writes agent runs, and how [`crate::agent_runs::persist_agent_run`] does —
 //! deletes the stored row without its DELETE trigger, `OR IGNORE`/`DO NOTHING` keep
-//! it, an upsert updates it (UPDATE triggers). So the BEFORE INSERT trigger only notes
-//! the stored row's usage values in `usage_replaced` (at most one row), and an AFTER
-//! INSERT trigger, which runs only when the row was replaced, takes them out of the
-//! totals; the next insert clears a note left behind, and so does a delete (with
-//! `PRAGMA recursive_triggers = ON` a REPLACE runs the DELETE trigger itself). A session insert reads from
-//! `usage_sessions.live` whether a live row of its id was there (a REPLACE removed
-//! it), so the session count holds however a session row is inserted. Not covered:
-//! an `UPDATE OR REPLACE` that moves a row onto another stored key deletes that row
-//! without a trigger (unless `recursive_triggers`); `check` reports the drift. Costs are running sums of doubles: equal to the
-//! plain `SUM()`s within rounding (1e-9 relative, far below a cent); a total whose
-//! count drops to 0 restarts from exactly 0.0. [`totals_differences`] compares
-//! them with the plain aggregate queries (`check` and the
-//! tests on every legacy fixture do).
+//! it, an upsert updates it (UPDATE triggers), `OR FAIL`/`ABORT` fail. So the BEFORE
+//! INSERT trigger only notes the stored row's usage values in `usage_replaced` (at
+//! most one row), and an AFTER INSERT trigger, which runs only when the row was
+//! replaced, takes them out of the totals. A note left behind is cleared by the next
+//! insert, and by a delete of its row (with `PRAGMA recursive_triggers = ON` a REPLACE
+//! runs the DELETE trigger, which takes the row out itself). A session insert reads
+//! from `usage_sessions.live` whether a live row of its session id was there (a
+//! REPLACE of that id deleted it), so the session count holds whatever the conflict
+//! resolution on the session id.
+//!
+//! Not covered: a REPLACE that deletes a row of **another** key — an `INSERT OR
+//! REPLACE` with an explicit `rowid` that a different row holds, or an `UPDATE OR
+//! REPLACE` that moves a row onto a stored key — deletes that row without a trigger
+//! (unless `recursive_triggers` is on); `check` reports the drift.
+//!
+//! Costs are running sums of doubles: each write rounds to the nearest double, so a
+//! total is within rounding of the plain `SUM()` relative to the largest cost it ever
+//! held (1e-9 relative for costs of real runs, far below a cent; a cost near the 2^53
+//! limit, later removed, leaves its rounding, e.g. 0.125 for 0.1). A total whose count
+//! drops to 0 restarts from exactly 0.0. [`totals_differences`] compares them with the
+//! plain aggregate queries (`check` and the tests on every legacy fixture do).
 //!
 //! # What each screen reads, and why it is O(shown)
 //! - [`get_usage_summary`]: the summary row and the `usage_groups` rows (models ×
