@@ -163,14 +163,19 @@ struct Db {
 
 impl Db {
     async fn open() -> Self {
+        Self::open_at(None).await
+    }
+
+    /// A new file, opened at `target` (`None`: the latest version).
+    async fn open_at(target: Option<i64>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("skill-builder.db");
-        let db = Database::open(&path).await.expect("open");
-        Self {
-            db: Some(db),
-            path,
+        let mut db = Self {
+            db: None,
+            path: dir.path().join("skill-builder.db"),
             _dir: dir,
-        }
+        };
+        db.reopen_at(target).await;
+        db
     }
 
     /// The writer, held until dropped (drop it before [`Db::reopen`]).
@@ -194,10 +199,36 @@ impl Db {
     }
 
     async fn reopen(&mut self) {
+        self.reopen_at(None).await;
+    }
+
+    /// Close, then open the same file at `target` (`None`: the latest version, which
+    /// upgrades a file opened at an earlier one).
+    async fn reopen_at(&mut self, target: Option<i64>) {
         if let Some(db) = self.db.take() {
             db.close().await;
         }
-        self.db = Some(Database::open(&self.path).await.expect("reopen"));
+        let options = match target {
+            Some(v) => OpenOptions::new().target(v),
+            None => OpenOptions::new(),
+        };
+        let db = Database::open_with(&self.path, &options)
+            .await
+            .expect("open");
+        assert_eq!(
+            db.migration_report().to_version,
+            target.unwrap_or(skill_builder_migrations::LATEST_VERSION)
+        );
+        self.db = Some(db);
+    }
+}
+
+/// The workflow sessions `ws-0` … `ws-4`, live.
+async fn create_sessions(conn: &mut SqliteConnection) {
+    for s in 0..SESSIONS {
+        sessions::create_workflow_session(conn, &session(s), "alpha", DEAD_PID - 1)
+            .await
+            .expect("session");
     }
 }
 
@@ -595,11 +626,7 @@ async fn the_totals_agree_over_a_long_history() {
     let mut db = Db::open().await;
     let mut writer = db.conn().await;
     let conn: &mut SqliteConnection = &mut writer;
-    for s in 0..SESSIONS {
-        sessions::create_workflow_session(conn, &session(s), "alpha", DEAD_PID - 1)
-            .await
-            .expect("session");
-    }
+    create_sessions(conn).await;
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
         x ^= x << 13;
@@ -645,25 +672,16 @@ async fn the_totals_agree_over_a_long_history() {
 /// number: the reports equal the plain aggregates.
 #[tokio::test]
 async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("skill-builder.db");
-    let at = |target: i64| OpenOptions::new().target(target);
+    const FIRST: i64 = 20_261_130_130_000;
+    let mut db = Db::open_at(Some(FIRST)).await;
     let mut cost = 0.0;
-    for (target, agents) in [
-        (20_261_130_130_000_i64, 0..30),
-        (20_261_130_150_000, 20..60),
-    ] {
-        let db = Database::open_with(&path, &at(target))
-            .await
-            .expect("open at a fold step");
-        assert_eq!(db.migration_report().to_version, target);
-        let mut writer = db.write().await.expect("writer");
-        let conn: &mut SqliteConnection = &mut writer;
-        for s in 0..SESSIONS {
-            sessions::create_workflow_session(conn, &session(s), "alpha", DEAD_PID - 1)
-                .await
-                .expect("session");
+    for (target, agents) in [(FIRST, 0..30), (20_261_130_150_000, 20..60)] {
+        if target != FIRST {
+            db.reopen_at(Some(target)).await;
         }
+        let mut writer = db.conn().await;
+        let conn: &mut SqliteConnection = &mut writer;
+        create_sessions(conn).await;
         for a in agents {
             cost += 0.37;
             let r = run(
@@ -677,7 +695,7 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
                 .await
                 .expect("persist");
         }
-        if target == 20_261_130_130_000 {
+        if target == FIRST {
             usage::reset_usage(conn).await.expect("reset");
         } else {
             sqlx::query("DELETE FROM agent_runs WHERE agent_id = 'agent-25'")
@@ -695,13 +713,8 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
             .expect("replace");
         }
         drop(writer);
-        db.close().await;
     }
-    let db = Db {
-        db: Some(Database::open(&path).await.expect("upgrade")),
-        path,
-        _dir: dir,
-    };
+    db.reopen().await;
     reports_equal_plain(&db, &Op::Reopen)
         .await
         .expect("equal after the upgrade");
@@ -728,18 +741,10 @@ async fn a_file_at_the_fold_steps_upgrades_and_keeps_every_number() {
 /// rows.
 #[tokio::test]
 async fn an_upgrade_recomputes_totals_the_old_triggers_left_short() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("skill-builder.db");
-    let db = Database::open_with(&path, &OpenOptions::new().target(usage::STEP))
-        .await
-        .expect("open at the step");
-    let mut writer = db.write().await.expect("writer");
+    let mut db = Db::open_at(Some(usage::STEP)).await;
+    let mut writer = db.conn().await;
     let conn: &mut SqliteConnection = &mut writer;
-    for s in 0..SESSIONS {
-        sessions::create_workflow_session(conn, &session(s), "alpha", DEAD_PID - 1)
-            .await
-            .expect("session");
-    }
+    create_sessions(conn).await;
     for a in 0..AGENTS {
         let r = run(a, a % 3, Some(a % SESSIONS), 1, 0.25);
         agent_runs::persist_agent_run(conn, &r)
@@ -764,13 +769,7 @@ async fn an_upgrade_recomputes_totals_the_old_triggers_left_short() {
         .await
         .expect("delete the summary row");
     drop(writer);
-    db.close().await;
-
-    let db = Db {
-        db: Some(Database::open(&path).await.expect("upgrade")),
-        path,
-        _dir: dir,
-    };
+    db.reopen().await;
     assert!(
         usage::totals_differences(&mut db.conn().await)
             .await
