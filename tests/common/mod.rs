@@ -127,6 +127,14 @@ pub async fn renumber_back(path: &Path) {
     conn.close().await.expect("close");
 }
 
+/// A plain read-write connection to the file at `path` (it must exist), as another
+/// tool opens it: no layer, no migrations, sqlx's default connect options.
+pub async fn raw(path: &Path) -> SqliteConnection {
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .expect("raw connection")
+}
+
 /// A read-only connection (never writes, never checkpoints).
 pub async fn read_only(path: &Path) -> SqliteConnection {
     SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))

@@ -75,9 +75,7 @@ async fn step_24_recorded_but_not_applied_upgrades_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = copy_fixture("v23", dir.path());
     {
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
-            .await
-            .expect("open");
+        let mut conn = raw(&path).await;
         sqlx::query("INSERT INTO schema_migrations (version) VALUES (24)")
             .execute(&mut conn)
             .await
@@ -111,9 +109,7 @@ async fn a_current_file_missing_a_frontmatter_column_is_repaired_at_open() {
     let path = dir.path().join("current.db");
     Database::open(&path).await.expect("create").close().await;
     {
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
-            .await
-            .expect("open");
+        let mut conn = raw(&path).await;
         sqlx::query("ALTER TABLE skills DROP COLUMN argument_hint")
             .execute(&mut conn)
             .await
@@ -144,5 +140,3 @@ async fn migrating_in_stages_matches_migrating_at_once() {
     }
     assert_eq!(legacy_dump(&path).await, expected_dump("v02"));
 }
-
-use sqlx::Connection as _;

@@ -8,15 +8,14 @@
 //! API and bad rows through a raw connection, reopens it, and checks what each
 //! function returns, which rows it changed, and what it logged.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::common::raw;
 use skill_builder_app::Database;
 use skill_builder_db::malformed::{MalformedRow, ValueProblem};
 use skill_builder_db::model::{SkillSource, WorkspaceSkill, WorkspaceSkillId};
 use skill_builder_db::{Error, locks, sessions, skills, workspace_skills};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::Connection;
 use tracing::field::{Field, Visit};
 use tracing::span;
 use tracing_subscriber::filter::LevelFilter;
@@ -28,12 +27,6 @@ const DEAD: i64 = 99_999_999;
 
 fn me() -> i64 {
     i64::from(std::process::id())
-}
-
-async fn raw(path: &Path) -> SqliteConnection {
-    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
-        .await
-        .expect("raw connection")
 }
 
 /// A migrated file with the skills `names` in the master, then `more` (API calls on

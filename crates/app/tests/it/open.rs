@@ -4,8 +4,6 @@
 
 use crate::common;
 
-use std::path::Path;
-
 use common::*;
 use skill_builder_app::{Database, OpenError};
 use skill_builder_migrations::MigrationError;
@@ -20,12 +18,6 @@ async fn pragma(db: &Database, name: &str) -> String {
     row.try_get::<String, _>(0)
         .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
         .expect("pragma value")
-}
-
-async fn raw(path: &Path) -> sqlx::SqliteConnection {
-    sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
-        .await
-        .expect("raw connection")
 }
 
 #[tokio::test]

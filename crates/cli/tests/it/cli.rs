@@ -320,9 +320,7 @@ async fn a_backup_killed_mid_copy_leaves_nothing_at_its_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("big.db");
     assert!(tool(&db, &["migrate"]).status.success());
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .expect("connect");
+    let mut conn = raw(&db).await;
     // ~48 MiB of artifacts: the copy takes long enough to be killed in the middle.
     sqlx::raw_sql(
         "INSERT INTO workflow_artifacts (skill_name, step_id, relative_path, content, size_bytes)

@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use common::*;
 use skill_builder_app::{Database, OpenError, snapshot};
 use skill_builder_migrations::{MigrationError, RENUMBERED};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::Connection;
 
 fn tool(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_skill-builder-db"))
@@ -27,12 +27,6 @@ fn tool(db: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run skill-builder-db")
-}
-
-async fn raw(path: &Path) -> SqliteConnection {
-    SqliteConnection::connect(&format!("sqlite:{}", path.display()))
-        .await
-        .expect("raw connection")
 }
 
 /// What the existing app's step `version` did to this layer's tables.

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common::raw;
 use skill_builder_app::{Database, OpenOptions};
 use skill_builder_db::model::{AgentId, AgentRunStatus, NewAgentRun, WorkflowSessionId};
 use skill_builder_db::model::{ImportedSkill, ImportedSkillId};
@@ -18,8 +19,7 @@ use skill_builder_db::model::{SkillSource, WorkflowRunStatus};
 use skill_builder_db::{
     agent_runs, artifacts, imported_skills, sessions, skills, tags, workflow_runs,
 };
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::Connection;
 
 fn tool(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_skill-builder-db"))
@@ -29,12 +29,6 @@ fn tool(db: &Path, args: &[&str]) -> Output {
         .env("RUST_LOG", "off")
         .output()
         .expect("run skill-builder-db")
-}
-
-async fn raw(path: &Path) -> SqliteConnection {
-    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
-        .await
-        .expect("raw connection")
 }
 
 /// Good rows through the API: skills `alpha` and `beta` with tags, a run for `alpha`
