@@ -152,9 +152,7 @@ async fn check_reports_dangling_references_and_deletes_nothing() {
     let db = dir.path().join("fk.db");
     assert!(tool(&db, &["migrate"]).status.success());
     assert_eq!(tool(&db, &["check"]).status.code(), Some(0));
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=rw", db.display()))
-        .await
-        .expect("connect");
+    let mut conn = raw(&db).await;
     sqlx::raw_sql(
         "PRAGMA foreign_keys = OFF;
          INSERT INTO workflow_steps (skill_name, step_id, workflow_run_id) VALUES ('ghost', 0, 999);",
@@ -185,9 +183,7 @@ async fn check_after_schema_change(sql: &'static str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("drift.db");
     assert!(tool(&db, &["migrate"]).status.success());
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=rw", db.display()))
-        .await
-        .expect("connect");
+    let mut conn = raw(&db).await;
     sqlx::raw_sql(sql).execute(&mut conn).await.expect("drift");
     conn.close().await.expect("close");
     let out = tool(&db, &["check"]);

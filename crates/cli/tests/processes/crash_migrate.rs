@@ -82,9 +82,7 @@ fn remove_with_snapshots(path: &Path) {
 async fn grown_fixture(dir: &Path) -> PathBuf {
     let (agent_runs, artifacts) = (agent_runs(), agent_runs() / 10);
     let path = copy_fixture("v00", dir);
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
-        .await
-        .expect("connect");
+    let mut conn = raw(&path).await;
     let sql = format!(
         "BEGIN;
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {agent_runs})

@@ -1749,11 +1749,7 @@ async fn opening_a_rollback_mode_file_waits_for_a_writer_instead_of_failing_lock
     );
 
     // Another process (here: this one, journal mode untouched) writes for a second.
-    let mut writer = sqlx::SqliteConnection::connect_with(
-        &sqlx::sqlite::SqliteConnectOptions::new().filename(&restored),
-    )
-    .await
-    .expect("connect");
+    let mut writer = common::raw(&restored).await;
     sqlx::raw_sql("BEGIN IMMEDIATE; UPDATE skills SET purpose = 'busy';")
         .execute(&mut writer)
         .await
