@@ -319,22 +319,16 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
                 .map_err(|e| fail(&e))?;
         }
         Op::Replace(a, recursive) => {
-            recursive_triggers(conn, *recursive)
-                .await
-                .map_err(|e| fail(&e))?;
-            let replaced = sqlx::query(
+            let replace = sqlx::query(
                 "INSERT OR REPLACE INTO agent_runs
                      (agent_id, skill_name, step_id, model, status, total_cost,
                       workflow_session_id)
                  VALUES (?, 'alpha', 2, 'sonnet', 'completed', 0.5, 'ws-0')",
             )
-            .bind(agent_id(a))
-            .execute(&mut *conn)
-            .await;
-            recursive_triggers(conn, false)
+            .bind(agent_id(a));
+            with_recursive_triggers(conn, *recursive, replace)
                 .await
                 .map_err(|e| fail(&e))?;
-            replaced.map_err(|e| fail(&e))?;
         }
         Op::Ignore(a) | Op::Upsert(a) => {
             let resolution = if matches!(op, Op::Ignore(_)) {
@@ -357,38 +351,43 @@ async fn apply(db: &mut Db, op: &Op) -> TestCaseResult {
             .map_err(|e| fail(&e))?;
         }
         Op::ReplaceSession(s, reset, recursive) => {
-            recursive_triggers(conn, *recursive)
-                .await
-                .map_err(|e| fail(&e))?;
-            let replaced = sqlx::query(
+            let replace = sqlx::query(
                 "INSERT OR REPLACE INTO workflow_sessions
                      (session_id, skill_name, pid, started_at, reset_marker)
                  VALUES (?, 'alpha', 1, '2026-01-02T00:00:00Z',
                          CASE WHEN ? THEN '2026-01-03T00:00:00Z' END)",
             )
             .bind(session(*s).as_str())
-            .bind(*reset)
-            .execute(&mut *conn)
-            .await;
-            recursive_triggers(conn, false)
+            .bind(*reset);
+            with_recursive_triggers(conn, *recursive, replace)
                 .await
                 .map_err(|e| fail(&e))?;
-            replaced.map_err(|e| fail(&e))?;
         }
         Op::Reopen => unreachable!("reopened above"),
     }
     Ok(())
 }
 
-/// `PRAGMA recursive_triggers` (off is SQLite's default; on, a REPLACE runs the
-/// DELETE triggers of the row it deletes).
-async fn recursive_triggers(conn: &mut SqliteConnection, on: bool) -> sqlx::Result<()> {
-    let sql = if on {
+/// Run `write` with `PRAGMA recursive_triggers` set to `on` (on, a REPLACE runs the
+/// DELETE triggers of the row it deletes), then set it back to SQLite's default, off,
+/// whether or not `write` succeeded (an error of either pragma is returned before
+/// `write`'s).
+async fn with_recursive_triggers(
+    conn: &mut SqliteConnection,
+    on: bool,
+    write: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+) -> sqlx::Result<()> {
+    let pragma = if on {
         "PRAGMA recursive_triggers = ON"
     } else {
         "PRAGMA recursive_triggers = OFF"
     };
-    sqlx::query(sql).execute(conn).await.map(drop)
+    sqlx::query(pragma).execute(&mut *conn).await?;
+    let written = write.execute(&mut *conn).await;
+    sqlx::query("PRAGMA recursive_triggers = OFF")
+        .execute(&mut *conn)
+        .await?;
+    written.map(drop)
 }
 
 /// The plain aggregate queries: the reports' definitions, straight over the rows
