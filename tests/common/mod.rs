@@ -135,6 +135,17 @@ pub async fn raw(path: &Path) -> SqliteConnection {
         .expect("raw connection")
 }
 
+/// Another tool's one statement on the file at `path`: a [`raw`] connection runs `sql`,
+/// then closes cleanly.
+pub async fn raw_execute(path: &Path, sql: &'static str) {
+    let mut conn = raw(path).await;
+    sqlx::query(sql)
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.close().await.expect("close");
+}
+
 /// A read-only connection (never writes, never checkpoints).
 pub async fn read_only(path: &Path) -> SqliteConnection {
     SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))

@@ -74,14 +74,7 @@ async fn fresh_file_has_the_v28_schema() {
 async fn step_24_recorded_but_not_applied_upgrades_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = copy_fixture("v23", dir.path());
-    {
-        let mut conn = raw(&path).await;
-        sqlx::query("INSERT INTO schema_migrations (version) VALUES (24)")
-            .execute(&mut conn)
-            .await
-            .expect("record 24");
-        sqlx::Connection::close(conn).await.expect("close");
-    }
+    raw_execute(&path, "INSERT INTO schema_migrations (version) VALUES (24)").await;
     let db = Database::open(&path)
         .await
         .expect("open repairs and upgrades");
@@ -108,14 +101,7 @@ async fn a_current_file_missing_a_frontmatter_column_is_repaired_at_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("current.db");
     Database::open(&path).await.expect("create").close().await;
-    {
-        let mut conn = raw(&path).await;
-        sqlx::query("ALTER TABLE skills DROP COLUMN argument_hint")
-            .execute(&mut conn)
-            .await
-            .expect("drop column");
-        sqlx::Connection::close(conn).await.expect("close");
-    }
+    raw_execute(&path, "ALTER TABLE skills DROP COLUMN argument_hint").await;
     let db = Database::open(&path).await.expect("open repairs");
     let report = db.migration_report().clone();
     db.close().await;

@@ -86,12 +86,7 @@ async fn refuses_a_newer_schema_and_leaves_it_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("new.db");
     Database::open(&path).await.expect("create").close().await;
-    let mut conn = raw(&path).await;
-    sqlx::query("INSERT INTO schema_migrations (version) VALUES (99)")
-        .execute(&mut conn)
-        .await
-        .expect("record 99");
-    conn.close().await.expect("close");
+    raw_execute(&path, "INSERT INTO schema_migrations (version) VALUES (99)").await;
     let before = bytes(&path);
     let err = Database::open(&path).await.expect_err("must refuse");
     assert!(
@@ -116,12 +111,11 @@ async fn refuses_an_edited_migration_and_leaves_the_file_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("edited.db");
     Database::open(&path).await.expect("create").close().await;
-    let mut conn = raw(&path).await;
-    sqlx::query("UPDATE schema_migrations SET checksum = x'00' WHERE version = 5")
-        .execute(&mut conn)
-        .await
-        .expect("tamper");
-    conn.close().await.expect("close");
+    raw_execute(
+        &path,
+        "UPDATE schema_migrations SET checksum = x'00' WHERE version = 5",
+    )
+    .await;
     let before = bytes(&path);
     let err = Database::open(&path).await.expect_err("must refuse");
     assert!(

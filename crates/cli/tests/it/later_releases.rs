@@ -370,12 +370,11 @@ async fn files_recorded_by_the_previous_numbering_are_converted() {
 async fn a_row_at_an_old_number_without_our_checksum_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = previous_numbering_file("v13", dir.path()).await;
-    let mut conn = raw(&path).await;
-    sqlx::query("UPDATE schema_migrations SET checksum = NULL WHERE version = 30")
-        .execute(&mut conn)
-        .await
-        .expect("strip checksum");
-    conn.close().await.expect("close");
+    raw_execute(
+        &path,
+        "UPDATE schema_migrations SET checksum = NULL WHERE version = 30",
+    )
+    .await;
     let before = companions(&path);
     let err = Database::open(&path).await.expect_err("refused");
     match &err {
